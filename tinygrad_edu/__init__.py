@@ -1,0 +1,38 @@
+"""tinygrad_edu: a small, readable autograd — a scalar `Value` engine and a NumPy `Tensor` engine."""
+
+from .errors import (
+    DTypeError,
+    GradcheckError,
+    GraphError,
+    MathDomainError,
+    MixedEngineError,
+    ShapeError,
+    TinygradEduError,
+)
+from .gradcheck import gradcheck
+from .graph import is_grad_enabled, no_grad
+from .tensor import Tensor, concatenate, cross_entropy, linear, matmul, stack
+from .value import Value
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DTypeError",
+    "GradcheckError",
+    "GraphError",
+    "MathDomainError",
+    "MixedEngineError",
+    "ShapeError",
+    "Tensor",
+    "TinygradEduError",
+    "Value",
+    "__version__",
+    "concatenate",
+    "cross_entropy",
+    "gradcheck",
+    "is_grad_enabled",
+    "linear",
+    "matmul",
+    "no_grad",
+    "stack",
+]

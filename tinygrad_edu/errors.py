@@ -1,0 +1,36 @@
+"""The exceptions tinygrad_edu raises.
+
+Every error derives from `TinygradEduError`, so one `except` catches them all, and also from the
+builtin a Python user would reach for first (`ValueError`, `TypeError`, `RuntimeError`), so code
+written against NumPy or PyTorch habits still catches them.
+"""
+
+from __future__ import annotations
+
+
+class TinygradEduError(Exception):
+    """Base class of every error raised by tinygrad_edu."""
+
+
+class ShapeError(TinygradEduError, ValueError):
+    """Operands whose shapes do not fit the op (the message names the op and both shapes)."""
+
+
+class MathDomainError(TinygradEduError, ValueError):
+    """A value outside an op's domain, such as `log` of a non-positive number."""
+
+
+class DTypeError(TinygradEduError, TypeError):
+    """A dtype that cannot do what was asked, such as an integer tensor that requires grad."""
+
+
+class MixedEngineError(TinygradEduError, TypeError):
+    """A scalar `Value` and a `Tensor` in one op: convert one to the other first."""
+
+
+class GraphError(TinygradEduError, RuntimeError):
+    """Misuse of the autograd graph: a freed graph, a non-scalar root without `gradient`, ..."""
+
+
+class GradcheckError(TinygradEduError, AssertionError):
+    """`gradcheck` found an analytic gradient that disagrees with finite differences."""

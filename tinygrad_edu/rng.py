@@ -1,0 +1,18 @@
+"""One way to say "where randomness comes from", used by every function that draws numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+Seed = int | np.random.Generator | None
+
+
+def as_generator(generator: Seed = None) -> np.random.Generator:
+    """A `numpy.random.Generator` from a seed, an existing generator, or None (fresh entropy)."""
+    if isinstance(generator, np.random.Generator):
+        return generator
+    if generator is None or isinstance(generator, (int, np.integer)):
+        return np.random.default_rng(generator)
+    raise TypeError(
+        f"generator: expected an int seed, a numpy.random.Generator or None, got {type(generator).__name__}"
+    )

@@ -1,0 +1,502 @@
+"""`Tensor`: the `Value` idea over NumPy arrays, with broadcasting (the article's Level 2).
+
+A Tensor produced by an op remembers the op (a class from `ops.TABLE`), its parents and what the
+op saved for backward. `backward()` walks the graph newest node first and asks each op for the
+gradients of its inputs; where an input was broadcast, the gradient is summed back to its shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import ops
+from .errors import DTypeError, GraphError, MathDomainError, MixedEngineError, ShapeError
+from .graph import grad_mode, tick, walk
+from .rng import Seed, as_generator
+
+_FREED = object()  # marks a node whose saved arrays were released by backward
+
+
+class Tensor:
+    """An n-dimensional array node: `data` is a `numpy.ndarray`, `grad` None or an array of its shape.
+
+    Lists and Python numbers become float32 unless `dtype` says otherwise; an ndarray keeps its
+    dtype (float64 stays float64). Only floating-point tensors can require grad.
+    """
+
+    __slots__ = ("_op", "_order", "_parents", "_saved", "data", "grad", "name", "requires_grad")
+    __array_ufunc__ = None  # `ndarray * tensor` must call Tensor.__rmul__, not silently drop the graph
+    __hash__ = object.__hash__  # == is elementwise, so hashing must be by identity
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        elif type(data).__name__ == "Value":
+            raise MixedEngineError("Tensor(Value): use Tensor(v.data) to copy a scalar Value's number into a Tensor")
+        if isinstance(data, np.ndarray):
+            array = np.array(data, dtype=dtype)
+        else:
+            array = np.array(data, dtype=dtype if dtype is not None else np.float32)
+        if array.dtype == object:
+            raise DTypeError(f"Tensor: cannot make a numeric array from {type(data).__name__}")
+        self.data = array
+        self.grad: np.ndarray | None = None
+        self.name = name
+        self._op: type[ops.Op] | None = None
+        self._parents: tuple[Tensor | None, ...] = ()
+        self._saved: Any = None
+        self._order = tick()
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ------------------------------------------------------------------ construction
+
+    @staticmethod
+    def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
+        """Wrap `array` without copying it: changes to one show in the other."""
+        if not isinstance(array, np.ndarray):
+            raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+        t = _leaf(array)
+        if requires_grad:
+            t.requires_grad_(True)
+        return t
+
+    @staticmethod
+    def zeros(*shape: int | Sequence[int], dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+        return Tensor(np.zeros(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+
+    @staticmethod
+    def ones(*shape: int | Sequence[int], dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+        return Tensor(np.ones(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+
+    @staticmethod
+    def randn(
+        *shape: int | Sequence[int], generator: Seed = None, dtype: Any = np.float32, requires_grad: bool = False
+    ) -> Tensor:
+        """Standard normal samples; `generator` is a seed or a `numpy.random.Generator`."""
+        data = as_generator(generator).standard_normal(_shape(shape)).astype(dtype)
+        return Tensor.from_numpy(data, requires_grad=requires_grad)
+
+    @staticmethod
+    def uniform(
+        low: float,
+        high: float,
+        shape: int | Sequence[int],
+        generator: Seed = None,
+        dtype: Any = np.float32,
+        requires_grad: bool = False,
+    ) -> Tensor:
+        """Samples from U[low, high); `generator` is a seed or a `numpy.random.Generator`."""
+        data = as_generator(generator).uniform(low, high, _shape((shape,))).astype(dtype)
+        return Tensor.from_numpy(data, requires_grad=requires_grad)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Turn gradient tracking on or off for this leaf (in place, returns self)."""
+        if requires_grad and not np.issubdtype(self.data.dtype, np.floating):
+            raise DTypeError(
+                f"requires_grad: a {self.data.dtype} tensor cannot require grad (only floating point "
+                "tensors have gradients); make it with dtype=np.float32 or np.float64"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    # ------------------------------------------------------------------ array facts
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors the user made (and results recorded under `no_grad`), as in PyTorch."""
+        return self._op is None
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> float | int | bool:
+        if self.data.size != 1:
+            raise ShapeError(f"item: only a tensor with one element has an item; this one has shape {self.shape}")
+        return self.data.item()
+
+    def detach(self) -> Tensor:
+        """The same data, cut off from the graph (shares memory, requires no grad)."""
+        return _leaf(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        extra = ""
+        if self.data.dtype != np.float32:
+            extra += f", dtype={self.data.dtype}"
+        if self.requires_grad:
+            extra += ", requires_grad=True"
+        if self.name:
+            extra += f", name={self.name!r}"
+        return f"Tensor({body}{extra})"
+
+    # ------------------------------------------------------------------ arithmetic
+
+    def __add__(self, other: Any) -> Tensor:
+        return _apply(ops.Add, (self, _operand(other, "+")))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _apply(ops.Add, (_operand(other, "+"), self))
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _apply(ops.Sub, (self, _operand(other, "-")))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _apply(ops.Sub, (_operand(other, "-"), self))
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _apply(ops.Mul, (self, _operand(other, "*")))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _apply(ops.Mul, (_operand(other, "*"), self))
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _apply(ops.Div, (self, _operand(other, "/")))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _apply(ops.Div, (_operand(other, "/"), self))
+
+    def __pow__(self, other: Any) -> Tensor:
+        return _apply(ops.Pow, (self, _operand(other, "**")))
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return _apply(ops.Pow, (_operand(other, "**"), self))
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return matmul(_operand(other, "@"), self)
+
+    def __neg__(self) -> Tensor:
+        return _apply(ops.Neg, (self,))
+
+    def maximum(self, other: Any) -> Tensor:
+        return _apply(ops.Maximum, (self, _operand(other, "maximum")))
+
+    # ------------------------------------------------------------------ elementwise functions
+
+    def exp(self) -> Tensor:
+        return _apply(ops.Exp, (self,))
+
+    def log(self) -> Tensor:
+        return _apply(ops.Log, (self,))
+
+    def tanh(self) -> Tensor:
+        return _apply(ops.Tanh, (self,))
+
+    def sigmoid(self) -> Tensor:
+        return _apply(ops.Sigmoid, (self,))
+
+    def relu(self) -> Tensor:
+        return _apply(ops.Relu, (self,))
+
+    def abs(self) -> Tensor:
+        return _apply(ops.Abs, (self,))
+
+    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002 (NumPy's names)
+        if min is None and max is None:
+            raise ValueError("clip: give min, max or both")
+        return _apply(ops.Clip, (self,), min, max)
+
+    # ------------------------------------------------------------------ reductions
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return _apply(ops.Sum, (self,), axis, keepdims)
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return _apply(ops.Mean, (self,), axis, keepdims)
+
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        if self.data.size == 0:
+            raise ShapeError(f"max: the tensor is empty (shape {self.shape}); a maximum needs at least one element")
+        return _apply(ops.Max, (self,), axis, keepdims)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        return _apply(ops.Softmax, (self,), axis)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return _apply(ops.LogSoftmax, (self,), axis)
+
+    # ------------------------------------------------------------------ shape
+
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+        return _apply(ops.Reshape, (self,), _shape(shape))
+
+    def permute(self, *axes: int | Sequence[int]) -> Tensor:
+        return _apply(ops.Permute, (self,), _shape(axes))
+
+    def transpose(self, *axes: int | Sequence[int]) -> Tensor:
+        """NumPy's transpose: no axes reverses them; otherwise the same as `permute`."""
+        return _apply(ops.Permute, (self,), _shape(axes) if axes else None)
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 (NumPy's and PyTorch's name)
+        return self.transpose()
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return _apply(ops.Index, (self,), _index(index))
+
+    # ------------------------------------------------------------------ comparisons (no gradient)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return _leaf(self.data < _raw(other))
+
+    def __le__(self, other: Any) -> Tensor:
+        return _leaf(self.data <= _raw(other))
+
+    def __gt__(self, other: Any) -> Tensor:
+        return _leaf(self.data > _raw(other))
+
+    def __ge__(self, other: Any) -> Tensor:
+        return _leaf(self.data >= _raw(other))
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return _leaf(self.data == _raw(other))
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return _leaf(self.data != _raw(other))
+
+    # ------------------------------------------------------------------ autodiff
+
+    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+        """Fill `.grad` of every tensor this one depends on, as PyTorch's `backward` does.
+
+        A one-element result needs no `gradient`; any other must be given dL/d(self) of its shape.
+        Leaves accumulate across calls (zero them with `optimizer.zero_grad()`); intermediate
+        results keep this pass's gradient so `draw` can show it. The saved arrays are released
+        afterwards unless `retain_graph=True`.
+        """
+        if not self.requires_grad:
+            raise GraphError("backward: this tensor does not require grad; create its leaves with requires_grad=True")
+        if gradient is None:
+            if self.data.size != 1:
+                raise GraphError(
+                    f"backward: the output has shape {self.shape}, so its gradient is not implied; "
+                    "reduce it to a scalar first (e.g. .sum()) or pass gradient= an array of that shape"
+                )
+            gradient = np.ones_like(self.data)
+        else:
+            gradient = np.asarray(_raw(gradient), dtype=self.data.dtype)
+            if gradient.shape != self.shape:
+                raise ShapeError(f"backward: gradient has shape {gradient.shape} but the output is {self.shape}")
+        order = walk(self, grad_only=True)
+        for node in order:
+            if node._op is not None:
+                node.grad = None  # intermediate results show this pass's gradient only
+        _accumulate(self, gradient)
+        for node in order:
+            op = node._op
+            if op is None or node.grad is None:
+                continue
+            saved = node._saved
+            if saved is _FREED:
+                raise GraphError(
+                    f"backward: the graph through {op.__name__} was already used by a backward pass and "
+                    "its saved arrays were freed; pass retain_graph=True to the first backward() to "
+                    "go through it twice, or recompute the forward pass"
+                )
+            parents = node._parents
+            needs = tuple(p is not None and p.requires_grad for p in parents)
+            grads = op.backward(saved, node.grad, needs)
+            if not retain_graph:
+                node._saved = _FREED
+            for parent, grad in zip(parents, grads, strict=False):
+                if grad is not None and parent is not None and parent.requires_grad:
+                    _accumulate(parent, grad)
+
+
+# ---------------------------------------------------------------------- functions
+
+
+def matmul(x: Tensor, y: Any) -> Tensor:
+    """x @ y with NumPy's rules: 1-D, 2-D and batched N-D operands."""
+    y = _operand(y, "@")
+    if np.ndim(_raw(x)) == 0 or np.ndim(_raw(y)) == 0:
+        raise ShapeError("matmul: both operands need at least one axis; use * to scale by a number")
+    return _apply(ops.MatMul, (x, y))
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x Wᵀ + b in one op (PyTorch's `F.linear`): weight is (out, in), x is (..., in)."""
+    if x.shape[-1:] != weight.shape[1:] or weight.ndim != 2 or (bias is not None and bias.shape != weight.shape[:1]):
+        bias_shape = None if bias is None else bias.shape
+        raise ShapeError(
+            f"linear: x is {x.shape}, weight is {weight.shape}, bias is {bias_shape}; weight must be "
+            "(out_features, in_features) with in_features equal to x's last axis, and bias (out_features,)"
+        )
+    return _apply(ops.Linear, (x, weight, bias))
+
+
+def cross_entropy(logits: Tensor, target: Any) -> Tensor:
+    """Mean of -log softmax(logits)[target] over the batch; `target` holds class indices."""
+    labels = np.asarray(_raw(target))
+    if logits.ndim != 2 or labels.shape != logits.shape[:1]:
+        raise ShapeError(
+            f"cross_entropy: logits are {logits.shape} and target is {labels.shape}; expected logits "
+            "(batch, classes) and target (batch,) of class indices"
+        )
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise DTypeError(f"cross_entropy: target must hold integer class indices, got dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
+        raise MathDomainError(
+            f"cross_entropy: class indices must lie in [0, {logits.shape[1]}), got {labels.min()}..{labels.max()}"
+        )
+    return _apply(ops.CrossEntropy, (logits,), labels)
+
+
+def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (`torch.cat`)."""
+    if not tensors:
+        raise ValueError("concatenate: needs at least one tensor")
+    return _apply(ops.Concatenate, tuple(_operand(t, "concatenate") for t in tensors), axis=axis)
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along a new axis (`torch.stack`): each gets a size-1 axis, then concatenate."""
+    if not tensors:
+        raise ValueError("stack: needs at least one tensor")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) > 1:
+        raise ShapeError(f"stack: all tensors need the same shape, got {sorted(shapes)}")
+    expanded = []
+    for t in tensors:
+        shape = list(t.shape)
+        shape.insert(axis if axis >= 0 else len(shape) + 1 + axis, 1)
+        expanded.append(t.reshape(shape))
+    return concatenate(expanded, axis=axis)
+
+
+# ---------------------------------------------------------------------- the engine
+
+
+def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any) -> Tensor:
+    """Run `op` forward and, when some input needs a gradient, record it in the graph."""
+    arrays = [x.data if type(x) is Tensor else x for x in inputs]
+    try:
+        out, saved = op.forward(*arrays, *args, **kwargs)
+    except ValueError as error:
+        raise _shape_error(op, arrays, error) from None
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)  # NumPy reductions return scalars; a Tensor always holds an array
+    result = Tensor.__new__(Tensor)
+    result.data = out
+    result.grad = None
+    result.name = None
+    result._order = tick()
+    if grad_mode.enabled and any(type(x) is Tensor and x.requires_grad for x in inputs):
+        result.requires_grad = True
+        result._op = op
+        result._saved = saved
+        result._parents = tuple(x if type(x) is Tensor else None for x in inputs)
+    else:
+        result.requires_grad = False
+        result._op = None
+        result._saved = None
+        result._parents = ()
+    return result
+
+
+def _accumulate(node: Tensor, grad: np.ndarray) -> None:
+    """Add `grad` into `node.grad`: summed back to the node's shape and cast to its dtype."""
+    if grad.shape != node.data.shape:
+        grad = ops.unbroadcast(grad, node.data.shape)
+    if grad.dtype != node.data.dtype:
+        grad = grad.astype(node.data.dtype)
+    if node.grad is None:
+        # A leaf gets its own copy: the same array may have been handed to another input (x + x),
+        # and in-place updates of one leaf's grad must never change another's.
+        node.grad = grad.copy() if node._op is None else grad
+    elif node._op is None:
+        node.grad += grad  # the leaf owns this array: add in place
+    else:
+        node.grad = node.grad + grad
+
+
+def _leaf(array: np.ndarray) -> Tensor:
+    """A Tensor around `array` with no graph and no copy."""
+    t = Tensor.__new__(Tensor)
+    t.data = array
+    t.grad = None
+    t.requires_grad = False
+    t.name = None
+    t._op = None
+    t._parents = ()
+    t._saved = None
+    t._order = tick()
+    return t
+
+
+def _operand(other: Any, op: str) -> Any:
+    """A Tensor, or a constant NumPy can combine with one; a Value is refused."""
+    if type(other) is Tensor or isinstance(other, (int, float, np.ndarray, np.generic)):
+        return other
+    if type(other).__name__ == "Value":
+        raise MixedEngineError(
+            f"Tensor {op} Value: the tensor and scalar engines do not mix; use Tensor(v.data) or t.item()"
+        )
+    if isinstance(other, (list, tuple)):
+        return np.asarray(other, dtype=np.float32)
+    raise TypeError(f"Tensor {op} {type(other).__name__}: expected a Tensor, a number or a numpy array")
+
+
+def _raw(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _index(index: Any) -> Any:
+    """Indices may contain Tensors (integer or boolean); NumPy wants their arrays."""
+    if isinstance(index, tuple):
+        return tuple(_raw(i) for i in index)
+    return _raw(index)
+
+
+def _shape(dims: tuple[Any, ...]) -> tuple[int, ...]:
+    """Accept f(2, 3) and f((2, 3)) alike."""
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        return tuple(dims[0])
+    return tuple(dims)
+
+
+_HINTS = {
+    "MatMul": "the last axis of the first operand must equal the second-to-last axis of the second "
+    "(did you mean to transpose one with .T?)",
+    "Linear": "weight must be (out_features, in_features) with in_features equal to x's last axis",
+}
+
+
+def _shape_error(op: type[ops.Op], arrays: list[Any], error: ValueError) -> ShapeError:
+    shapes = " and ".join(str(np.shape(a)) for a in arrays)
+    hint = _HINTS.get(
+        op.__name__,
+        "broadcasting compares shapes from the right and each pair of sizes must be equal or 1; "
+        "reshape one operand so the axes line up",
+    )
+    return ShapeError(f"{op.__name__.lower()}: cannot apply to shapes {shapes}: {hint} (NumPy: {error})")
