@@ -12,7 +12,7 @@ from .errors import (
 from .gradcheck import gradcheck
 from .graph import is_grad_enabled, no_grad
 from .tensor import Tensor, concatenate, cross_entropy, linear, matmul, stack
-from .value import Value
+from .value import Value, weighted_sum
 
 __version__ = "0.1.0"
 
@@ -35,4 +35,5 @@ __all__ = [
     "matmul",
     "no_grad",
     "stack",
+    "weighted_sum",
 ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from .errors import GraphError, MathDomainError, MixedEngineError
+from .errors import GraphError, MathDomainError, MixedEngineError, ShapeError
 from .graph import grad_mode, tick, walk
 
 Number = int | float
@@ -180,6 +180,42 @@ class Value:
         return f"Value(data={self.data:.6g}, grad={_fmt_grad(self.grad)}{label})"
 
 
+# ---------------------------------------------------------------------- fused ops
+
+
+def weighted_sum(weights: list[Value], inputs: list[Value | Number], bias: Value | Number | None = None) -> Value:
+    """s = Σ wᵢ xᵢ + b as one node    ds/dwᵢ = xᵢ, ds/dxᵢ = wᵢ, ds/db = 1
+
+    The article's WeightedSum. One node with an edge per input, instead of 2n nodes for n
+    multiplications and n additions: the same gradients, a third of the work, and the graph shows
+    the neuron the way the article draws it. Inputs may be Values or plain numbers.
+    """
+    if len(weights) != len(inputs):
+        raise ShapeError(
+            f"weighted_sum: {len(weights)} weights but {len(inputs)} inputs; a neuron needs one weight per input"
+        )
+    parents: list[Value] = []
+    local: list[float] = []
+    total = 0.0
+    for w, x in zip(weights, inputs):
+        if type(x) is Value:
+            total += w.data * x.data
+            parents += (w, x)
+            local += (x.data, w.data)
+        else:
+            x = _number(x, "weighted_sum")
+            total += w.data * x
+            parents.append(w)
+            local.append(x)
+    if type(bias) is Value:
+        total += bias.data
+        parents.append(bias)
+        local.append(1.0)
+    elif bias is not None:
+        total += _number(bias, "weighted_sum")
+    return _node_n(total, "Σw·x", tuple(parents), tuple(local))
+
+
 # ---------------------------------------------------------------------- helpers
 
 
@@ -199,6 +235,17 @@ def _node(data: float, op: str, parents: tuple[Value, ...], local: tuple[float, 
         out.requires_grad = False
         out._parents = ()
         out._locals = ()
+    return out
+
+
+def _node_n(data: float, op: str, parents: tuple[Value, ...], local: tuple[float, ...]) -> Value:
+    """`_node` for any number of parents (the fused ops)."""
+    out = Value(data, requires_grad=False)
+    out._op = op
+    if grad_mode.enabled and any(p.requires_grad for p in parents):
+        out.requires_grad = True
+        out._parents = parents
+        out._locals = local
     return out
 
 
