@@ -1,5 +1,6 @@
 """tinygrad_edu: a small, readable autograd — a scalar `Value` engine and a NumPy `Tensor` engine."""
 
+from .anomaly import AnomalyError, detect_anomaly
 from .errors import (
     DTypeError,
     GradcheckError,
@@ -17,6 +18,7 @@ from .value import Value, weighted_sum
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnomalyError",
     "DTypeError",
     "GradcheckError",
     "GraphError",
@@ -29,6 +31,7 @@ __all__ = [
     "__version__",
     "concatenate",
     "cross_entropy",
+    "detect_anomaly",
     "gradcheck",
     "is_grad_enabled",
     "linear",

@@ -128,6 +128,9 @@ class Pow(Op):
     def backward(saved, g, needs):
         x, y, out = saved
         gx = g * y * x ** (y - 1) if needs[0] else None
+        if needs[0] and np.any(np.equal(y, 0)):
+            # d(x^0)/dx = 0 everywhere, also at x = 0 where the formula gives 0 * inf (as in PyTorch)
+            gx = np.where(np.equal(y, 0), 0.0, gx).astype(gx.dtype, copy=False)
         gy = None
         if needs[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -295,12 +298,13 @@ class MatMul(Op):
     def backward(saved, g, needs):
         x, y = saved
         # Promote 1-D operands the way matmul does, so one formula serves every case.
+        # (y first: for 1-D @ 1-D, g is 0-d and must become (1,) before it can become (1, 1).)
         x2 = x[None, :] if x.ndim == 1 else x
         y2 = y[:, None] if y.ndim == 1 else y
-        if x.ndim == 1:
-            g = np.expand_dims(g, -2)
         if y.ndim == 1:
             g = np.expand_dims(g, -1)
+        if x.ndim == 1:
+            g = np.expand_dims(g, -2)
         gx = gy = None
         if needs[0]:
             gx = unbroadcast(g @ np.swapaxes(y2, -1, -2), x2.shape).reshape(x.shape)
@@ -334,6 +338,13 @@ class Linear(Op):
 # ------------------------------------------------------------------------ reductions
 
 
+def _spread(g: Array, shape: tuple[int, ...]) -> Array:
+    """Broadcast `g` to `shape` as a fresh array (faster than np.broadcast_to for small arrays)."""
+    out = np.empty(shape, dtype=g.dtype)
+    out[...] = g
+    return out
+
+
 def _expand(g: Array, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Array:
     """Give a reduced gradient its reduced axes back, so it broadcasts against the input."""
     if axis is not None and not keepdims:
@@ -355,7 +366,7 @@ class Sum(Op):
     @staticmethod
     def backward(saved, g, needs):
         shape, axis, keepdims = saved
-        return (np.broadcast_to(_expand(g, shape, axis, keepdims), shape),)
+        return (_spread(_expand(g, shape, axis, keepdims), shape),)
 
 
 class Mean(Op):
@@ -371,7 +382,7 @@ class Mean(Op):
     @staticmethod
     def backward(saved, g, needs):
         shape, axis, keepdims, n = saved
-        return (np.broadcast_to(_expand(g, shape, axis, keepdims) / n, shape),)
+        return (_spread(_expand(g, shape, axis, keepdims) / n, shape),)
 
 
 class Max(Op):
@@ -420,7 +431,8 @@ class Permute(Op):
 
     @staticmethod
     def backward(axes, g, needs):
-        inverse = None if axes is None else tuple(np.argsort(axes))
+        # argsort needs the axes as non-negative numbers: permute(-1, 0, 1) means (2, 0, 1)
+        inverse = None if axes is None else tuple(np.argsort([a % g.ndim for a in axes]))
         return (np.transpose(g, inverse),)
 
 

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 from . import ops
+from .anomaly import anomaly_mode, is_bad, record_site
+from .anomaly import report as anomaly_report
 from .errors import DTypeError, GraphError, MathDomainError, MixedEngineError, ShapeError
 from .graph import grad_mode, tick, walk
 from .rng import Seed, as_generator
@@ -27,7 +29,7 @@ class Tensor:
     dtype (float64 stays float64). Only floating-point tensors can require grad.
     """
 
-    __slots__ = ("_op", "_order", "_parents", "_saved", "data", "grad", "name", "requires_grad")
+    __slots__ = ("_needs", "_op", "_order", "_parents", "_saved", "data", "grad", "name", "requires_grad")
     __array_ufunc__ = None  # `ndarray * tensor` must call Tensor.__rmul__, not silently drop the graph
     __hash__ = object.__hash__  # == is elementwise, so hashing must be by identity
 
@@ -48,6 +50,7 @@ class Tensor:
         self._op: type[ops.Op] | None = None
         self._parents: tuple[Tensor | None, ...] = ()
         self._saved: Any = None
+        self._needs: tuple[bool, ...] = ()
         self._order = tick()
         self.requires_grad = False
         if requires_grad:
@@ -302,7 +305,7 @@ class Tensor:
                     f"backward: the output has shape {self.shape}, so its gradient is not implied; "
                     "reduce it to a scalar first (e.g. .sum()) or pass gradient= an array of that shape"
                 )
-            gradient = np.ones_like(self.data)
+            gradient = np.ones(self.data.shape, dtype=self.data.dtype)
         else:
             gradient = np.asarray(_raw(gradient), dtype=self.data.dtype)
             if gradient.shape != self.shape:
@@ -323,13 +326,14 @@ class Tensor:
                     "its saved arrays were freed; pass retain_graph=True to the first backward() to "
                     "go through it twice, or recompute the forward pass"
                 )
-            parents = node._parents
-            needs = tuple(p is not None and p.requires_grad for p in parents)
+            needs = node._needs  # which inputs wanted a gradient, fixed when the op ran (as in PyTorch)
             grads = op.backward(saved, node.grad, needs)
+            if anomaly_mode.enabled:
+                _check_backward(node, grads)
             if not retain_graph:
                 node._saved = _FREED
-            for parent, grad in zip(parents, grads, strict=False):
-                if grad is not None and parent is not None and parent.requires_grad:
+            for parent, grad, need in zip(node._parents, grads, needs):
+                if need and grad is not None:
                     _accumulate(parent, grad)
 
 
@@ -398,8 +402,22 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 
 
 def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any) -> Tensor:
-    """Run `op` forward and, when some input needs a gradient, record it in the graph."""
-    arrays = [x.data if type(x) is Tensor else x for x in inputs]
+    """Run `op` forward and, when some input needs a gradient, record it in the graph.
+
+    This runs once per op, so it is written for speed: one pass over the inputs collects their
+    arrays and which of them need a gradient (the `needs` that backward receives).
+    """
+    arrays = []
+    needs = []
+    constants = False
+    for x in inputs:
+        if type(x) is Tensor:
+            arrays.append(x.data)
+            needs.append(x.requires_grad)
+        else:
+            arrays.append(x)
+            needs.append(False)
+            constants = True
     try:
         out, saved = op.forward(*arrays, *args, **kwargs)
     except ValueError as error:
@@ -411,17 +429,33 @@ def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any)
     result.grad = None
     result.name = None
     result._order = tick()
-    if grad_mode.enabled and any(type(x) is Tensor and x.requires_grad for x in inputs):
+    if anomaly_mode.enabled:
+        _check_forward(op, arrays, result)
+    if True in needs and grad_mode.enabled:
         result.requires_grad = True
         result._op = op
         result._saved = saved
-        result._parents = tuple(x if type(x) is Tensor else None for x in inputs)
+        result._needs = tuple(needs)
+        result._parents = tuple(x if type(x) is Tensor else None for x in inputs) if constants else inputs
     else:
         result.requires_grad = False
         result._op = None
         result._saved = None
+        result._needs = ()
         result._parents = ()
     return result
+
+
+def _check_forward(op: type[ops.Op], arrays: list[Any], result: Tensor) -> None:
+    record_site(result._order)
+    if is_bad(result.data) and not any(is_bad(a) for a in arrays if a is not None):
+        raise anomaly_report("forward", op.__name__, [np.shape(a) for a in arrays], result._order)
+
+
+def _check_backward(node: Tensor, grads: tuple[Any, ...]) -> None:
+    if any(g is not None and is_bad(g) for g in grads):
+        shapes = [None if p is None else p.shape for p in node._parents]
+        raise anomaly_report("backward", node._op.__name__, shapes, node._order)
 
 
 def _accumulate(node: Tensor, grad: np.ndarray) -> None:
@@ -450,6 +484,7 @@ def _leaf(array: np.ndarray) -> Tensor:
     t._op = None
     t._parents = ()
     t._saved = None
+    t._needs = ()
     t._order = tick()
     return t
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 
+from .anomaly import anomaly_mode, is_bad, record_site
+from .anomaly import report as anomaly_report
 from .errors import GraphError, MathDomainError, MixedEngineError, ShapeError
 from .graph import grad_mode, tick, walk
 
@@ -163,9 +165,11 @@ class Value:
         self.grad += grad
         for node in order:
             g = node.grad
-            for parent, local in zip(node._parents, node._locals, strict=False):
+            for parent, local in zip(node._parents, node._locals):
                 if parent.requires_grad:
                     parent.grad += local * g  # the chain rule, one edge at a time
+            if anomaly_mode.enabled and any(is_bad(local * g) for local in node._locals):
+                raise anomaly_report("backward", node._op, ["()"] * len(node._parents), node._order)
 
     # ------------------------------------------------------------------ conveniences
 
@@ -227,6 +231,8 @@ def _node(data: float, op: str, parents: tuple[Value, ...], local: tuple[float, 
     out.label = None
     out._op = op
     out._order = tick()
+    if anomaly_mode.enabled:
+        _check_forward(out, parents)
     if grad_mode.enabled and (parents[0].requires_grad or (len(parents) > 1 and parents[1].requires_grad)):
         out.requires_grad = True
         out._parents = parents
@@ -242,11 +248,19 @@ def _node_n(data: float, op: str, parents: tuple[Value, ...], local: tuple[float
     """`_node` for any number of parents (the fused ops)."""
     out = Value(data, requires_grad=False)
     out._op = op
+    if anomaly_mode.enabled:
+        _check_forward(out, parents)
     if grad_mode.enabled and any(p.requires_grad for p in parents):
         out.requires_grad = True
         out._parents = parents
         out._locals = local
     return out
+
+
+def _check_forward(out: Value, parents: tuple[Value, ...]) -> None:
+    record_site(out._order)
+    if is_bad(out.data) and not any(is_bad(p.data) for p in parents):
+        raise anomaly_report("forward", out._op, ["()"] * len(parents), out._order)
 
 
 def _value_pow(base: Value, exponent: Value) -> Value:
