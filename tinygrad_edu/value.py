@@ -54,8 +54,8 @@ class Value:
     def __add__(self, other: Value | Number) -> Value:
         """a + b      d/da = 1, d/db = 1"""
         if type(other) is Value:
-            return _node(self.data + other.data, "+", (self, other), (1.0, 1.0))
-        return _node(self.data + _number(other, "+"), "+", (self,), (1.0,))
+            return _node(self.data + other.data, "+", (self, other), _ONE_ONE)
+        return _node(self.data + _number(other, "+"), "+", (self,), _ONE)
 
     def __mul__(self, other: Value | Number) -> Value:
         """a * b      d/da = b, d/db = a"""
@@ -221,6 +221,9 @@ def weighted_sum(weights: list[Value], inputs: list[Value | Number], bias: Value
 
 
 # ---------------------------------------------------------------------- helpers
+
+_ONE, _ONE_ONE = (1.0,), (1.0, 1.0)  # the local derivatives of +, shared instead of rebuilt per node
+
 
 
 def _node(data: float, op: str, parents: tuple[Value, ...], local: tuple[float, ...]) -> Value:
