@@ -15,6 +15,8 @@ from .graph import is_grad_enabled, no_grad
 from .tensor import Tensor, concatenate, cross_entropy, linear, matmul, stack
 from .value import Value, weighted_sum
 
+from . import nn, optim  # isort: skip (they build on the engine above)
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -36,7 +38,9 @@ __all__ = [
     "is_grad_enabled",
     "linear",
     "matmul",
+    "nn",
     "no_grad",
+    "optim",
     "stack",
     "weighted_sum",
 ]

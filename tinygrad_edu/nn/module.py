@@ -1,0 +1,421 @@
+"""`Module`: the bookkeeping every layer shares, with PyTorch's contract, for both engines.
+
+A module finds its parameters and sub-modules by watching attribute assignment (`__setattr__`):
+
+* a `Tensor` or `Value` with `requires_grad=True` is a parameter;
+* a (nested, rectangular) list of `Value`s that all require grad is one parameter of that shape,
+  the scalar engine's stand-in for an array: `weight[i][j]` is what `weight[i, j]` is on Tensors;
+* a `Module`, or a list of Modules (wrapped into a `ModuleList`), is a child.
+
+Naming. `named_parameters()` yields what an optimizer updates: a Tensor under its attribute name
+(`0.weight`), and every scalar `Value` on its own, its list indices appended (`0.weight.1.0` is row 1,
+column 0). `state_dict()` packs a list of Values back into one array under the attribute name
+(`0.weight`, shape `(out, in)`), so a model exchanges state dicts with the same model on the other
+engine, and with `torch.nn`.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..errors import DTypeError, MixedEngineError, ShapeError
+from ..graph import no_grad, tick
+from ..tensor import Tensor
+from ..value import Value
+
+Parameter = Tensor | Value
+
+
+# ---------------------------------------------------------------------- state slots
+# A slot is one state_dict entry: its shape, and how to read it out and write it back in place.
+
+
+class _Slot:
+    """One `state_dict` entry over a Tensor, a Value, or a rectangular nested list of Values."""
+
+    __slots__ = ("obj", "shape")
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+        self.shape = obj.shape if type(obj) is Tensor else _grid_shape(obj)
+
+    def read(self) -> np.ndarray:
+        if type(self.obj) is Tensor:
+            return self.obj.data.copy()
+        return np.array(_grid_map(self.obj, lambda v: v.data), dtype=np.float64)
+
+    def write(self, array: np.ndarray) -> None:
+        """Copy `array` (already checked to have `self.shape`) into the parameter, in place.
+
+        In place, so an optimizer holding the parameter keeps working after a load.
+        """
+        if type(self.obj) is Tensor:
+            np.copyto(self.obj.data, array, casting="unsafe")
+            return
+        for value, number in zip(_grid_leaves(self.obj), np.asarray(array, dtype=np.float64).reshape(-1).tolist()):
+            value.data = number
+
+
+def _grid_shape(obj: Any) -> tuple[int, ...]:
+    """The shape of a Value (`()`) or of a rectangular nested list of Values."""
+    shape: list[int] = []
+    while type(obj) is not Value:
+        shape.append(len(obj))
+        obj = obj[0]
+    return tuple(shape)
+
+
+def _grid_leaves(obj: Any) -> Iterator[Value]:
+    """The Values of a nested list in row-major order (what `ndarray.reshape(-1)` gives)."""
+    if type(obj) is Value:
+        yield obj
+        return
+    for item in obj:
+        yield from _grid_leaves(item)
+
+
+def _grid_named(obj: Any, prefix: str) -> Iterator[tuple[str, Value]]:
+    """(`prefix.i.j`, value) for each Value of a nested list; a lone Value keeps `prefix`."""
+    if type(obj) is Value:
+        yield prefix, obj
+        return
+    for i, item in enumerate(obj):
+        yield from _grid_named(item, f"{prefix}.{i}")
+
+
+def _grid_map(obj: Any, fn: Callable[[Value], Any]) -> Any:
+    return fn(obj) if type(obj) is Value else [_grid_map(item, fn) for item in obj]
+
+
+def _is_value_grid(obj: object) -> bool:
+    """True for a non-empty nested list whose leaves are all Values that require grad."""
+    if not isinstance(obj, list) or not obj:
+        return False
+    stack: list[Any] = [obj]
+    while stack:
+        item = stack.pop()
+        if type(item) is Value:
+            if not item.requires_grad:
+                return False
+        elif isinstance(item, list) and item:
+            stack.extend(item)
+        else:
+            return False
+    return True
+
+
+def _check_rectangular(name: str, grid: list[Any]) -> None:
+    """A list of Values is an array: every row needs the same length (and depth)."""
+    shape = _grid_shape(grid)
+    count = sum(1 for _ in _grid_leaves(grid))
+    if count != int(np.prod(shape)):
+        raise ShapeError(
+            f"{name}: a list of Values is registered as one parameter array, so its rows must all have "
+            f"the same length (the first rows suggest shape {shape}); pad or split the list"
+        )
+
+
+def parameter_slot(param: Any) -> _Slot:
+    """The state slot of a parameter (used by `nn.init` to fill Tensors and Value lists alike)."""
+    if type(param) is Tensor or type(param) is Value or _is_value_grid(param):
+        return _Slot(param)
+    raise TypeError(
+        f"expected a Tensor, a Value or a (nested) list of Values that require grad, got {type(param).__name__}"
+    )
+
+
+class IncompatibleKeys(NamedTuple):
+    """What `load_state_dict(strict=False)` skipped (PyTorch returns the same pair)."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+# ---------------------------------------------------------------------- Module
+
+
+class Module:
+    """Base class of every layer and model: subclass it, assign layers and parameters in
+    `__init__`, write `forward`; call the module (not `forward`) to run it.
+
+    `engine` is "tensor", "value", or None for modules that work on either (activations).
+    """
+
+    engine: str | None = None
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+        # (start, end) creation ticks of the latest calls: nodes with start < _order < end were made
+        # inside that call, which is how the graph drawing groups a module's nodes into a cluster.
+        object.__setattr__(self, "_call_ranges", deque(maxlen=16))
+
+    # ------------------------------------------------------------------ registration
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(
+                f"cannot assign {name!r} before Module.__init__() ran; call super().__init__() first "
+                f"in {type(self).__name__}.__init__"
+            )
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        if isinstance(value, list) and value and all(isinstance(m, Module) for m in value):
+            value = ModuleList(value)
+        if isinstance(value, Module):
+            self._modules[name] = value
+        elif (type(value) is Tensor or type(value) is Value) and value.requires_grad:
+            self._parameters[name] = value
+        elif _is_value_grid(value):
+            _check_rectangular(f"{type(self).__name__}.{name}", value)
+            self._parameters[name] = value
+        # Also a plain attribute, so reading `self.weight` in forward costs no lookup hook.
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        object.__delattr__(self, name)
+
+    # ------------------------------------------------------------------ running
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define forward(...)")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        start = tick()
+        out = self.forward(*args, **kwargs)
+        self._call_ranges.append((start, tick()))
+        return out
+
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode on this module and every descendant (returns self)."""
+        for _, module in self.named_modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: `train(False)`."""
+        return self.train(False)
+
+    # ------------------------------------------------------------------ walking the tree
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        yield from self._modules.items()
+
+    def children(self) -> Iterator[Module]:
+        for _, module in self.named_children():
+            yield module
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module and all below it, depth first, with dotted names ("" for self)."""
+        seen: set[int] = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue  # a shared module is listed once, under its first name
+            seen.add(id(module))
+            yield name, module
+            below = [
+                (f"{name}.{child_name}" if name else child_name, child) for child_name, child in module._modules.items()
+            ]
+            stack.extend(reversed(below))
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """Every trainable Tensor / scalar Value, with dotted names; shared ones once."""
+        seen: set[int] = set()
+        for module_name, module in self.named_modules(prefix):
+            for name, param in module._parameters.items():
+                full = f"{module_name}.{name}" if module_name else name
+                leaves = [(full, param)] if type(param) is Tensor else _grid_named(param, full)
+                for leaf_name, leaf in leaves:
+                    if id(leaf) not in seen:
+                        seen.add(id(leaf))
+                        yield leaf_name, leaf
+
+    def parameters(self) -> Iterator[Parameter]:
+        for _, param in self.named_parameters():
+            yield param
+
+    def num_parameters(self) -> int:
+        """How many numbers training adjusts (a Tensor counts its size, a Value 1)."""
+        return sum(p.size if type(p) is Tensor else 1 for p in self.parameters())
+
+    def zero_grad(self) -> None:
+        """Forget the gradients (`grad = None`), as PyTorch does by default."""
+        for param in self.parameters():
+            param.grad = None
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call `fn` on every module (children first, as in PyTorch); returns self."""
+        for module in reversed(list(self.modules())):
+            fn(module)
+        return self
+
+    # ------------------------------------------------------------------ state
+
+    def _state_slots(self) -> Iterator[tuple[str, _Slot]]:
+        """This module's own state entries (children excluded). Override to pack state differently."""
+        for name, param in self._parameters.items():
+            yield name, _Slot(param)
+
+    def _state_children(self) -> Iterator[tuple[str, Module]]:
+        """The children whose state is listed under their own prefix (none, if `_state_slots` packs them)."""
+        return self.named_children()
+
+    def _named_slots(self) -> Iterator[tuple[str, _Slot]]:
+        stack: list[tuple[str, Module]] = [("", self)]
+        while stack:
+            prefix, module = stack.pop()
+            for name, slot in module._state_slots():
+                yield prefix + name, slot
+            stack.extend(reversed([(f"{prefix}{name}.", child) for name, child in module._state_children()]))
+
+    def state_dict(self) -> OrderedDict[str, np.ndarray]:
+        """name -> a copy of the parameter as a NumPy array (a Value list packed into one array)."""
+        return OrderedDict((name, slot.read()) for name, slot in self._named_slots())
+
+    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Copy `state_dict`'s arrays into the parameters, in place, after checking all of it.
+
+        Every name and shape is checked before anything is copied, so a state dict that does not
+        fit raises `ShapeError` (listing the missing, unexpected and mis-shaped keys) and leaves the
+        model as it was. `strict=False` skips missing and unexpected keys (never wrong shapes).
+        """
+        slots = OrderedDict(self._named_slots())
+        arrays: dict[str, np.ndarray] = {}
+        for key, value in state_dict.items():
+            try:
+                array = np.asarray(value)
+            except (TypeError, RuntimeError, ValueError) as error:
+                raise DTypeError(
+                    f"load_state_dict: {key!r} cannot become a NumPy array ({error}); "
+                    "pass NumPy arrays (for torch tensors: t.detach().numpy())"
+                ) from None
+            if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+                raise DTypeError(f"load_state_dict: {key!r} holds {array.dtype} data; parameters need numbers")
+            arrays[key] = array
+        missing = [k for k in slots if k not in arrays]
+        unexpected = [k for k in arrays if k not in slots]
+        mis_shaped = [
+            f"{k} is {arrays[k].shape} in the state_dict but {slots[k].shape} in the model"
+            for k in slots
+            if k in arrays and arrays[k].shape != slots[k].shape
+        ]
+        if mis_shaped or (strict and (missing or unexpected)):
+            lines = [f"load_state_dict: the state_dict does not fit this {type(self).__name__}; nothing was loaded."]
+            if missing:
+                lines.append(f"  missing keys (in the model, not in the state_dict): {', '.join(missing)}")
+            if unexpected:
+                lines.append(f"  unexpected keys (in the state_dict, not in the model): {', '.join(unexpected)}")
+            if mis_shaped:
+                lines.append(f"  mis-shaped keys: {'; '.join(mis_shaped)}")
+            lines.append(
+                "  Fix: build the model with the same layers and sizes as the one that was saved"
+                + (", or pass strict=False to skip missing and unexpected keys" if not mis_shaped else "")
+            )
+            raise ShapeError("\n".join(lines))
+        with no_grad():
+            for key, slot in slots.items():
+                if key in arrays:
+                    slot.write(arrays[key])
+        return IncompatibleKeys(missing, unexpected)
+
+    # ------------------------------------------------------------------ printing
+
+    def extra_repr(self) -> str:
+        """The text inside the parentheses of this module's repr line (its settings)."""
+        return ""
+
+    def __repr__(self) -> str:
+        extra = self.extra_repr()
+        lines = [extra] if extra and self._modules else []
+        for name, module in self._modules.items():
+            lines.append(f"({name}): " + repr(module).replace("\n", "\n  "))
+        if not lines:
+            return f"{type(self).__name__}({extra})"
+        return type(self).__name__ + "(\n  " + "\n  ".join(lines) + "\n)"
+
+
+# ---------------------------------------------------------------------- containers
+
+
+class ModuleList(Module):
+    """A list of modules, registered as children "0", "1", ... (no forward of its own)."""
+
+    def __init__(self, modules: Any = ()) -> None:
+        super().__init__()
+        for module in modules:
+            self.append(module)
+
+    def append(self, module: Module) -> ModuleList:
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.append: expected a Module, got {type(module).__name__}")
+        setattr(self, str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules: Any) -> ModuleList:
+        for module in modules:
+            self.append(module)
+        return self
+
+    def __getitem__(self, index: int | slice) -> Any:
+        items = list(self._modules.values())
+        if isinstance(index, slice):
+            return type(self)(items[index]) if type(self) is ModuleList else _sliced(self, items[index])
+        return items[index]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        names = list(self._modules)
+        setattr(self, names[index], module)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(list(self._modules.values()))
+
+
+def _sliced(container: ModuleList, items: list[Module]) -> ModuleList:
+    return type(container)(*items)  # Sequential takes modules as arguments
+
+
+class Sequential(ModuleList):
+    """Modules applied one after the other: `Sequential(Linear(2, 3), Sigmoid(), Linear(3, 2))`.
+
+    Children are named "0", "1", ... (or by an `OrderedDict`'s keys). All modules with an engine must
+    share it; `engine=` states it up front (a mismatch raises `MixedEngineError`).
+    """
+
+    def __init__(self, *modules: Module, engine: str | None = None) -> None:
+        Module.__init__(self)
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            for name, module in modules[0].items():
+                setattr(self, name, module)
+        else:
+            for module in modules:
+                self.append(module)
+        engines = {m.engine for m in self._modules.values() if m.engine is not None}
+        if engine is not None:
+            engines.add(engine)
+        if len(engines) > 1:
+            raise MixedEngineError(
+                f"Sequential: the layers use different engines ({', '.join(sorted(engines))}); build every "
+                "layer with the same engine= argument"
+            )
+        object.__setattr__(self, "engine", engines.pop() if engines else None)
+
+    def forward(self, x: Any) -> Any:
+        for module in self._modules.values():
+            x = module(x)
+        return x
