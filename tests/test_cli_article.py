@@ -1,0 +1,114 @@
+"""`tinygrad-edu article` and `tinygrad-edu check` end to end."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tinygrad_edu.check import article
+from tinygrad_edu.cli import main
+
+ROOT = Path(__file__).parents[1]
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_article_json(capsys):
+    code, out, _ = run(capsys, "article", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert list(doc) == ["rows"]
+    assert all(list(r) == ["name", "article", "autodiff", "manual", "verdict", "why"] for r in doc["rows"])
+    rows = {r["name"]: r for r in doc["rows"]}
+    # Independent: E = ½((0.1 − a_o1)² + (0.9 − a_o2)²) from a plain-float forward pass.
+    sig = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
+    a_h1, a_h2 = sig(0.1 * 2.78 + 0.2 * 2.55 + 0.5), sig(0.3 * 2.78 + 0.4 * 2.55 + 0.12)
+    a_o1, a_o2 = sig(0.5 * a_h1 + 0.6 * a_h2 + 0.2), sig(0.7 * a_h1 + 0.8 * a_h2 + 0.4)
+    assert rows["E"]["autodiff"] == pytest.approx(0.5 * ((0.1 - a_o1) ** 2 + (0.9 - a_o2) ** 2), abs=1e-12)
+    assert rows["E"]["article"] == 0.2085 and rows["E"]["verdict"] == "article error"
+    delta_o1 = (a_o1 - 0.1) * a_o1 * (1 - a_o1)
+    assert rows["w5"]["manual"] == pytest.approx(0.5 - 0.5 * delta_o1 * a_h1, abs=1e-12)
+    assert rows["b_o1"]["article"] is None and rows["b_o1"]["verdict"] == "not in article"
+
+
+def test_engines_print_the_same_numbers(capsys):
+    _, value, _ = run(capsys, "article", "--json", "--engine", "value")
+    _, tensor, _ = run(capsys, "article", "--json", "--engine", "tensor")
+    for a, b in zip(json.loads(value)["rows"], json.loads(tensor)["rows"]):
+        assert a["name"] == b["name"] and abs(a["autodiff"] - b["autodiff"]) <= 1e-12
+        assert a["verdict"] == b["verdict"]
+
+
+def test_table_and_explain(capsys):
+    code, out, _ = run(capsys, "article", "--explain", "w5")
+    assert code == 0
+    assert "rounding drift" in out and "article error" in out and "not in article" in out
+    assert "∂E/∂a_o1 · ∂a_o1/∂s_o1 · ∂s_o1/∂w5" in out and "equal" in out
+
+
+def test_graph_writes_a_dot_file(capsys, tmp_path):
+    pytest.importorskip("graphviz")
+    path = tmp_path / "article.dot"
+    code, _, _ = run(capsys, "article", "--graph", str(path))
+    assert code == 0 and path.exists()
+    source = path.read_text()
+    assert "w5" in source and "s_o1" in source
+
+
+def test_disagreement_exits_non_zero(capsys, monkeypatch):
+    real = article.manual_numbers
+
+    def off():
+        numbers = real()
+        numbers["w7"] += 1e-9
+        return numbers
+
+    monkeypatch.setattr(article, "manual_numbers", off)
+    code, _, err = run(capsys, "article")
+    assert code == 1 and "w7" in err
+
+
+def test_unknown_explain_name_is_a_clean_error(capsys):
+    code, _, err = run(capsys, "article", "--explain", "w9")
+    assert code == 2 and "w9" in err
+
+
+@pytest.mark.parametrize(
+    ("file", "expected"),
+    [("level1.py", "exactly 2x autodiff"), ("level2.py", "applied twice")],
+)
+def test_check_the_articles_code(capsys, file, expected):
+    code, out, _ = run(capsys, "check", str(ROOT / "examples" / "article_code" / file))
+    assert code == 1 and expected in out
+
+
+def test_check_a_correct_file_and_a_bad_one(capsys, tmp_path):
+    good = tmp_path / "good.py"
+    good.write_text(
+        "from tinygrad_edu import reference\n"
+        "SIZES = [3, 2]\nINPUTS = [0.1, 0.2, 0.3]\nTARGETS = [0.0, 1.0]\n"
+        "def gradients(state, inputs, targets):\n    return reference.gradients(state, inputs, targets)\n"
+    )
+    code, out, _ = run(capsys, "check", str(good), "--json")
+    assert code == 0 and json.loads(out)["ok"] is True
+    empty = tmp_path / "empty.py"
+    empty.write_text("x = 1\n")
+    code, _, err = run(capsys, "check", str(empty))
+    assert code == 2 and "neither gradients" in err
+    code, _, err = run(capsys, "check", str(tmp_path / "missing.py"))
+    assert code == 2 and "no such file" in err
+
+
+def test_python_dash_m_runs_the_same_cli():
+    done = subprocess.run(
+        [sys.executable, "-m", "tinygrad_edu", "article", "--json"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0
+    assert [r["name"] for r in json.loads(done.stdout)["rows"]] == list(article.ROW_NAMES)

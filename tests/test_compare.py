@@ -1,0 +1,171 @@
+"""compare_gradients: no false alarm on a correct backprop, and the right diagnosis for broken ones."""
+
+import itertools
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinygrad_edu import nn, reference
+from tinygrad_edu.check import article, compare_gradients
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "examples" / "article_code"))
+import level1
+import level2
+
+
+def loss_fn(output, target):
+    return nn.functional.mse_loss(output, list(target), reduction="half_sum")
+
+
+def model_for(sizes, engine="tensor", state=None, seed=0):
+    layers = []
+    for n_in, n_out in itertools.pairwise(sizes):
+        layers += [nn.Linear(n_in, n_out, dtype=np.float64, engine=engine, generator=seed), nn.Sigmoid()]
+    model = nn.Sequential(*layers)
+    if state is not None:
+        model.load_state_dict(state)
+    return model
+
+
+def compare(manual, sizes=(2, 2, 2), engine="tensor", x=article.INPUTS, t=article.TARGETS):
+    state = article.state_dict() if tuple(sizes) == (2, 2, 2) else None
+    return compare_gradients(model_for(sizes, engine, state, seed=5), loss_fn, list(x), list(t), manual)
+
+
+def broken(change):
+    """The reference delta rule with one deliberate change applied to its result or its internals."""
+
+    def manual(state, x, t):
+        grads = reference.gradients(state, x, t)
+        change(grads, state, x, t)
+        return grads
+
+    return manual
+
+
+@pytest.mark.parametrize("engine", ["tensor", "value"])
+def test_no_false_alarm_on_the_reference(engine):
+    report = compare(reference.gradients, engine=engine)
+    assert report.ok and all(p.ok and not p.diagnosis for p in report.params)
+    assert report.findings == ["all 4 parameters match autodiff"]
+    assert max(p.abs_err for p in report.params) <= 1e-12
+
+
+def test_no_false_alarm_on_a_random_deeper_network():
+    report = compare(reference.gradients, sizes=(3, 4, 3, 2), x=[0.5, -1.0, 2.0], t=[0.2, 0.8])
+    assert report.ok
+
+
+def test_factor_two_on_a_bias():
+    def change(g, s, x, t):
+        g["2.bias"] = 2 * g["2.bias"]
+
+    report = compare(broken(change))
+    assert [p.name for p in report.params if not p.ok] == ["2.bias"]
+    assert report["2.bias"].diagnosis.startswith("manual is exactly 2x autodiff")
+    assert any("bias gradients differ, weight gradients match" in f for f in report.findings)
+
+
+def test_flipped_sign():
+    def change(g, s, x, t):
+        g["0.weight"] = -g["0.weight"]
+
+    report = compare(broken(change))
+    assert report["0.weight"].diagnosis.startswith("sign flipped")
+    assert any("weight gradients differ, bias gradients match" in f for f in report.findings)
+
+
+def test_transposed_weight_square_and_not():
+    def change(g, s, x, t):
+        g["2.weight"] = g["2.weight"].T.copy()
+
+    assert "transpose" in compare(broken(change))["2.weight"].diagnosis
+    report = compare(broken(change), sizes=(3, 4, 2), x=[0.1, 0.2, 0.3], t=[0.0, 1.0])
+    assert "transpose" in report["2.weight"].diagnosis and not report["2.weight"].ok
+
+
+def test_missing_sigma_prime_at_the_output():
+    def manual(state, x, t):
+        layers = reference.layers_from_state(state)
+        r = reference.backprop(layers, x, t)
+        a_out = r.a[-1]
+        delta_o = a_out - t  # σ'(s_o) forgotten
+        delta_h = (delta_o @ layers[1][0]) * r.a[0] * (1 - r.a[0])
+        return {
+            "0.weight": np.outer(delta_h, x),
+            "0.bias": delta_h,
+            "2.weight": np.outer(delta_o, r.a[0]),
+            "2.bias": delta_o,
+        }
+
+    report = compare(manual)
+    assert "missing" in report["2.bias"].diagnosis and "missing" in report["2.weight"].diagnosis
+    assert report.first_wrong.startswith("δ of layer 2")
+
+
+def test_sigma_prime_twice_in_the_hidden_layer():
+    def change(g, s, x, t):
+        r = reference.backprop(reference.layers_from_state(s), x, t)
+        sp = r.a[0] * (1 - r.a[0])
+        g["0.weight"] = g["0.weight"] * sp[:, None]
+        g["0.bias"] = g["0.bias"] * sp
+
+    report = compare(broken(change))
+    assert "applied twice" in report["0.weight"].diagnosis
+    assert any(f.startswith("correct for the output layer (2), wrong from layer 0 down") for f in report.findings)
+
+
+def test_the_articles_level1_code_doubles_every_bias_update():
+    report = compare(lambda s, x, t: (level1.step(s, x, t, 0.5), 0.5))
+    assert [p.name for p in report.params if not p.ok] == ["0.bias", "2.bias"]
+    for name in ("0.bias", "2.bias"):
+        assert "exactly 2x" in report[name].diagnosis and "number of inputs" in report[name].diagnosis
+    # on a 3-4-2 network the factor is each layer's fan-in: 3 for layer 0, 4 for layer 2
+    report = compare(lambda s, x, t: (level1.step(s, x, t, 0.5), 0.5), sizes=(3, 4, 2), x=[1, 2, 3], t=[0, 1])
+    assert "exactly 3x" in report["0.bias"].diagnosis and "exactly 4x" in report["2.bias"].diagnosis
+
+
+@pytest.mark.parametrize("engine", ["tensor", "value"])
+def test_the_articles_level2_code_applies_sigma_prime_twice(engine):
+    report = compare(lambda s, x, t: (level2.step(s, x, t, 0.5), 0.5), engine=engine)
+    assert [p.name for p in report.params if not p.ok] == ["0.weight", "0.bias"]
+    assert "applied twice" in report["0.bias"].diagnosis
+    # by hand: the article's hidden delta is the true one times a_h1 (1 - a_h1)
+    m = article.manual_numbers()
+    assert report["0.bias"].manual[0] == pytest.approx(m["delta_h1"] * m["a_h1"] * (1 - m["a_h1"]), abs=1e-15)
+
+
+def test_json_and_table():
+    report = compare(lambda s, x, t: (level2.step(s, x, t, 0.5), 0.5))
+    doc = json.loads(report.to_json())
+    assert doc["ok"] is False and {p["name"] for p in doc["params"]} == {"0.weight", "0.bias", "2.weight", "2.bias"}
+    m = article.manual_numbers()
+    assert doc["params"][0]["autodiff"][0][0] == pytest.approx(m["delta_h1"] * 2.78, abs=1e-15)  # ∂E/∂w1 = δ_h1 i1
+    assert "WRONG" in str(report)
+
+
+def test_manual_must_return_a_dict():
+    with pytest.raises(TypeError, match="dict name -> gradient"):
+        compare(lambda s, x, t: [1, 2])
+
+
+def test_draw_marks_wrong_parameters_red():
+    pytest.importorskip("graphviz")
+    report = compare(lambda s, x, t: (level2.step(s, x, t, 0.5), 0.5))
+    source = report.draw().source
+    assert source.count('fillcolor="#e31a1c"') == 2  # 0.weight and 0.bias
+    assert 'fillcolor="#ff7f00"' in source  # the hidden layer's output: its delta is the first wrong quantity
+    value_report = compare(lambda s, x, t: (level1.step(s, x, t, 0.5), 0.5), engine="value")
+    assert value_report.draw().source.count('fillcolor="#e31a1c"') == 4  # the four bias Values
+
+
+def test_the_example_script_reports_both_mistakes(capsys):
+    import runpy
+
+    runpy.run_path(str(Path(__file__).parents[1] / "examples" / "check_article_code.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert out.count("MISTAKES FOUND") == 4 and out.count("all gradients match") == 2
+    assert "applied twice" in out and "exactly 2x autodiff" in out and "not the error being minimised" in out
