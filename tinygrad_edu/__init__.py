@@ -6,6 +6,7 @@ from .errors import (
     GradcheckError,
     GraphError,
     MathDomainError,
+    MissingDependencyError,
     MixedEngineError,
     ShapeError,
     TinygradEduError,
@@ -16,15 +17,18 @@ from .tensor import Tensor, concatenate, cross_entropy, linear, matmul, stack
 from .value import Value, weighted_sum
 
 from . import nn, optim  # isort: skip (they build on the engine above)
+from .checkpoint import CheckpointError, load, save  # isort: skip
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AnomalyError",
+    "CheckpointError",
     "DTypeError",
     "GradcheckError",
     "GraphError",
     "MathDomainError",
+    "MissingDependencyError",
     "MixedEngineError",
     "ShapeError",
     "Tensor",
@@ -37,10 +41,12 @@ __all__ = [
     "gradcheck",
     "is_grad_enabled",
     "linear",
+    "load",
     "matmul",
     "nn",
     "no_grad",
     "optim",
+    "save",
     "stack",
     "weighted_sum",
 ]

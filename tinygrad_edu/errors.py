@@ -34,3 +34,7 @@ class GraphError(TinygradEduError, RuntimeError):
 
 class GradcheckError(TinygradEduError, AssertionError):
     """`gradcheck` found an analytic gradient that disagrees with finite differences."""
+
+
+class MissingDependencyError(TinygradEduError, ImportError):
+    """An optional package (scikit-learn, matplotlib, ...) is needed; the message says how to install it."""

@@ -1,0 +1,114 @@
+"""`tinygrad-edu train` end to end: it trains, prints numbers that the saved weights reproduce, and fails politely."""
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tinygrad_edu.cli import main
+from tinygrad_edu.datasets import load_article
+
+
+def final_numbers(out):
+    match = re.search(r"final loss ([0-9.]+), accuracy ([0-9.]+) \((\d+)/(\d+) correct\)", out)
+    assert match, out
+    return float(match[1]), float(match[2]), int(match[3]), int(match[4])
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def test_article_trains_and_the_saved_weights_reproduce_the_printed_loss(tmp_path, capsys):
+    path = tmp_path / "article.npz"
+    assert main(["train", "--dataset", "article", "--no-progress", "--save", str(path)]) == 0
+    out = capsys.readouterr().out
+    loss, acc, correct, total = final_numbers(out)
+    assert (acc, correct, total) == (1.0, 10, 10)
+    assert "sgd lr=0.5, 40 epochs, batch size 1" in out
+    with np.load(path, allow_pickle=False) as saved:
+        W1, b1, W2, b2 = (saved[k].astype(np.float64) for k in ("0.weight", "0.bias", "2.weight", "2.bias"))
+    X, Y = load_article()
+    outputs = sigmoid(sigmoid(X @ W1.T + b1) @ W2.T + b2)
+    # per-sample E = 1/2 sum (target - output)^2, averaged over the 10 samples (batch size 1)
+    assert loss == pytest.approx(np.mean(0.5 * ((outputs - Y) ** 2).sum(axis=1)), abs=2e-6)
+    assert np.mean(outputs.argmax(1) == Y.argmax(1)) == 1.0
+
+
+def test_both_engines_give_the_same_run(capsys):
+    runs = []
+    for engine in ("tensor", "value"):
+        assert main(["train", "--engine", engine, "--epochs", "10", "--seed", "3", "--no-progress"]) == 0
+        runs.append(final_numbers(capsys.readouterr().out))
+    assert runs[0][0] == pytest.approx(runs[1][0], rel=1e-4)  # float32 tensors, float64 Values
+    assert runs[0][1:] == runs[1][1:]
+
+
+def test_adam_and_batches(capsys):
+    assert main(["train", "--optimizer", "adam", "--batch-size", "5", "--epochs", "60", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "adam lr=0.01, 60 epochs, batch size 5" in out
+    assert final_numbers(out)[1] == 1.0
+
+
+def test_moons_reaches_95_percent(capsys):
+    assert main(["train", "--dataset", "moons", "--no-progress"]) == 0
+    assert final_numbers(capsys.readouterr().out)[1] >= 0.95
+
+
+def test_digits(capsys):
+    pytest.importorskip("sklearn")
+    assert main(["train", "--dataset", "digits", "--epochs", "5", "--no-progress"]) == 0
+    loss, acc, _, total = final_numbers(capsys.readouterr().out)
+    assert total == 1797 and acc > 0.9
+    assert loss < 0.5  # cross-entropy of a uniform guess over 10 classes is ln 10 = 2.3
+
+
+def test_digits_without_scikit_learn(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    assert main(["train", "--dataset", "digits", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tinygrad-edu train: error:") and "pip install scikit-learn" in err
+
+
+def test_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "loss.png"
+    assert main(["train", "--epochs", "3", "--no-progress", "--plot", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_without_matplotlib_fails_before_training(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["train", "--plot", "loss.png", "--no-progress"]) == 2
+    captured = capsys.readouterr()
+    assert "pip install 'tinygrad_edu[plot]'" in captured.err
+    assert "final loss" not in captured.out  # refused before any training
+
+
+def test_save_into_a_missing_folder_is_a_one_line_error(tmp_path, capsys):
+    assert main(["train", "--epochs", "1", "--no-progress", "--save", str(tmp_path / "no" / "m.npz")]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("tinygrad-edu train: error:") and captured.err.count("\n") == 1
+    assert "folder does not exist" in captured.err and "final loss" not in captured.out  # checked before training
+
+
+@pytest.mark.parametrize("bad", [["--epochs", "-1"], ["--batch-size", "0"], ["--lr", "0"], ["--dataset", "mnist"]])
+def test_bad_arguments(bad, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", *bad])
+    assert info.value.code == 2
+
+
+def test_python_dash_m_runs_it():
+    result = subprocess.run(
+        [sys.executable, "-m", "tinygrad_edu", "train", "--dataset", "article", "--epochs", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "final loss" in result.stdout and "\r" not in result.stdout  # a pipe gets no progress bar

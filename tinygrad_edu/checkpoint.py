@@ -1,0 +1,109 @@
+"""Save a model's parameters to a `.npz` file and load them back, safely.
+
+A checkpoint is `model.state_dict()` (parameter name -> array) written with `numpy.savez`, so any
+NumPy program can read it, and a `torch.nn` model with the same layers can load it too. Two promises:
+
+* **A failed save never damages the previous file.** The arrays go to a temporary file in the same
+  folder, which is flushed to disk (`fsync`) and then renamed over the target with `os.replace`. A
+  rename within one file system is atomic: a reader sees the old file or the new one, never half.
+* **A bad file never damages the model.** Loading reads every array first (with
+  `allow_pickle=False`, so a file cannot run code), then hands them to `load_state_dict`, which
+  checks every name and shape before it copies anything. A truncated, corrupted or mismatched file
+  raises `CheckpointError` and the model keeps its parameters.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+import zlib
+from typing import Any
+
+import numpy as np
+
+from .errors import TinygradEduError
+
+# Stored next to the parameters; a reader can tell a checkpoint written by this package (and which
+# layout) from any other .npz. Its name cannot clash with a parameter's dotted name.
+FORMAT_KEY = "__tinygrad_edu_checkpoint__"
+FORMAT_VERSION = 1
+
+PathLike = str | os.PathLike
+
+
+class CheckpointError(TinygradEduError, ValueError):
+    """A checkpoint file that cannot be read or does not fit the model (the model is left unchanged)."""
+
+
+def save(model: Any, path: PathLike) -> None:
+    """Write `model.state_dict()` to `path` (exactly that name: no `.npz` is appended) atomically."""
+    path = os.fspath(path)
+    arrays = dict(model.state_dict())
+    if FORMAT_KEY in arrays:
+        raise CheckpointError(f"save: a parameter is named {FORMAT_KEY!r}, which checkpoints reserve; rename it")
+    arrays[FORMAT_KEY] = np.array(FORMAT_VERSION)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            np.savez(file, **arrays)
+            file.flush()
+            os.fsync(file.fileno())  # the bytes are on disk before the rename makes them visible
+        os.replace(tmp, path)
+    except BaseException:
+        # Whatever went wrong (a full disk, an unsavable array, Ctrl-C), the old file is untouched.
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    _fsync_folder(folder)
+
+
+def load(model: Any, path: PathLike) -> Any:
+    """Load the parameters saved at `path` into `model` (in place) and return the model."""
+    state = read_state_dict(path)
+    try:
+        model.load_state_dict(state, strict=True)
+    except (TinygradEduError, KeyError, ValueError, TypeError) as error:
+        raise CheckpointError(f"load: {os.fspath(path)} does not fit this model: {error}") from error
+    return model
+
+
+def read_state_dict(path: PathLike) -> dict[str, np.ndarray]:
+    """Every parameter array stored at `path`, by name, without touching any model."""
+    path = os.fspath(path)
+    try:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise CheckpointError(f"load: {path} holds one array, not a checkpoint (a .npz of named arrays)")
+        with data:
+            state = {name: data[name] for name in data.files}  # reads and CRC-checks every array now
+    except CheckpointError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, KeyError) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise CheckpointError(
+            f"load: {path} is not a readable checkpoint (truncated, corrupted or not a .npz file): {error}"
+        ) from error
+    version = state.pop(FORMAT_KEY, None)
+    if version is not None and (version.shape != () or int(version) > FORMAT_VERSION):
+        raise CheckpointError(
+            f"load: {path} was written in checkpoint format {version}, newer than this version of "
+            f"tinygrad_edu reads ({FORMAT_VERSION}); upgrade tinygrad_edu"
+        )
+    return state
+
+
+def _fsync_folder(folder: str) -> None:
+    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened (Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

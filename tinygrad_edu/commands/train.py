@@ -1,0 +1,236 @@
+"""`tinygrad-edu train`: train a small network on a built-in data set and print how it did.
+
+    tinygrad-edu train --dataset article                  # the article's 2-2-2 network, 10 points
+    tinygrad-edu train --dataset moons --engine value     # micrograd's demo on scalar Values
+    tinygrad-edu train --dataset digits --save digits.npz --plot loss.png
+
+Each data set comes with a model, a loss and training settings that work; `--epochs`, `--lr`,
+`--optimizer` and `--batch-size` override them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import checkpoint, datasets, nn, optim
+from ..errors import MissingDependencyError
+from ..train import evaluate, fit, max_margin_loss
+
+
+@dataclass(frozen=True)
+class Preset:
+    """What `--dataset NAME` trains, and how, unless the command line says otherwise."""
+
+    load: Callable[[], tuple[np.ndarray, np.ndarray]]
+    layers: tuple[int, ...]  # input, hidden..., output sizes
+    activation: str  # after every hidden layer ("sigmoid" or "relu")
+    final: str | None  # after the output layer
+    loss: Callable[[], Callable[[Any, Any], Any]]
+    optimizer: str
+    lr: dict[str, float]  # per optimizer, so `--optimizer adam` alone gets a learning rate that suits Adam
+    epochs: int
+    batch_size: int | None  # None: the engine's default (full batch for tensors, one sample for Values)
+    description: str
+    momentum: float = 0.0  # SGD only
+    weight_decay: float = 0.0
+
+
+def _moons() -> tuple[np.ndarray, np.ndarray]:
+    X, y = datasets.make_moons(100, noise=0.1, generator=1)
+    return X, (2 * y - 1).astype(np.float64).reshape(-1, 1)  # labels -1/+1 for the max-margin loss
+
+
+PRESETS: dict[str, Preset] = {
+    "article": Preset(
+        load=datasets.load_article,
+        layers=(2, 2, 2),
+        activation="sigmoid",
+        final="sigmoid",
+        loss=lambda: nn.MSELoss(reduction="half_sum"),
+        optimizer="sgd",
+        lr={"sgd": 0.5, "adam": 0.01},
+        epochs=40,
+        batch_size=1,
+        description="the article's 10 points; 2-2-2 sigmoid network, E = 1/2 sum (target - output)^2, per-sample SGD",
+    ),
+    "moons": Preset(
+        load=_moons,
+        layers=(2, 16, 16, 1),
+        activation="relu",
+        final=None,
+        loss=lambda: max_margin_loss,
+        optimizer="sgd",
+        lr={"sgd": 0.1, "adam": 0.05},
+        epochs=100,
+        batch_size=100,  # full batch on both engines, as in micrograd's demo
+        description="100 two-moons points; micrograd's 2-16-16-1 ReLU network with the max-margin loss",
+        momentum=0.9,
+        weight_decay=2e-4,  # micrograd's L2 term 1e-4 * sum(p^2) has gradient 2e-4 * p
+    ),
+    "digits": Preset(
+        load=datasets.load_digits,
+        layers=(64, 32, 10),
+        activation="relu",
+        final=None,
+        loss=lambda: nn.CrossEntropyLoss(),
+        optimizer="adam",
+        lr={"sgd": 0.1, "adam": 0.01},
+        epochs=20,
+        batch_size=32,
+        description="scikit-learn's 1,797 8x8 digits; 64-32-10 ReLU network, cross-entropy",
+    ),
+}
+
+
+def register(subparsers: Any) -> None:
+    defaults = "\n".join(
+        f"  {name:<8} {p.optimizer} lr={p.lr[p.optimizer]}, {p.epochs} epochs, batch size "
+        f"{p.batch_size or 'engine default'}: {p.description}"
+        for name, p in PRESETS.items()
+    )
+    parser = subparsers.add_parser(
+        "train",
+        help="train a small network on a built-in data set",
+        description="Train a small network on a built-in data set and print its final loss and accuracy.",
+        epilog=f"data sets and their default settings:\n{defaults}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--dataset", choices=sorted(PRESETS), default="article", help="what to learn (article)")
+    parser.add_argument(
+        "--engine", choices=("value", "tensor"), default="tensor", help="scalar Values or Tensors (tensor)"
+    )
+    parser.add_argument("--epochs", type=_count(0), default=None, help="passes over the data (default: the data set's)")
+    parser.add_argument("--lr", type=_positive_float, default=None, help="learning rate (default: the data set's)")
+    parser.add_argument("--optimizer", choices=("sgd", "adam"), default=None, help="default: the data set's")
+    parser.add_argument("--batch-size", type=_count(1), default=None, help="samples per step (default: the data set's)")
+    parser.add_argument("--seed", type=int, default=0, help="seeds initial weights and shuffling (0)")
+    parser.add_argument("--save", metavar="PATH", default=None, help="write the trained parameters to a .npz file")
+    parser.add_argument("--plot", metavar="PNG", default=None, help="draw the loss curve (needs matplotlib)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if number < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {number}")
+        return number
+
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return number
+
+
+def run(args: argparse.Namespace) -> int:
+    preset = PRESETS[args.dataset]
+    if args.plot and not _has_matplotlib():
+        # Checked before training, so a missing package costs no wasted minutes.
+        raise MissingDependencyError(
+            "--plot needs matplotlib, which is not installed; install it with "
+            "`pip install 'tinygrad_edu[plot]'` (or `pip install matplotlib`), or leave out --plot"
+        )
+    if args.save and not os.path.isdir(os.path.dirname(os.path.abspath(args.save))):
+        raise FileNotFoundError(f"--save {args.save}: the folder does not exist; create it first")
+    epochs = preset.epochs if args.epochs is None else args.epochs
+    optimizer_name = preset.optimizer if args.optimizer is None else args.optimizer
+    lr = preset.lr[optimizer_name] if args.lr is None else args.lr
+    batch_size = preset.batch_size if args.batch_size is None else args.batch_size
+
+    X, Y = preset.load()
+    rng = np.random.default_rng(args.seed)
+    model = build_model(preset, args.engine, rng)
+    loss_fn = preset.loss()
+    optimizer = make_optimizer(optimizer_name, model.parameters(), lr, preset)
+    print(f"dataset {args.dataset}: {preset.description}")
+    print(
+        f"{len(X)} samples, {args.engine} engine, {model.num_parameters()} parameters, {optimizer_name} lr={lr}, "
+        f"{epochs} epochs, batch size {batch_size or ('1' if args.engine == 'value' else 'all')}, seed {args.seed}"
+    )
+
+    start = time.perf_counter()
+    history = fit(
+        model, loss_fn, optimizer, X, Y, epochs, batch_size=batch_size, progress=not args.no_progress, generator=rng
+    )
+    seconds = time.perf_counter() - start
+    final = evaluate(model, loss_fn, X, Y, batch_size=batch_size)  # batches as in training: the bar's numbers
+    correct = round(final["accuracy"] * len(X))
+    print(f"trained in {seconds:.2f} s")
+    print(f"final loss {final['loss']:.6f}, accuracy {final['accuracy']:.4f} ({correct}/{len(X)} correct)")
+
+    if args.save:
+        checkpoint.save(model, args.save)
+        print(f"saved the parameters to {args.save}")
+    if args.plot:
+        plot_history(history, args.plot, title=f"{args.dataset}, {args.engine} engine")
+        print(f"saved the loss curve to {args.plot}")
+    return 0
+
+
+def _has_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def build_model(preset: Preset, engine: str, generator: np.random.Generator) -> Any:
+    """`Linear` layers of the preset's sizes with its activations between them, on the chosen engine."""
+    activations = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}
+    layers: list[Any] = []
+    sizes = preset.layers
+    for k, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
+        layers.append(nn.Linear(n_in, n_out, generator=generator, engine=engine))
+        name = preset.activation if k < len(sizes) - 2 else preset.final
+        if name is not None:
+            layers.append(activations[name](engine=engine))
+    return nn.Sequential(*layers, engine=engine)
+
+
+def make_optimizer(name: str, params: Any, lr: float, preset: Preset) -> Any:
+    if name == "sgd":
+        return optim.SGD(params, lr=lr, momentum=preset.momentum, weight_decay=preset.weight_decay)
+    return optim.Adam(params, lr=lr, weight_decay=preset.weight_decay)
+
+
+def plot_history(history: Any, path: str, title: str) -> None:
+    """Loss (and accuracy) per epoch, written to `path` (the format follows its extension)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # draw to a file; no window, no display needed
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    lines = ax.plot(history.epoch, history["loss"], label="loss", color="tab:blue")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    if "accuracy" in history.history:
+        ax2 = ax.twinx()
+        lines += ax2.plot(history.epoch, history["accuracy"], label="accuracy", color="tab:orange")
+        ax2.set_ylabel("accuracy")
+        ax2.set_ylim(0, 1.05)
+    ax.legend(lines, [line.get_label() for line in lines], loc="center right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

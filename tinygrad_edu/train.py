@@ -1,0 +1,421 @@
+"""Keras-style training for both engines: `fit`, `predict`, `evaluate`, and the `History` they keep.
+
+`fit` is the loop every example would otherwise write by hand, one mini-batch at a time:
+
+    optimizer.zero_grad()                 # forget the last batch's gradients
+    loss = loss_fn(model(x), y)           # forward pass
+    loss.backward()                       # dloss/dparam for every parameter
+    optimizer.step()                      # param -= lr * grad (or Adam's rule)
+
+On the tensor engine a batch is one `(batch, features)` Tensor. On the scalar engine a model takes
+one sample (a list of floats) and returns a list of `Value`s, so a batch is a Python loop over its
+samples, and the loss gets the list of their outputs (the `nn` losses take a batch as a list of
+samples and reduce it exactly as they reduce a Tensor batch, so both engines compute the same loss
+and gradients). With `batch_size=1`, the scalar default, this is the article's Level 1:
+per-sample stochastic gradient descent.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import numpy as np
+
+from .errors import ShapeError
+from .graph import no_grad
+from .nn.scalar import flatten
+from .rng import Seed, as_generator
+from .tensor import Tensor
+from .value import Value
+
+Metric = Callable[[np.ndarray, np.ndarray], float]
+
+
+@dataclass
+class History:
+    """What `fit` measured, one entry per epoch, like Keras's `History`.
+
+    `history["loss"][k]` is the training loss of epoch `k + 1`: the mean of its batch losses,
+    weighted by batch size and measured before each batch's update, as Keras reports it (with a
+    "mean" reduction, the mean loss per sample). Each metric is computed over the epoch's outputs.
+    """
+
+    epoch: list[int] = field(default_factory=list)
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> list[float]:
+        return self.history[name]
+
+    @property
+    def loss(self) -> list[float]:
+        return self.history.get("loss", [])
+
+    def final(self) -> dict[str, float]:
+        """The last epoch's loss and metrics."""
+        return {name: values[-1] for name, values in self.history.items() if values}
+
+    def _append(self, epoch: int, logs: dict[str, float]) -> None:
+        self.epoch.append(epoch)
+        for name, value in logs.items():
+            self.history.setdefault(name, []).append(value)
+
+
+# ---------------------------------------------------------------------- the training loop
+
+
+def fit(
+    model: Any,
+    loss_fn: Callable[[Any, Any], Any],
+    optimizer: Any,
+    X: Any,
+    Y: Any,
+    epochs: int = 1,
+    batch_size: int | None = None,
+    metrics: Sequence[str | Metric] = ("accuracy",),
+    progress: bool = True,
+    shuffle: bool = True,
+    generator: Seed = None,
+) -> History:
+    """Train `model` on `(X, Y)` for `epochs` passes and return the per-epoch `History`.
+
+    `X` is `(samples, features)`; `Y` is `(samples, outputs)` targets (one-hot rows, or regression
+    values) or `(samples,)` integer class labels for `CrossEntropyLoss`. `batch_size=None` means the
+    engine's natural choice: the whole data set in one batch on the tensor engine (Level 3's full
+    batch), one sample at a time on the scalar engine (Level 1). `shuffle` reorders the samples
+    every epoch, drawn from `generator` (a seed makes the run reproducible). `metrics` are names
+    (`"accuracy"`) or functions `(outputs, targets) -> float` on NumPy arrays.
+    """
+    engine = engine_of(model)
+    X, Y = _check_data(X, Y, "fit")
+    n = len(X)
+    if epochs < 0:
+        raise ValueError(f"fit: epochs must be >= 0, got {epochs}")
+    batch_size = _batch_size(batch_size, n, engine, "fit")
+    named_metrics = _metrics(metrics)
+    rng = as_generator(generator) if shuffle and batch_size < n else None
+    step = _value_batch if engine == "value" else _tensor_batch
+    dtype = _param_dtype(model)
+
+    history = History()
+    bar = progress_bar(epochs, enabled=progress)
+    model.train()
+    try:
+        for epoch in range(1, epochs + 1):
+            order = rng.permutation(n) if rng is not None else np.arange(n)
+            total = 0.0
+            outputs = []
+            for start in range(0, n, batch_size):
+                index = order[start : start + batch_size]
+                optimizer.zero_grad()
+                loss, out = step(model, loss_fn, X[index], Y[index], dtype)
+                loss.backward()
+                optimizer.step()
+                total += _scalar(loss) * len(index)
+                outputs.append(out)
+            logs = {"loss": total / n}
+            if named_metrics:
+                seen_outputs, seen_targets = np.concatenate(outputs), Y[order]
+                logs.update({name: float(fn(seen_outputs, seen_targets)) for name, fn in named_metrics})
+            history._append(epoch, logs)
+            bar.update(epoch, logs)
+    finally:
+        bar.close()
+    return history
+
+
+def _tensor_batch(model: Any, loss_fn: Callable, x: np.ndarray, y: np.ndarray, dtype: Any) -> tuple[Any, np.ndarray]:
+    """One forward pass of a `(batch, features)` Tensor: the loss node and the outputs as an array."""
+    out = model(Tensor(x.astype(dtype, copy=False)))
+    target = Tensor(y if np.issubdtype(y.dtype, np.integer) else y.astype(dtype, copy=False))
+    return loss_fn(out, target), _to_numpy(out)
+
+
+def _value_batch(model: Any, loss_fn: Callable, x: np.ndarray, y: np.ndarray, dtype: Any) -> tuple[Any, np.ndarray]:
+    """One sample at a time through a scalar model; the loss gets the batch as lists of samples."""
+    outputs = [_as_list(model([float(v) for v in row])) for row in x]
+    targets = [_value_target(target) for target in y]
+    return loss_fn(outputs, targets), np.array([[v.data for v in out] for out in outputs])
+
+
+# ---------------------------------------------------------------------- inference
+
+
+def predict(model: Any, X: Any, batch_size: int | None = None) -> np.ndarray:
+    """The model's outputs for every row of `X`, as a `(samples, outputs)` NumPy array (no graph is built)."""
+    X = _as_array(X, "predict", "X")
+    if X.ndim != 2:
+        raise ShapeError(f"predict: X must be (samples, features), got shape {X.shape}")
+    engine = engine_of(model)
+    with no_grad():
+        if engine == "value":
+            return np.array([[v.data for v in _as_list(model([float(v) for v in row]))] for row in X]).reshape(
+                len(X), -1
+            )
+        dtype = _param_dtype(model)
+        size = _batch_size(batch_size, len(X), engine, "predict")
+        chunks = [_to_numpy(model(Tensor(X[i : i + size].astype(dtype, copy=False)))) for i in range(0, len(X), size)]
+        return np.concatenate(chunks) if chunks else np.zeros((0, 0))
+
+
+def evaluate(
+    model: Any,
+    loss_fn: Callable[[Any, Any], Any] | None,
+    X: Any,
+    Y: Any,
+    metrics: Sequence[str | Metric] = ("accuracy",),
+    batch_size: int | None = None,
+) -> dict[str, float]:
+    """The loss (when `loss_fn` is given) and metrics of the model as it is now, with no graph built.
+
+    The loss is `fit`'s: the mean of the batch losses weighted by batch size; `batch_size=None`
+    makes the whole data set one batch (on either engine). Pass `fit`'s batch size to get numbers
+    comparable with its `History` when the loss sums rather than averages (`reduction="sum"`).
+    """
+    engine = engine_of(model)
+    X, Y = _check_data(X, Y, "evaluate")
+    dtype = _param_dtype(model)
+    n = len(X)
+    size = n if batch_size is None else _batch_size(batch_size, n, engine, "evaluate")
+    logs: dict[str, float] = {}
+    with no_grad():
+        if loss_fn is not None:
+            step = _value_batch if engine == "value" else _tensor_batch
+            total, chunks = 0.0, []
+            for start in range(0, n, size):
+                loss, out = step(model, loss_fn, X[start : start + size], Y[start : start + size], dtype)
+                total += _scalar(loss) * len(out)
+                chunks.append(out)
+            logs["loss"] = total / n
+            outputs = np.concatenate(chunks)
+        else:
+            outputs = predict(model, X)
+    for name, fn in _metrics(metrics):
+        logs[name] = float(fn(outputs, Y))
+    return logs
+
+
+def accuracy(outputs: Any, targets: Any) -> float:
+    """The fraction of samples whose predicted class is the target class.
+
+    The predicted class is the largest output (`argmax`) when there are several outputs. A single
+    output is a yes/no score: targets in {-1, +1} (a max-margin score) are predicted by its sign,
+    targets in {0, 1} (a probability) by `output > 0.5`. Targets may be class labels `(samples,)`
+    or one-hot rows `(samples, classes)`.
+    """
+    outputs = np.asarray(outputs, dtype=np.float64)
+    targets = np.asarray(targets)
+    n = len(outputs)
+    if len(targets) != n:
+        raise ShapeError(f"accuracy: {n} outputs but {len(targets)} targets")
+    if n == 0:
+        return math.nan
+    outputs = outputs.reshape(n, -1)
+    if outputs.shape[1] > 1:
+        predicted = outputs.argmax(axis=1)
+        labels = targets.argmax(axis=1) if targets.ndim == 2 and targets.shape[1] > 1 else targets.reshape(n)
+    else:
+        labels = targets.reshape(n)
+        signed = bool(np.any(labels < 0))  # -1/+1 labels: a score whose sign is the class
+        above = outputs[:, 0] > (0.0 if signed else 0.5)
+        predicted = np.where(above, 1, -1 if signed else 0)
+    return float(np.mean(predicted == labels))
+
+
+# ---------------------------------------------------------------------- a loss nn does not have
+
+
+def max_margin_loss(scores: Any, targets: Any) -> Any:
+    """micrograd's demo loss: mean over samples of relu(1 - y·score), with labels y in {-1, +1}.
+
+    A sample scored on the right side by a margin of at least 1 costs nothing; inside the margin or
+    on the wrong side it costs linearly (the hinge loss of a support vector machine). Works on a
+    `(batch, 1)` Tensor of scores, and on one sample's list of `Value` scores (the scalar engine).
+    """
+    if isinstance(scores, Tensor):
+        y = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+        if y.size != scores.size:
+            raise ShapeError(f"max_margin_loss: scores are {scores.shape} but targets are {y.shape}")
+        y = y.astype(scores.dtype).reshape(scores.shape)  # (batch,) labels would broadcast to (batch, batch)
+        return (1.0 - scores * y).relu().mean()
+    scores = flatten(scores)  # one sample's scores, or a batch: a list of such lists
+    labels = [float(y) for y in flatten(targets)]
+    if len(labels) != len(scores) or not scores:
+        raise ShapeError(f"max_margin_loss: {len(scores)} scores but {len(labels)} targets")
+    terms = [(1.0 - s * y).relu() for s, y in zip(scores, labels)]
+    return sum(terms[1:], terms[0]) / len(terms)
+
+
+# ---------------------------------------------------------------------- progress bar
+
+
+def progress_bar(total: int, enabled: bool = True, stream: TextIO | None = None, use_tqdm: bool | None = None) -> Any:
+    """A one-line bar over `total` epochs showing loss and metrics, like Keras's `fit`.
+
+    tqdm draws it when installed (`pip install 'tinygrad_edu[progress]'`), a plain `\\r` line
+    otherwise. It stays silent when disabled or when `stream` (stdout) is not a terminal, so logs
+    and pipes get no control characters.
+    """
+    stream = sys.stdout if stream is None else stream
+    if not enabled or not _isatty(stream):
+        return _SilentBar()
+    if use_tqdm is None:
+        try:
+            import tqdm  # noqa: F401
+        except ImportError:
+            use_tqdm = False
+        else:
+            use_tqdm = True
+    return _TqdmBar(total, stream) if use_tqdm else _PlainBar(total, stream)
+
+
+class _SilentBar:
+    def update(self, epoch: int, logs: dict[str, float]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _PlainBar:
+    """`Epoch 12/200 [====>.........] - loss: 0.0737 - accuracy: 1.0000`, redrawn in place."""
+
+    width = 30
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total, self.stream = total, stream
+        self.last_draw = -math.inf
+        self.drawn = False
+
+    def update(self, epoch: int, logs: dict[str, float]) -> None:
+        now = time.monotonic()
+        if epoch < self.total and now - self.last_draw < 0.1:
+            return  # at most 10 redraws a second: fast epochs must not be slowed down by the terminal
+        self.last_draw = now
+        done = self.width * epoch // max(self.total, 1)
+        bar = "=" * done + (">" if done < self.width else "") + "." * max(self.width - done - 1, 0)
+        digits = len(str(self.total))
+        self.stream.write(f"\rEpoch {epoch:>{digits}}/{self.total} [{bar}]{format_logs(logs)}")
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+class _TqdmBar:
+    def __init__(self, total: int, stream: TextIO) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, file=stream, unit="epoch", desc="Epoch", leave=True, dynamic_ncols=True)
+
+    def update(self, epoch: int, logs: dict[str, float]) -> None:
+        self.bar.set_postfix_str(format_logs(logs).lstrip(" -"), refresh=False)
+        self.bar.update(epoch - self.bar.n)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def format_logs(logs: dict[str, float]) -> str:
+    """` - loss: 0.0737 - accuracy: 1.0000`, Keras's way of printing an epoch's numbers."""
+    return "".join(f" - {name}: {value:.4f}" for name, value in logs.items())
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def engine_of(model: Any) -> str:
+    """`"value"` or `"tensor"`: which engine the model's parameters live on."""
+    for p in model.parameters():
+        if isinstance(p, Value):
+            return "value"
+        if isinstance(p, Tensor):
+            return "tensor"
+        raise TypeError(f"a model's parameters must be Values or Tensors, got {type(p).__name__}")
+    raise ValueError(f"{type(model).__name__} has no parameters, so there is nothing to train or tell the engine by")
+
+
+def _param_dtype(model: Any) -> Any:
+    p = next(iter(model.parameters()))
+    return p.data.dtype if isinstance(p, Tensor) else np.float64
+
+
+def _check_data(X: Any, Y: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
+    X = _as_array(X, where, "X")
+    Y = _as_array(Y, where, "Y")
+    if X.ndim != 2:
+        raise ShapeError(f"{where}: X must be (samples, features), got shape {X.shape}")
+    if len(X) != len(Y):
+        raise ShapeError(f"{where}: X has {len(X)} samples but Y has {len(Y)}; they must pair up row by row")
+    if len(X) == 0:
+        raise ShapeError(f"{where}: X and Y are empty; there is nothing to train on")
+    return X, Y
+
+
+def _as_array(data: Any, where: str, name: str) -> np.ndarray:
+    if isinstance(data, Tensor):
+        return data.data
+    array = np.asarray(data)
+    if array.dtype == object:
+        raise TypeError(f"{where}: {name} must be numbers (a NumPy array, a Tensor or nested lists)")
+    return array
+
+
+def _batch_size(batch_size: int | None, n: int, engine: str, where: str) -> int:
+    if batch_size is None:
+        return 1 if engine == "value" else n
+    if batch_size < 1:
+        raise ValueError(f"{where}: batch_size must be >= 1 (or None for the engine's default), got {batch_size}")
+    return min(int(batch_size), n)
+
+
+def _metrics(metrics: Iterable[str | Metric] | None) -> list[tuple[str, Metric]]:
+    known: dict[str, Metric] = {"accuracy": accuracy, "acc": accuracy}
+    named = []
+    for metric in metrics or ():
+        if isinstance(metric, str):
+            if metric not in known:
+                raise ValueError(f"unknown metric {metric!r}; use 'accuracy' or pass a function (outputs, targets)")
+            named.append(("accuracy" if metric == "acc" else metric, known[metric]))
+        else:
+            named.append((getattr(metric, "__name__", "metric"), metric))
+    return named
+
+
+def _as_list(out: Any) -> list[Value]:
+    """A scalar model may return one Value (micrograd's MLP does) or a list of them."""
+    return [out] if isinstance(out, Value) else list(out)
+
+
+def _value_target(target: np.ndarray) -> Any:
+    """One sample's target for a scalar loss: a list of floats for a row, an int for a class label."""
+    if np.ndim(target) == 0:
+        return int(target) if np.issubdtype(np.asarray(target).dtype, np.integer) else float(target)
+    return [float(t) for t in target]
+
+
+def _to_numpy(out: Any) -> np.ndarray:
+    data = out.data if isinstance(out, Tensor) else np.asarray(out)
+    return data.reshape(len(data), -1) if data.ndim != 2 else data
+
+
+def _scalar(loss: Any) -> float:
+    if isinstance(loss, Value):
+        return loss.data
+    if isinstance(loss, Tensor):
+        return float(loss.item())
+    return float(loss)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
