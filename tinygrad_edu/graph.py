@@ -40,12 +40,15 @@ class no_grad:  # noqa: N801 (PyTorch's name)
     Use it for evaluation and for parameter updates, which must not become part of the next graph.
     """
 
+    def __init__(self) -> None:
+        self._previous: list[bool] = []  # a stack, so one object can be entered again while active
+
     def __enter__(self) -> None:
-        self._previous = grad_mode.enabled
+        self._previous.append(grad_mode.enabled)
         grad_mode.enabled = False
 
     def __exit__(self, *exc_info: object) -> None:
-        grad_mode.enabled = self._previous
+        grad_mode.enabled = self._previous.pop()
 
     def __call__(self, fn: F) -> F:
         @functools.wraps(fn)

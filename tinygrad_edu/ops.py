@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ShapeError
+
 Array = np.ndarray
 
 
@@ -49,7 +51,9 @@ def unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
-    return grad.reshape(shape)
+    if grad.shape != shape:  # the gradient must land exactly on its input's shape
+        raise ShapeError(f"unbroadcast: a gradient of shape {grad.shape} cannot be summed back to {shape}")
+    return grad
 
 
 # ------------------------------------------------------------------------ elementwise, binary
@@ -127,11 +131,13 @@ class Pow(Op):
     @staticmethod
     def backward(saved, g, needs):
         x, y, out = saved
-        gx = g * y * x ** (y - 1) if needs[0] else None
+        gx = gy = None
         if needs[0] and np.any(np.equal(y, 0)):
-            # d(x^0)/dx = 0 everywhere, also at x = 0 where the formula gives 0 * inf (as in PyTorch)
-            gx = np.where(np.equal(y, 0), 0.0, gx).astype(gx.dtype, copy=False)
-        gy = None
+            # d(x^0)/dx = 0 everywhere, also at x = 0 where y x^(y-1) would be 0 * inf (as in PyTorch)
+            nonzero = np.not_equal(y, 0)
+            gx = g * nonzero * y * x ** np.where(nonzero, y - 1, 0)
+        elif needs[0]:
+            gx = g * y * x ** (y - 1)
         if needs[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 gy = g * out * np.log(x)

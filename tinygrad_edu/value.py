@@ -81,6 +81,11 @@ class Value:
 
     def exp(self) -> Value:
         """exp(a)     d/da = exp(a)"""
+        if self.data > 709.78:  # the largest x with a finite float e^x
+            raise MathDomainError(
+                f"exp: e^{self.data:g} is too large for a float (the limit is about e^709); scale the input "
+                "down, or use a stable form such as sigmoid() or log-sum-exp"
+            )
         out = math.exp(self.data)
         return _node(out, "exp", (self,), (out,))
 
@@ -117,7 +122,9 @@ class Value:
         return self * -1.0
 
     def __sub__(self, other: Value | Number) -> Value:
-        return self + (-other)
+        if type(other) is Value:
+            return self + (-other)
+        return self + -_number(other, "-")
 
     def __truediv__(self, other: Value | Number) -> Value:
         if type(other) is Value:
@@ -223,7 +230,6 @@ def weighted_sum(weights: list[Value], inputs: list[Value | Number], bias: Value
 # ---------------------------------------------------------------------- helpers
 
 _ONE, _ONE_ONE = (1.0,), (1.0, 1.0)  # the local derivatives of +, shared instead of rebuilt per node
-
 
 
 def _node(data: float, op: str, parents: tuple[Value, ...], local: tuple[float, ...]) -> Value:
