@@ -256,3 +256,22 @@ def test_item_numpy_and_shape_facts():
     assert t.shape == (2, 3) and t.ndim == 2 and t.size == 6 and len(t) == 2
     assert t.numpy() is t.data
     assert t[1, 2].item() == 5.0
+
+
+def test_gc_paused_restores_the_collector_and_graphs_are_freed_without_it():
+    import gc
+    import weakref
+
+    from tinygrad_edu import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        x = Tensor(np.ones(3), requires_grad=True)
+        y = (x * 2).sum()
+        y.backward()
+        probe = weakref.ref(y.data)  # ndarray supports weakrefs; it dies with the node
+        del y
+        assert probe() is None  # freed by reference counting alone: no cycle kept it alive
+    assert gc.isenabled()
+    np.testing.assert_allclose(x.grad, [2.0, 2.0, 2.0])

@@ -12,7 +12,7 @@ from .errors import (
     TinygradEduError,
 )
 from .gradcheck import gradcheck
-from .graph import is_grad_enabled, no_grad
+from .graph import gc_paused, is_grad_enabled, no_grad
 from .tensor import Tensor, concatenate, cross_entropy, linear, matmul, stack
 from .value import Value, weighted_sum
 
@@ -38,6 +38,7 @@ __all__ = [
     "concatenate",
     "cross_entropy",
     "detect_anomaly",
+    "gc_paused",
     "gradcheck",
     "is_grad_enabled",
     "linear",

@@ -27,6 +27,9 @@ class Op:
     """Base of the table: an op is forward + backward, with no state of its own."""
 
     torch = ""
+    # True when backward always returns newly allocated arrays that nothing else holds, so the
+    # engine may hand them to a leaf's .grad without a defensive copy. False (copy) is the safe default.
+    fresh = False
 
     @staticmethod
     def forward(*args: Any) -> tuple[Array, Any]:
@@ -91,6 +94,7 @@ class Mul(Op):
     """z = x * y    ·  dz/dx = y, dz/dy = x"""
 
     torch = "torch.mul"
+    fresh = True
 
     @staticmethod
     def forward(x, y):
@@ -106,6 +110,7 @@ class Div(Op):
     """z = x / y    ·  dz/dx = 1/y, dz/dy = -x/y²"""
 
     torch = "torch.div"
+    fresh = True
 
     @staticmethod
     def forward(x, y):
@@ -122,6 +127,7 @@ class Pow(Op):
     """z = x ** y   ·  dz/dx = y x^(y-1), dz/dy = x^y ln x  (0 where x = 0 and y >= 0)"""
 
     torch = "torch.pow"
+    fresh = True
 
     @staticmethod
     def forward(x, y):
@@ -150,6 +156,7 @@ class Maximum(Op):
     """z = max(x, y) elementwise  ·  g goes to the larger input (split evenly on ties)"""
 
     torch = "torch.maximum"
+    fresh = True
 
     @staticmethod
     def forward(x, y):
@@ -169,6 +176,7 @@ class Neg(Op):
     """z = -x       ·  dz/dx = -1"""
 
     torch = "torch.neg"
+    fresh = True
 
     @staticmethod
     def forward(x):
@@ -183,6 +191,7 @@ class Exp(Op):
     """z = eˣ       ·  dz/dx = eˣ = z"""
 
     torch = "torch.exp"
+    fresh = True
 
     @staticmethod
     def forward(x):
@@ -198,6 +207,7 @@ class Log(Op):
     """z = ln x     ·  dz/dx = 1/x"""
 
     torch = "torch.log"
+    fresh = True
 
     @staticmethod
     def forward(x):
@@ -212,6 +222,7 @@ class Tanh(Op):
     """z = tanh x   ·  dz/dx = 1 - z²"""
 
     torch = "torch.tanh"
+    fresh = True
 
     @staticmethod
     def forward(x):
@@ -227,23 +238,31 @@ class Sigmoid(Op):
     """z = 1/(1+e⁻ˣ) ·  dz/dx = z(1 - z)   (the article's a * (1 - a))"""
 
     torch = "torch.sigmoid"
+    fresh = True
 
     @staticmethod
     def forward(x):
         # e^-x overflows to inf for very negative x; 1/(1+inf) = 0 is still the right answer.
+        # Written in place (one array, no temporaries): this op runs on every hidden layer.
         with np.errstate(over="ignore"):
-            out = 1 / (1 + np.exp(-x))
+            out = np.asarray(np.exp(-x))  # asarray: a 0-d input gives a NumPy scalar
+        out += 1
+        np.reciprocal(out, out=out)
         return out, out
 
     @staticmethod
     def backward(out, g, needs):
-        return (g * out * (1 - out),)
+        local = 1 - out  # s(1 - s), then times g, in one buffer
+        local *= out
+        local *= g
+        return (local,)
 
 
 class Relu(Op):
     """z = max(0,x) ·  dz/dx = 1 where x > 0, else 0"""
 
     torch = "torch.relu"
+    fresh = True
 
     @staticmethod
     def forward(x):
@@ -259,6 +278,7 @@ class Abs(Op):
     """z = |x|      ·  dz/dx = sign(x)  (0 at 0, as in PyTorch)"""
 
     torch = "torch.abs"
+    fresh = True
 
     @staticmethod
     def forward(x):
@@ -273,6 +293,7 @@ class Clip(Op):
     """z = min(max(x, lo), hi)  ·  dz/dx = 1 where lo <= x <= hi, else 0"""
 
     torch = "torch.clamp"
+    fresh = True
 
     @staticmethod
     def forward(x, lo, hi):
@@ -295,6 +316,7 @@ class MatMul(Op):
     """z = x @ y    ·  dz/dx = g @ yᵀ, dz/dy = xᵀ @ g  (1-D operands act as a row / a column)"""
 
     torch = "torch.matmul"
+    fresh = True
 
     @staticmethod
     def forward(x, y):
@@ -323,6 +345,7 @@ class Linear(Op):
     """z = x @ Wᵀ + b  ·  dz/dx = g @ W, dz/dW = gᵀ @ x, dz/db = Σ g over the batch"""
 
     torch = "torch.nn.functional.linear"
+    fresh = True
 
     @staticmethod
     def forward(x, w, b):
@@ -364,6 +387,7 @@ class Sum(Op):
     """z = Σ x over axis  ·  dz/dx = 1 for every summed element"""
 
     torch = "torch.sum"
+    fresh = True
 
     @staticmethod
     def forward(x, axis, keepdims):
@@ -379,6 +403,7 @@ class Mean(Op):
     """z = Σ x / n over axis  ·  dz/dx = 1/n"""
 
     torch = "torch.mean"
+    fresh = True
 
     @staticmethod
     def forward(x, axis, keepdims):
@@ -395,6 +420,7 @@ class Max(Op):
     """z = max x over axis  ·  dz/dx = 1 at the maximum (split evenly between ties), else 0"""
 
     torch = "torch.amax"
+    fresh = True
 
     @staticmethod
     def forward(x, axis, keepdims):
@@ -446,6 +472,7 @@ class Index(Op):
     """z = x[index]  ·  dz/dx = g scattered back to where it was read (repeats add up)"""
 
     torch = "torch.Tensor.__getitem__"
+    fresh = True
 
     @staticmethod
     def forward(x, index):
@@ -489,6 +516,7 @@ class Softmax(Op):
     """s = eˣ / Σ eˣ  ·  dL/dx = s (g - Σ g s)"""
 
     torch = "torch.softmax"
+    fresh = True
 
     @staticmethod
     def forward(x, axis):
@@ -506,6 +534,7 @@ class LogSoftmax(Op):
     """z = x - log Σ eˣ  ·  dL/dx = g - softmax(x) Σ g"""
 
     torch = "torch.log_softmax"
+    fresh = True
 
     @staticmethod
     def forward(x, axis):
@@ -523,6 +552,7 @@ class CrossEntropy(Op):
     """L = mean of -log softmax(x)[target]  ·  dL/dx = (softmax(x) - onehot(target)) / n"""
 
     torch = "torch.nn.functional.cross_entropy"
+    fresh = True
 
     @staticmethod
     def forward(logits, target):
@@ -530,7 +560,7 @@ class CrossEntropy(Op):
         e = np.exp(shifted)
         total = e.sum(axis=1, keepdims=True)
         rows = np.arange(len(target))
-        loss = (np.log(total[:, 0]) - shifted[rows, target]).mean()
+        loss = (np.log(total[:, 0]) - shifted[rows, target]).sum() / len(target)
         return np.asarray(loss, dtype=logits.dtype), (e / total, rows, target)
 
     @staticmethod

@@ -332,9 +332,10 @@ class Tensor:
                 _check_backward(node, grads)
             if not retain_graph:
                 node._saved = _FREED
+            fresh = op.fresh
             for parent, grad, need in zip(node._parents, grads, needs):
                 if need and grad is not None:
-                    _accumulate(parent, grad)
+                    _accumulate(parent, grad, fresh)
 
 
 # ---------------------------------------------------------------------- functions
@@ -458,8 +459,11 @@ def _check_backward(node: Tensor, grads: tuple[Any, ...]) -> None:
         raise anomaly_report("backward", node._op.__name__, shapes, node._order)
 
 
-def _accumulate(node: Tensor, grad: np.ndarray) -> None:
-    """Add `grad` into `node.grad`: summed back to the node's shape and cast to its dtype."""
+def _accumulate(node: Tensor, grad: np.ndarray, fresh: bool = False) -> None:
+    """Add `grad` into `node.grad`: summed back to the node's shape and cast to its dtype.
+
+    `fresh` says nothing else holds `grad` (see `Op.fresh`), so a leaf may keep it without a copy.
+    """
     if grad.shape != node.data.shape:
         grad = ops.unbroadcast(grad, node.data.shape)
     if grad.dtype != node.data.dtype:
@@ -467,7 +471,7 @@ def _accumulate(node: Tensor, grad: np.ndarray) -> None:
     if node.grad is None:
         # A leaf gets its own copy: the same array may have been handed to another input (x + x),
         # and in-place updates of one leaf's grad must never change another's.
-        node.grad = grad.copy() if node._op is None else grad
+        node.grad = grad.copy() if node._op is None and not fresh else grad
     elif node._op is None:
         node.grad += grad  # the leaf owns this array: add in place
     else:

@@ -27,7 +27,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from .errors import ShapeError
-from .graph import no_grad
+from .graph import gc_paused, no_grad
 from .nn.scalar import flatten
 from .rng import Seed, as_generator
 from .tensor import Tensor
@@ -111,10 +111,11 @@ def fit(
             outputs = []
             for start in range(0, n, batch_size):
                 index = order[start : start + batch_size]
-                optimizer.zero_grad()
-                loss, out = step(model, loss_fn, X[index], Y[index], dtype)
-                loss.backward()
-                optimizer.step()
+                with gc_paused():
+                    optimizer.zero_grad()
+                    loss, out = step(model, loss_fn, X[index], Y[index], dtype)
+                    loss.backward()
+                    optimizer.step()
                 total += _scalar(loss) * len(index)
                 outputs.append(out)
             logs = {"loss": total / n}
