@@ -8,6 +8,7 @@ from .errors import (
     MathDomainError,
     MissingDependencyError,
     MixedEngineError,
+    RenderError,
     ShapeError,
     TinygradEduError,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "MathDomainError",
     "MissingDependencyError",
     "MixedEngineError",
+    "RenderError",
     "ShapeError",
     "Tensor",
     "TinygradEduError",

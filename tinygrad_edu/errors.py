@@ -38,3 +38,7 @@ class GradcheckError(TinygradEduError, AssertionError):
 
 class MissingDependencyError(TinygradEduError, ImportError):
     """An optional package (scikit-learn, matplotlib, ...) is needed; the message says how to install it."""
+
+
+class RenderError(TinygradEduError, RuntimeError):
+    """The graph could not be turned into an image (no `dot`, `dot` failed, or it ran out of time)."""

@@ -13,6 +13,7 @@ so a graph has no reference cycles and is freed by plain reference counting.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from .anomaly import anomaly_mode, is_bad, record_site
 from .anomaly import report as anomaly_report
@@ -182,6 +183,12 @@ class Value:
 
     def item(self) -> float:
         return self.data
+
+    def draw(self, **kwargs: Any) -> Any:
+        """This graph as a `graphviz.Digraph` (shows inline in Jupyter); see `tinygrad_edu.viz.draw`."""
+        from .viz import draw  # graphviz is imported only when drawing
+
+        return draw(self, **kwargs)
 
     def __float__(self) -> float:
         return self.data

