@@ -1,0 +1,210 @@
+"""Benchmark 1: the scalar engine against micrograd, on micrograd's own demo.
+
+The workload is micrograd's `demo.ipynb`: an MLP 2-16-16-1 (ReLU hidden layers, linear output)
+built neuron by neuron from scalar Values, on 100 two-moons points with labels -1/+1, the SVM
+max-margin loss plus L2,
+
+    L = mean_i relu(1 - y_i * score_i) + 1e-4 * Σ p²,
+
+and one full forward + backward + SGD step (learning rate 1 - 0.9 k/100) per iteration.
+Both engines start from the *same* weights (micrograd's random init, copied into ours) and must
+report the same loss to 1e-9, so the times below are for the same arithmetic.
+
+Our engine runs two ways:
+  op by op      the same code as micrograd's `Neuron.__call__`: sum((wi*xi ...), b).relu()
+  fused neuron  tinygrad_edu.weighted_sum(w, x, b).relu(): one node per neuron instead of 2n
+
+Run:  python benchmarks/bench_scalar_moons.py [--repeats 5] [--steps 10] [--quick]
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable
+from typing import Any
+
+import common
+
+from tinygrad_edu import Value, weighted_sum
+
+ALPHA = 1e-4  # L2 strength, as in micrograd's demo
+CHECK_STEPS = 3  # steps over which the losses must agree
+TOLERANCE = 1e-9
+GC_PAUSED = "(op by op, cyclic GC paused)"
+
+# Initial weights, engine-neutral: for each layer, for each neuron, (weights, bias, has_relu).
+Init = list[list[tuple[list[float], float, bool]]]
+
+
+# ---------------------------------------------------------------------- data and initial weights
+
+
+def moons(seed: int) -> tuple[list[list[float]], list[int]]:
+    """micrograd's demo data: make_moons(100, noise=0.1), labels mapped to -1/+1, as Python numbers.
+
+    The demo feeds NumPy float64 scalars into Value; we pass Python floats to both engines, which is
+    the faster choice for micrograd (NumPy scalar arithmetic is slower than float arithmetic).
+    """
+    datasets = common.require("sklearn.datasets", "scikit-learn")
+    X, y = datasets.make_moons(n_samples=100, noise=0.1, random_state=seed)
+    return X.tolist(), (2 * y - 1).tolist()
+
+
+def micrograd_init(seed: int) -> Init:
+    """micrograd's own MLP(2, [16, 16, 1]) init (uniform(-1, 1) weights, zero bias), read out as floats."""
+    from micrograd.nn import MLP
+
+    random.seed(seed)
+    model = MLP(2, [16, 16, 1])
+    return [[([w.data for w in n.w], float(n.b.data), n.nonlin) for n in layer.neurons] for layer in model.layers]
+
+
+def fallback_init(seed: int) -> Init:
+    """The same init drawn by hand, for when micrograd is not installed."""
+    rng = random.Random(seed)
+    sizes = [2, 16, 16, 1]
+    return [
+        [([rng.uniform(-1, 1) for _ in range(nin)], 0.0, i != len(sizes) - 2) for _ in range(nout)]
+        for i, (nin, nout) in enumerate(itertools.pairwise(sizes))
+    ]
+
+
+# ---------------------------------------------------------------------- the models
+# One tiny MLP per engine, built neuron by neuron like micrograd's nn.py; only the neuron differs.
+
+
+class ScalarMLP:
+    """An MLP of scalar Values: `layers[l][j] = (weights, bias, relu?)` and a neuron function."""
+
+    def __init__(self, value: type, init: Init, neuron: Callable[..., Any]) -> None:
+        self.layers = [[([value(w) for w in ws], value(b), relu) for ws, b, relu in layer] for layer in init]
+        self.neuron = neuron
+        self.params = [p for layer in self.layers for ws, b, _ in layer for p in (*ws, b)]
+
+    def __call__(self, x: list[Any]) -> Any:
+        for layer in self.layers:
+            x = [self.neuron(ws, b, x, relu) for ws, b, relu in layer]
+        return x[0]
+
+
+def op_by_op_neuron(ws: list[Any], b: Any, x: list[Any], relu: bool) -> Any:
+    """micrograd's Neuron.__call__, verbatim in shape: n multiplications, n additions, a relu."""
+    act = sum((wi * xi for wi, xi in zip(ws, x)), b)
+    return act.relu() if relu else act
+
+
+def fused_neuron(ws: list[Value], b: Value, x: list[Any], relu: bool) -> Value:
+    """The same neuron as one weighted-sum node (the article's Σ w·x + b), then a relu."""
+    act = weighted_sum(ws, x, b)
+    return act.relu() if relu else act
+
+
+# ---------------------------------------------------------------------- one training step
+
+
+def svm_loss(model: ScalarMLP, inputs: list[list[Any]], labels: list[int]) -> Any:
+    """micrograd demo's loss: mean max-margin hinge + ALPHA * Σ p², written as the demo writes it."""
+    scores = [model(x) for x in inputs]
+    losses = [(1 + -yi * si).relu() for yi, si in zip(labels, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg_loss = ALPHA * sum(p * p for p in model.params)
+    return data_loss + reg_loss
+
+
+def make_trainer(value: type, reset: Callable[[Any], None], wrap_inputs: bool) -> Callable[..., list[float]]:
+    """A function that trains `model` for `steps` SGD steps and returns the loss of each step.
+
+    `reset` zeroes one parameter's gradient the engine's way (micrograd: 0, ours: None).
+    `wrap_inputs` makes every input a Value, as micrograd's demo does (`list(map(Value, xrow))`).
+    """
+
+    def train(model: ScalarMLP, X: list[list[float]], labels: list[int], steps: int) -> list[float]:
+        history = []
+        for k in range(steps):
+            inputs = [list(map(value, row)) for row in X] if wrap_inputs else X
+            loss = svm_loss(model, inputs, labels)
+            for p in model.params:
+                reset(p)
+            loss.backward()
+            lr = 1.0 - 0.9 * (k % 100) / 100
+            for p in model.params:
+                p.data -= lr * p.grad
+            history.append(loss.data)
+        return history
+
+    return train
+
+
+def _zero(p: Any) -> None:
+    p.grad = 0
+
+
+def _none(p: Any) -> None:
+    p.grad = None
+
+
+# ---------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = common.make_parser(__doc__.splitlines()[0], repeats=5, steps=10)
+    args = parser.parse_args()
+    if args.quick:
+        args.repeats, args.steps = 2, 2
+    common.print_header("scalar engine vs micrograd: MLP 2-16-16-1 on make_moons(100)", args)
+
+    X, labels = moons(args.seed)
+    micrograd = common.optional_import("micrograd", "the reference of this benchmark")
+    init = micrograd_init(args.seed) if micrograd else fallback_init(args.seed)
+
+    # name -> (Value class, neuron, how to reset a grad, wrap inputs in Values, pause the cyclic GC)
+    engines: dict[str, tuple[type, Callable[..., Any], Callable[[Any], None], bool, bool]] = {
+        "tinygrad_edu op by op": (Value, op_by_op_neuron, _none, True, False),
+        "tinygrad_edu fused neuron": (Value, fused_neuron, _none, False, False),
+        # Not a fair row, a diagnosis: how much of "op by op" is Python's cyclic garbage collector,
+        # which runs on allocation counts even though our graphs hold no cycles.
+        GC_PAUSED: (Value, op_by_op_neuron, _none, True, True),
+    }
+    if micrograd:
+        from micrograd.engine import Value as MicroValue
+
+        engines = {"micrograd": (MicroValue, op_by_op_neuron, _zero, True, False), **engines}
+
+    def case(name: str, steps: int) -> tuple[float, list[float]]:
+        value, neuron, reset, wrap, pause_gc = engines[name]
+        model = ScalarMLP(value, init, neuron)
+        train = make_trainer(value, reset, wrap)
+        seconds, history = common.timed(lambda: train(model, X, labels, steps), pause_gc=pause_gc)
+        return seconds / steps, history
+
+    # Same arithmetic first: every engine's loss over the first steps, against the first engine's.
+    print(f"loss check over the first {CHECK_STEPS} steps (same initial weights, tolerance {TOLERANCE:g}):")
+    reference_name = next(iter(engines))
+    histories = {name: case(name, CHECK_STEPS)[1] for name in engines}
+    for name, history in histories.items():
+        diff = max(abs(a - b) for a, b in zip(history, histories[reference_name]))
+        losses = ", ".join(f"{v:.12f}" for v in history)
+        print(f"  {name:<30} losses {losses}   max |diff| vs {reference_name} = {diff:.1e}")
+        assert diff <= TOLERANCE, f"{name}: loss differs from {reference_name} by {diff:g} > {TOLERANCE:g}"
+    print()
+
+    times = common.interleaved({name: (lambda n=name: case(n, args.steps)[0]) for name in engines}, args.repeats)
+    base = common.median(times["micrograd"]) if micrograd else None
+    rows = []
+    for name, runs in times.items():
+        med = common.median(runs)
+        vs = base is not None and name != "micrograd"
+        ratio = common.ratio(med, base) if vs else "-"
+        faster = common.speedup(med, base) + " faster" if vs else "-"
+        rows.append([name, common.fmt_time(med * 1e3), common.spread(runs), ratio, faster])
+    print(f"ms per step (forward + backward + SGD on 100 points), median of {args.repeats} runs x {args.steps} steps;")
+    print("ratio = our time / micrograd's (below 1: we are faster), speedup = micrograd's time / ours:")
+    common.print_table(["engine", "ms/step", "min..max", "ratio vs micrograd", "speedup"], rows)
+    print(f"{GC_PAUSED} is a diagnosis, not a peer: the same op-by-op run with gc.disable() inside the clock,")
+    print("showing how much of the op-by-op time is Python's cyclic garbage collector (triggered by allocation")
+    print("counts, so it runs even though tinygrad_edu's graphs hold no reference cycles).")
+
+
+if __name__ == "__main__":
+    main()

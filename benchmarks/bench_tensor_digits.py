@@ -1,0 +1,223 @@
+"""Benchmark 2: the tensor engine against hand-written NumPy and PyTorch CPU, on the digits data.
+
+The workload: an MLP 64-128-64-10 with sigmoid hidden layers and softmax cross-entropy, trained by
+plain SGD on `sklearn.datasets.load_digits()` scaled to [0, 1], float32, at batch 32 and 1024:
+
+    h1 = σ(x W1ᵀ + b1),  h2 = σ(h1 W2ᵀ + b2),  z = h2 W3ᵀ + b3,  L = mean_i -log softmax(z_i)[y_i]
+
+Three implementations start from the same float32 weights and must agree on the first step's loss
+(and on the updated weights) to ~1e-5:
+  tinygrad_edu   linear / .sigmoid() / cross_entropy / backward(), then an SGD update under no_grad
+  numpy by hand  the same forward pass and the backprop written out by hand, as a good student would
+  torch          PyTorch CPU with torch.set_num_threads(os.cpu_count())
+
+At batch 32 the arrays are tiny and the time goes to per-op Python overhead; at 1024 to the
+matrix products, which all three hand to a BLAS.
+
+Run:  python benchmarks/bench_tensor_digits.py [--repeats 7] [--steps 50] [--quick]
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable
+from typing import Any
+
+import common
+import numpy as np
+
+import tinygrad_edu
+from tinygrad_edu import Tensor
+
+SIZES = (64, 128, 64, 10)
+LR = 0.1
+BATCHES = (32, 1024)
+TOLERANCE = 1e-5
+
+Params = list[np.ndarray]  # [W1, b1, W2, b2, W3, b3], weights (out, in) as in PyTorch
+Batch = tuple[np.ndarray, np.ndarray]  # (x float32 (B, 64), y int64 (B,))
+
+
+# ---------------------------------------------------------------------- data and weights
+
+
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    """load_digits(): 1797 8x8 images with pixels 0..16, scaled to [0, 1] float32; labels int64."""
+    data = common.require("sklearn.datasets", "scikit-learn").load_digits()
+    return (data.data / 16.0).astype(np.float32), data.target.astype(np.int64)
+
+
+def make_batches(X: np.ndarray, y: np.ndarray, size: int, count: int, seed: int) -> list[Batch]:
+    """`count` batches of exactly `size` rows, drawn in shuffled order, as contiguous arrays.
+
+    The batches are cut before the clock starts, so the benchmark times the training step only,
+    the same for every implementation.
+    """
+    rng = np.random.default_rng(seed)
+    order = np.concatenate([rng.permutation(len(X)) for _ in range(size * count // len(X) + 1)])
+    return [
+        (np.ascontiguousarray(X[idx]), np.ascontiguousarray(y[idx]))
+        for idx in (order[i * size : (i + 1) * size] for i in range(count))
+    ]
+
+
+def init_params(seed: int) -> Params:
+    """PyTorch's nn.Linear init: W, b ~ U(-1/√in, 1/√in), drawn once in float32 and shared by all."""
+    rng = np.random.default_rng(seed)
+    params = []
+    for n_in, n_out in itertools.pairwise(SIZES):
+        bound = 1.0 / np.sqrt(n_in)
+        params.append(rng.uniform(-bound, bound, (n_out, n_in)).astype(np.float32))
+        params.append(rng.uniform(-bound, bound, (n_out,)).astype(np.float32))
+    return params
+
+
+# ---------------------------------------------------------------------- the three implementations
+# Each `make_*` takes copies of the initial weights and returns (step, weights): step(x, y) trains
+# on one batch and returns the loss; weights() gives the current weights as NumPy arrays.
+
+
+def make_ours(params: Params) -> tuple[Callable[[Any, Any], float], Callable[[], Params]]:
+    ps = [Tensor.from_numpy(p.copy(), requires_grad=True) for p in params]
+    W1, b1, W2, b2, W3, b3 = ps
+
+    def step(x: Tensor, y: np.ndarray) -> float:
+        h1 = tinygrad_edu.linear(x, W1, b1).sigmoid()
+        h2 = tinygrad_edu.linear(h1, W2, b2).sigmoid()
+        loss = tinygrad_edu.cross_entropy(tinygrad_edu.linear(h2, W3, b3), y)
+        loss.backward()
+        with tinygrad_edu.no_grad():
+            for p in ps:
+                p.data -= LR * p.grad
+                p.grad = None
+        return loss.item()
+
+    return step, lambda: [p.data for p in ps]
+
+
+def make_numpy(params: Params) -> tuple[Callable[[Any, Any], float], Callable[[], Params]]:
+    ps = [p.copy() for p in params]
+    W1, b1, W2, b2, W3, b3 = ps  # updated in place below, so these names stay valid
+
+    def step(x: np.ndarray, y: np.ndarray) -> float:
+        n = len(y)
+        rows = np.arange(n)
+        # forward
+        a1 = 1 / (1 + np.exp(-(x @ W1.T + b1)))
+        a2 = 1 / (1 + np.exp(-(a1 @ W2.T + b2)))
+        z3 = a2 @ W3.T + b3
+        shifted = z3 - z3.max(axis=1, keepdims=True)  # stable softmax: exp never overflows
+        e = np.exp(shifted)
+        total = e.sum(axis=1, keepdims=True)
+        loss = np.mean(np.log(total[:, 0]) - shifted[rows, y])
+        # backward: dL/dz3 = (softmax - onehot) / n, then the chain rule layer by layer
+        dz3 = e / total
+        dz3[rows, y] -= 1
+        dz3 /= n
+        dz2 = (dz3 @ W3) * a2 * (1 - a2)
+        dz1 = (dz2 @ W2) * a1 * (1 - a1)
+        grads = (dz1.T @ x, dz1.sum(axis=0), dz2.T @ a1, dz2.sum(axis=0), dz3.T @ a2, dz3.sum(axis=0))
+        for p, g in zip(ps, grads):
+            p -= LR * g
+        return float(loss)
+
+    return step, lambda: ps
+
+
+def make_torch(params: Params) -> tuple[Callable[[Any, Any], float], Callable[[], Params]]:
+    import torch
+    import torch.nn.functional as F
+
+    ps = [torch.from_numpy(p.copy()).requires_grad_() for p in params]
+    W1, b1, W2, b2, W3, b3 = ps
+
+    def step(x: Any, y: Any) -> float:
+        h1 = torch.sigmoid(F.linear(x, W1, b1))
+        h2 = torch.sigmoid(F.linear(h1, W2, b2))
+        loss = F.cross_entropy(F.linear(h2, W3, b3), y)
+        loss.backward()
+        with torch.no_grad():
+            for p in ps:
+                p -= LR * p.grad
+                p.grad = None
+        return loss.item()
+
+    return step, lambda: [p.detach().numpy() for p in ps]
+
+
+# ---------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = common.make_parser(__doc__.splitlines()[0], repeats=7, steps=50)
+    args = parser.parse_args()
+    if args.quick:
+        args.repeats, args.steps = 2, 5
+    common.print_header("tensor engine vs NumPy by hand vs PyTorch: MLP 64-128-64-10 on load_digits", args)
+
+    torch = common.optional_import("torch", "the PyTorch column is left out")
+    if torch is not None:
+        torch.set_num_threads(os.cpu_count() or 1)
+        print(f"torch threads: {torch.get_num_threads()}")
+    X, y = digits()
+    params = init_params(args.seed)
+
+    # How each implementation wants its inputs: wrapped once, before the clock.
+    makers: dict[str, tuple[Callable[..., Any], Callable[[Batch], tuple[Any, Any]]]] = {
+        "tinygrad_edu": (make_ours, lambda b: (Tensor.from_numpy(b[0]), b[1])),
+        "numpy by hand": (make_numpy, lambda b: b),
+    }
+    if torch is not None:
+        makers["torch"] = (make_torch, lambda b: (torch.from_numpy(b[0]), torch.from_numpy(b[1])))
+
+    # Same arithmetic first: one step from the same weights on the same batch.
+    print(f"first-step check (float32, tolerance {TOLERANCE:g}), batch {BATCHES[0]}:")
+    batch = make_batches(X, y, BATCHES[0], 1, args.seed)[0]
+    results = {}
+    for name, (make, wrap) in makers.items():
+        step, weights = make(params)
+        loss = step(*wrap(batch))
+        results[name] = (loss, [w.copy() for w in weights()])
+    ref_loss, ref_weights = results["numpy by hand"]
+    for name, (loss, weights) in results.items():
+        dw = max(float(np.max(np.abs(a - b))) for a, b in zip(weights, ref_weights))
+        print(
+            f"  {name:<14} loss {loss:.7f}  |loss - numpy| {abs(loss - ref_loss):.1e}  max |weights - numpy| {dw:.1e}"
+        )
+        assert abs(loss - ref_loss) <= TOLERANCE, f"{name}: first-step loss differs from numpy by {loss - ref_loss:g}"
+        assert dw <= TOLERANCE, f"{name}: weights after one step differ from numpy by {dw:g}"
+    print()
+
+    rows = []
+    for size in BATCHES:
+        batches = make_batches(X, y, size, args.steps, args.seed)
+
+        def case(name: str, batches: list[Batch] = batches) -> float:
+            make, wrap = makers[name]
+            step, _ = make(params)
+            inputs = [wrap(b) for b in batches]
+            step(*inputs[0])  # warm-up: first-call costs (allocator, BLAS threads) are not per step
+
+            def run() -> None:
+                for x, t in inputs:
+                    step(x, t)
+
+            seconds, _ = common.timed(run)
+            return seconds / len(inputs)
+
+        times = common.interleaved({name: (lambda n=name: case(n)) for name in makers}, args.repeats)
+        med = {name: common.median(runs) for name, runs in times.items()}
+        for name, runs in times.items():
+            vs_numpy = common.ratio(med[name], med["numpy by hand"]) if name != "numpy by hand" else "-"
+            vs_torch = common.ratio(med[name], med["torch"]) if "torch" in med and name != "torch" else "-"
+            rows.append([name, size, common.fmt_time(med[name] * 1e3), common.spread(runs), vs_numpy, vs_torch])
+
+    print(f"ms per SGD step, median of {args.repeats} runs x {args.steps} steps;")
+    print("ratio = this row's time / the peer's (below 1: faster):")
+    common.print_table(["implementation", "batch", "ms/step", "min..max", "ratio vs numpy", "ratio vs torch"], rows)
+    print("targets (issue 3): ratio vs numpy <= 1.3x at batch 32 and <= 1.1x at 1024; ratio vs torch < 1x at batch 32")
+
+
+if __name__ == "__main__":
+    main()
