@@ -100,29 +100,27 @@ class _Activation(Module):
     def extra_repr(self) -> str:
         return f"engine={self.engine!r}" if self.engine else ""
 
+    def forward(self, x: Any) -> Any:
+        self._check(x)
+        return self.function(x)
+
 
 class Sigmoid(_Activation):
     """σ(x) = 1 / (1 + e⁻ˣ)  (the article's activation)."""
 
-    def forward(self, x: Any) -> Any:
-        self._check(x)
-        return functional.sigmoid(x)
+    function = staticmethod(functional.sigmoid)
 
 
 class ReLU(_Activation):
     """max(0, x)."""
 
-    def forward(self, x: Any) -> Any:
-        self._check(x)
-        return functional.relu(x)
+    function = staticmethod(functional.relu)
 
 
 class Tanh(_Activation):
     """tanh(x)."""
 
-    def forward(self, x: Any) -> Any:
-        self._check(x)
-        return functional.tanh(x)
+    function = staticmethod(functional.tanh)
 
 
 class Identity(_Activation):
