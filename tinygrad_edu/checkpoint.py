@@ -15,7 +15,6 @@ NumPy program can read it, and a `torch.nn` model with the same layers can load 
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 import zlib
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .errors import TinygradEduError
+from .files import write_atomic
 
 # Stored next to the parameters; a reader can tell a checkpoint written by this package (and which
 # layout) from any other .npz. Its name cannot clash with a parameter's dotted name.
@@ -43,20 +43,7 @@ def save(model: Any, path: PathLike) -> None:
     if FORMAT_KEY in arrays:
         raise CheckpointError(f"save: a parameter is named {FORMAT_KEY!r}, which checkpoints reserve; rename it")
     arrays[FORMAT_KEY] = np.array(FORMAT_VERSION)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())  # the bytes are on disk before the rename makes them visible
-        os.replace(tmp, path)
-    except BaseException:
-        # Whatever went wrong (a full disk, an unsavable array, Ctrl-C), the old file is untouched.
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_folder(folder)
+    write_atomic(path, lambda file: np.savez(file, **arrays))
 
 
 def load(model: Any, path: PathLike) -> Any:
@@ -80,7 +67,8 @@ def read_state_dict(path: PathLike) -> dict[str, np.ndarray]:
             state = {name: data[name] for name in data.files}  # reads and CRC-checks every array now
     except CheckpointError:
         raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, KeyError) as error:
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, KeyError, RuntimeError) as error:
+        # RuntimeError: zipfile's answer to some damaged headers (encryption flags, unknown versions)
         if isinstance(error, FileNotFoundError):
             raise
         raise CheckpointError(
@@ -93,17 +81,3 @@ def read_state_dict(path: PathLike) -> dict[str, np.ndarray]:
             f"tinygrad_edu reads ({FORMAT_VERSION}); upgrade tinygrad_edu"
         )
     return state
-
-
-def _fsync_folder(folder: str) -> None:
-    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened (Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -62,6 +62,8 @@ def make_moons(
     """
     if n_samples < 2:
         raise ValueError(f"make_moons: needs n_samples >= 2 (one point per moon), got {n_samples}")
+    if noise is not None and not noise >= 0:  # `not >=` also catches NaN
+        raise ValueError(f"make_moons: noise is a standard deviation, so it must be >= 0, got {noise}")
     rng = as_generator(generator)
     n_outer = n_samples // 2
     n_inner = n_samples - n_outer

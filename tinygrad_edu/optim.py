@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DTypeError, GraphError, ShapeError
+from .errors import DTypeError, GraphError, MathDomainError, ShapeError
 from .graph import no_grad
 from .tensor import Tensor
 from .value import Value
@@ -192,8 +192,7 @@ class SGD(Optimizer):
         dampening: float = 0.0,
         nesterov: bool = False,
     ) -> None:
-        if lr < 0 or momentum < 0 or weight_decay < 0:
-            raise ValueError(f"SGD: lr, momentum and weight_decay must be >= 0, got {lr}, {momentum}, {weight_decay}")
+        _check_hyperparameters("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay, dampening=dampening)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
         super().__init__(
@@ -240,8 +239,7 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        if lr < 0 or eps < 0 or weight_decay < 0:
-            raise ValueError(f"Adam: lr, eps and weight_decay must be >= 0, got {lr}, {eps}, {weight_decay}")
+        _check_hyperparameters("Adam", lr=lr, eps=eps, weight_decay=weight_decay)
         if not all(0.0 <= b < 1.0 for b in betas):
             raise ValueError(f"Adam: betas must lie in [0, 1), got {betas}")
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay})
@@ -259,3 +257,12 @@ class Adam(Optimizer):
         step_size = group["lr"] / (1 - beta1**t)
         denom = _sqrt(v) / math.sqrt(1 - beta2**t) + group["eps"]
         _subtract(p, step_size * m / denom)
+
+
+def _check_hyperparameters(optimizer: str, **values: object) -> None:
+    """Each must be a finite number >= 0: a NaN learning rate would silently turn every weight into NaN."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+            raise DTypeError(f"{optimizer}: {name} must be a number, got {type(value).__name__} {value!r}")
+        if not math.isfinite(value) or value < 0:
+            raise MathDomainError(f"{optimizer}: {name} must be a finite number >= 0, got {value}")

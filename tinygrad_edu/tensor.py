@@ -38,10 +38,16 @@ class Tensor:
             data = data.data
         elif type(data).__name__ == "Value":
             raise MixedEngineError("Tensor(Value): use Tensor(v.data) to copy a scalar Value's number into a Tensor")
-        if isinstance(data, np.ndarray):
-            array = np.array(data, dtype=dtype)
-        else:
-            array = np.array(data, dtype=dtype if dtype is not None else np.float32)
+        try:
+            if isinstance(data, np.ndarray):
+                array = np.array(data, dtype=dtype)
+            else:
+                array = np.array(data, dtype=dtype if dtype is not None else np.float32)
+        except (ValueError, TypeError) as error:
+            raise DTypeError(
+                f"Tensor: cannot make a numeric array from {type(data).__name__} ({error}); pass numbers, "
+                "a rectangular nested list of numbers, or a numpy array"
+            ) from None
         if array.dtype == object:
             raise DTypeError(f"Tensor: cannot make a numeric array from {type(data).__name__}")
         self.data = array
@@ -534,7 +540,12 @@ _HINTS = {
     "MatMul": "the last axis of the first operand must equal the second-to-last axis of the second "
     "(did you mean to transpose one with .T?)",
     "Linear": "weight must be (out_features, in_features) with in_features equal to x's last axis",
+    "Reshape": "the new shape must hold exactly as many elements as the old one (use -1 for one axis to infer it)",
+    "Permute": "give each axis exactly once, each between -ndim and ndim - 1",
+    "Concatenate": "all tensors need the same number of axes and equal sizes on every axis but the joined one",
 }
+for _name in ("Sum", "Mean", "Max", "Softmax", "LogSoftmax"):
+    _HINTS[_name] = "each axis must lie between -ndim and ndim - 1 (and appear once)"
 
 
 def _shape_error(op: type[ops.Op], arrays: list[Any], error: ValueError) -> ShapeError:

@@ -40,7 +40,10 @@ class Value:
             raise MixedEngineError(
                 "Value(Tensor): a Value holds one Python float; use `tensor.item()` for a 1-element tensor"
             )
-        self.data = float(data)
+        try:
+            self.data = float(data)
+        except (TypeError, ValueError):
+            raise TypeError(f"Value({type(data).__name__}): a Value holds one number; pass an int or a float") from None
         self.grad: float | None = None
         self.requires_grad = bool(requires_grad)
         self.label = label

@@ -23,7 +23,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import itertools
+import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +81,20 @@ def run(args: argparse.Namespace) -> int:
     def loss_fn(output: Any, target: Any) -> Any:
         return nn.functional.mse_loss(output, target.tolist(), reduction="half_sum")
 
-    report = compare_gradients(model, loss_fn, inputs, targets, manual)
+    entry = "gradients" if hasattr(user, "gradients") else "step"
+
+    def guarded(state: dict[str, Any], x: Any, t: Any) -> Any:
+        """The user's code may raise anything: one line naming their file and line, not a traceback."""
+        try:
+            return manual(state, x, t)
+        except Exception as error:
+            where = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == os.path.abspath(args.file)]
+            line = f", line {where[-1].lineno}" if where else ""
+            raise TinygradEduError(
+                f"check: {args.file}{line}: your {entry}() raised {type(error).__name__}: {error}"
+            ) from error
+
+    report = compare_gradients(model, loss_fn, inputs, targets, guarded)
     if args.json:
         print(report.to_json())
     else:
