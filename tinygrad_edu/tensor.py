@@ -363,7 +363,8 @@ def matmul(x: Tensor, y: Any) -> Tensor:
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x Wᵀ + b in one op (PyTorch's `F.linear`): weight is (out, in), x is (..., in)."""
-    if x.shape[-1:] != weight.shape[1:] or weight.ndim != 2 or (bias is not None and bias.shape != weight.shape[:1]):
+    x_shape, w_shape = x.data.shape, weight.data.shape
+    if x_shape[-1:] != w_shape[1:] or len(w_shape) != 2 or (bias is not None and bias.data.shape != w_shape[:1]):
         bias_shape = None if bias is None else bias.shape
         raise ShapeError(
             f"linear: x is {x.shape}, weight is {weight.shape}, bias is {bias_shape}; weight must be "
@@ -417,20 +418,10 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any) -> Tensor:
     """Run `op` forward and, when some input needs a gradient, record it in the graph.
 
-    This runs once per op, so it is written for speed: one pass over the inputs collects their
-    arrays and which of them need a gradient (the `needs` that backward receives).
+    This runs once per op, so it is written for speed (comprehensions, no generators). `needs`
+    records which inputs want a gradient, fixed now as in PyTorch; backward hands it to the op.
     """
-    arrays = []
-    needs = []
-    constants = False
-    for x in inputs:
-        if type(x) is Tensor:
-            arrays.append(x.data)
-            needs.append(x.requires_grad)
-        else:
-            arrays.append(x)
-            needs.append(False)
-            constants = True
+    arrays = [x.data if type(x) is Tensor else x for x in inputs]
     try:
         out, saved = op.forward(*arrays, *args, **kwargs)
     except ValueError as error:
@@ -444,12 +435,13 @@ def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any)
     result._order = tick()
     if anomaly_mode.enabled:
         _check_forward(op, arrays, result)
-    if True in needs and grad_mode.enabled:
+    needs = tuple([type(x) is Tensor and x.requires_grad for x in inputs]) if grad_mode.enabled else (False,)
+    if True in needs:
         result.requires_grad = True
         result._op = op
         result._saved = saved
-        result._needs = tuple(needs)
-        result._parents = tuple(x if type(x) is Tensor else None for x in inputs) if constants else inputs
+        result._needs = needs
+        result._parents = tuple([x if type(x) is Tensor else None for x in inputs])
     else:
         result.requires_grad = False
         result._op = None
