@@ -357,9 +357,12 @@ class Linear(Op):
     @staticmethod
     def backward(saved, g, needs):
         x, w = saved
-        g2 = g.reshape(-1, g.shape[-1])  # fold any leading batch axes into one
+        if g.ndim != 2:  # fold any leading batch axes into one
+            g2, x = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
+        else:
+            g2 = g
         gx = (g @ w) if needs[0] else None
-        gw = (g2.T @ x.reshape(-1, x.shape[-1])) if needs[1] else None
+        gw = (g2.T @ x) if needs[1] else None
         gb = g2.sum(axis=0) if needs[2] else None
         return gx, gw, gb
 

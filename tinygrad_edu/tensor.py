@@ -376,18 +376,24 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 def cross_entropy(logits: Tensor, target: Any) -> Tensor:
     """Mean of -log softmax(logits)[target] over the batch; `target` holds class indices."""
     labels = np.asarray(_raw(target))
-    if logits.ndim != 2 or labels.shape != logits.shape[:1]:
+    shape = logits.data.shape
+    if len(shape) != 2 or labels.shape != shape[:1]:
         raise ShapeError(
-            f"cross_entropy: logits are {logits.shape} and target is {labels.shape}; expected logits "
+            f"cross_entropy: logits are {shape} and target is {labels.shape}; expected logits "
             "(batch, classes) and target (batch,) of class indices"
         )
-    if not np.issubdtype(labels.dtype, np.integer):
+    if labels.dtype.kind not in "iu":
         raise DTypeError(f"cross_entropy: target must hold integer class indices, got dtype {labels.dtype}")
-    if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
+    # Negative indices would silently count from the end, so check them here; an index past the
+    # last class fails inside the op (NumPy's IndexError), saving a second pass over the labels.
+    if labels.size and labels.min() < 0:
+        raise MathDomainError(f"cross_entropy: class indices must lie in [0, {shape[1]}), got {labels.min()}")
+    try:
+        return _apply(ops.CrossEntropy, (logits,), labels)
+    except IndexError:
         raise MathDomainError(
-            f"cross_entropy: class indices must lie in [0, {logits.shape[1]}), got {labels.min()}..{labels.max()}"
-        )
-    return _apply(ops.CrossEntropy, (logits,), labels)
+            f"cross_entropy: class indices must lie in [0, {shape[1]}), got up to {labels.max()}"
+        ) from None
 
 
 def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
