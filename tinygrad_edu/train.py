@@ -143,6 +143,19 @@ def _value_batch(model: Any, loss_fn: Callable, x: np.ndarray, y: np.ndarray, dt
     return loss_fn(outputs, targets), np.array([[v.data for v in out] for out in outputs])
 
 
+def step_graph(model: Any, loss_fn: Callable, X: Any, Y: Any) -> Any:
+    """One forward and backward pass on `(X, Y)`, with no update: the graph of a training step.
+
+    Returns the loss node, with every gradient filled in, ready for `viz.draw` / `viz.render`.
+    """
+    X, Y = _check_data(X, Y, "step_graph")
+    batch = _value_batch if engine_of(model) == "value" else _tensor_batch
+    model.zero_grad()
+    loss, _ = batch(model, loss_fn, X, Y, _param_dtype(model))
+    loss.backward()
+    return loss
+
+
 # ---------------------------------------------------------------------- inference
 
 

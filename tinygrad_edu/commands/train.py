@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import checkpoint, datasets, nn, optim
 from ..errors import MissingDependencyError
-from ..train import evaluate, fit, max_margin_loss
+from ..train import evaluate, fit, max_margin_loss, step_graph
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seeds initial weights and shuffling (0)")
     parser.add_argument("--save", metavar="PATH", default=None, help="write the trained parameters to a .npz file")
     parser.add_argument("--plot", metavar="PNG", default=None, help="draw the loss curve (needs matplotlib)")
+    parser.add_argument(
+        "--graph",
+        metavar="PATH",
+        type=_graph_path,
+        default=None,
+        help="draw the graph of the last step, values and gradients on it (.svg, .png, .pdf or .dot)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -149,8 +156,9 @@ def run(args: argparse.Namespace) -> int:
             "--plot needs matplotlib, which is not installed; install it with "
             "`pip install 'tinygrad_edu[plot]'` (or `pip install matplotlib`), or leave out --plot"
         )
-    if args.save and not os.path.isdir(os.path.dirname(os.path.abspath(args.save))):
-        raise FileNotFoundError(f"--save {args.save}: the folder does not exist; create it first")
+    for flag, path in (("--save", args.save), ("--graph", args.graph)):
+        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise FileNotFoundError(f"{flag} {path}: the folder does not exist; create it first")
     epochs = preset.epochs if args.epochs is None else args.epochs
     optimizer_name = preset.optimizer if args.optimizer is None else args.optimizer
     lr = preset.lr[optimizer_name] if args.lr is None else args.lr
@@ -183,7 +191,21 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         plot_history(history, args.plot, title=f"{args.dataset}, {args.engine} engine")
         print(f"saved the loss curve to {args.plot}")
+    if args.graph:
+        from ..viz import render  # graphviz is imported only when drawing
+
+        last = slice(-(batch_size or len(X)), None)  # the last batch, in data order
+        loss = step_graph(model, loss_fn, X[last], Y[last])
+        render(loss, args.graph, format=os.path.splitext(args.graph)[1][1:].lower(), params=model)
+        print(f"drew the graph of the last step to {args.graph}")
     return 0
+
+
+def _graph_path(path: str) -> str:
+    """argparse type for --graph: the suffix picks the format, so it must be one render knows."""
+    if os.path.splitext(path)[1].lower() not in (".svg", ".png", ".pdf", ".dot"):
+        raise argparse.ArgumentTypeError(f"{path}: the file name must end in .svg, .png, .pdf or .dot")
+    return path
 
 
 def _has_matplotlib() -> bool:
