@@ -386,11 +386,7 @@ def _findings(checks: list[ParamCheck]) -> tuple[list[str], str | None, dict[str
 
 
 def _highlight(report: GradientReport, **draw_kwargs: Any) -> Any:
-    """viz's `draw` of the loss's graph, then red fills on wrong parameters and an orange δ node.
-
-    viz names the node of the k-th oldest graph node `v<k>`; a node folded into a summary is not
-    drawn and so is not marked.
-    """
+    """viz's `draw` of the loss's graph, wrong parameters filled red and the first wrong δ orange."""
     try:
         from ..viz import draw
     except ImportError as error:
@@ -399,31 +395,24 @@ def _highlight(report: GradientReport, **draw_kwargs: Any) -> Any:
             "install it with: pip install graphviz"
         ) from None
     root, model = report._graph["root"], report._graph["model"]
-    dot = draw(root, params=model, **draw_kwargs)
-    from ..graph import walk
-
-    index = {id(node): k for k, node in enumerate(walk(root)[::-1])}
-    drawn = "".join(dot.body)
     wrong = set(report._graph["marks"]["params"])
-    marked = []
+    marks: dict[Any, tuple[str, str]] = {}
     for name, param in model.named_parameters():
         key = name if name in wrong else next((w for w in wrong if name.startswith(w + ".")), None)
-        if key is None or id(param) not in index:
+        if key is None:
             continue
         check = report[key]
         if check.manual is not None and check.manual.shape == check.autodiff.shape and name != key:
             element = tuple(int(i) for i in name[len(key) + 1 :].split("."))
             if np.isclose(check.manual[element], check.autodiff[element], rtol=1e-7, atol=1e-10):
                 continue  # this scalar of the parameter is right
-        marked.append((index[id(param)], "#e31a1c", f"manual gradient of {name} is wrong"))
+        marks[param] = ("#e31a1c", f"manual gradient of {name} is wrong")
     for prefix in report._graph["marks"]["delta_of"]:
         out = report._graph["layer_outputs"].get(prefix)
         for node in out if isinstance(out, list) else [out]:
-            if node is not None and id(node) in index:
-                marked.append((index[id(node)], "#ff7f00", f"first wrong quantity: the delta of layer {prefix}"))
-    for k, colour, tip in marked:
-        if f"\tv{k} [" in drawn:
-            dot.body.append(f'\tv{k} [fillcolor="{colour}" penwidth=2 tooltip="{tip}"]\n')
+            if node is not None:
+                marks[node] = ("#ff7f00", f"first wrong quantity: the delta of layer {prefix}")
+    dot = draw(root, params=model, highlight=marks, **draw_kwargs)
     dot.body.append(
         '\tcheck_legend [shape=note fillcolor="#ffffff" label="red: manual gradient wrong\\l'
         'orange: first wrong quantity (from the loss down)\\l"]\n'

@@ -10,6 +10,7 @@ node is what the backward pass, which runs right to left, left there:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import graphviz
@@ -40,6 +41,7 @@ def draw(
     params: Any = None,
     max_nodes: int = 500,
     collapse: bool | str = "auto",
+    highlight: Mapping[Any, tuple[str, str]] | None = None,
 ) -> graphviz.Digraph:
     """The graph that computed `root`, one record per value and one small node per op.
 
@@ -48,6 +50,8 @@ def draw(
     max_nodes: with `collapse="auto"`, a bigger graph is folded into summary nodes until at most
                this many nodes are drawn; `collapse=True` folds module calls and chains always,
                `collapse=False` never.
+    highlight: node -> (fill colour, tooltip), to mark nodes (e.g. wrong gradients); a node folded
+               into a summary is not drawn, so it is not marked either.
     """
     if rankdir not in ("LR", "RL", "TB", "BT"):
         raise ValueError(f"draw: rankdir={rankdir!r}; use 'LR' (left to right), 'RL', 'TB' or 'BT'")
@@ -93,7 +97,13 @@ def draw(
         text = "|".join(escape(f) for f in fields(node, names[i], show_data, show_grad)) or " "
         label = text if vertical else "{" + text + "}"
         home = lines.setdefault(_visible(owner[i], calls, hidden), [])
-        home.append(f'\tv{i} [label="{label}" fillcolor="{COLOURS[kind]}"]\n')
+        mark = highlight.get(node) if highlight else None
+        style = (
+            f'fillcolor="{COLOURS[kind]}"'
+            if mark is None
+            else f'fillcolor="{mark[0]}" penwidth=2 tooltip="{escape(mark[1])}"'
+        )
+        home.append(f'\tv{i} [label="{label}" {style}]\n')
         if ops[i] is None:
             continue
         home.append(f'\to{i} [label="{escape(ops[i])}" shape=ellipse fillcolor="{COLOURS["op"]}"]\n')
