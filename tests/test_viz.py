@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from tinygrad_edu import Tensor, Value, weighted_sum
-from tinygrad_edu.commands.graph import BIASES, INPUTS, TARGETS, WEIGHTS, article_network
+from tinygrad_edu.check import article
+from tinygrad_edu.commands.graph import article_network
 from tinygrad_edu.graph import tick, walk
 from tinygrad_edu.viz import draw
 from tinygrad_edu.viz.draw import COLOURS
@@ -29,6 +30,11 @@ _NODE = re.compile(r'^\s*(\w+) \[label="((?:[^"\\]|\\.)*)"(.*)\]$')
 _EDGE = re.compile(r"^\s*(\w+) -> (\w+)$")
 _CLUSTER = re.compile(r"^\s*subgraph (cluster_\w+) \{$")
 _CLUSTER_LABEL = re.compile(r'^\s*label="((?:[^"\\]|\\.)*)"')
+
+# The article's numbers, keyed the way these tests read them.
+WEIGHTS, BIASES = article.WEIGHTS, article.BIASES
+INPUTS = dict(zip(("i1", "i2"), article.INPUTS))
+TARGETS = dict(zip(("o1", "o2"), article.TARGETS))
 
 
 def fields(label: str) -> list[str]:

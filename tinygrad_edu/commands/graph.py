@@ -8,13 +8,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..check.article import INPUTS, PARAMS, TARGETS  # the article's numbers live in one place
 from ..value import Value, weighted_sum
-
-# The article's 2-2-2 network (section I): inputs, weights w1..w8, biases, targets.
-INPUTS = {"i1": 2.78, "i2": 2.55}
-WEIGHTS = {"w1": 0.1, "w2": 0.2, "w3": 0.3, "w4": 0.4, "w5": 0.5, "w6": 0.6, "w7": 0.7, "w8": 0.8}
-BIASES = {"b_h1": 0.5, "b_h2": 0.12, "b_o1": 0.2, "b_o2": 0.4}
-TARGETS = {"o1": 0.1, "o2": 0.9}
 
 
 def article_network() -> tuple[Value, dict[str, Value]]:
@@ -23,8 +18,8 @@ def article_network() -> tuple[Value, dict[str, Value]]:
     Each neuron is one `weighted_sum` node (s = Σ wᵢ xᵢ + b) and one `sigmoid` (a = σ(s)), named
     as in the article, and E = ½ Σ (t - a)², so the drawing reads like the article's figure.
     """
-    p = {name: Value(x, label=name) for name, x in {**WEIGHTS, **BIASES}.items()}
-    i1, i2 = (Value(x, requires_grad=False, label=name) for name, x in INPUTS.items())
+    p = {name: Value(x, label=name) for name, x in PARAMS.items()}
+    i1, i2 = (Value(x, requires_grad=False, label=name) for name, x in zip(("i1", "i2"), INPUTS))
     q: dict[str, Value] = {}
     q["s_h1"] = weighted_sum([p["w1"], p["w2"]], [i1, i2], p["b_h1"])
     q["a_h1"] = q["s_h1"].sigmoid()
@@ -34,8 +29,8 @@ def article_network() -> tuple[Value, dict[str, Value]]:
     q["a_o1"] = q["s_o1"].sigmoid()
     q["s_o2"] = weighted_sum([p["w7"], p["w8"]], [q["a_h1"], q["a_h2"]], p["b_o2"])
     q["a_o2"] = q["s_o2"].sigmoid()
-    q["E_o1"] = 0.5 * (TARGETS["o1"] - q["a_o1"]) ** 2
-    q["E_o2"] = 0.5 * (TARGETS["o2"] - q["a_o2"]) ** 2
+    q["E_o1"] = 0.5 * (TARGETS[0] - q["a_o1"]) ** 2
+    q["E_o2"] = 0.5 * (TARGETS[1] - q["a_o2"]) ** 2
     q["E"] = q["E_o1"] + q["E_o2"]
     for name, node in q.items():
         node.label = name
