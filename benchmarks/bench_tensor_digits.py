@@ -5,11 +5,13 @@ plain SGD on `sklearn.datasets.load_digits()` scaled to [0, 1], float32, at batc
 
     h1 = σ(x W1ᵀ + b1),  h2 = σ(h1 W2ᵀ + b2),  z = h2 W3ᵀ + b3,  L = mean_i -log softmax(z_i)[y_i]
 
-Three implementations start from the same float32 weights and must agree on the first step's loss
+Four implementations start from the same float32 weights and must agree on the first step's loss
 (and on the updated weights) to ~1e-5:
-  tinygrad_edu   linear / .sigmoid() / cross_entropy / backward(), then an SGD update under no_grad
-  numpy by hand  the same forward pass and the backprop written out by hand, as a good student would
-  torch          PyTorch CPU with torch.set_num_threads(os.cpu_count())
+  tinygrad_edu fused  linear / .sigmoid() / cross_entropy / backward(), then an SGD update under no_grad
+  numpy by hand       the same forward pass and the backprop written out by hand, as a good student would
+  tinygrad_edu @ +    the same written as learners do: `(h @ W + b).sigmoid()`, a new Tensor per
+                      batch, the update on `.data` outside no_grad
+  torch               PyTorch CPU with its default threads, and with 1 thread
 
 At batch 32 the arrays are tiny and the time goes to per-op Python overhead; at 1024 to the
 matrix products, which all three hand to a BLAS.
@@ -20,7 +22,7 @@ Run:  python benchmarks/bench_tensor_digits.py [--repeats 7] [--steps 50] [--qui
 from __future__ import annotations
 
 import itertools
-import os
+import resource
 from collections.abc import Callable
 from typing import Any
 
@@ -96,6 +98,25 @@ def make_ours(params: Params) -> tuple[Callable[[Any, Any], float], Callable[[],
     return step, lambda: [p.data for p in ps]
 
 
+def make_learner(params: Params) -> tuple[Callable[[Any, Any], float], Callable[[], Params]]:
+    """The MLP as a learner writes it: `h @ W + b`, weights (in, out), the update outside no_grad."""
+    W1, b1, W2, b2, W3, b3 = (Tensor(p.T.copy() if p.ndim == 2 else p.copy(), requires_grad=True) for p in params)
+    ps = [W1, b1, W2, b2, W3, b3]
+
+    def step(x: np.ndarray, y: np.ndarray) -> float:
+        h = Tensor(x)  # a new Tensor per batch, as a learner would
+        h = (h @ W1 + b1).sigmoid()
+        h = (h @ W2 + b2).sigmoid()
+        loss = tinygrad_edu.cross_entropy(h @ W3 + b3, y)
+        loss.backward()
+        for p in ps:  # the update on .data, outside no_grad, as learners write it
+            p.data -= LR * p.grad
+            p.grad = None
+        return loss.item()
+
+    return step, lambda: [p.data.T if p.ndim == 2 else p.data for p in ps]
+
+
 def make_numpy(params: Params) -> tuple[Callable[[Any, Any], float], Callable[[], Params]]:
     ps = [p.copy() for p in params]
     W1, b1, W2, b2, W3, b3 = ps  # updated in place below, so these names stay valid
@@ -151,31 +172,36 @@ def make_torch(params: Params) -> tuple[Callable[[Any, Any], float], Callable[[]
 
 def main() -> None:
     parser = common.make_parser(__doc__.splitlines()[0], repeats=7, steps=50)
+    parser.add_argument("--batches", type=int, nargs="+", default=list(BATCHES), help="batch sizes (default 32 1024)")
     args = parser.parse_args()
     if args.quick:
         args.repeats, args.steps = 2, 5
     common.print_header("tensor engine vs NumPy by hand vs PyTorch: MLP 64-128-64-10 on load_digits", args)
 
-    torch = common.optional_import("torch", "the PyTorch column is left out")
+    torch = common.optional_import("torch", "the PyTorch rows are left out")
+    default_threads = torch.get_num_threads() if torch is not None else 0
     if torch is not None:
-        torch.set_num_threads(os.cpu_count() or 1)
-        print(f"torch threads: {torch.get_num_threads()}")
+        print(f"torch threads: default {default_threads}, and 1")
     X, y = digits()
     params = init_params(args.seed)
 
-    # How each implementation wants its inputs: wrapped once, before the clock.
-    makers: dict[str, tuple[Callable[..., Any], Callable[[Batch], tuple[Any, Any]]]] = {
-        "tinygrad_edu": (make_ours, lambda b: (Tensor.from_numpy(b[0]), b[1])),
-        "numpy by hand": (make_numpy, lambda b: b),
+    # How each implementation wants its inputs: wrapped once, before the clock. The learner's row
+    # gets plain arrays and makes its own Tensor per batch, inside the clock.
+    makers: dict[str, tuple[Callable[..., Any], Callable[[Batch], tuple[Any, Any]], int]] = {
+        "tinygrad_edu fused": (make_ours, lambda b: (Tensor.from_numpy(b[0]), b[1]), 0),
+        "tinygrad_edu @ +": (make_learner, lambda b: b, 0),
+        "numpy by hand": (make_numpy, lambda b: b, 0),
     }
     if torch is not None:
-        makers["torch"] = (make_torch, lambda b: (torch.from_numpy(b[0]), torch.from_numpy(b[1])))
+        to_torch = lambda b: (torch.from_numpy(b[0]), torch.from_numpy(b[1]))  # noqa: E731
+        makers[f"torch ({default_threads} threads)"] = (make_torch, to_torch, default_threads)
+        makers["torch (1 thread)"] = (make_torch, to_torch, 1)
 
     # Same arithmetic first: one step from the same weights on the same batch.
-    print(f"first-step check (float32, tolerance {TOLERANCE:g}), batch {BATCHES[0]}:")
-    batch = make_batches(X, y, BATCHES[0], 1, args.seed)[0]
+    print(f"first-step check (float32, tolerance {TOLERANCE:g}), batch {args.batches[0]}:")
+    batch = make_batches(X, y, args.batches[0], 1, args.seed)[0]
     results = {}
-    for name, (make, wrap) in makers.items():
+    for name, (make, wrap, _) in makers.items():
         step, weights = make(params)
         loss = step(*wrap(batch))
         results[name] = (loss, [w.copy() for w in weights()])
@@ -183,18 +209,21 @@ def main() -> None:
     for name, (loss, weights) in results.items():
         dw = max(float(np.max(np.abs(a - b))) for a, b in zip(weights, ref_weights))
         print(
-            f"  {name:<14} loss {loss:.7f}  |loss - numpy| {abs(loss - ref_loss):.1e}  max |weights - numpy| {dw:.1e}"
+            f"  {name:<20} loss {loss:.7f}  |loss - numpy| {abs(loss - ref_loss):.1e}  max |weights - numpy| {dw:.1e}"
         )
         assert abs(loss - ref_loss) <= TOLERANCE, f"{name}: first-step loss differs from numpy by {loss - ref_loss:g}"
         assert dw <= TOLERANCE, f"{name}: weights after one step differ from numpy by {dw:g}"
     print()
 
     rows = []
-    for size in BATCHES:
+    faults: dict[str, list[float]] = {}
+    for size in args.batches:
         batches = make_batches(X, y, size, args.steps, args.seed)
 
-        def case(name: str, batches: list[Batch] = batches) -> float:
-            make, wrap = makers[name]
+        def case(name: str, batches: list[Batch] = batches, size: int = size) -> float:
+            make, wrap, threads = makers[name]
+            if threads:
+                torch.set_num_threads(threads)
             step, _ = make(params)
             inputs = [wrap(b) for b in batches]
             step(*inputs[0])  # warm-up: first-call costs (allocator, BLAS threads) are not per step
@@ -203,20 +232,29 @@ def main() -> None:
                 for x, t in inputs:
                     step(x, t)
 
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             seconds, _ = common.timed(run)
+            faults.setdefault(f"{name}|{size}", []).append(
+                (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / len(inputs)
+            )
             return seconds / len(inputs)
 
         times = common.interleaved({name: (lambda n=name: case(n)) for name in makers}, args.repeats)
         med = {name: common.median(runs) for name, runs in times.items()}
+        torch_1 = med.get("torch (1 thread)")
         for name, runs in times.items():
             vs_numpy = common.ratio(med[name], med["numpy by hand"]) if name != "numpy by hand" else "-"
-            vs_torch = common.ratio(med[name], med["torch"]) if "torch" in med and name != "torch" else "-"
-            rows.append([name, size, common.fmt_time(med[name] * 1e3), common.spread(runs), vs_numpy, vs_torch])
+            vs_torch = common.ratio(med[name], torch_1) if torch_1 and name != "torch (1 thread)" else "-"
+            flt = common.median(faults[f"{name}|{size}"])
+            rows.append(
+                [name, size, common.fmt_time(med[name] * 1e3), common.spread(runs), vs_numpy, vs_torch, f"{flt:.0f}"]
+            )
 
     print(f"ms per SGD step, median of {args.repeats} runs x {args.steps} steps;")
-    print("ratio = this row's time / the peer's (below 1: faster):")
-    common.print_table(["implementation", "batch", "ms/step", "min..max", "ratio vs numpy", "ratio vs torch"], rows)
-    print("targets (issue 3): ratio vs numpy <= 1.3x at batch 32 and <= 1.1x at 1024; ratio vs torch < 1x at batch 32")
+    print("ratio = this row's time / the peer's (below 1: faster); faults = minor page faults per step (median):")
+    headers = ["implementation", "batch", "ms/step", "min..max", "vs numpy", "vs torch 1 thread", "faults/step"]
+    common.print_table(headers, rows)
+    print("bars (issue 12): the @ + row <= 1.5x numpy at batch 32 (aim 1.2x), <= 1.2x at 1024 (aim 1.0x)")
 
 
 if __name__ == "__main__":
