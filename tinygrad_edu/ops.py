@@ -6,6 +6,14 @@ Each op is a class with two static methods:
   backward pass will need (`saved`); never the result Tensor itself, so the graph has no cycles.
 * `backward(saved, g, needs) -> grads`: given `g` = dL/d(out), return dL/d(input) for each input
   (`None` where `needs[i]` is False, so no work is wasted on inputs that need no gradient).
+  It returns `g` itself, a view of `g`, or a new array, never an array it saved: the engine keeps
+  new arrays as gradients without copying them.
+
+One formula, two engines. Each backward is written with operators and the few helpers below, so the
+same line runs on NumPy arrays (a first-order `backward()`: fast, nothing recorded) and on Tensors
+(`backward(create_graph=True)`: `saved` and `g` are Tensors, so the gradient is itself a graph that
+can be differentiated again). `saved_tensors` says which saved arrays become which Tensors, like
+`ctx.saved_tensors` in PyTorch; masks and shapes stay constants (their derivative is zero).
 
 Gradients may come back with a broadcast shape; the engine sums them back to each input's shape
 (`unbroadcast`) where they land. The first line of each docstring is the maths; the docs' op
@@ -21,15 +29,13 @@ import numpy as np
 from .errors import ShapeError
 
 Array = np.ndarray
+_NUMPY = (np.ndarray, np.generic, int, float)  # a first-order backward works on these; else on Tensors
 
 
 class Op:
     """Base of the table: an op is forward + backward, with no state of its own."""
 
     torch = ""
-    # True when backward always returns newly allocated arrays that nothing else holds, so the
-    # engine may hand them to a leaf's .grad without a defensive copy. False (copy) is the safe default.
-    fresh = False
 
     @staticmethod
     def forward(*args: Any) -> tuple[Array, Any]:
@@ -38,6 +44,20 @@ class Op:
     @staticmethod
     def backward(saved: Any, g: Array, needs: tuple[bool, ...]) -> tuple[Array | None, ...]:
         raise NotImplementedError
+
+    @staticmethod
+    def saved_tensors(parents: tuple[Any, ...], out: Any, saved: Any) -> Any:
+        """`saved` for `backward(create_graph=True)`: each saved input or output as its Tensor.
+
+        `parents` are the input Tensors (None for a constant input), `out` the result Tensor. The
+        default keeps `saved` as it is: right for ops that save only shapes, axes and masks.
+        """
+        return saved
+
+
+def _inputs(parents: tuple[Any, ...], saved: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The saved inputs as Tensors, keeping a constant input (no parent) as the saved constant."""
+    return tuple(a if p is None else p for p, a in zip(parents, saved))
 
 
 def unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
@@ -57,6 +77,56 @@ def unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
     if grad.shape != shape:  # the gradient must land exactly on its input's shape
         raise ShapeError(f"unbroadcast: a gradient of shape {grad.shape} cannot be summed back to {shape}")
     return grad
+
+
+# ------------------------------------------------------------------------ one formula, two engines
+# NumPy arrays and Tensors share +, -, *, /, **, @, reshape, sum and indexing; these helpers name
+# the rest once, so each backward below stays a single formula for both.
+
+
+def _graph_apply(op: type[Op], inputs: tuple[Any, ...], *args: Any) -> Any:
+    from .tensor import _apply  # at call time: tensor.py imports this module
+
+    return _apply(op, inputs, *args)
+
+
+def exp(a: Any) -> Any:
+    return np.exp(a) if isinstance(a, _NUMPY) else a.exp()
+
+
+def log(a: Any) -> Any:
+    return np.log(a) if isinstance(a, _NUMPY) else a.log()
+
+
+def value(a: Any) -> Any:
+    """The numbers: for masks and tests on values, which are constants to differentiation."""
+    return a if isinstance(a, _NUMPY) else a.data
+
+
+def expand(a: Any, shape: tuple[int, ...]) -> Any:
+    """`a` broadcast to `shape` as a new array (PyTorch's `expand`; its gradient is `unbroadcast`)."""
+    if isinstance(a, _NUMPY):
+        return Expand.forward(a, shape)[0]
+    return _graph_apply(Expand, (a,), shape)
+
+
+def mT(a: Any) -> Any:  # noqa: N802 (PyTorch's name)
+    """The last two axes swapped: the matrix transpose, batched (PyTorch's `.mT`)."""
+    if isinstance(a, np.ndarray):
+        return a.swapaxes(-1, -2)
+    n = a.ndim
+    return a.permute(*range(n - 2), n - 1, n - 2)
+
+
+def permute(a: Any, axes: tuple[int, ...]) -> Any:
+    return np.transpose(a, axes) if isinstance(a, _NUMPY) else a.permute(axes)
+
+
+def scatter(a: Any, shape: tuple[int, ...], index: Any) -> Any:
+    """zeros(shape) with `a` added at `index`: the gradient of `x[index]`."""
+    if isinstance(a, _NUMPY):
+        return Scatter.forward(a, shape, index)[0]
+    return _graph_apply(Scatter, (a,), shape, index)
 
 
 # ------------------------------------------------------------------------ elementwise, binary
@@ -94,7 +164,6 @@ class Mul(Op):
     """z = x * y    ·  dz/dx = y, dz/dy = x"""
 
     torch = "torch.mul"
-    fresh = True
 
     @staticmethod
     def forward(x, y):
@@ -105,12 +174,15 @@ class Mul(Op):
         x, y = saved
         return (g * y if needs[0] else None), (g * x if needs[1] else None)
 
+    @staticmethod
+    def saved_tensors(parents, out, saved):
+        return _inputs(parents, saved)
+
 
 class Div(Op):
     """z = x / y    ·  dz/dx = 1/y, dz/dy = -x/y²"""
 
     torch = "torch.div"
-    fresh = True
 
     @staticmethod
     def forward(x, y):
@@ -122,12 +194,15 @@ class Div(Op):
         gx = g / y
         return (gx if needs[0] else None), (-gx * x / y if needs[1] else None)
 
+    @staticmethod
+    def saved_tensors(parents, out, saved):
+        return _inputs(parents, saved)
+
 
 class Pow(Op):
     """z = x ** y   ·  dz/dx = y x^(y-1), dz/dy = x^y ln x  (0 where x = 0 and y >= 0)"""
 
     torch = "torch.pow"
-    fresh = True
 
     @staticmethod
     def forward(x, y):
@@ -138,34 +213,36 @@ class Pow(Op):
     def backward(saved, g, needs):
         x, y, out = saved
         gx = gy = None
-        if needs[0] and np.any(np.equal(y, 0)):
+        if needs[0]:
             # d(x^0)/dx = 0 everywhere, also at x = 0 where y x^(y-1) would be 0 * inf (as in PyTorch)
-            nonzero = np.not_equal(y, 0)
-            gx = g * nonzero * y * x ** np.where(nonzero, y - 1, 0)
-        elif needs[0]:
-            gx = g * y * x ** (y - 1)
+            nonzero = np.not_equal(value(y), 0)
+            gx = g * y * x ** (y - 1) if nonzero.all() else g * nonzero * y * x ** ((y - 1) * nonzero)
         if needs[1]:
+            # PyTorch's convention: 0^y ln 0 counts as 0 for y >= 0, the limit from the right; so
+            # take ln 1 = 0 there instead of ln 0 = -inf.
+            at_zero = (value(x) == 0) & (value(y) >= 0)
             with np.errstate(divide="ignore", invalid="ignore"):
-                gy = g * out * np.log(x)
-            # PyTorch's convention: 0^y ln 0 counts as 0 for y >= 0, the limit from the right.
-            gy = np.where((x == 0) & (y >= 0), 0.0, gy).astype(gy.dtype, copy=False)
+                gy = g * out * log(x + at_zero if at_zero.any() else x)
         return gx, gy
+
+    @staticmethod
+    def saved_tensors(parents, out, saved):
+        return (*_inputs(parents, saved[:2]), out)
 
 
 class Maximum(Op):
     """z = max(x, y) elementwise  ·  g goes to the larger input (split evenly on ties)"""
 
     torch = "torch.maximum"
-    fresh = True
 
     @staticmethod
     def forward(x, y):
-        return np.maximum(x, y), (x, y)
+        out = np.maximum(x, y)
+        share = np.where(x > y, 1.0, np.where(x == y, 0.5, 0.0)).astype(out.dtype, copy=False)
+        return out, share
 
     @staticmethod
-    def backward(saved, g, needs):
-        x, y = saved
-        share = np.where(x > y, 1.0, np.where(x == y, 0.5, 0.0)).astype(g.dtype, copy=False)
+    def backward(share, g, needs):
         return g * share, g * (1 - share)
 
 
@@ -176,7 +253,6 @@ class Neg(Op):
     """z = -x       ·  dz/dx = -1"""
 
     torch = "torch.neg"
-    fresh = True
 
     @staticmethod
     def forward(x):
@@ -191,7 +267,6 @@ class Exp(Op):
     """z = eˣ       ·  dz/dx = eˣ = z"""
 
     torch = "torch.exp"
-    fresh = True
 
     @staticmethod
     def forward(x):
@@ -202,12 +277,15 @@ class Exp(Op):
     def backward(out, g, needs):
         return (g * out,)
 
+    @staticmethod
+    def saved_tensors(parents, out, saved):
+        return out
+
 
 class Log(Op):
     """z = ln x     ·  dz/dx = 1/x"""
 
     torch = "torch.log"
-    fresh = True
 
     @staticmethod
     def forward(x):
@@ -217,12 +295,15 @@ class Log(Op):
     def backward(x, g, needs):
         return (g / x,)
 
+    @staticmethod
+    def saved_tensors(parents, out, saved):
+        return parents[0]
+
 
 class Tanh(Op):
     """z = tanh x   ·  dz/dx = 1 - z²"""
 
     torch = "torch.tanh"
-    fresh = True
 
     @staticmethod
     def forward(x):
@@ -233,36 +314,36 @@ class Tanh(Op):
     def backward(out, g, needs):
         return (g * (1 - out * out),)
 
+    @staticmethod
+    def saved_tensors(parents, out, saved):
+        return out
+
 
 class Sigmoid(Op):
     """z = 1/(1+e⁻ˣ) ·  dz/dx = z(1 - z)   (the article's a * (1 - a))"""
 
     torch = "torch.sigmoid"
-    fresh = True
 
     @staticmethod
     def forward(x):
         # e^-x overflows to inf for very negative x; 1/(1+inf) = 0 is still the right answer.
-        # Written in place (one array, no temporaries): this op runs on every hidden layer.
         with np.errstate(over="ignore"):
-            out = np.asarray(np.exp(-x))  # asarray: a 0-d input gives a NumPy scalar
-        out += 1
-        np.reciprocal(out, out=out)
+            out = 1 / (1 + np.exp(-x))
         return out, out
 
     @staticmethod
     def backward(out, g, needs):
-        local = 1 - out  # s(1 - s), then times g, in one buffer
-        local *= out
-        local *= g
-        return (local,)
+        return (g * (out * (1 - out)),)
+
+    @staticmethod
+    def saved_tensors(parents, out, saved):
+        return out
 
 
 class Relu(Op):
     """z = max(0,x) ·  dz/dx = 1 where x > 0, else 0"""
 
     torch = "torch.relu"
-    fresh = True
 
     @staticmethod
     def forward(x):
@@ -278,7 +359,6 @@ class Abs(Op):
     """z = |x|      ·  dz/dx = sign(x)  (0 at 0, as in PyTorch)"""
 
     torch = "torch.abs"
-    fresh = True
 
     @staticmethod
     def forward(x):
@@ -293,7 +373,6 @@ class Clip(Op):
     """z = min(max(x, lo), hi)  ·  dz/dx = 1 where lo <= x <= hi, else 0"""
 
     torch = "torch.clamp"
-    fresh = True
 
     @staticmethod
     def forward(x, lo, hi):
@@ -316,7 +395,6 @@ class MatMul(Op):
     """z = x @ y    ·  dz/dx = g @ yᵀ, dz/dy = xᵀ @ g  (1-D operands act as a row / a column)"""
 
     torch = "torch.matmul"
-    fresh = True
 
     @staticmethod
     def forward(x, y):
@@ -325,27 +403,29 @@ class MatMul(Op):
     @staticmethod
     def backward(saved, g, needs):
         x, y = saved
+        if x.ndim == 2 and y.ndim == 2:  # plain matrices: the docstring's formula, nothing else
+            return (g @ mT(y) if needs[0] else None), (mT(x) @ g if needs[1] else None)
         # Promote 1-D operands the way matmul does, so one formula serves every case.
         # (y first: for 1-D @ 1-D, g is 0-d and must become (1,) before it can become (1, 1).)
-        x2 = x[None, :] if x.ndim == 1 else x
-        y2 = y[:, None] if y.ndim == 1 else y
+        x2 = x.reshape(1, -1) if x.ndim == 1 else x
+        y2 = y.reshape(-1, 1) if y.ndim == 1 else y
         if y.ndim == 1:
-            g = np.expand_dims(g, -1)
+            g = g.reshape((*g.shape, 1))
         if x.ndim == 1:
-            g = np.expand_dims(g, -2)
-        gx = gy = None
-        if needs[0]:
-            gx = unbroadcast(g @ np.swapaxes(y2, -1, -2), x2.shape).reshape(x.shape)
-        if needs[1]:
-            gy = unbroadcast(np.swapaxes(x2, -1, -2) @ g, y2.shape).reshape(y.shape)
+            g = g.reshape((*g.shape[:-1], 1, g.shape[-1]))
+        gx = unbroadcast(g @ mT(y2), x2.shape).reshape(x.shape) if needs[0] else None
+        gy = unbroadcast(mT(x2) @ g, y2.shape).reshape(y.shape) if needs[1] else None
         return gx, gy
+
+    @staticmethod
+    def saved_tensors(parents, out, saved):
+        return _inputs(parents, saved)
 
 
 class Linear(Op):
     """z = x @ Wᵀ + b  ·  dz/dx = g @ W, dz/dW = gᵀ @ x, dz/db = Σ g over the batch"""
 
     torch = "torch.nn.functional.linear"
-    fresh = True
 
     @staticmethod
     def forward(x, w, b):
@@ -362,35 +442,32 @@ class Linear(Op):
         else:
             g2 = g
         gx = (g @ w) if needs[0] else None
-        gw = (g2.T @ x) if needs[1] else None
+        gw = (mT(g2) @ x) if needs[1] else None
         gb = g2.sum(axis=0) if needs[2] else None
         return gx, gw, gb
+
+    @staticmethod
+    def saved_tensors(parents, out, saved):
+        return _inputs(parents[:2], saved)
 
 
 # ------------------------------------------------------------------------ reductions
 
 
-def _spread(g: Array, shape: tuple[int, ...]) -> Array:
-    """Broadcast `g` to `shape` as a fresh array (faster than np.broadcast_to for small arrays)."""
-    out = np.empty(shape, dtype=g.dtype)
-    out[...] = g
-    return out
-
-
-def _expand(g: Array, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Array:
-    """Give a reduced gradient its reduced axes back, so it broadcasts against the input."""
-    if axis is not None and not keepdims:
-        g = np.expand_dims(g, axis)
-    elif axis is None and not keepdims:
-        g = np.reshape(g, (1,) * len(shape))
-    return g
+def _unreduce(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
+    """Give a reduced gradient its reduced axes back (size 1), so it broadcasts against the input."""
+    if keepdims:
+        return g
+    if axis is None:
+        return g.reshape((1,) * len(shape))
+    axes = {int(a) % len(shape) for a in (axis if isinstance(axis, (tuple, list)) else (axis,))}
+    return g.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
 
 
 class Sum(Op):
     """z = Σ x over axis  ·  dz/dx = 1 for every summed element"""
 
     torch = "torch.sum"
-    fresh = True
 
     @staticmethod
     def forward(x, axis, keepdims):
@@ -399,14 +476,13 @@ class Sum(Op):
     @staticmethod
     def backward(saved, g, needs):
         shape, axis, keepdims = saved
-        return (_spread(_expand(g, shape, axis, keepdims), shape),)
+        return (expand(_unreduce(g, shape, axis, keepdims), shape),)
 
 
 class Mean(Op):
     """z = Σ x / n over axis  ·  dz/dx = 1/n"""
 
     torch = "torch.mean"
-    fresh = True
 
     @staticmethod
     def forward(x, axis, keepdims):
@@ -416,14 +492,13 @@ class Mean(Op):
     @staticmethod
     def backward(saved, g, needs):
         shape, axis, keepdims, n = saved
-        return (_spread(_expand(g, shape, axis, keepdims) / n, shape),)
+        return (expand(_unreduce(g, shape, axis, keepdims) / n, shape),)
 
 
 class Max(Op):
     """z = max x over axis  ·  dz/dx = 1 at the maximum (split evenly between ties), else 0"""
 
     torch = "torch.amax"
-    fresh = True
 
     @staticmethod
     def forward(x, axis, keepdims):
@@ -435,7 +510,23 @@ class Max(Op):
     @staticmethod
     def backward(saved, g, needs):
         share, axis, keepdims = saved
-        return (_expand(g, share.shape, axis, keepdims) * share,)
+        return (_unreduce(g, share.shape, axis, keepdims) * share,)
+
+
+class Expand(Op):
+    """z = x broadcast to a shape  ·  dz/dx = g summed over the copies (unbroadcast)"""
+
+    torch = "torch.Tensor.expand"
+
+    @staticmethod
+    def forward(x, shape):
+        out = np.empty(shape, dtype=x.dtype)  # a new array: faster than np.broadcast_to for small ones
+        out[...] = x
+        return out, np.shape(x)
+
+    @staticmethod
+    def backward(shape, g, needs):
+        return (unbroadcast(g, shape),)
 
 
 # ------------------------------------------------------------------------ shape and indexing
@@ -466,30 +557,44 @@ class Permute(Op):
 
     @staticmethod
     def backward(axes, g, needs):
+        n = g.ndim
         # argsort needs the axes as non-negative numbers: permute(-1, 0, 1) means (2, 0, 1)
-        inverse = None if axes is None else tuple(np.argsort([a % g.ndim for a in axes]))
-        return (np.transpose(g, inverse),)
+        order = range(n - 1, -1, -1) if axes is None else [a % n for a in axes]
+        return (permute(g, tuple(int(i) for i in np.argsort(order))),)
 
 
 class Index(Op):
     """z = x[index]  ·  dz/dx = g scattered back to where it was read (repeats add up)"""
 
     torch = "torch.Tensor.__getitem__"
-    fresh = True
 
     @staticmethod
     def forward(x, index):
-        return x[index], (x.shape, x.dtype, index)
+        return x[index], (x.shape, index)
 
     @staticmethod
     def backward(saved, g, needs):
-        shape, _dtype, index = saved
-        grad = np.zeros(shape, dtype=g.dtype)
+        shape, index = saved
+        return (scatter(g, shape, index),)
+
+
+class Scatter(Op):
+    """z = zeros(shape) with x added at index  ·  dz/dx = g[index]  (the backward of x[index])"""
+
+    torch = "torch.Tensor.index_put(accumulate=True)"
+
+    @staticmethod
+    def forward(x, shape, index):
+        out = np.zeros(shape, dtype=x.dtype)
         if _is_basic(index):
-            grad[index] = g  # slices and ints never read an element twice
+            out[index] = x  # slices and ints never read an element twice
         else:
-            np.add.at(grad, index, g)  # integer arrays may repeat an element: add, don't overwrite
-        return (grad,)
+            np.add.at(out, index, x)  # integer arrays may repeat an element: add, don't overwrite
+        return out, index
+
+    @staticmethod
+    def backward(index, g, needs):
+        return (g[index],)
 
 
 def _is_basic(index: Any) -> bool:
@@ -504,12 +609,16 @@ class Concatenate(Op):
 
     @staticmethod
     def forward(*xs, axis):
-        return np.concatenate(xs, axis=axis), (axis, np.cumsum([x.shape[axis] for x in xs])[:-1])
+        out = np.concatenate(xs, axis=axis)
+        axis %= out.ndim
+        ends = np.cumsum([x.shape[axis] for x in xs]).tolist()
+        return out, (axis, ends)
 
     @staticmethod
     def backward(saved, g, needs):
-        axis, splits = saved
-        return tuple(np.split(g, splits, axis=axis))
+        axis, ends = saved
+        lead = (slice(None),) * axis
+        return tuple(g[(*lead, slice(start, end))] for start, end in zip([0, *ends], ends))
 
 
 # ------------------------------------------------------------------------ softmax family
@@ -519,7 +628,6 @@ class Softmax(Op):
     """s = eˣ / Σ eˣ  ·  dL/dx = s (g - Σ g s)"""
 
     torch = "torch.softmax"
-    fresh = True
 
     @staticmethod
     def forward(x, axis):
@@ -532,12 +640,15 @@ class Softmax(Op):
         s, axis = saved
         return (s * (g - (g * s).sum(axis=axis, keepdims=True)),)
 
+    @staticmethod
+    def saved_tensors(parents, out, saved):
+        return out, saved[1]
+
 
 class LogSoftmax(Op):
     """z = x - log Σ eˣ  ·  dL/dx = g - softmax(x) Σ g"""
 
     torch = "torch.log_softmax"
-    fresh = True
 
     @staticmethod
     def forward(x, axis):
@@ -548,14 +659,17 @@ class LogSoftmax(Op):
     @staticmethod
     def backward(saved, g, needs):
         out, axis = saved
-        return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
+        return (g - exp(out) * g.sum(axis=axis, keepdims=True),)
+
+    @staticmethod
+    def saved_tensors(parents, out, saved):
+        return out, saved[1]
 
 
 class CrossEntropy(Op):
     """L = mean of -log softmax(x)[target]  ·  dL/dx = (softmax(x) - onehot(target)) / n"""
 
     torch = "torch.nn.functional.cross_entropy"
-    fresh = True
 
     @staticmethod
     def forward(logits, target):
@@ -569,15 +683,18 @@ class CrossEntropy(Op):
     @staticmethod
     def backward(saved, g, needs):
         probs, rows, target = saved
-        grad = probs.copy()
-        grad[rows, target] -= 1
-        grad *= g / len(target)
-        return (grad,)
+        onehot = np.zeros(probs.shape, dtype=value(probs).dtype)
+        onehot[rows, target] = 1
+        return ((probs - onehot) * (g / len(target)),)
+
+    @staticmethod
+    def saved_tensors(parents, out, saved):
+        return parents[0].softmax(axis=1), saved[1], saved[2]
 
 
 # Every op in the table, in reading order (the docs' op reference is generated from this).
 TABLE: tuple[type[Op], ...] = (
     Add, Sub, Mul, Div, Pow, Maximum, Neg, Exp, Log, Tanh, Sigmoid, Relu, Abs, Clip,
-    MatMul, Linear, Sum, Mean, Max, Reshape, Permute, Index, Concatenate,
+    MatMul, Linear, Sum, Mean, Max, Expand, Reshape, Permute, Index, Scatter, Concatenate,
     Softmax, LogSoftmax, CrossEntropy,
 )  # fmt: skip

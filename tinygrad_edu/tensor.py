@@ -16,7 +16,7 @@ from . import ops
 from .anomaly import anomaly_mode, is_bad, record_site
 from .anomaly import report as anomaly_report
 from .errors import DTypeError, GraphError, MathDomainError, MixedEngineError, ShapeError
-from .graph import grad_mode, tick, walk
+from .graph import _by_order, grad_mode, tick, walk
 from .rng import Seed, as_generator
 
 _FREED = object()  # marks a node whose saved arrays were released by backward
@@ -265,6 +265,10 @@ class Tensor:
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         return _apply(ops.Reshape, (self,), _shape(shape))
 
+    def expand(self, *shape: int | Sequence[int]) -> Tensor:
+        """This tensor broadcast to `shape`, as a new array (PyTorch's `expand`, without the sharing)."""
+        return _apply(ops.Expand, (self,), _shape(shape))
+
     def permute(self, *axes: int | Sequence[int]) -> Tensor:
         return _apply(ops.Permute, (self,), _shape(axes))
 
@@ -301,53 +305,19 @@ class Tensor:
 
     # ------------------------------------------------------------------ autodiff
 
-    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
         """Fill `.grad` of every tensor this one depends on, as PyTorch's `backward` does.
 
         A one-element result needs no `gradient`; any other must be given dL/d(self) of its shape.
         Leaves accumulate across calls (zero them with `optimizer.zero_grad()`); intermediate
         results keep this pass's gradient so `draw` can show it. The saved arrays are released
-        afterwards unless `retain_graph=True`.
+        afterwards unless `retain_graph=True`. With `create_graph=True` each `.grad` is a Tensor
+        with a graph of its own, which can be differentiated again (retain_graph then defaults to True).
         """
         if not self.requires_grad:
             raise GraphError("backward: this tensor does not require grad; create its leaves with requires_grad=True")
-        if gradient is None:
-            if self.data.size != 1:
-                raise GraphError(
-                    f"backward: the output has shape {self.shape}, so its gradient is not implied; "
-                    "reduce it to a scalar first (e.g. .sum()) or pass gradient= an array of that shape"
-                )
-            gradient = np.ones(self.data.shape, dtype=self.data.dtype)
-        else:
-            gradient = np.asarray(_raw(gradient), dtype=self.data.dtype)
-            if gradient.shape != self.shape:
-                raise ShapeError(f"backward: gradient has shape {gradient.shape} but the output is {self.shape}")
-        order = walk(self, grad_only=True)
-        for node in order:
-            if node._op is not None:
-                node.grad = None  # intermediate results show this pass's gradient only
-        _accumulate(self, gradient)
-        for node in order:
-            op = node._op
-            if op is None or node.grad is None:
-                continue
-            saved = node._saved
-            if saved is _FREED:
-                raise GraphError(
-                    f"backward: the graph through {op.__name__} was already used by a backward pass and "
-                    "its saved arrays were freed; pass retain_graph=True to the first backward() to "
-                    "go through it twice, or recompute the forward pass"
-                )
-            needs = node._needs  # which inputs wanted a gradient, fixed when the op ran (as in PyTorch)
-            grads = op.backward(saved, node.grad, needs)
-            if anomaly_mode.enabled:
-                _check_backward(node, grads)
-            if not retain_graph:
-                node._saved = _FREED
-            fresh = op.fresh
-            for parent, grad, need in zip(node._parents, grads, needs):
-                if need and grad is not None:
-                    _accumulate(parent, grad, fresh)
+        seed = _seed("backward", self, gradient)
+        _backprop((self,), (seed,), create_graph if retain_graph is None else retain_graph, create_graph)
 
 
 # ---------------------------------------------------------------------- functions
@@ -464,28 +434,180 @@ def _check_forward(op: type[ops.Op], arrays: list[Any], result: Tensor) -> None:
 
 
 def _check_backward(node: Tensor, grads: tuple[Any, ...]) -> None:
-    if any(g is not None and is_bad(g) for g in grads):
+    if any(g is not None and is_bad(_raw(g)) for g in grads):
         shapes = [None if p is None else p.shape for p in node._parents]
         raise anomaly_report("backward", node._op.__name__, shapes, node._order)
 
 
-def _accumulate(node: Tensor, grad: np.ndarray, fresh: bool = False) -> None:
-    """Add `grad` into `node.grad`: summed back to the node's shape and cast to its dtype.
+def grad_tensors(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Any, ...]:
+    """d(outputs)/d(inputs), one entry per input, like `torch.autograd.grad`; no `.grad` is touched.
 
-    `fresh` says nothing else holds `grad` (see `Op.fresh`), so a leaf may keep it without a copy.
+    `grad_outputs` weights each output (needed for outputs with more than one element). With
+    `create_graph=True` the results are Tensors with a graph, so they can be differentiated again;
+    otherwise NumPy arrays. An input the outputs do not depend on raises `GraphError`, unless
+    `allow_unused=True`, when its entry is None.
     """
+    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if not outputs or not inputs:
+        raise GraphError("grad: give at least one output and one input")
+    for t in (*outputs, *inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: outputs and inputs must be Tensors, got {type(t).__name__}")
+    for i, x in enumerate(inputs):
+        if not x.requires_grad:
+            raise GraphError(f"grad: input {i} (shape {x.shape}) does not require grad, so it has no gradient")
+    if grad_outputs is None:
+        grad_outputs = (None,) * len(outputs)
+    elif isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = (grad_outputs,)
+    if len(grad_outputs) != len(outputs):
+        raise ShapeError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs; give one per output")
+    for i, out in enumerate(outputs):
+        if not out.requires_grad:
+            raise GraphError(f"grad: output {i} does not require grad (no input it depends on requires grad)")
+    seeds = tuple(_seed("grad", out, g) for out, g in zip(outputs, grad_outputs))
+    found = _backprop(outputs, seeds, create_graph if retain_graph is None else retain_graph, create_graph, inputs)
+    for i, (x, g) in enumerate(zip(inputs, found)):
+        if g is None and not allow_unused:
+            raise GraphError(
+                f"grad: input {i} (shape {x.shape}) is not used to compute the outputs; "
+                "pass allow_unused=True to get None for it"
+            )
+    return found
+
+
+def _seed(caller: str, out: Tensor, gradient: Any) -> Any:
+    """dL/d(out) to start from: ones for a one-element output, else the caller's, checked."""
+    if gradient is None:
+        if out.data.size != 1:
+            raise GraphError(
+                f"{caller}: the output has shape {out.shape}, so its gradient is not implied; "
+                "reduce it to a scalar first (e.g. .sum()) or pass gradient= an array of that shape"
+            )
+        return np.ones(out.data.shape, dtype=out.data.dtype)
+    if type(gradient) is not Tensor:
+        gradient = np.array(gradient, dtype=out.data.dtype)  # a copy: the engine may add into it
+    if gradient.shape != out.shape:
+        raise ShapeError(f"{caller}: gradient has shape {gradient.shape} but the output is {out.shape}")
+    return gradient
+
+
+def _backprop(
+    roots: tuple[Tensor, ...],
+    seeds: tuple[Any, ...],
+    retain_graph: bool,
+    create_graph: bool,
+    inputs: tuple[Tensor, ...] | None = None,
+) -> tuple[Any, ...]:
+    """The chain rule over the graph behind `roots`, newest node first.
+
+    `pending` holds dL/d(node) for the nodes reached so far; a node's entry is complete when the
+    walk gets to it (every user of a node is newer than it) and is let go once passed on. Without
+    `inputs` (that is `backward()`), leaves accumulate into `.grad` and intermediate results keep
+    this pass's gradient; with `inputs` (`grad()`), nothing is written and the inputs' gradients
+    are returned. With `create_graph`, gradients are Tensors and each op's backward records a graph.
+    """
+    if len(roots) == 1:
+        order = walk(roots[0], grad_only=True)
+    else:
+        order = sorted({n for r in roots for n in walk(r, grad_only=True)}, key=_by_order, reverse=True)
+    wanted = None if inputs is None else dict.fromkeys(inputs)
+    pending: dict[Tensor, Any] = {}
+    owned: set[Tensor] = set()  # nodes whose pending gradient is an array only the engine holds
+    for root, seed in zip(roots, seeds):
+        if create_graph and type(seed) is not Tensor:
+            seed = _leaf(seed)
+        elif not create_graph and type(seed) is Tensor:
+            seed = np.array(seed.data)
+        _hand_over(pending, owned, root, seed, not create_graph, create_graph)
+    was_enabled = grad_mode.enabled
+    grad_mode.enabled = create_graph  # the backward formulas record a graph exactly when asked to
+    try:
+        for node in order:
+            g = pending.pop(node, None)
+            if wanted is not None and node in wanted:
+                wanted[node] = g
+            op = node._op
+            if op is None:
+                if wanted is None and g is not None:
+                    _to_leaf(node, g, node in owned)
+                continue
+            if wanted is None:
+                node.grad = g  # intermediate results show this pass's gradient only
+            if g is None:
+                continue
+            saved = node._saved
+            if saved is _FREED:
+                raise GraphError(
+                    f"backward: the graph through {op.__name__} was already used by a backward pass and "
+                    "its saved arrays were freed; pass retain_graph=True to the first backward() to "
+                    "go through it twice, or recompute the forward pass"
+                )
+            parents = node._parents
+            if create_graph:
+                saved = op.saved_tensors(parents, node, saved)
+            needs = node._needs  # which inputs wanted a gradient, fixed when the op ran (as in PyTorch)
+            grads = op.backward(saved, g, needs)
+            if anomaly_mode.enabled:
+                _check_backward(node, grads)
+            if not retain_graph:
+                node._saved = _FREED
+            for parent, grad, need in zip(parents, grads, needs):
+                if need and grad is not None:
+                    # A new array (not g, not a view of g) is the engine's own: no copy needed.
+                    fresh = grad is not g and type(grad) is np.ndarray and grad.base is None
+                    _hand_over(pending, owned, parent, grad, fresh, create_graph)
+    finally:
+        grad_mode.enabled = was_enabled
+    return () if wanted is None else tuple(wanted.values())
+
+
+def _hand_over(
+    pending: dict[Tensor, Any], owned: set[Tensor], node: Tensor, grad: Any, fresh: bool, create_graph: bool
+) -> None:
+    """Add `grad` into dL/d(node), summed back to the node's shape and cast to its dtype; in place
+    when the engine owns the buffer, which saves an allocation per edge."""
     if grad.shape != node.data.shape:
         grad = ops.unbroadcast(grad, node.data.shape)
-    if grad.dtype != node.data.dtype:
-        grad = grad.astype(node.data.dtype)
-    if node.grad is None:
-        # A leaf gets its own copy: the same array may have been handed to another input (x + x),
-        # and in-place updates of one leaf's grad must never change another's.
-        node.grad = grad.copy() if node._op is None and not fresh else grad
-    elif node._op is None:
-        node.grad += grad  # the leaf owns this array: add in place
+        fresh = True
+    if type(grad) is not Tensor:
+        if type(grad) is not np.ndarray:
+            grad = np.asarray(grad)  # NumPy gives scalars for 0-d results
+        if grad.dtype != node.data.dtype:
+            grad = grad.astype(node.data.dtype)
+            fresh = True
+        if create_graph:  # a constant gradient (no path to an input) joins as a leaf
+            grad = _leaf(grad)
+            fresh = False
+    total = pending.get(node)
+    if total is None:
+        pending[node] = grad
+        if fresh:
+            owned.add(node)
+    elif node in owned:
+        total += grad  # ours alone: add in place
     else:
-        node.grad = node.grad + grad
+        pending[node] = total = total + grad
+        if type(total) is np.ndarray:  # (0-d arrays add up to a NumPy scalar, which cannot be added into)
+            owned.add(node)
+
+
+def _to_leaf(node: Tensor, grad: Any, fresh: bool) -> None:
+    """Accumulate into a leaf's `.grad`, which the leaf owns (optimizers update it in place)."""
+    if node.grad is None:
+        # A borrowed gradient is copied: the same array may have been handed to another input (x + x),
+        # and in-place updates of one leaf's grad must never change another's.
+        node.grad = grad if fresh or type(grad) is Tensor else grad.copy()
+    else:
+        node.grad += grad
 
 
 def _leaf(array: np.ndarray) -> Tensor:
