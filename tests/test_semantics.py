@@ -46,9 +46,19 @@ def test_tensor_intermediate_gradient_shows_only_the_latest_pass():
     h = a * 3.0
     (h * h).sum().backward(retain_graph=True)
     np.testing.assert_array_equal(h.grad, 2 * np.array([3.0, 6.0]))
-    (h * 10.0).sum().backward()
+    (h * 10.0).sum().backward(retain_graph=True)
     np.testing.assert_array_equal(h.grad, [10.0, 10.0])
     np.testing.assert_array_equal(a.grad, 2 * np.array([3.0, 6.0]) * 3 + 30.0)
+
+
+def test_tensor_intermediate_gradient_is_let_go_without_retain_graph():
+    # as in PyTorch (non-leaf .grad is None): a gradient passed on is freed at once, so a big
+    # graph's backward does not hold every intermediate gradient until it ends
+    a = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    h = a * 3.0
+    (h * h).sum().backward()
+    assert h.grad is None
+    np.testing.assert_array_equal(a.grad, 2 * np.array([3.0, 6.0]) * 3)
 
 
 # ---------------------------------------------------------------------- no_grad and requires_grad

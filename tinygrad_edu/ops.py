@@ -122,6 +122,25 @@ def permute(a: Any, axes: tuple[int, ...]) -> Any:
     return np.transpose(a, axes) if isinstance(a, _NUMPY) else a.permute(axes)
 
 
+def sigmoid(x: Array) -> Array:
+    """1 / (1 + e⁻ˣ), written into one buffer: no temporaries on every hidden layer's activations."""
+    # e^-x overflows to inf for very negative x; 1/(1+inf) = 0 is still the right answer.
+    with np.errstate(over="ignore"):
+        out = np.asarray(np.exp(-x))  # asarray: a 0-d input gives a NumPy scalar
+    out += 1
+    return np.reciprocal(out, out=out)
+
+
+def g_times_s_1_minus_s(g: Any, s: Any) -> Any:
+    """g * (s * (1 - s)), for arrays written into one buffer (sigmoid's backward at every hidden layer)."""
+    if not isinstance(s, _NUMPY):
+        return g * (s * (1 - s))
+    out = 1 - s
+    out *= s
+    out *= g
+    return out
+
+
 def scatter(a: Any, shape: tuple[int, ...], index: Any) -> Any:
     """zeros(shape) with `a` added at `index`: the gradient of `x[index]`."""
     if isinstance(a, _NUMPY):
@@ -326,14 +345,12 @@ class Sigmoid(Op):
 
     @staticmethod
     def forward(x):
-        # e^-x overflows to inf for very negative x; 1/(1+inf) = 0 is still the right answer.
-        with np.errstate(over="ignore"):
-            out = 1 / (1 + np.exp(-x))
+        out = sigmoid(x)
         return out, out
 
     @staticmethod
     def backward(out, g, needs):
-        return (g * (out * (1 - out)),)
+        return (g_times_s_1_minus_s(g, out),)
 
     @staticmethod
     def saved_tensors(parents, out, saved):

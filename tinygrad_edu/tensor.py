@@ -309,9 +309,9 @@ class Tensor:
         """Fill `.grad` of every tensor this one depends on, as PyTorch's `backward` does.
 
         A one-element result needs no `gradient`; any other must be given dL/d(self) of its shape.
-        Leaves accumulate across calls (zero them with `optimizer.zero_grad()`); intermediate
-        results keep this pass's gradient so `draw` can show it. The saved arrays are released
-        afterwards unless `retain_graph=True`. With `create_graph=True` each `.grad` is a Tensor
+        Leaves accumulate across calls (zero them with `optimizer.zero_grad()`). With
+        `retain_graph=True` the saved arrays are kept and intermediate results keep this pass's
+        gradient, so `draw` can show it; otherwise both are let go as soon as they are used. With `create_graph=True` each `.grad` is a Tensor
         with a graph of its own, which can be differentiated again (retain_graph then defaults to True).
         """
         if not self.requires_grad:
@@ -511,8 +511,8 @@ def _backprop(
 
     `pending` holds dL/d(node) for the nodes reached so far; a node's entry is complete when the
     walk gets to it (every user of a node is newer than it) and is let go once passed on. Without
-    `inputs` (that is `backward()`), leaves accumulate into `.grad` and intermediate results keep
-    this pass's gradient; with `inputs` (`grad()`), nothing is written and the inputs' gradients
+    `inputs` (that is `backward()`), leaves accumulate into `.grad` and, with `retain_graph`,
+    intermediate results keep this pass's gradient; with `inputs` (`grad()`), nothing is written and the inputs' gradients
     are returned. With `create_graph`, gradients are Tensors and each op's backward records a graph.
     """
     if len(roots) == 1:
@@ -541,7 +541,9 @@ def _backprop(
                     _to_leaf(node, g, node in owned)
                 continue
             if wanted is None:
-                node.grad = g  # intermediate results show this pass's gradient only
+                # An intermediate result shows this pass's gradient when the graph is kept (to draw
+                # it); otherwise the gradient is let go once passed on, as in PyTorch.
+                node.grad = g if retain_graph else None
             if g is None:
                 continue
             saved = node._saved
