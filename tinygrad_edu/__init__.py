@@ -12,7 +12,7 @@ from .errors import (
     ShapeError,
     TinygradEduError,
 )
-from .gradcheck import gradcheck
+from .gradcheck import gradcheck, gradgradcheck
 from .graph import gc_paused, is_grad_enabled, no_grad
 from .tensor import Tensor, concatenate, cross_entropy, linear, matmul, stack
 from .value import Value, weighted_sum
@@ -42,6 +42,7 @@ __all__ = [
     "detect_anomaly",
     "gc_paused",
     "gradcheck",
+    "gradgradcheck",
     "is_grad_enabled",
     "linear",
     "load",

@@ -3,6 +3,10 @@
 For each input element x_i: numeric = (f(x + eps e_i) - f(x - eps e_i)) / 2 eps, compared with the
 gradient `backward()` computed. A non-scalar output is reduced to a scalar with fixed random
 weights first, which checks the same vector-Jacobian product that backward computes.
+
+`gradgradcheck` does the same one level up: the function checked is a random weighted sum of the
+first gradient (computed with `create_graph=True`), so the gradient of a gradient, a Hessian-vector
+product, is compared with finite differences of first gradients.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import numpy as np
 
 from .errors import GradcheckError
 from .graph import no_grad
-from .tensor import Tensor
+from .tensor import Tensor, grad_tensors
 from .value import Value
 
 
@@ -79,6 +83,63 @@ def _check_tensors(fn: Callable[..., Any], inputs: list[Tensor], eps: float, ato
                 numeric = (scalar(plus) - scalar(minus)) / (2 * eps)
             name = f"input {i}" + (f" ({leaf.name})" if leaf.name else "")
             _compare(float(analytic[index]), numeric, name, index, atol, rtol)
+    return True
+
+
+def gradgradcheck(
+    fn: Callable[..., Any],
+    inputs: Sequence[Tensor],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+) -> bool:
+    """Return True if the second derivatives of `fn(*inputs)` match finite differences of its first ones.
+
+    With fixed random weights w (on the output) and v (on each input's gradient), the checked
+    quantity is d/dx of  S(x) = Σ v · ∂(w · fn(x))/∂x,  by autodiff (`create_graph=True`, then
+    backward again) and by central differences of S, which needs only first derivatives.
+    Inputs are copied to float64 leaves; raises `GradcheckError` at the first element that differs.
+    """
+    if not inputs:
+        raise ValueError("gradgradcheck: give at least one input")
+    if not all(isinstance(x, Tensor) for x in inputs):
+        raise TypeError("gradgradcheck: inputs must be Tensors (for Values, use gradcheck on a gradient function)")
+    return _gradgrad_tensors(fn, list(inputs), eps, atol, rtol)
+
+
+def _gradgrad_tensors(fn: Callable[..., Any], inputs: list[Tensor], eps: float, atol: float, rtol: float) -> bool:
+    leaves = [Tensor(np.asarray(x.data, dtype=np.float64), requires_grad=True, name=x.name) for x in inputs]
+    out = fn(*leaves)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"gradgradcheck: fn must return a Tensor for Tensor inputs, got {type(out).__name__}")
+    rng = np.random.default_rng(0)
+    w = rng.uniform(0.5, 1.5, out.shape)
+    vs = [rng.uniform(-1.0, 1.0, x.shape) for x in leaves]
+
+    def first_sum(args: list[Tensor], create_graph: bool) -> Any:
+        """S = Σ v · ∂(w · fn)/∂x: a Tensor with a graph when create_graph, else a float."""
+        loss = (fn(*args) * w).sum()
+        if not loss.requires_grad:
+            return 0.0
+        firsts = grad_tensors(loss, args, create_graph=create_graph, allow_unused=True)
+        terms = [(f * v).sum() if create_graph else float((f * v).sum()) for f, v in zip(firsts, vs) if f is not None]
+        return sum(terms[1:], terms[0]) if terms else 0.0
+
+    total = first_sum(leaves, create_graph=True)
+    if isinstance(total, Tensor) and total.requires_grad:
+        seconds = grad_tensors(total, leaves, allow_unused=True)
+    else:  # the first gradient does not depend on the inputs: every second derivative is 0
+        seconds = (None,) * len(leaves)
+    for i, leaf in enumerate(leaves):
+        analytic = np.zeros(leaf.shape) if seconds[i] is None else np.asarray(seconds[i])
+        for index in np.ndindex(leaf.shape):
+            plus = [Tensor(x.data.copy(), requires_grad=True) for x in leaves]
+            minus = [Tensor(x.data.copy(), requires_grad=True) for x in leaves]
+            plus[i].data[index] += eps
+            minus[i].data[index] -= eps
+            numeric = (first_sum(plus, create_graph=False) - first_sum(minus, create_graph=False)) / (2 * eps)
+            name = f"input {i}" + (f" ({leaf.name})" if leaf.name else "")
+            _compare(float(analytic[index]), numeric, f"second derivative, {name}", index, atol, rtol)
     return True
 
 
