@@ -311,8 +311,9 @@ class Tensor:
         A one-element result needs no `gradient`; any other must be given dL/d(self) of its shape.
         Leaves accumulate across calls (zero them with `optimizer.zero_grad()`). With
         `retain_graph=True` the saved arrays are kept and intermediate results keep this pass's
-        gradient, so `draw` can show it; otherwise both are let go as soon as they are used. With `create_graph=True` each `.grad` is a Tensor
-        with a graph of its own, which can be differentiated again (retain_graph then defaults to True).
+        gradient, so `draw` can show it; otherwise both are let go as soon as they are used.
+        With `create_graph=True` each `.grad` is a Tensor with a graph of its own, which can be
+        differentiated again (retain_graph then defaults to True).
         """
         if not self.requires_grad:
             raise GraphError("backward: this tensor does not require grad; create its leaves with requires_grad=True")
@@ -512,8 +513,9 @@ def _backprop(
     `pending` holds dL/d(node) for the nodes reached so far; a node's entry is complete when the
     walk gets to it (every user of a node is newer than it) and is let go once passed on. Without
     `inputs` (that is `backward()`), leaves accumulate into `.grad` and, with `retain_graph`,
-    intermediate results keep this pass's gradient; with `inputs` (`grad()`), nothing is written and the inputs' gradients
-    are returned. With `create_graph`, gradients are Tensors and each op's backward records a graph.
+    intermediate results keep this pass's gradient; with `inputs` (`grad()`), nothing is written
+    and the inputs' gradients are returned. With `create_graph`, gradients are Tensors and each
+    op's backward records a graph.
     """
     if len(roots) == 1:
         order = walk(roots[0], grad_only=True)
