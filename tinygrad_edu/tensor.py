@@ -327,9 +327,12 @@ class Tensor:
 def matmul(x: Tensor, y: Any) -> Tensor:
     """x @ y with NumPy's rules: 1-D, 2-D and batched N-D operands."""
     y = _operand(y, "@")
-    if np.ndim(_raw(x)) == 0 or np.ndim(_raw(y)) == 0:
-        raise ShapeError("matmul: both operands need at least one axis; use * to scale by a number")
-    return _apply(ops.MatMul, (x, y))
+    try:
+        return _apply(ops.MatMul, (x, y))
+    except ShapeError:  # name the cause when it is a number (tested here, off the hot path)
+        if np.ndim(_raw(x)) == 0 or np.ndim(_raw(y)) == 0:
+            raise ShapeError("matmul: both operands need at least one axis; use * to scale by a number") from None
+        raise
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
