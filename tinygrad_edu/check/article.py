@@ -361,7 +361,10 @@ def build(engine: str = "value") -> ArticleGraph:
             params[name] = (getattr(module, attr), index)
         loss.name = "E"
     nodes["E"] = (loss, None if engine == "value" else ())
-    loss.backward()
+    if engine == "tensor":
+        loss.backward(retain_graph=True)  # keep the deltas (intermediate results' gradients) to read and draw
+    else:
+        loss.backward()
     return ArticleGraph(engine, model, loss, nodes, params)
 
 
