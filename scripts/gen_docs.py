@@ -13,6 +13,7 @@ Text outputs (compared by tests/test_docs.py, so the docs cannot drift from the 
 * docs/benchmark-chart.md — the ratio columns of docs/benchmarks.md (written by the benchmarks), as a table.
 Figures (not compared byte for byte: fonts and renderers differ between machines):
 * docs/generated/benchmark_ratios.svg — those ratios as a chart, when matplotlib is installed.
+* docs/generated/graph_*.svg — drawings of graphs by `tinygrad_edu.viz` (the last: σ's derivative, a graph).
 """
 
 from __future__ import annotations
@@ -253,11 +254,28 @@ def graph_figures() -> dict[Path, bytes]:
     model = nn.Sequential(nn.Linear(2, 2, generator=0), nn.Sigmoid(), nn.Linear(2, 2, generator=1), nn.Sigmoid())
     x = Tensor(np.array([[2.78, 2.55]], dtype=np.float32), name="x")
     loss = nn.MSELoss()(model(x), np.array([[0.1, 0.9]], dtype=np.float32))
-    loss.backward()
+    loss.backward(retain_graph=True)  # keeps the intermediate results' gradients, to draw them
     return {
         GENERATED / "graph_first.svg": draw(c).pipe(format="svg"),
         GENERATED / "graph_sequential.svg": draw(loss, params=model).pipe(format="svg"),
+        GENERATED / "graph_sigmoid_second.svg": draw(sigmoid_first_derivative()).pipe(format="svg"),
     }
+
+
+def sigmoid_first_derivative() -> object:
+    """dσ/dx as a graph (create_graph=True), after a backward pass through it: σ'' is on x."""
+    import numpy as np
+
+    from tinygrad_edu import Tensor
+    from tinygrad_edu.tensor import grad_tensors
+
+    x = Tensor(np.array(0.5), requires_grad=True, name="x")
+    s = x.sigmoid()
+    s.name = "s = σ(x)"
+    (first,) = grad_tensors(s, x, create_graph=True)
+    first.name = "dσ/dx"
+    first.backward(retain_graph=True)  # x.grad = σ''(x); every node of the picture shows its gradient
+    return first
 
 
 # A ratio column: its header says "ratio" or "vs" (e.g. "vs torch", "ratio to micrograd").

@@ -152,7 +152,10 @@ def step_graph(model: Any, loss_fn: Callable, X: Any, Y: Any) -> Any:
     batch = _value_batch if engine_of(model) == "value" else _tensor_batch
     model.zero_grad()
     loss, _ = batch(model, loss_fn, X, Y, _param_dtype(model))
-    loss.backward()
+    if batch is _tensor_batch:
+        loss.backward(retain_graph=True)  # a tensor graph keeps its intermediate gradients only when asked
+    else:
+        loss.backward()
     return loss
 
 
