@@ -16,7 +16,7 @@ from . import ops
 from .anomaly import anomaly_mode, is_bad, record_site
 from .anomaly import report as anomaly_report
 from .errors import DTypeError, GraphError, MathDomainError, MixedEngineError, ShapeError
-from .graph import _by_order, grad_mode, tick, walk
+from .graph import _by_order, grad_mode, set_mode, tick, walk
 from .rng import Seed, as_generator
 
 _FREED = object()  # marks a node whose saved arrays were released by backward
@@ -534,7 +534,8 @@ def _backprop(
             seed = np.array(seed.data)
         _hand_over(pending, owned, root, seed, not create_graph, create_graph)
     was_enabled = grad_mode.enabled
-    grad_mode.enabled = create_graph  # the backward formulas record a graph exactly when asked to
+    if create_graph and not was_enabled:  # asked for a graph: record it even inside no_grad, as PyTorch does
+        set_mode(grad_mode, True, True)
     try:
         for node in order:
             g = pending.pop(node, None)
@@ -573,7 +574,8 @@ def _backprop(
                     fresh = grad is not g and type(grad) is np.ndarray and grad.base is None
                     _hand_over(pending, owned, parent, grad, fresh, create_graph)
     finally:
-        grad_mode.enabled = was_enabled
+        if create_graph and not was_enabled:
+            set_mode(grad_mode, False, True)
     return () if wanted is None else tuple(wanted.values())
 
 
@@ -613,6 +615,8 @@ def _to_leaf(node: Tensor, grad: Any, fresh: bool) -> None:
         # A borrowed gradient is copied: the same array may have been handed to another input (x + x),
         # and in-place updates of one leaf's grad must never change another's.
         node.grad = grad if fresh or type(grad) is Tensor else grad.copy()
+    elif type(node.grad) is Tensor and type(grad) is not Tensor:
+        node.grad = _leaf(node.grad.data + grad)  # a first-order pass adds numbers, records nothing
     else:
         node.grad += grad
 
