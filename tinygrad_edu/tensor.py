@@ -16,7 +16,7 @@ from . import ops
 from .anomaly import anomaly_mode, is_bad, record_site
 from .anomaly import report as anomaly_report
 from .errors import DTypeError, GraphError, MathDomainError, MixedEngineError, ShapeError
-from .graph import _by_order, grad_mode, set_mode, tick, walk
+from .graph import _by_order, away, grad_mode, set_mode, tick, walk
 from .rng import Seed, as_generator
 
 _FREED = object()  # marks a node whose saved arrays were released by backward
@@ -413,9 +413,14 @@ def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any)
     result.grad = None
     result.name = None
     result._order = tick()
-    if anomaly_mode.enabled:
+    # `away.count` is 0 while every thread is in the default modes (grad on, anomaly off): then
+    # neither thread-local mode needs reading.
+    if away.count and anomaly_mode.enabled:
         _check_forward(op, arrays, result)
-    needs = tuple([type(x) is Tensor and x.requires_grad for x in inputs]) if grad_mode.enabled else (False,)
+    if away.count and not grad_mode.enabled:
+        needs: tuple[bool, ...] = (False,)
+    else:
+        needs = tuple([type(x) is Tensor and x.requires_grad for x in inputs])
     if True in needs:
         result.requires_grad = True
         result._op = op
@@ -564,7 +569,7 @@ def _backprop(
                 saved = op.saved_tensors(parents, node, saved)
             needs = node._needs  # which inputs wanted a gradient, fixed when the op ran (as in PyTorch)
             grads = op.backward(saved, g, needs)
-            if anomaly_mode.enabled:
+            if away.count and anomaly_mode.enabled:
                 _check_backward(node, grads)
             if not retain_graph:
                 node._saved = _FREED
