@@ -21,6 +21,7 @@ Run:  python benchmarks/bench_tensor_digits.py [--repeats 7] [--steps 50] [--qui
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import resource
 from collections.abc import Callable
@@ -170,15 +171,31 @@ def make_torch(params: Params) -> tuple[Callable[[Any, Any], float], Callable[[]
 # ---------------------------------------------------------------------- main
 
 
+def blas_limit(threads: int) -> Any:
+    """Limit NumPy's BLAS to `threads` inside the block (threadpoolctl, which scikit-learn installs)."""
+    if threads <= 0:
+        return contextlib.nullcontext()
+    threadpoolctl = common.require("threadpoolctl", "threadpoolctl")
+    return threadpoolctl.threadpool_limits(limits=threads, user_api="blas")
+
+
 def main() -> None:
     parser = common.make_parser(__doc__.splitlines()[0], repeats=7, steps=50)
     parser.add_argument("--batches", type=int, nargs="+", default=list(BATCHES), help="batch sizes (default 32 1024)")
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="threads NumPy's BLAS may use in the NumPy-based rows (default 1: on a shared box two threads "
+        "swing by 10x; 0 leaves NumPy's default)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.repeats, args.steps = 2, 5
     common.print_header("tensor engine vs NumPy by hand vs PyTorch: MLP 64-128-64-10 on load_digits", args)
 
     torch = common.optional_import("torch", "the PyTorch rows are left out")
+    print(f"NumPy's BLAS threads: {args.blas_threads or 'its default'}")
     default_threads = torch.get_num_threads() if torch is not None else 0
     if torch is not None:
         print(f"torch threads: default {default_threads}, and 1")
@@ -233,7 +250,8 @@ def main() -> None:
                     step(x, t)
 
             before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-            seconds, _ = common.timed(run)
+            with blas_limit(args.blas_threads):
+                seconds, _ = common.timed(run)
             faults.setdefault(f"{name}|{size}", []).append(
                 (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / len(inputs)
             )
