@@ -260,3 +260,35 @@ def test_mlp_hessian_vector_product_matches_torch():
     theirs = torch.autograd.grad(sum((g * torch.tensor(v)).sum() for g, v in zip(tgrads, vectors)), tparams)
     for got, want in zip(ours, theirs):
         np.testing.assert_allclose(got, want.numpy(), rtol=1e-9, atol=1e-12)
+
+
+# ---------------------------------------------------------------------- the engine's buffers
+
+
+def test_leaves_never_share_a_gradient_buffer():
+    # Add hands the same array to both inputs; the engine keeps new arrays without a copy, so it
+    # must tell the two apart: an optimizer's in-place update of one grad must not move the other.
+    a = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    b = Tensor(np.array([3.0, 4.0]), requires_grad=True)
+    (a + b).sum().backward()
+    assert a.grad is not b.grad
+    a.grad -= 5.0
+    np.testing.assert_array_equal(b.grad, [1.0, 1.0])
+
+
+def test_a_0d_node_used_many_times_adds_every_path():
+    # 0-d gradients add up to NumPy scalars, which cannot be added into in place
+    x = Tensor(np.array(0.7), requires_grad=True)
+    y = x + x
+    z = y + x
+    ((z * 3.0).sum() + (y * 5.0).sum()).backward()
+    assert float(x.grad) == 3 * 3 + 2 * 5
+
+
+def test_first_order_backward_onto_a_graph_grad_adds_numbers_only():
+    x = Tensor(np.array([0.5, 1.0]), requires_grad=True)
+    (x * x * x).sum().backward(create_graph=True)  # x.grad = 3x², a graph
+    assert x.grad.requires_grad
+    (x * 2.0).sum().backward()
+    assert isinstance(x.grad, Tensor) and not x.grad.requires_grad and x.grad.is_leaf
+    np.testing.assert_allclose(x.grad.data, 3 * x.data**2 + 2.0, rtol=1e-15)
