@@ -98,7 +98,7 @@ def log(a: Any) -> Any:
     return np.log(a) if isinstance(a, _NUMPY) else a.log()
 
 
-def value(a: Any) -> Any:
+def data_of(a: Any) -> Any:
     """The numbers: for masks and tests on values, which are constants to differentiation."""
     return a if isinstance(a, _NUMPY) else a.data
 
@@ -234,12 +234,12 @@ class Pow(Op):
         gx = gy = None
         if needs[0]:
             # d(x^0)/dx = 0 everywhere, also at x = 0 where y x^(y-1) would be 0 * inf (as in PyTorch)
-            nonzero = np.not_equal(value(y), 0)
+            nonzero = np.not_equal(data_of(y), 0)
             gx = g * y * x ** (y - 1) if nonzero.all() else g * nonzero * y * x ** ((y - 1) * nonzero)
         if needs[1]:
             # PyTorch's convention: 0^y ln 0 counts as 0 for y >= 0, the limit from the right; so
             # take ln 1 = 0 there instead of ln 0 = -inf.
-            at_zero = (value(x) == 0) & (value(y) >= 0)
+            at_zero = (data_of(x) == 0) & (data_of(y) >= 0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 gy = g * out * log(x + at_zero if at_zero.any() else x)
         return gx, gy
@@ -700,7 +700,7 @@ class CrossEntropy(Op):
     @staticmethod
     def backward(saved, g, needs):
         probs, rows, target = saved
-        onehot = np.zeros(probs.shape, dtype=value(probs).dtype)
+        onehot = np.zeros(probs.shape, dtype=data_of(probs).dtype)
         onehot[rows, target] = 1
         return ((probs - onehot) * (g / len(target)),)
 
