@@ -292,3 +292,16 @@ def test_first_order_backward_onto_a_graph_grad_adds_numbers_only():
     (x * 2.0).sum().backward()
     assert isinstance(x.grad, Tensor) and not x.grad.requires_grad and x.grad.is_leaf
     np.testing.assert_allclose(x.grad.data, 3 * x.data**2 + 2.0, rtol=1e-15)
+
+
+def test_a_gradient_graph_draws_like_any_other_graph():
+    from tinygrad_edu.viz import draw
+
+    x = Tensor(np.array(0.5), requires_grad=True, name="x")
+    (first,) = grad_tensors(x.sigmoid(), x, create_graph=True)
+    first.backward(retain_graph=True)
+    source = draw(first).source
+    # dσ/dx = g * (s * (1 - s)): the sigmoid of the forward pass, then Sub, Mul, Mul of the backward one
+    assert source.count("Sigmoid") == 1 and source.count("Sub") == 1 and source.count("Mul") == 2
+    s = 1 / (1 + np.exp(-0.5))
+    assert float(x.grad) == pytest.approx(s * (1 - s) * (1 - 2 * s), rel=1e-14)

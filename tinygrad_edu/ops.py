@@ -141,6 +141,17 @@ def g_times_s_1_minus_s(g: Any, s: Any) -> Any:
     return out
 
 
+def minus_onehot(p: Any, rows: Array, target: Array) -> Any:
+    """p - onehot(target): 1 taken off each row's target column (for arrays, in one copy of p)."""
+    if isinstance(p, _NUMPY):
+        out = p.copy()
+        out[rows, target] -= 1
+        return out
+    onehot = np.zeros(p.shape, dtype=p.dtype)
+    onehot[rows, target] = 1
+    return p - onehot
+
+
 def scatter(a: Any, shape: tuple[int, ...], index: Any) -> Any:
     """zeros(shape) with `a` added at `index`: the gradient of `x[index]`."""
     if isinstance(a, _NUMPY):
@@ -421,7 +432,7 @@ class MatMul(Op):
     def backward(saved, g, needs):
         x, y = saved
         if x.ndim == 2 and y.ndim == 2:  # plain matrices: the docstring's formula, nothing else
-            return (g @ mT(y) if needs[0] else None), (mT(x) @ g if needs[1] else None)
+            return (g @ y.T if needs[0] else None), (x.T @ g if needs[1] else None)
         # Promote 1-D operands the way matmul does, so one formula serves every case.
         # (y first: for 1-D @ 1-D, g is 0-d and must become (1,) before it can become (1, 1).)
         x2 = x.reshape(1, -1) if x.ndim == 1 else x
@@ -459,7 +470,7 @@ class Linear(Op):
         else:
             g2 = g
         gx = (g @ w) if needs[0] else None
-        gw = (mT(g2) @ x) if needs[1] else None
+        gw = (g2.T @ x) if needs[1] else None
         gb = g2.sum(axis=0) if needs[2] else None
         return gx, gw, gb
 
@@ -700,9 +711,7 @@ class CrossEntropy(Op):
     @staticmethod
     def backward(saved, g, needs):
         probs, rows, target = saved
-        onehot = np.zeros(probs.shape, dtype=data_of(probs).dtype)
-        onehot[rows, target] = 1
-        return ((probs - onehot) * (g / len(target)),)
+        return (minus_onehot(probs, rows, target) * (g / len(target)),)
 
     @staticmethod
     def saved_tensors(parents, out, saved):
