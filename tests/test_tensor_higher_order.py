@@ -305,3 +305,12 @@ def test_a_gradient_graph_draws_like_any_other_graph():
     assert source.count("Sigmoid") == 1 and source.count("Sub") == 1 and source.count("Mul") == 2
     s = 1 / (1 + np.exp(-0.5))
     assert float(x.grad) == pytest.approx(s * (1 - s) * (1 - 2 * s), rel=1e-14)
+
+
+def test_grad_tensors_returns_arrays_of_their_own():
+    # Add hands one array to both inputs; the caller must get two
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = Tensor(np.array([3.0, 4.0]), requires_grad=True)
+    gx, gy = grad_tensors((x + y).sum(), (x, y))
+    gx += 1.0
+    np.testing.assert_array_equal(gy, [1.0, 1.0])

@@ -544,8 +544,8 @@ def _backprop(
     try:
         for node in order:
             g = pending.pop(node, None)
-            if wanted is not None and node in wanted:
-                wanted[node] = g
+            if wanted is not None and node in wanted:  # the caller gets an array of its own
+                wanted[node] = g.copy() if type(g) is np.ndarray and node not in owned else g
             op = node._op
             if op is None:
                 if wanted is None and g is not None:
