@@ -314,3 +314,13 @@ def test_grad_tensors_returns_arrays_of_their_own():
     gx, gy = grad_tensors((x + y).sum(), (x, y))
     gx += 1.0
     np.testing.assert_array_equal(gy, [1.0, 1.0])
+
+
+def test_create_graph_adds_broadcast_gradients_from_every_use():
+    # x is broadcast in two products: both gradients are summed back to x's shape, then added
+    x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    a, b = np.arange(6.0).reshape(2, 3), np.ones((2, 3))
+    (g,) = grad_tensors(((x * a) + (x * b) * x).sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.data, a.sum(0) + 2 * x.data * b.sum(0), rtol=1e-15)
+    (h,) = grad_tensors(g.sum(), x)
+    np.testing.assert_allclose(h, 2 * b.sum(0), rtol=1e-15)

@@ -591,7 +591,7 @@ def _hand_over(
     when the engine owns the buffer, which saves an allocation per edge."""
     if grad.shape != node.data.shape:
         grad = ops.unbroadcast(grad, node.data.shape)
-        fresh = True
+        fresh = type(grad) is np.ndarray  # a sum is a new array; a Tensor is never added into
     if type(grad) is not Tensor:
         if type(grad) is not np.ndarray:
             grad = np.asarray(grad)  # NumPy gives scalars for 0-d results
