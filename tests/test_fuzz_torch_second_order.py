@@ -47,7 +47,7 @@ def check_second_order(plan) -> None:
     firsts_theirs = torch.autograd.grad(loss_theirs, tleaves, create_graph=True, allow_unused=True)
     for k, (a, b) in enumerate(zip(firsts_ours, firsts_theirs)):
         got = np.zeros(leaves[k].shape) if a is None else a.data
-        want = np.zeros(leaves[k].shape) if b is None else b.detach().numpy()
+        want = np.zeros(leaves[k].shape) if b is None else b.detach().numpy(force=True)
         np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL, err_msg=f"first gradient of leaf {k}")
 
     s_ours = _weighted_sum(firsts_ours, vs, Tensor(np.array(0.0)))
@@ -58,7 +58,7 @@ def check_second_order(plan) -> None:
     )
     for k, (a, b) in enumerate(zip(seconds_ours, seconds_theirs)):
         got = np.zeros(leaves[k].shape) if a is None else np.asarray(a)
-        want = np.zeros(leaves[k].shape) if b is None else b.numpy()
+        want = np.zeros(leaves[k].shape) if b is None else b.numpy(force=True)
         np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL, err_msg=f"second derivative, leaf {k}")
 
 
