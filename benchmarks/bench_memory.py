@@ -19,6 +19,9 @@
    RSS only. micrograd turns the number 1.0001 into a Value of its own, so its chain holds two
    objects per step: that is what such a line costs there.
 
+3. What `create_graph=True` costs: the peak traced memory of one forward pass and one gradient of the
+   digits MLP (float64), first order and with the gradient recorded as a graph.
+
 Run:  python benchmarks/bench_memory.py [--steps 10000] [--quick]
 """
 
@@ -271,6 +274,35 @@ def main() -> None:
         traced_text = "n/a (C++)" if name.startswith("torch") else f"{traced_per_node(build, args.nodes):.0f}"
         rows.append([name, args.nodes, traced_text, f"{rss_per_node(name, args.nodes):.0f}"])
     common.print_table(["node (y = y * 1.0001)", "nodes", "bytes/node (tracemalloc)", "bytes/node (RSS)"], rows)
+
+    rows = [
+        [batch, *[f"{peak_gradient_bytes(batch, graph) / MB:.2f} MB" for graph in (False, True)]] for batch in (32, 256)
+    ]
+    for row in rows:
+        row.append(f"{float(row[2].split()[0]) / float(row[1].split()[0]):.2f}x")
+    common.print_table(["digits MLP, float64, batch", "first order", "create_graph=True", "ratio"], rows)
+
+
+def peak_gradient_bytes(batch: int, create_graph: bool, seed: int = 0) -> int:
+    """Peak traced memory of one forward pass and one gradient of the 64-128-64-10 digits MLP
+    (random data), first order or with `create_graph=True`: what a gradient that is a graph costs."""
+    from tinygrad_edu import cross_entropy
+    from tinygrad_edu.tensor import grad_tensors
+
+    rng = np.random.default_rng(seed)
+    X, y = rng.random((batch, 64)), rng.integers(0, 10, batch)
+    arrays = [rng.normal(0, 0.1, s) for s in [(64, 128), (128,), (128, 64), (64,), (64, 10), (10,)]]
+    gc.collect()
+    tracemalloc.start()
+    params = [Tensor(a, requires_grad=True) for a in arrays]
+    W1, b1, W2, b2, W3, b3 = params
+    h = (Tensor(X) @ W1 + b1).sigmoid()
+    h = (h @ W2 + b2).sigmoid()
+    grads = grad_tensors(cross_entropy(h @ W3 + b3, y), params, create_graph=create_graph)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    del grads
+    return peak
 
 
 def _pct(a: float, b: float) -> str:
