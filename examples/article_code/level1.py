@@ -272,3 +272,32 @@ def step(state, inputs, targets, lr):
 
 if __name__ == "__main__":
     test_make_prediction_with_network()
+
+
+def error(state, inputs, targets):
+    """The error `train()` adds up for this sample (line `sum_error += self.mse(actual, training_output)`).
+
+    `train()` is run itself, for one epoch at learning rate 0 (so nothing moves), on a dataset of this
+    one row repeated once per output (`mse` indexes the label list by output), with the class label
+    of `targets`; the number it prints is read back and divided by the number of rows.
+    """
+    import contextlib
+    import io
+
+    keys = sorted({k.rsplit(".", 1)[0] for k in state}, key=int)
+    layers = [
+        Layer(
+            neurons=[
+                Neuron(weights=[float(w) for w in row], bias=float(b))
+                for row, b in zip(state[f"{k}.weight"], state[f"{k}.bias"])
+            ]
+        )
+        for k in keys
+    ]
+    network = Network(hidden_layers=layers[:-1], output_layer=layers[-1], learning_rate=0.0)
+    label = max(range(len(targets)), key=lambda i: targets[i])
+    rows = len(targets)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        network.train(1, len(targets), [[float(x) for x in inputs]] * rows, [label] * rows)
+    return float(printed.getvalue().split("Mean squared error: ")[1].split()[0]) / rows
