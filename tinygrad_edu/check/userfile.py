@@ -164,7 +164,7 @@ def check_file(
     optimizer = getattr(user, "OPTIMIZER", None) or {"name": "sgd"}
     adam = str(dict(optimizer).get("name", "sgd")).lower() == "adam"
     loss_fn = loss_function(loss)
-    entry = "gradients" if hasattr(user, "gradients") else "step" if hasattr(user, "step") else None
+    entry = "step" if hasattr(user, "step") else "gradients" if hasattr(user, "gradients") else None
     if entry is None and not hasattr(user, "error"):
         raise UserFileError(
             f"check: {path} defines neither gradients(state, inputs, targets) nor step(state, inputs, targets, lr); "
@@ -190,6 +190,8 @@ def check_file(
 
             def manual(state: dict, x: Any, t: Any) -> Any:
                 return _as_dict(_guard(path, "running gradients()", lambda: raw(state, x, t)), "gradients", path)
+
+            manual.lr = lr  # type: ignore[attr-defined]  (to recognise a gradient that already includes lr)
 
         else:
             manual = _FreshStep(fresh_step, lr)

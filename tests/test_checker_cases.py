@@ -1,0 +1,38 @@
+"""The planted-bug suite: every bug found and named by its cause, no false alarm on a correct file.
+
+The files in tests/checker_cases/ are written by make_cases.py from one correct backprop: each
+`bug_*` file carries one deliberate mistake and says, in `# EXPECT:`, the words the diagnosis must
+contain; each `ok_*` file must pass. Both engines, float32 and float64, sigmoid/tanh/ReLU, one
+sample and batches, SGD, momentum and Adam.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from tinygrad_edu.check.userfile import check_file
+
+CASES = sorted((Path(__file__).parent / "checker_cases").glob("*_case.py"))
+
+
+def _header(path: Path) -> tuple[str, dict[str, str]]:
+    lines = path.read_text().splitlines()
+    expect = lines[0].removeprefix("# EXPECT: ")
+    options = dict(item.split("=", 1) for item in lines[1].removeprefix("# OPTIONS:").split())
+    return expect, options
+
+
+def test_the_suite_is_big_enough():
+    assert sum(p.name.startswith("bug_") for p in CASES) >= 30
+    assert sum(p.name.startswith("ok_") for p in CASES) >= 10
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem.removesuffix("_case"))
+def test_case(path):
+    expect, options = _header(path)
+    result = check_file(str(path), **options)
+    if expect == "ok":
+        assert result.ok, result.text
+    else:
+        assert not result.ok, result.text
+        assert expect in result.text, result.text
