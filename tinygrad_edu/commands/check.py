@@ -108,9 +108,9 @@ def run(args: argparse.Namespace) -> int:
             k: getattr(args, k) for k in ("file", "engine", "dtype", "seed", "rtol", "atol", "loss", "steps", "graph")
         }
         command = [sys.executable, "-m", "tinygrad_edu.commands.check", json.dumps(options), str(result)]
-        child = subprocess.Popen(command, start_new_session=True, stdout=sys.stderr if args.json else None)
+        child = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            code = child.wait(timeout=args.timeout)
+            printed, warned = child.communicate(timeout=args.timeout)
         except subprocess.TimeoutExpired:
             _kill(child)
             raise TinygradEduError(
@@ -120,6 +120,10 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             _kill(child)
             raise
+        code = child.returncode
+        # what the file printed goes through, on stderr under --json so stdout stays one JSON document
+        sys.stderr.write(warned.decode(errors="replace"))
+        (sys.stderr if args.json else sys.stdout).write(printed.decode(errors="replace"))
         if not result.is_file():
             raise TinygradEduError(
                 f"{args.file}: the file's code ended the process (exit status {code}) before the check finished; "
@@ -129,18 +133,19 @@ def run(args: argparse.Namespace) -> int:
         data = json.loads(result.read_text())
     if "error" in data:
         raise TinygradEduError(data["error"])
-    print(json.dumps(data["data"], indent=2, ensure_ascii=False) if args.json else data["text"])
+    print(json.dumps({"ok": data["ok"], **data["data"]}, indent=2, ensure_ascii=False) if args.json else data["text"])
     if data.get("graph"):
         print(data["graph"], file=sys.stderr if args.json else sys.stdout)
     return 0 if data["ok"] else 1
 
 
 def _kill(child: subprocess.Popen) -> None:
+    """Stop the child and anything it started (its own session), then reap it."""
     try:
         os.killpg(child.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         child.kill()
-    child.wait()
+    child.communicate()
 
 
 def _child(options: dict[str, Any], result_path: str) -> int:
