@@ -36,3 +36,6 @@ def test_case(path):
     else:
         assert not result.ok, result.text
         assert expect in result.text, result.text
+    # one story: a report never says a layer's δ is right and also that it is wrong or badly sent back
+    text = result.text
+    assert not ("δ is right" in text and ("δ is wrong" in text or "δ of layer" in text)), text

@@ -250,7 +250,7 @@ def _ratio_candidates(name: str, ctx: Context, n: int, lr: float | None) -> list
                 "sits inside the loop over the weights",
             )
         )
-    return [c for c in out if not np.isclose(c[1], 1.0)]
+    return out
 
 
 def explain_ratio(ratio: float, name: str, ctx: Context) -> str:
