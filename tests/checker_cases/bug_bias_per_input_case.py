@@ -55,7 +55,7 @@ def step(state, x, t, lr):
     g = gradients(state, x, t)
     new = {}
     for k, w in state.items():
-        new[k] = w - lr * g[k] * (w.shape[0] if k.endswith('bias') and False else 1)
+        new[k] = w - lr * g[k]
         if k.endswith('bias'):
             for _ in range(state[k[:-4] + 'weight'].shape[1]):
                 w = w - lr * g[k]

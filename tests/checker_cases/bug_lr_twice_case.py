@@ -1,5 +1,5 @@
-# EXPECT: learning rate is applied twice
-# OPTIONS: loss=half-sum-batch-mean
+# EXPECT: the learning rate is applied twice: w − lr · (lr · ∂E/∂w) (told apart from the other causes by rerunning: a batch of 1 gives 0.5x)
+# OPTIONS: 
 """lr twice (0.5 = 1/N too: told apart by a probe)."""
 
 import numpy as np
@@ -40,7 +40,7 @@ def gradients(state, x, t):
         s = acts[-1] @ W[k].T + np.asarray(state[k + ".bias"], DT)
         sums.append(s)
         acts.append(f(s))
-    delta = (acts[-1] - T) * fprime(acts[-1]) / len(X)
+    delta = (acts[-1] - T) * fprime(acts[-1])
     grads = {}
     for i in reversed(range(len(keys))):
         k = keys[i]

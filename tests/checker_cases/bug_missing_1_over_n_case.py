@@ -1,10 +1,10 @@
-# EXPECT: the 1/N of the batch mean is missing
+# EXPECT: the 1/N of the batch mean is missing. If you meant that loss, tell the checker: --loss half-sum (told apart from the other causes by rerunning: a batch of 1 gives 1x)
 # OPTIONS: loss=half-sum-batch-mean
 """Batch mean meant, 1/N forgotten (N = 2 = the fan-in of layer 2)."""
 
 import numpy as np
 
-SIZES = [3, 4, 2]
+SIZES = [3, 2, 2]
 ACTIVATION = "sigmoid"
 INPUTS = [[0.5, -1.0, 2.0], [1.5, 0.3, -0.7]]
 TARGETS = [[0.2, 0.8], [0.7, 0.1]]

@@ -304,10 +304,12 @@ CASES: dict[str, dict[str, str]] = {
     ),
     "bug_missing_1_over_n": dict(
         BATCH,
+        sizes="[3, 2, 2]",
         inputs="[[0.5, -1.0, 2.0], [1.5, 0.3, -0.7]]",
         targets="[[0.2, 0.8], [0.7, 0.1]]",
         options="loss=half-sum-batch-mean",
-        expect="the 1/N of the batch mean is missing",
+        expect="the 1/N of the batch mean is missing. If you meant that loss, tell the checker: --loss half-sum "
+        "(told apart from the other causes by rerunning: a batch of 1 gives 1x)",
         title="Batch mean meant, 1/N forgotten (N = 2 = the fan-in of layer 2).",
     ),
     "bug_lr_in_gradient": dict(
@@ -319,16 +321,15 @@ CASES: dict[str, dict[str, str]] = {
         BATCH,
         inputs="[[0.5, -1.0, 2.0], [1.5, 0.3, -0.7]]",
         targets="[[0.2, 0.8], [0.7, 0.1]]",
-        options="loss=half-sum-batch-mean",
-        out_delta="(acts[-1] - T) * fprime(acts[-1]) / len(X)",
         extra=step_extra("w - lr * lr * g[k]"),
-        expect="learning rate is applied twice",
+        expect="the learning rate is applied twice: w − lr · (lr · ∂E/∂w) (told apart from the other causes by "
+        "rerunning: a batch of 1 gives 0.5x)",
         title="lr twice (0.5 = 1/N too: told apart by a probe).",
     ),
     "bug_no_lr": dict(extra=step_extra("w - g[k]"), expect="learning rate is left out", title="w − g."),
     "bug_bias_per_input": dict(
         extra=step_extra(
-            "new[k] = w - lr * g[k] * (w.shape[0] if k.endswith('bias') and False else 1)\n"
+            "new[k] = w - lr * g[k]\n"
             "        if k.endswith('bias'):\n"
             "            for _ in range(state[k[:-4] + 'weight'].shape[1]):\n"
             "                w = w - lr * g[k]\n"
