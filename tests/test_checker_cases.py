@@ -39,3 +39,17 @@ def test_case(path):
     # one story: a report never says a layer's δ is right and also that it is wrong or badly sent back
     text = result.text
     assert not ("δ is right" in text and ("δ is wrong" in text or "δ of layer" in text)), text
+
+
+@pytest.mark.parametrize(
+    ("case", "line_text"),
+    [
+        ("bug_hidden_sigma_twice", "delta = (delta @ W[k]) * fprime(acts[i]) * fprime(acts[i])"),
+        ("bug_output_sigma_missing_tanh_batch", "delta = (acts[-1] - T)"),
+    ],
+)
+def test_the_line_that_computed_the_first_wrong_delta_is_named(case, line_text):
+    path = Path(__file__).parent / "checker_cases" / f"{case}_case.py"
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if text.strip() == line_text)
+    result = check_file(str(path))
+    assert f"is first computed at {path}, line {line}: {line_text}" in result.text

@@ -5,6 +5,7 @@ The file runs in a child process with a time limit, so an early exit() or an end
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +111,19 @@ def test_the_articles_level2_code_yields_its_defect():
     )
     assert out.returncode == 1
     assert "the derivative of the Sigmoid, a(1 − a), is applied twice in the delta of layer 0" in out.stdout
+    # and the line of the article's code that computed the wrong delta (the one with σ' twice)
+    lines = Path("examples/article_code/level2.py").read_text().splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if "layer.deltas = (next_layer.weights.T" in text)
+    assert f"δ of layer 0 is first computed at examples/article_code/level2.py, line {line}:" in out.stdout
+
+
+def test_the_graph_is_written(tmp_path):
+    pytest.importorskip("graphviz")
+    path = tmp_path / "level2.dot"
+    out = subprocess.run(
+        [sys.executable, "-m", "tinygrad_edu.cli", "check", "examples/article_code/level2.py", "--graph", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 1 and f"wrote {path}" in out.stdout
+    assert "digraph" in path.read_text() and "#e31a1c" in path.read_text()  # wrong parameters in red

@@ -170,7 +170,11 @@ def test_the_example_script_reports_both_mistakes(capsys):
     runpy.run_path(str(Path(__file__).parents[1] / "examples" / "check_article_code.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert out.count("MISTAKES FOUND") == 4 and out.count("all gradients match") == 2
-    assert "applied twice" in out and "exactly 2x autodiff" in out and "with the class labels, not the one-hot targets" in out
+    assert (
+        "applied twice" in out
+        and "exactly 2x autodiff" in out
+        and "with the class labels, not the one-hot targets" in out
+    )
 
 
 # ---------------------------------------------------------------------- round 2: issue 14

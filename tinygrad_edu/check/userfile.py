@@ -196,6 +196,10 @@ def check_file(
         else:
             manual = _FreshStep(fresh_step, lr)
         report = compare_gradients(build(), loss_fn, inputs, targets, manual, rtol=rtol, atol=atol, convention=loss)
+        if report.first_wrong:
+            where = _source_line(path, entry, report, inputs, targets, lr)
+            if where:
+                report.findings.append(where)
         parts.append(str(report))
         data["gradients"] = report.to_dict()
         ok = ok and report.ok
@@ -224,6 +228,30 @@ def check_file(
         data["error"] = finding
         ok = ok and finding["ok"]
     return FileResult(ok, "\n".join(parts), data, kept)
+
+
+def _source_line(path: str, entry: str, report: Any, inputs: np.ndarray, targets: np.ndarray, lr: float) -> str:
+    """`computed at FILE, line N: ...` for the first wrong quantity, when a local of the file holds it."""
+    from .locate import locate
+
+    first = report.first_wrong
+    key = f"{first.split()[3]}.bias" if first.startswith("δ of layer ") else first
+    try:
+        check = report[key]
+    except KeyError:
+        return ""
+    if check.manual is None or check.manual.shape != check.autodiff.shape:
+        return ""
+    state = {k: np.array(v, dtype=np.float64) for k, v in report._graph["model"].state_dict().items()}
+    targets_ = [check.manual] + ([state[key] - lr * check.manual] if entry == "step" else [])
+    user = load(path)
+    fn = getattr(user, entry)
+    args = (state, inputs.copy(), targets.copy(), lr) if entry == "step" else (state, inputs.copy(), targets.copy())
+    found = locate(path, lambda: fn(*args), targets_)
+    if found is None:
+        return ""
+    what = first.split(" (")[0]
+    return f"{what} is first computed at {path}, line {found[0]}: {found[1]}"
 
 
 class _FreshStep:

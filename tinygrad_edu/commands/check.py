@@ -185,6 +185,7 @@ def _plain(value: Any) -> Any:
 def _write_graph(file: str, result: Any, path: str) -> str:
     """The report's graph (wrong parameters red) as DOT source, or rendered by Graphviz's `dot`."""
     from ..errors import TinygradEduError
+    from ..files import write_atomic
 
     report = result.report
     if report is None:
@@ -194,13 +195,14 @@ def _write_graph(file: str, result: Any, path: str) -> str:
     dot = report.draw()
     fmt = path.rpartition(".")[2].lower()
     if fmt == "dot":
-        Path(path).write_text(dot.source)
+        write_atomic(path, lambda f: f.write(dot.source.encode()))
     else:
         try:
-            Path(path).write_bytes(dot.pipe(format=fmt if fmt in ("svg", "png", "pdf") else "svg"))
+            data = dot.pipe(format=fmt if fmt in ("svg", "png", "pdf") else "svg")
+            write_atomic(path, lambda f: f.write(data))
         except Exception as error:  # (graphviz raises its own types when `dot` is missing or fails)
             fallback = Path(path).with_suffix(".dot")
-            fallback.write_text(dot.source)
+            write_atomic(fallback, lambda f: f.write(dot.source.encode()))
             raise TinygradEduError(
                 f"--graph: could not run Graphviz's `dot` ({error}); the DOT source is in {fallback}. "
                 "Install Graphviz (apt install graphviz / brew install graphviz), or pass a .dot path"
