@@ -53,3 +53,17 @@ def test_the_line_that_computed_the_first_wrong_delta_is_named(case, line_text):
     line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if text.strip() == line_text)
     result = check_file(str(path))
     assert f"is first computed at {path}, line {line}: {line_text}" in result.text
+
+
+def test_the_file_can_name_its_loss(tmp_path):
+    source = (Path(__file__).parent / "checker_cases" / "bug_mean_loss_3_outputs_case.py").read_text()
+    assert not check_file(str(_write(tmp_path, "plain.py", source))).ok  # checked as ½ Σ: 0.6667x
+    told = _write(tmp_path, "told.py", source + '\nLOSS = "mean"\n')
+    assert check_file(str(told)).ok
+    assert not check_file(str(told), loss="half-sum").ok  # the command line wins
+
+
+def _write(folder, name, text):
+    path = folder / name
+    path.write_text(text)
+    return path

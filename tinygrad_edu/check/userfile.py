@@ -7,7 +7,8 @@ itself (syntax, a crash, a bad `SIZES`, a result that is not a dict of arrays) b
 
 Names the file may define: `gradients(state, inputs, targets)` or `step(state, inputs, targets, lr)`;
 `error(state, inputs, targets)` (the error your code reports for this sample, checked against the
-loss); `SIZES`, `ACTIVATION` ("sigmoid", "tanh", "relu"), `STATE`, `INPUTS`, `TARGETS`, `LR`, and
+loss); `SIZES`, `LOSS` (a name of `compare.CONVENTIONS`), `ACTIVATION` ("sigmoid", "tanh", "relu"),
+`STATE`, `INPUTS`, `TARGETS`, `LR`, and
 `OPTIMIZER` (`{"name": "sgd", "momentum": 0.9}` or `{"name": "adam"}`) for `--steps`.
 """
 
@@ -121,7 +122,7 @@ def check_file(
     seed: int = 0,
     rtol: float | None = None,
     atol: float | None = None,
-    loss: str = "half-sum",
+    loss: str | None = None,
     steps: int = 3,
     dtype: str = "float64",
 ) -> FileResult:
@@ -131,9 +132,11 @@ def check_file(
     from .compare import CONVENTIONS, _close, _tolerance, compare_gradients, loss_function
     from .steps import compare_steps
 
-    if loss not in CONVENTIONS:
-        raise UserFileError(f"check: --loss {loss!r}: choose one of {', '.join(CONVENTIONS)}")
     user = load(path)
+    if loss is None:  # the command line wins; else the file's LOSS; else the article's ½ Σ
+        loss = str(getattr(user, "LOSS", "half-sum"))
+    if loss not in CONVENTIONS:
+        raise UserFileError(f"check: {path}: loss {loss!r}: choose one of {', '.join(CONVENTIONS)}")
     sizes = _sizes(user, path)
     act_name = str(getattr(user, "ACTIVATION", "sigmoid")).lower()
     if act_name not in ACTIVATIONS:

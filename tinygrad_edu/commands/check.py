@@ -12,11 +12,11 @@ against the outputs' error with one-hot targets).
 `state` is the state dict of `nn.Sequential(Linear(n0, n1), act, Linear(n1, n2), act, ...)` (names
 `0.weight` (out, in), `0.bias`, `2.weight`, ...; NumPy float64 arrays, copies you may change);
 `inputs` and `targets` are one sample (1-D) or a batch (2-D). Optional names in FILE: `SIZES` (layer
-widths, default [2, 2, 2], the article's network), `ACTIVATION` (sigmoid, tanh or relu), `STATE`
-(default: the article's weights for [2, 2, 2], else random from --seed), `INPUTS`, `TARGETS` (default:
-the article's 2.78, 2.55 → 0.1, 0.9), `LR` (default 0.5) and `OPTIMIZER` ({"name": "sgd", "momentum":
-0.9} or {"name": "adam", "betas": (0.9, 0.999), "eps": 1e-8}): a step() is also run --steps times
-against that optimizer, since a momentum mistake only shows from the second step.
+widths, default [2, 2, 2], the article's network), `LOSS` (as --loss), `ACTIVATION` (sigmoid, tanh
+or relu), `STATE` (default: the article's weights for [2, 2, 2], else random from --seed), `INPUTS`,
+`TARGETS` (default: the article's 2.78, 2.55 → 0.1, 0.9), `LR` (default 0.5) and `OPTIMIZER`
+({"name": "sgd", "momentum": 0.9} or {"name": "adam", "betas": (0.9, 0.999), "eps": 1e-8}): a step()
+is also run --steps times against that optimizer, since a momentum mistake only shows from step 2.
 
 Exit status: 0 every check matches, 1 mistakes found (the report says which and why),
 2 usage or input error (a file that does not load, crashes, exits early or runs past --timeout).
@@ -85,8 +85,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--loss",
         choices=LOSSES,
-        default="half-sum",
-        help="the loss your code differentiates (default half-sum, the article's E = ½ Σ (target − output)²)",
+        default=None,
+        help="the loss your code differentiates (default: the file's LOSS, else half-sum, the article's "
+        "E = ½ Σ (target − output)²)",
     )
     parser.add_argument(
         "--steps", type=_steps, default=3, help="steps of step() compared with the optimizer (default 3)"
