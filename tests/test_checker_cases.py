@@ -27,9 +27,13 @@ def test_the_suite_is_big_enough():
     assert sum(p.name.startswith("ok_") for p in CASES) >= 10
 
 
+@pytest.mark.parametrize("model", ["file's", "value float32", "tensor float32", "value float64"])
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem.removesuffix("_case"))
-def test_case(path):
+def test_case(path, model):
+    """Each file as its header says, then on both engines and both dtypes of the model: same verdict, same cause."""
     expect, options = _header(path)
+    if model != "file's":
+        options = {**options, "engine": model.split()[0], "dtype": model.split()[1]}
     result = check_file(str(path), **options)
     if expect == "ok":
         assert result.ok, result.text
