@@ -8,9 +8,10 @@ test function), in one file. Only two things changed, marked `# ADAPTED`:
     Python); it is dropped.
 Nothing in the arithmetic is touched: the checker must find what is wrong in it.
 
-Entry point for `tinygrad-edu check` (see `tinygrad_edu/commands/check.py`):
+Entry points for `tinygrad-edu check` (added at the end, see `tinygrad_edu/commands/check.py`):
     step(state, inputs, targets, lr) -> the parameters after one training step on one sample,
-    keyed like `nn.Sequential(Linear, Sigmoid, Linear, Sigmoid).state_dict()`.
+    keyed like `nn.Sequential(Linear, Sigmoid, Linear, Sigmoid).state_dict()`;
+    error(state, inputs, targets) -> the error `train()` prints for that sample (it runs `train()`).
 """
 
 from __future__ import annotations
@@ -240,7 +241,7 @@ def test_make_prediction_with_network():
         print("Expected=%d, Got=%d" % (expected[i], prediction))  # noqa: UP031
 
 
-# ---------------------------------------------------------------------- ADAPTED: the checker's entry point
+# ---------------------------------------------------------------------- ADAPTED: the checker's entry points
 
 
 def step(state, inputs, targets, lr):
