@@ -68,7 +68,7 @@ def test_factor_two_on_a_bias():
     report = compare(broken(change))
     assert [p.name for p in report.params if not p.ok] == ["2.bias"]
     assert report["2.bias"].diagnosis.startswith("manual is exactly 2x autodiff")
-    assert any("the weight gradient matches, so its δ is right" in f for f in report.findings)
+    assert any("the weight gradient matches, so the δ is right" in f for f in report.findings)
 
 
 def test_flipped_sign():

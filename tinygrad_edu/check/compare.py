@@ -497,8 +497,10 @@ def _findings(
                         c.diagnosis = f"follows from the wrong δ of layer {top} above it (fix that first)"
     elif b is not None and not b.ok:
         first = b.name
+        same = [p for p in reversed(wrong) if "weight" in by_layer[p] and by_layer[p]["weight"].ok]
+        which = f"layer {top}" if len(same) < 2 else f"layers {', '.join(same)}"
         findings.append(
-            f"layer {top}: the weight gradient matches, so its δ is right (∂E/∂W = δ xᵀ is); the error is in the "
+            f"{which}: the weight gradient matches, so the δ is right (∂E/∂W = δ xᵀ is); the error is in the "
             "bias update itself (∂E/∂b = δ)"
         )
     else:
