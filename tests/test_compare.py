@@ -311,3 +311,9 @@ def test_a_misspelled_key_is_named_with_the_closest_real_one():
     report = compare(typo)
     assert "'0.weigth', which is not a parameter: a misspelled key?" in report["0.weight"].diagnosis
     assert "'0.weigth' is not a parameter of the model (did you mean '0.weight'?)" in report.findings
+
+
+def test_a_nan_gradient_is_named_as_such():
+    report = compare(lambda s, x, t: {k: np.full(v.shape, np.nan) for k, v in s.items()})
+    assert not report.ok
+    assert all(p.diagnosis.startswith("manual holds NaN or an infinity") for p in report.params)

@@ -69,6 +69,9 @@ def constant_ratio(auto: np.ndarray, manual: np.ndarray) -> float | None:
 
 def diagnose_layer_param(name: str, auto: np.ndarray, manual: np.ndarray, close: Close, ctx: Context) -> str:
     """What the difference looks like, tried from the most specific pattern to the most general."""
+    if not np.all(np.isfinite(manual)):
+        bad = int(np.size(manual) - np.count_nonzero(np.isfinite(manual)))
+        return f"manual holds NaN or an infinity in {bad} of {np.size(manual)} elements (an overflow in exp, a 0/0?)"
     if auto.ndim == 2 and auto.shape[0] == auto.shape[1] and close(manual, auto.T):
         return (
             "manual is the transpose of autodiff: the weight is (out, in), so ∂E/∂W[j, i] = δ_j · x_i "
