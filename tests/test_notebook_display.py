@@ -77,3 +77,11 @@ def test_the_webassembly_legend_has_the_same_boxes_in_the_same_order_as_dots(mon
             xs.append(float(svg[svg.rindex(' x="', 0, at) + 4 :].split('"', 1)[0]))
         assert xs == sorted(xs), (xs, svg[:200])
     assert "<table" not in source and "label=<" not in source  # no HTML labels, which the wasm build lacks
+
+
+def test_render_makes_the_output_folder(tmp_path):
+    from tinygrad_edu.viz import render
+
+    path = render(_graph(), tmp_path / "out" / "nested" / "g.dot", format="dot")
+    assert (tmp_path / "out" / "nested" / "g.dot").read_text().startswith("// tinygrad_edu.viz")
+    assert path.endswith("g.dot")
