@@ -137,7 +137,7 @@ def test_graph_draws_the_last_step_with_the_trained_weights_and_their_gradients(
     for name, p in model.named_parameters():
         assert name in source
         assert f"{p.grad:.4g}" in source
-    assert "subgraph cluster" in source  # the modules are drawn as clusters
+    assert "subgraph cluster_m" in source  # the modules are drawn as clusters
 
 
 def test_graph_with_an_unknown_suffix_is_refused_before_training(tmp_path, capsys):

@@ -24,9 +24,7 @@ pytest.importorskip("mkdocs", reason="needs the docs extra: pip install -e '.[do
 webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (the dev extra)")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or DRIVER is None, reason="needs chromium + chromedriver (apt-get install chromium chromium-driver)"
-)
+pytestmark = pytest.mark.skipif(CHROMIUM is None or DRIVER is None, reason="needs chromium + chromedriver (apt-get)")
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -98,8 +96,7 @@ def test_every_page_loads_nothing_from_the_network_and_shows_its_formulas(site, 
         )
         assert overflow == [], f"{page}: cut off at the column edge: {overflow}"
         empty_headers = browser.execute_script(
-            "return [...document.querySelectorAll('article thead tr')]"
-            ".filter(r => r.innerText.trim() === '').length;"
+            "return [...document.querySelectorAll('article thead tr')].filter(r => r.innerText.trim() === '').length;"
         )
         assert empty_headers == 0, f"{page}: a table with an empty header row"
         if shots:
