@@ -85,3 +85,22 @@ def test_render_makes_the_output_folder(tmp_path):
     path = render(_graph(), tmp_path / "out" / "nested" / "g.dot", format="dot")
     assert (tmp_path / "out" / "nested" / "g.dot").read_text().startswith("// tinygrad_edu.viz")
     assert path.endswith("g.dot")
+
+
+def test_the_default_collapse_keeps_a_big_training_step_on_a_screen(tmp_path, capsys):
+    """`train --dataset moons --engine value --graph` was 26,703 pt tall: now about a screen, saying what it folded."""
+    from tinygrad_edu.cli import main
+    from tinygrad_edu.viz.collapse import SCREEN_RANK
+
+    path = tmp_path / "g.dot"
+    argv = ["train", "--dataset", "moons", "--engine", "value", "--epochs", "1", "--no-progress", "--graph", str(path)]
+    assert main(argv) == 0
+    source = path.read_text()
+    assert "nodes folded" in source and "nodes hidden" in source  # the legend and each summary say what is hidden
+    try:
+        svg = render_module.layout(source, "svg", 60).decode()
+    except render_module.NoLayoutProgramError:
+        pytest.skip("needs Graphviz's `dot` or the render extra to measure the layout")
+    height = float(svg.split('height="', 1)[1].split("pt", 1)[0])
+    width = float(svg.split('width="', 1)[1].split("pt", 1)[0])
+    assert height <= 60 * SCREEN_RANK + 200 and width <= 3000, (width, height)
