@@ -154,7 +154,7 @@ def test_piped_output_has_epoch_lines_and_labelled_numbers_that_agree(tmp_path):
     from tinygrad_edu import checkpoint, nn
     from tinygrad_edu.train import step_graph
 
-    saved, graph = tmp_path / "m.npz", tmp_path / "new" / "g.dot"  # --graph makes its folder
+    saved, graph = tmp_path / "m.npz", tmp_path / "g.dot"
     result = subprocess.run(
         [*CLI, "train", "--dataset", "article", "--engine", "value", "--save", str(saved), "--graph", str(graph)],
         capture_output=True,

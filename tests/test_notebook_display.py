@@ -79,14 +79,6 @@ def test_the_webassembly_legend_has_the_same_boxes_in_the_same_order_as_dots(mon
     assert "<table" not in source and "label=<" not in source  # no HTML labels, which the wasm build lacks
 
 
-def test_render_makes_the_output_folder(tmp_path):
-    from tinygrad_edu.viz import render
-
-    path = render(_graph(), tmp_path / "out" / "nested" / "g.dot", format="dot")
-    assert (tmp_path / "out" / "nested" / "g.dot").read_text().startswith("// tinygrad_edu.viz")
-    assert path.endswith("g.dot")
-
-
 def test_the_default_collapse_keeps_a_big_training_step_on_a_screen(tmp_path, capsys):
     """`train --dataset moons --engine value --graph` was 26,703 pt tall: now about a screen, saying what it folded."""
     from tinygrad_edu.cli import main

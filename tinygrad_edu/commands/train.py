@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
             "--plot needs matplotlib, which is not installed; install it with "
             "`pip install 'tinygrad_edu[plot]'` (or `pip install matplotlib`), or leave out --plot"
         )
-    for flag, path in (("--save", args.save),):  # --graph makes its folder (render does)
+    for flag, path in (("--save", args.save), ("--graph", args.graph)):
         if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise FileNotFoundError(f"{flag} {path}: the folder does not exist; create it first")
     epochs = preset.epochs if args.epochs is None else args.epochs

@@ -125,5 +125,4 @@ def _dot_path(path: Path) -> Path:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)  # `-o out/graph.svg` on a fresh clone: make out/
     write_atomic(path, lambda file: file.write(data))
