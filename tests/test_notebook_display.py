@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 
 import pytest
@@ -96,3 +97,23 @@ def test_the_default_collapse_keeps_a_big_training_step_on_a_screen(tmp_path, ca
     height = float(svg.split('height="', 1)[1].split("pt", 1)[0])
     width = float(svg.split('width="', 1)[1].split("pt", 1)[0])
     assert height <= 60 * SCREEN_RANK + 200 and width <= 3000, (width, height)
+
+
+def test_the_article_graph_draws_its_constants_and_its_layers_as_clusters():
+    from tinygrad_edu.commands.graph import article_network
+
+    E, net = article_network()
+    source = draw(E, params=net).source
+    # The targets and the ½ of E = ½ Σ (t - a)² are named constants (green, no gradient asked).
+    for name, value in (("target_o1", "0.1"), ("target_o2", "0.9"), ("½", "0.5")):
+        assert f'[label="{name}|data {value}|grad —" fillcolor="#b2df8a"]' in source
+    hidden = source.split('label="hidden: Layer(2→2)"', 1)[1].split("}", 1)[0]
+    output = source.split('label="output: Layer(2→2)"', 1)[1].split("}", 1)[0]
+    assert all(f'"{q}|' in hidden for q in ("s_h1", "a_h1", "s_h2", "a_h2"))
+    assert all(f'"{q}|' in output for q in ("s_o1", "a_o1", "s_o2", "a_o2"))
+    assert net["b_o1"].grad == pytest.approx(0.12134274797549884)  # δ_o1, as the audit recomputes it
+    # E from the article's formulas, written out independently of the engine.
+    s = lambda z: 1 / (1 + math.exp(-z))  # noqa: E731
+    h1, h2 = s(0.1 * 2.78 + 0.2 * 2.55 + 0.5), s(0.3 * 2.78 + 0.4 * 2.55 + 0.12)
+    o1, o2 = s(0.5 * h1 + 0.6 * h2 + 0.2), s(0.7 * h1 + 0.8 * h2 + 0.4)
+    assert E.data == pytest.approx(0.5 * (0.1 - o1) ** 2 + 0.5 * (0.9 - o2) ** 2, rel=1e-12)
