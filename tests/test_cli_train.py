@@ -182,3 +182,14 @@ def test_piped_output_has_epoch_lines_and_labelled_numbers_that_agree(tmp_path):
     drew = re.search(r"drew the graph of one forward and backward pass on the last sample .*its loss ([0-9.]+)\)", out)
     assert drew and float(drew[1]) == pytest.approx(last, abs=1e-6)
     assert graph.exists()
+
+
+def test_graph_names_the_input_and_target_of_the_drawn_batch(tmp_path, capsys):
+    graph = tmp_path / "g.dot"
+    assert main(["train", "--dataset", "article", "--epochs", "1", "--no-progress", "--graph", str(graph)]) == 0
+    source = graph.read_text()
+    X, Y = load_article(one_hot=True)  # the drawn batch is the last sample, in data order
+    x = ", ".join(f"{v:.4g}" for v in X[-1])
+    t = ", ".join(f"{v:.4g}" for v in Y[-1])
+    assert f'"x|(1, 2) float32|data [[{x}]]|grad —"' in source
+    assert f'"target|(1, 2) float32|data [[{t}]]|grad —"' in source

@@ -208,6 +208,7 @@ def run(args: argparse.Namespace) -> int:
 
         last = slice(-(batch_size or len(X)), None)  # the last batch, in data order
         loss = step_graph(model, loss_fn, X[last], Y[last])
+        _name_data(loss, model, X[last], Y[last])
         render(loss, args.graph, format=os.path.splitext(args.graph)[1][1:].lower(), params=model)
         n_last = len(X[last])
         which = "the last sample" if n_last == 1 else f"the last {n_last} samples"
@@ -226,6 +227,25 @@ def print_epochs(history: Any, lines: int = 10) -> None:
         if k % step == step - 1 or k == n - 1:
             logs = " - ".join(f"{name}: {values[k]:.4f}" for name, values in history.history.items())
             print(f"epoch {history.epoch[k]}/{n} - {logs}")
+
+
+def _name_data(loss: Any, model: Any, x: np.ndarray, y: np.ndarray) -> None:
+    """Name the batch's input and target tensors `x` and `target`, so the drawing says which is which.
+
+    The tensor engine only (its batch is one leaf each); a scalar model's inputs are plain floats.
+    """
+    from ..graph import walk
+
+    params = {id(p) for p in model.parameters()}
+    for node in walk(loss):
+        if getattr(node, "name", "") is not None or id(node) in params or not isinstance(node.data, np.ndarray):
+            continue
+        if any(parent is not None for parent in node._parents):
+            continue
+        if node.data.shape == x.shape and np.array_equal(node.data, x.astype(node.data.dtype)):
+            node.name = "x"
+        elif node.data.shape == np.shape(y) and np.array_equal(node.data, np.asarray(y).astype(node.data.dtype)):
+            node.name = "target"
 
 
 def _scalar(loss: Any) -> float:
