@@ -101,6 +101,6 @@ def test_every_page_loads_nothing_from_the_network_and_shows_its_formulas(site, 
         assert empty_headers == 0, f"{page}: a table with an empty header row"
         if shots:
             Path(shots).mkdir(parents=True, exist_ok=True)
-            browser.save_screenshot(str(Path(shots) / f"{page.replace('/', '_') or 'index'}.png"))
+            browser.save_screenshot(str(Path(shots) / f"{'index' if page == '.' else page.replace('/', '_')}.png"))
     browser.get(f"{base}/worked-example/")
     assert browser.execute_script("return document.querySelectorAll('article math').length") > 20
