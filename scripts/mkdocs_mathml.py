@@ -24,11 +24,14 @@ def to_mathml(match: re.Match[str], where: str = "") -> str:
     """One arithmatex element -> a <math> element (display="block" for \\[ … \\])."""
     block = match["block"] is not None
     tex = html.unescape(match["block"] if block else match["inline"]).strip()
+    # A display formula whose source line ends in `\qquad` continues on a new row (MathML has no automatic
+    # line breaking, so a row of four equations would not fit the column).
+    parts = [p.strip() for p in re.split(r"\\qquad[ \t]*\n", tex)] if block else [tex]
     try:
-        math = convert(tex, display="block" if block else "inline")
+        maths = [convert(part, display="block" if block else "inline") for part in parts if part]
     except Exception as error:  # latex2mathml raises many types; the build must say which formula
         raise ValueError(f"{where}: latex2mathml cannot convert {tex!r}: {error}") from error
-    return f'<div class="math-block">{math}</div>' if block else math
+    return f'<div class="math-block">{"".join(maths)}</div>' if block else maths[0]
 
 
 def on_page_content(html_text: str, page: Any, **_: Any) -> str:
