@@ -117,3 +117,39 @@ def test_the_article_graph_draws_its_constants_and_its_layers_as_clusters():
     h1, h2 = s(0.1 * 2.78 + 0.2 * 2.55 + 0.5), s(0.3 * 2.78 + 0.4 * 2.55 + 0.12)
     o1, o2 = s(0.5 * h1 + 0.6 * h2 + 0.2), s(0.7 * h1 + 0.8 * h2 + 0.4)
     assert E.data == pytest.approx(0.5 * (0.1 - o1) ** 2 + 0.5 * (0.9 - o2) ** 2, rel=1e-12)
+
+
+def _crossings(svg_json: dict) -> list[str]:
+    """Cluster titles that an edge's path runs through, from Graphviz's own layout (-Tjson)."""
+    boxes = []
+    for obj in svg_json.get("objects", []):
+        if obj.get("name", "").startswith("cluster_m") and "lp" in obj:
+            x, y = map(float, obj["lp"].split(","))
+            w, h = float(obj["lwidth"]) * 72 / 2, float(obj["lheight"]) * 72 / 2
+            boxes.append((obj["label"], x - w, x + w, y - h, y + h))
+    hits = []
+    for edge in svg_json.get("edges", []):
+        points = [p for p in edge.get("pos", "").split() if not p.startswith(("e,", "s,"))]
+        xy = [tuple(map(float, p.split(","))) for p in points]
+        # Sample each cubic Bézier segment finely: a curve can cross a title between its control points.
+        for k in range(0, len(xy) - 3, 3):
+            p0, p1, p2, p3 = xy[k : k + 4]
+            for step in range(21):
+                t = step / 20
+                bx = (1 - t) ** 3 * p0[0] + 3 * (1 - t) ** 2 * t * p1[0] + 3 * (1 - t) * t**2 * p2[0] + t**3 * p3[0]
+                by = (1 - t) ** 3 * p0[1] + 3 * (1 - t) ** 2 * t * p1[1] + 3 * (1 - t) * t**2 * p2[1] + t**3 * p3[1]
+                hits += [label for label, x0, x1, y0, y1 in boxes if x0 <= bx <= x1 and y0 <= by <= y1]
+    return sorted(set(hits))
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs the Graphviz `dot` program")
+def test_train_graph_edges_do_not_cross_cluster_titles(tmp_path, capsys):
+    import json
+    import subprocess
+
+    from tinygrad_edu.cli import main
+
+    path = tmp_path / "step.dot"
+    assert main(["train", "--dataset", "article", "--no-progress", "--graph", str(path)]) == 0
+    layout = subprocess.run(["dot", "-Tjson"], input=path.read_bytes(), capture_output=True, check=True).stdout
+    assert _crossings(json.loads(layout)) == []

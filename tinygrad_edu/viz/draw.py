@@ -238,7 +238,7 @@ def _clusters(calls: list[Call], lines: dict[int | None, list[str]]) -> list[str
         pad = "\t" * calls[c].depth
         out.append(
             f'\t{pad}subgraph cluster_m{c} {{\n\t\t{pad}label="{escape(calls[c].title)}" style="rounded,dashed" '
-            'color="#888888" fontsize=10\n'
+            'color="#888888" fontsize=10 labelloc=b\n'
         )
         out.extend("\t" + pad + line for line in lines.get(c, []))
         stack.append((c, True))
