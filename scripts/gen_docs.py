@@ -381,17 +381,19 @@ def benchmark_figure() -> bytes | None:
     import matplotlib.pyplot as plt
 
     matplotlib.rcParams["svg.hashsalt"] = "tinygrad_edu"  # stable ids: regenerating changes no byte
-    labels = [f"{section}: {case}" if section else case for section, case, _ in ratios]
+    # Short labels (the section's number, then the case; the table under the chart has the full names) and
+    # fonts that stay readable when the page scales the chart down to its text column.
+    labels = [f"{section.split(' ', 1)[0]} {case}" if section else case for section, case, _ in ratios]
     values = [v for _, _, v in ratios]
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(values) + 1.2))
+    fig, ax = plt.subplots(figsize=(7, 0.4 * len(values) + 1.2))
     ax.barh(range(len(values)), values, color="#1f78b4")
     ax.axvline(1.0, color="black", linewidth=0.8)
     ax.set_xscale("log")
-    ax.set_yticks(range(len(values)), labels, fontsize=8)
+    ax.set_yticks(range(len(values)), labels, fontsize=11)
     ax.invert_yaxis()
-    ax.set_xlabel("ratio (log scale; 1 = equal)")
+    ax.set_xlabel("ratio (log scale; 1 = equal)", fontsize=11)
     for k, v in enumerate(values):
-        ax.annotate(f"{v:g}", (v, k), xytext=(3, 0), textcoords="offset points", va="center", fontsize=7)
+        ax.annotate(f"{v:g}", (v, k), xytext=(3, 0), textcoords="offset points", va="center", fontsize=10)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
