@@ -276,6 +276,9 @@ class Value:
     def __float__(self) -> float:
         return self.data
 
+    def __format__(self, spec: str) -> str:  # f"{v:.4g}" formats the number, as for a 1-element torch tensor
+        return format(self.data, spec) if spec else repr(self)
+
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data:.6g}, grad={_fmt_grad(self.grad)}{label})"
