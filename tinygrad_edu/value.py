@@ -168,7 +168,9 @@ class Value:
         c = other.data if type(other) is Value else _number(other, "/")
         if c == 0:
             raise DivisionByZeroError("Value / 0: division by zero (the divisor's value is 0)")
-        return self * other**-1 if type(other) is Value else self * (1.0 / c)
+        if type(other) is Value:
+            return self * other**-1
+        return self * (1.0 / c)
 
     def __radd__(self, other: Number) -> Value:
         return self + other
