@@ -100,3 +100,29 @@ def test_constants_never_become_nodes_and_edges_read_as_before():
     assert y._locals == (2 * 7.0,) and y._parents[0]._locals == (1.0,)
     z = x * x
     assert z._parents == (x, x) and z._locals == (2.0, 2.0)
+
+
+def test_backward_sums_in_creation_order_bit_for_bit():
+    """Gradients must not change in the last bit: each node's contributions are summed newest user first,
+    as the walk-and-sort reference below does (a sweep that counts users would reorder the sums)."""
+    import random
+
+    from tinygrad_edu.graph import walk
+
+    def reference(root):
+        grads = {root: 1.0}
+        for node in walk(root, grad_only=True):
+            for parent, local in zip(node._parents, node._locals):
+                grads[parent] = grads.get(parent, 0.0) + local * grads.get(node, 0.0)
+        return grads
+
+    for seed in range(100):
+        rng = random.Random(seed)
+        leaves = [Value(rng.uniform(-1, 1)) for _ in range(5)]
+        nodes = list(leaves)
+        for _ in range(60):
+            a, b = rng.choice(nodes), rng.choice(nodes)
+            nodes.append(rng.choice([lambda: a + b, lambda: a * b, lambda: a.tanh()])())
+        nodes[-1].backward()
+        expected = reference(nodes[-1])
+        assert [leaf.grad for leaf in leaves] == [expected.get(leaf, 0.0) for leaf in leaves]

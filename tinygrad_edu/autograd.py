@@ -12,11 +12,14 @@ This module is the scalar engine's side; for Tensors `grad()` hands over to the 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 from .errors import GraphError, MixedEngineError, ShapeError
 from .graph import set_grad_enabled
 from .value import RULES, Value
+
+_by_order = attrgetter("_order")
 
 
 def grad(
@@ -89,42 +92,31 @@ def backward_graph(root: Value, seed: Any) -> None:
 def sweep(outputs: list[Value], seeds: list[Any], create_graph: bool) -> dict[Value, Any]:
     """The chain rule from `outputs` down, into a dict (node -> gradient) instead of `.grad`.
 
-    Like `Value.backward`: count each node's users, then pass a node's gradient on once all of its
-    users have passed theirs. Under `create_graph` the local derivatives are the ops' rules in
-    Value ops and the products and sums are recorded, so each gradient is a graph.
+    Like `Value.backward`: the nodes below the outputs, newest first (every user of a node comes
+    before it), each passing its gradient to its parents. Under `create_graph` the local
+    derivatives are the ops' rules in Value ops and the products and sums are recorded, so each
+    gradient is a graph.
     """
-    users: dict[Value, int] = {}
-    stack = []
-    for out in outputs:
-        if out not in users:
-            users[out] = 0
-            stack.append(out)
+    seen = set(outputs)
+    stack = list(seen)
     while stack:
         for parent in stack.pop()._parents:
-            if parent.requires_grad:
-                if parent in users:
-                    users[parent] += 1
-                else:
-                    users[parent] = 1
-                    stack.append(parent)
+            if parent.requires_grad and parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
     grads: dict[Value, Any] = {}
     for out, seed in zip(outputs, seeds):
         grads[out] = grads[out] + seed if out in grads else seed
-    ready = [out for out in dict.fromkeys(outputs) if users[out] == 0]
     with set_grad_enabled(create_graph):  # record the chain rule only when a graph is asked for
-        while ready:
-            node = ready.pop()
-            if node._a is None and node._many is None:
-                continue  # a leaf: nothing below it
+        for node in sorted(seen, key=_by_order, reverse=True):  # newest first, as in Value.backward
+            if node not in grads or (node._a is None and node._many is None):
+                continue  # no gradient reached it, or a leaf: nothing to pass on
             g = grads[node]
             local = graph_locals(node) if create_graph else node._locals
             for parent, d in zip(node._parents, local):
                 if parent.requires_grad:
                     contribution = d * g
                     grads[parent] = grads[parent] + contribution if parent in grads else contribution
-                    users[parent] -= 1
-                    if users[parent] == 0:
-                        ready.append(parent)
     return grads
 
 

@@ -6,7 +6,7 @@ derivative of the result with respect to each input, right there, side by side:
     c = a * b        dc/da = b,  dc/db = a
 
 `backward()` then applies the chain rule edge by edge, `parent.grad += local * node.grad`,
-from the output down. A node keeps its (at most two) parents and one float per edge in slots,
+newest node first. A node keeps its (at most two) parents and one float per edge in slots,
 never a closure over itself, so a graph has no reference cycles and is freed by plain reference
 counting. The locals are taken at forward time: backward differentiates at the values the
 forward pass saw, and the graph is kept after backward (it is small, and drawing it is the point).
@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from .anomaly import anomaly_mode, is_bad, record_site
@@ -210,11 +211,9 @@ class Value:
 
             return backward_graph(self, grad)
         check = away.count and anomaly_mode.enabled  # read the thread-local only when some thread switched
-        users = _count_users(self)
+        order = _graph_below(self)
         self.grad += grad
-        ready = [self]
-        while ready:  # a node is ready once every user has passed its gradient on
-            node = ready.pop()
+        for node in order:  # newest first: every user of a node comes before it
             g = node.grad
             if check:
                 _check_backward(node, g)
@@ -222,23 +221,14 @@ class Value:
             if a is not None:
                 if a.requires_grad:
                     a.grad += node._da * g  # the chain rule, one edge at a time
-                    if users[a] == 1:
-                        ready.append(a)
-                    users[a] -= 1
                 b = node._b
                 if b is not None and b.requires_grad:
                     b.grad += node._db * g
-                    if users[b] == 1:
-                        ready.append(b)
-                    users[b] -= 1
             elif node._many is not None:
                 parents, local, _ = node._many
                 for parent, d in zip(parents, local):
                     if parent.requires_grad:
                         parent.grad += d * g
-                        if users[parent] == 1:
-                            ready.append(parent)
-                        users[parent] -= 1
 
     # ------------------------------------------------------------------ the edges, for walks and drawings
 
@@ -376,32 +366,30 @@ def _check_backward(node: Value, g: Any) -> None:
         raise anomaly_report("backward", node._op, ["()"] * len(node._parents), node._order)
 
 
-def _count_users(root: Value) -> dict[Value, int]:
-    """For every node that needs a gradient below `root`: how many of its users are in this graph.
-
-    Also resets the gradients this pass will fill: intermediate nodes show this pass only, leaves
-    start at 0.0 the first time. Backward then sweeps from the root without sorting.
+def _graph_below(root: Value) -> list[Value]:
+    """The nodes below `root` that need a gradient, newest first (a topological order), with
+    the gradients this pass fills reset: intermediate nodes show this pass only, leaves start
+    at 0.0 the first time. A node is created after its parents, so sorting by creation tick is enough.
     """
-    users = {root: 0}
     if root._a is not None or root._many is not None or root.grad is None:
         root.grad = 0.0
+    seen = {root}
     stack = [root]
     while stack:
         node = stack.pop()
         a = node._a
         for parent in ((a,) if node._b is None else (a, node._b)) if a is not None else node._many[0]:
-            if not parent.requires_grad:
-                continue
-            if parent in users:
-                users[parent] += 1
-                continue
-            users[parent] = 1
-            if parent._a is not None or parent._many is not None:
-                parent.grad = 0.0  # intermediate: only this pass counts
-                stack.append(parent)
-            elif parent.grad is None:
-                parent.grad = 0.0  # leaf reached for the first time
-    return users
+            if parent.requires_grad and parent not in seen:
+                seen.add(parent)
+                if parent._a is not None or parent._many is not None:
+                    parent.grad = 0.0  # intermediate: only this pass counts
+                    stack.append(parent)
+                elif parent.grad is None:
+                    parent.grad = 0.0  # leaf reached for the first time
+    return sorted(seen, key=_by_order, reverse=True)
+
+
+_by_order = attrgetter("_order")
 
 
 # ---------------------------------------------------------------------- helpers
