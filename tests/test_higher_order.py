@@ -216,3 +216,10 @@ def test_article_network_hessian_wrt_w5_to_w8_matches_pytorch():
     expected = np.array([[float(h) for h in row] for row in torch.autograd.functional.hessian(loss, point)])
     np.testing.assert_allclose(ours, expected, rtol=1e-9, atol=1e-12)
     assert float(loss(*point)) == pytest.approx(graph.loss.data, rel=1e-14)
+
+
+def test_gradgradcheck_refuses_no_inputs_and_mixed_engines():
+    with pytest.raises(tg.TinygradEduError, match="at least one input"):
+        tg.gradgradcheck(lambda: Value(1.0), [])
+    with pytest.raises(TypeError, match="all of one engine"):
+        tg.gradgradcheck(lambda a, b: a, [Value(1.0), tg.Tensor(np.ones(1))])

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ArgumentError, ArgumentTypeError, GradcheckError, MixedEngineError
+from .errors import ArgumentError, ArgumentTypeError, GradcheckError
 from .graph import no_grad
 from .tensor import Tensor
 from .value import Value
@@ -35,7 +35,7 @@ def gradcheck(
         return _check_values(fn, list(inputs), eps, atol, rtol)
     if all(isinstance(x, Tensor) for x in inputs):
         return _check_tensors(fn, list(inputs), eps, atol, rtol)
-    raise MixedEngineError("gradcheck: inputs must be all Values or all Tensors")
+    raise ArgumentTypeError("gradcheck: inputs must be all Values or all Tensors")
 
 
 def _check_values(fn: Callable[..., Any], inputs: list[Value], eps: float, atol: float, rtol: float) -> bool:
@@ -99,7 +99,7 @@ def gradgradcheck(
         raise ArgumentError("gradgradcheck: give at least one input")
     checkers = _GRADGRAD_CHECKERS.get(type(inputs[0]))
     if checkers is None or not all(type(x) is type(inputs[0]) for x in inputs):
-        raise MixedEngineError(
+        raise ArgumentTypeError(
             f"gradgradcheck: inputs must be all of one engine ({', '.join(t.__name__ for t in _GRADGRAD_CHECKERS)})"
         )
     return checkers(fn, list(inputs), eps, atol, rtol)
