@@ -41,6 +41,16 @@ CASES = {
         lambda a, b: (a * b + b * 2.0 + a).tanh(),
         (0.7, -1.3),
     ),
+    "weighted_sum mixed": (
+        lambda a, b: weighted_sum([a, b, b], [2.0, a, 3.0], b) * a,
+        lambda a, b: (a * 2.0 + b * a + b * 3.0 + b) * a,
+        (0.7, -1.3),
+    ),
+    "weighted_sum values": (
+        lambda a, b: weighted_sum([a, b], [b, a]).sigmoid(),
+        lambda a, b: (a * b + b * a).sigmoid(),
+        (0.7, -1.3),
+    ),
 }
 
 

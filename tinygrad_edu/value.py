@@ -284,8 +284,7 @@ def weighted_sum(weights: list[Value], inputs: list[Value | Number], bias: Value
 
     The article's WeightedSum. One node with an edge per input, instead of 2n nodes for n
     multiplications and n additions: the same gradients, a third of the work, and the graph shows
-    the neuron the way the article draws it. Inputs may be Values or plain numbers. Each edge also
-    keeps its partner (xᵢ for wᵢ, wᵢ for xᵢ): the local derivative as a Value, for create_graph.
+    the neuron the way the article draws it. Inputs may be Values or plain numbers.
     """
     if len(weights) != len(inputs):
         raise ShapeError(
@@ -293,31 +292,42 @@ def weighted_sum(weights: list[Value], inputs: list[Value | Number], bias: Value
         )
     parents: list[Value] = []
     local: list[float] = []
-    partners: list[Value | None] = []
     total = 0.0
     for w, x in zip(weights, inputs):
         if type(x) is Value:
             total += w.data * x.data
             parents += (w, x)
             local += (x.data, w.data)
-            partners += (x, w)
         else:
             x = _number(x, "weighted_sum")
             total += w.data * x
             parents.append(w)
             local.append(x)
-            partners.append(None)
     if type(bias) is Value:
         total += bias.data
         parents.append(bias)
         local.append(1.0)
-        partners.append(None)
     elif bias is not None:
         total += _number(bias, "weighted_sum")
-    return _node(total, "Σw·x", None, 0.0, many=(tuple(parents), tuple(local), tuple(partners)))
+    pairs = len(parents) - len(weights) - (type(bias) is Value)  # inputs that are Values: (w, x) edge pairs
+    if 0 < pairs < len(weights):  # Values and numbers mixed: say which edges pair up (rare, so only then)
+        pairs = tuple(type(x) is Value for x in inputs)
+    return _node(total, "Σw·x", None, 0.0, many=(tuple(parents), tuple(local), pairs))
 
 
-rule("Σw·x", lambda out, a, b: tuple(p if p is not None else d for p, d in zip(out._many[2], out._many[1])))
+def _weighted_sum_rule(out: Value, a: Any, b: Any) -> tuple[Local, ...]:
+    """ds/dwᵢ = xᵢ and ds/dxᵢ = wᵢ as Values (the partner edge of each pair); numbers and the bias stay floats."""
+    parents, local, pairs = out._many
+    paired = [True] * pairs if type(pairs) is int else pairs  # per input: is it a Value (two edges)?
+    partner: list[int | None] = []
+    for is_pair in paired:
+        k = len(partner)
+        partner += (k + 1, k) if is_pair else (None,)
+    partner += [None] * (len(parents) - len(partner))  # constant inputs after the pairs, and the bias
+    return tuple(local[k] if p is None else parents[p] for k, p in enumerate(partner))
+
+
+rule("Σw·x", _weighted_sum_rule)
 
 
 # ---------------------------------------------------------------------- the node constructor
