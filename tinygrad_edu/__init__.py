@@ -1,6 +1,7 @@
 """tinygrad_edu: a small, readable autograd — a scalar `Value` engine and a NumPy `Tensor` engine."""
 
 from .anomaly import AnomalyError, detect_anomaly
+from .autograd import grad
 from .errors import (
     DTypeError,
     GradcheckError,
@@ -42,6 +43,7 @@ __all__ = [
     "detect_anomaly",
     "enable_grad",
     "gc_paused",
+    "grad",
     "gradcheck",
     "gradgradcheck",
     "is_grad_enabled",
