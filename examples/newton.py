@@ -22,9 +22,8 @@ import argparse
 
 import numpy as np
 
-from tinygrad_edu import Tensor
+from tinygrad_edu import Tensor, grad
 from tinygrad_edu.check.article import INPUTS, LR, PARAMS, TARGETS
-from tinygrad_edu.tensor import grad_tensors
 
 ORDER = ("w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8", "b_h1", "b_h2", "b_o1", "b_o2")
 
@@ -39,8 +38,8 @@ def derivatives(x0: float) -> tuple[float, float, float]:
     """f, f' and f'' at x0: the second derivative is the gradient of the first one's graph."""
     x = Tensor(np.array(x0), requires_grad=True)
     y = f(x)
-    (slope,) = grad_tensors(y, x, create_graph=True)  # a Tensor with a graph: e^x - 2
-    (curvature,) = grad_tensors(slope, x)  # e^x
+    (slope,) = grad(y, x, create_graph=True)  # a Tensor with a graph: e^x - 2
+    (curvature,) = grad(slope, x)  # e^x
     return float(y.data), float(slope.data), float(curvature)
 
 
@@ -70,10 +69,10 @@ def gradient_and_hessian(theta0: np.ndarray) -> tuple[float, np.ndarray, np.ndar
     """E, ∇E and the 12x12 Hessian at θ0, all from the engine."""
     theta = Tensor(theta0, requires_grad=True)
     loss = article_loss(theta)
-    (grad,) = grad_tensors(loss, theta, create_graph=True)
-    rows = [grad_tensors(grad[k], theta, retain_graph=True, allow_unused=True)[0] for k in range(len(theta0))]
+    (gradient,) = grad(loss, theta, create_graph=True)
+    rows = [grad(gradient[k], theta, retain_graph=True, allow_unused=True)[0] for k in range(len(theta0))]
     hessian = np.stack([np.zeros(len(theta0)) if r is None else r for r in rows])
-    return float(loss.data), grad.data.copy(), hessian
+    return float(loss.data), gradient.data.copy(), hessian
 
 
 def loss_at(theta: np.ndarray) -> float:

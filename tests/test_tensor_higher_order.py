@@ -324,3 +324,44 @@ def test_create_graph_adds_broadcast_gradients_from_every_use():
     np.testing.assert_allclose(g.data, a.sum(0) + 2 * x.data * b.sum(0), rtol=1e-15)
     (h,) = grad_tensors(g.sum(), x)
     np.testing.assert_allclose(h, 2 * b.sum(0), rtol=1e-15)
+
+
+# ---------------------------------------------------------------------- through the public grad()
+
+
+def test_public_grad_hands_tensors_to_the_tensor_engine_with_array_weights():
+    import tinygrad_edu
+
+    x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    y = x * x
+    (g,) = tinygrad_edu.grad(y, x, grad_outputs=np.array([1.0, 0.0, -1.0]), retain_graph=True)
+    np.testing.assert_array_equal(g, [2.0, 0.0, -6.0])
+    assert x.grad is None
+    (first,) = tinygrad_edu.grad(y.sum(), x, create_graph=True)
+    (second,) = tinygrad_edu.grad(first.sum(), x)
+    np.testing.assert_array_equal(second, [2.0, 2.0, 2.0])
+
+
+def test_public_grad_hessian_vector_product_matches_torch():
+    import tinygrad_edu
+
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    arrays = [rng.normal(0, 0.8, s) for s in [(3, 5), (5,), (5, 4), (4,)]]
+    vectors = [rng.normal(0, 1, a.shape) for a in arrays]
+    x, y = rng.normal(0, 1, (6, 3)), rng.integers(0, 4, 6)
+    params = [Tensor(a, requires_grad=True) for a in arrays]
+    grads = tinygrad_edu.grad(_mlp_loss(params, Tensor(x), y), params, create_graph=True)
+    ours = tinygrad_edu.grad(sum(((g * v).sum() for g, v in zip(grads, vectors)), Tensor(np.array(0.0))), params)
+    tparams = [torch.tensor(a, requires_grad=True) for a in arrays]
+    w1, b1, w2, b2 = tparams
+    h = torch.tanh(torch.tensor(x) @ w1 + b1)
+    loss = torch.nn.functional.cross_entropy(torch.sigmoid(h @ w2 + b2) * 3.0, torch.tensor(y))
+    tgrads = torch.autograd.grad(loss, tparams, create_graph=True)
+    theirs = torch.autograd.grad(sum((g * torch.tensor(v)).sum() for g, v in zip(tgrads, vectors)), tparams)
+    for got, want in zip(ours, theirs):
+        np.testing.assert_allclose(got, want.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_gradgradcheck_dispatches_tensors_to_the_tensor_checker():
+    assert gradgradcheck(lambda x, w: (x @ w).sigmoid().sum(), [Tensor(np.ones((2, 3)) * 0.3), Tensor(np.eye(3))])

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from operator import attrgetter
 from typing import Any
 
+import numpy as np
+
 from .errors import GraphError, MixedEngineError, ShapeError
 from .graph import set_grad_enabled
 from .value import RULES, Value
@@ -40,7 +42,8 @@ def grad(
     """
     outs, ins = _as_list(outputs, "outputs"), _as_list(inputs, "inputs")
     seeds = None if grad_outputs is None else _as_list(grad_outputs, "grad_outputs")
-    nodes = outs + ins + [s for s in seeds or () if not isinstance(s, (int, float))]
+    # a seed may be a number or an array (weights for a Tensor output), which belongs to no engine
+    nodes = outs + ins + [s for s in seeds or () if not isinstance(s, (int, float, np.ndarray, np.generic))]
     engines = {"Value" if type(n) is Value else type(n).__name__ for n in nodes}
     if engines == {"Tensor"}:
         from .tensor import grad_tensors  # the tensor engine's side of grad()
