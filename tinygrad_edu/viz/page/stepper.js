@@ -1,0 +1,346 @@
+// Step through backprop: replays the timeline that tinygrad_edu.viz.trace read off a real graph.
+//
+// The page keeps what the engine keeps, one value and one grad per node, and changes them only in
+// the three ways the engine does: forward (a result gets its value), seed (backward starts with
+// root.grad = 1) and backward (through one node, `parent.grad += local * node.grad` on each edge:
+// accumulate). Every number comes from the engine; this script only replays and shows them.
+
+const trace = JSON.parse(document.getElementById("trace").textContent);
+const steps = trace.steps;
+const names = trace.names;
+const count = names.length;
+const body = document.body;
+const $ = (id) => document.getElementById(id);
+
+// ---------------------------------------------------------------- state: what the engine holds
+
+const state = { step: 0, data: [], shownData: [], grad: [], shownGrad: [] };
+
+function reset() {
+  state.step = 0;
+  state.data = trace.value0.slice();
+  state.shownData = trace.shown0.slice();
+  state.grad = new Array(count).fill(null);
+  state.shownGrad = new Array(count).fill(null);
+}
+
+function forward(step) {
+  state.data[step.node] = step.value;
+  state.shownData[step.node] = step.shown;
+}
+
+function seed(step) {
+  state.grad[step.node] = step.grad;
+  state.shownGrad[step.node] = step.shown || step.grad;
+}
+
+function accumulate(edge) {
+  if (edge.grad === undefined) return; // a tensor's gradient is shown once it is complete
+  state.grad[edge.parent] = edge.grad;
+  state.shownGrad[edge.parent] = edge.shown;
+}
+
+function backward(step) {
+  for (const edge of step.edges) accumulate(edge);
+}
+
+const KINDS = { forward, seed, backward };
+
+function goTo(target) {
+  const k = Math.max(0, Math.min(steps.length, target));
+  if (k < state.step) reset();
+  while (state.step < k) {
+    const step = steps[state.step];
+    KINDS[step.kind](step);
+    state.step += 1;
+  }
+  render();
+}
+
+// ---------------------------------------------------------------- the drawing
+
+const drawn = new Array(count).fill(null); // node -> {g, data, grad}: its <g> and its two text fields
+const unitOf = (i) => document.querySelector(`g[data-unit="${trace.units[i]}"]`);
+
+for (const g of document.querySelectorAll("g[data-node]")) {
+  const entry = { g, data: null, grad: null, rendered: [undefined, undefined] };
+  for (const text of g.querySelectorAll("text")) {
+    if (text.textContent.startsWith("data ")) entry.data = text;
+    else if (text.textContent.startsWith("grad ")) entry.grad = text;
+  }
+  drawn[Number(g.dataset.node)] = entry;
+  g.addEventListener("click", () => select(Number(g.dataset.node)));
+}
+for (const g of document.querySelectorAll("g[data-group]")) {
+  g.addEventListener("click", () => {
+    const members = trace.units.map((u, i) => (u === g.dataset.unit ? i : -1)).filter((i) => i >= 0);
+    showGroup(g, members);
+  });
+}
+
+let marked = [];
+let shownStep = null; // the step whose node was last scrolled into view
+let selected = null; // the node whose chain rule the side panel shows
+
+function mark(i, cls) {
+  const g = drawn[i] ? drawn[i].g : unitOf(i);
+  if (!g) return;
+  g.classList.add(cls);
+  marked.push([g, cls]);
+}
+
+function render() {
+  const k = state.step;
+  body.dataset.step = String(k);
+  $("slider").value = String(k);
+  for (let i = 0; i < count; i++) {
+    const entry = drawn[i];
+    if (!entry) continue;
+    const value = state.data[i] === null ? "" : state.data[i];
+    const grad = state.grad[i] === null ? "" : state.grad[i];
+    if (entry.rendered[0] !== value) {
+      entry.g.dataset.value = value;
+      if (entry.data) entry.data.textContent = "data " + (value === "" ? "?" : state.shownData[i]);
+      entry.g.classList.toggle("pending", value === "");
+    }
+    if (entry.rendered[1] !== grad) {
+      entry.g.dataset.grad = grad;
+      if (entry.grad) entry.grad.textContent = "grad " + (grad === "" ? "—" : state.shownGrad[i]);
+    }
+    entry.rendered = [value, grad];
+  }
+  for (const [g, cls] of marked) g.classList.remove(cls);
+  marked = [];
+  const step = k > 0 ? steps[k - 1] : null;
+  const phase = !step ? "start" : step.kind === "forward" ? "forward pass" : "backward pass";
+  $("counter").textContent = `step ${k} / ${steps.length} · ${k === steps.length && k > 0 ? "done" : phase}`;
+  showStep(step);
+  if (step && step !== shownStep) {
+    const g = drawn[step.node] ? drawn[step.node].g : unitOf(step.node);
+    if (g && g.scrollIntoView) g.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }
+  shownStep = step;
+  if (selected !== null) {
+    showNode(selected);
+    mark(selected, "selected");
+  }
+  updateHash(k);
+}
+
+function showStep(step) {
+  const text = $("step-text");
+  text.textContent = "";
+  if (!step) {
+    $("step-title").textContent = "Before the forward pass";
+    line(text, "The leaves (inputs and parameters) have their values; every other node is still to be computed.");
+    line(text, "Press → (or next) to compute the first result.");
+    return;
+  }
+  mark(step.node, "current");
+  if (step.kind === "forward") {
+    $("step-title").textContent = `Forward: ${names[step.node]}`;
+    for (const t of step.text) line(text, t);
+    for (const p of step.parents) mark(p, "source");
+  } else if (step.kind === "seed") {
+    $("step-title").textContent = "Backward starts";
+    for (const t of step.text) line(text, t);
+  } else {
+    $("step-title").textContent = `Backward through ${names[step.node]}`;
+    line(text, `${names[step.node]}.grad = ${state.shownGrad[step.node]}: each input gets it times a local derivative`, "note");
+    for (const t of step.text) line(text, t, "note");
+    for (const edge of step.edges) {
+      line(text, edge.line);
+      mark(edge.parent, "target");
+    }
+  }
+  if (state.step === steps.length) line(text, "Done: every gradient of this backward pass is in place.", "note");
+}
+
+function line(parent, text, cls) {
+  const div = document.createElement("div");
+  div.textContent = text;
+  if (cls) div.className = cls;
+  parent.appendChild(div);
+}
+
+
+// ---------------------------------------------------------------- a node's chain rule
+
+function select(i) {
+  selected = i;
+  render();
+  const g = drawn[i] ? drawn[i].g : unitOf(i);
+  if (g && g.scrollIntoView) g.scrollIntoView({ block: "nearest", inline: "nearest" });
+}
+
+function showNode(i) {
+  const panel = $("node-panel");
+  panel.hidden = false;
+  $("node-title").textContent = names[i] + (trace.ops[i] ? `  (${trace.ops[i]})` : "  (leaf)");
+  const text = $("node-text");
+  text.textContent = "";
+  line(text, `value: ${state.data[i] === null ? "not computed yet" : state.shownData[i]}`);
+  line(text, `grad: ${state.grad[i] === null ? "not reached yet" : state.shownGrad[i]}`);
+  const parts = [];
+  steps.forEach((step, k) => {
+    if (step.kind !== "backward") return;
+    for (const edge of step.edges) if (edge.parent === i) parts.push([k, edge.line]);
+  });
+  if (parts.length) {
+    line(text, `${names[i]}.grad is a sum over the ${parts.length} node(s) it feeds:`, "note");
+    for (const [k, t] of parts) line(text, `step ${k + 1}: ${t}`, k < state.step ? "" : "future");
+  }
+  if (trace.explain[i]) {
+    line(text, `The whole chain rule from ${names[trace.root]} down to ${names[i]} (explain):`, "note");
+    const pre = document.createElement("pre");
+    pre.textContent = trace.explain[i];
+    text.appendChild(pre);
+  }
+}
+
+function showGroup(g, members) {
+  selected = null;
+  $("node-panel").hidden = false;
+  $("node-title").textContent = `${members.length} folded nodes`;
+  const text = $("node-text");
+  text.textContent = "";
+  line(text, "This summary stands for these nodes (their steps light it up):", "note");
+  line(text, members.slice(0, 40).map((i) => names[i]).join(", ") + (members.length > 40 ? ", …" : ""));
+}
+
+// ---------------------------------------------------------------- quiz: type the next gradient
+
+function quizEdge() {
+  const step = steps[state.step];
+  if (!$("quiz-mode").checked || trace.engine !== "value" || !step || step.kind !== "backward") return null;
+  return step.edges.find((e) => e.grad !== undefined) || null;
+}
+
+function askQuiz(edge) {
+  const step = steps[state.step];
+  $("quiz").hidden = false;
+  $("quiz-result").textContent = "";
+  delete $("quiz-result").dataset.verdict;
+  const g = state.shownGrad[step.node];
+  $("quiz-question").textContent =
+    `Backward through ${names[step.node]} (its grad is ${g}). What is ${names[edge.parent]}.grad after this step?`;
+  $("quiz-answer").value = "";
+  $("quiz-answer").focus();
+}
+
+function checkQuiz(typed) {
+  const edge = quizEdge();
+  if (!edge) return;
+  const answer = Number(edge.grad);
+  const tolerance = Math.max(5e-4 * Math.abs(answer), 1e-6);
+  const given = Number(String(typed).trim().replace(",", "."));
+  const right = String(typed).trim() !== "" && Math.abs(given - answer) <= tolerance;
+  const result = $("quiz-result");
+  goTo(state.step + 1); // show the arithmetic either way
+  result.dataset.verdict = right ? "right" : "wrong";
+  result.className = right ? "right" : "wrong";
+  result.textContent = right
+    ? `Right: ${names[edge.parent]}.grad = ${edge.shown} (within ±${tolerance.toPrecision(2)}).`
+    : `Wrong: you typed ${typed}, but ${names[edge.parent]}.grad = ${edge.shown} (tolerance ±${tolerance.toPrecision(2)}). ` +
+      "The arithmetic is on the left of this panel, above.";
+}
+
+// ---------------------------------------------------------------- controls
+
+let timer = null;
+let askedAt = -1; // the step whose quiz question is showing
+
+function next() {
+  const edge = quizEdge();
+  if (edge && askedAt !== state.step) {
+    stop();
+    askedAt = state.step;
+    askQuiz(edge);
+    return;
+  }
+  if (!edge) $("quiz").hidden = true;
+  goTo(state.step + 1);
+}
+
+function prev() {
+  $("quiz").hidden = true;
+  askedAt = -1;
+  goTo(state.step - 1);
+}
+
+function stop() {
+  if (timer !== null) clearInterval(timer);
+  timer = null;
+  $("play").textContent = "▶ play";
+}
+
+function play() {
+  if (timer !== null) return stop();
+  if (state.step >= steps.length) goTo(0);
+  $("play").textContent = "⏸ pause";
+  timer = setInterval(() => {
+    if (state.step >= steps.length) return stop();
+    next();
+  }, 700);
+}
+
+function updateHash(k) {
+  const hash = `#step=${k === steps.length ? "end" : k}`;
+  if (location.hash === hash) return;
+  try {
+    history.replaceState(null, "", hash);
+  } catch (error) {
+    // about:srcdoc (a notebook's iframe) has no URL to update; the page works the same.
+  }
+}
+
+function fromHash() {
+  const m = /step=(end|\d+)/.exec(location.hash);
+  if (!m) return 0;
+  return m[1] === "end" ? steps.length : Number(m[1]);
+}
+
+$("first").addEventListener("click", () => goTo(0));
+$("prev").addEventListener("click", prev);
+$("next").addEventListener("click", next);
+$("last").addEventListener("click", () => goTo(steps.length));
+$("play").addEventListener("click", play);
+$("slider").addEventListener("input", (e) => goTo(Number(e.target.value)));
+$("quiz-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  checkQuiz($("quiz-answer").value);
+});
+$("quiz-skip").addEventListener("click", () => checkQuiz(""));
+$("quiz-mode").addEventListener("change", () => {
+  $("quiz").hidden = true;
+});
+window.addEventListener("hashchange", () => goTo(fromHash()));
+document.addEventListener("keydown", (e) => {
+  const tag = e.target && e.target.tagName;
+  if (tag === "INPUT" && e.target.type !== "range" && e.target.type !== "checkbox") return;
+  const actions = { ArrowRight: next, ArrowLeft: prev, " ": play, Home: () => goTo(0), End: () => goTo(steps.length) };
+  const action = actions[e.key];
+  if (!action) return;
+  e.preventDefault();
+  action();
+});
+
+const list = $("names");
+const seen = new Set();
+for (const name of names) {
+  if (seen.has(name) || seen.size >= 2000) continue;
+  seen.add(name);
+  const option = document.createElement("option");
+  option.value = name;
+  list.appendChild(option);
+}
+$("search").addEventListener("change", (e) => {
+  const wanted = e.target.value.trim();
+  if (!wanted) return;
+  let i = names.indexOf(wanted);
+  if (i < 0) i = names.findIndex((n) => n.toLowerCase().startsWith(wanted.toLowerCase()));
+  if (i >= 0) select(i);
+});
+
+reset();
+goTo(fromHash());
