@@ -41,7 +41,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--engine", choices=("value", "tensor"), default="tensor", help="autodiff engine")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--seed", type=int, default=0, help="seed for a random STATE when SIZES is not [2, 2, 2]")
-    parser.add_argument("--graph", metavar="PATH", help="also draw the graph, wrong parameters in red")
+    parser.add_argument(
+        "--graph", metavar="PATH", help="also draw the graph, wrong parameters red; .html: step through it"
+    )
     parser.set_defaults(func=run)
 
 
@@ -109,8 +111,15 @@ def _write_graph(report: Any, path: str, to_stderr: bool) -> None:
     """The report's graph (wrong parameters red) as DOT source, or rendered by Graphviz's `dot`."""
     from ..errors import TinygradEduError
 
-    dot = report.draw()
     fmt = path.rpartition(".")[2].lower()
+    if fmt == "html":  # the step-through page, wrong parameters marked, manual vs autodiff in their tooltips
+        from ..viz import steps
+
+        root, model = report._graph["root"], report._graph["model"]
+        steps(root, params=model, highlight=_marks(report, model), title="Your backprop against autodiff").save(path)
+        print(f"wrote {path}", file=sys.stderr if to_stderr else sys.stdout)
+        return
+    dot = report.draw()
     if fmt == "dot":
         Path(path).write_text(dot.source)
     else:
@@ -124,6 +133,27 @@ def _write_graph(report: Any, path: str, to_stderr: bool) -> None:
                 "Install Graphviz (apt install graphviz / brew install graphviz), or pass a .dot path"
             ) from None
     print(f"wrote {path}", file=sys.stderr if to_stderr else sys.stdout)
+
+
+def _marks(report: Any, model: Any) -> dict[Any, tuple[str, str]]:
+    """Each parameter -> (fill, tooltip): red where your gradient is wrong; the tooltip says manual vs autodiff."""
+    import numpy as np
+
+    marks = {}
+    for name, param in model.named_parameters():
+        key = next((p.name for p in report.params if name == p.name or name.startswith(p.name + ".")), None)
+        if key is None:
+            continue
+        check = report[key]
+        auto, manual = check.autodiff, check.manual
+        if name != key and manual is not None and manual.shape == auto.shape:  # one scalar of the parameter
+            element = tuple(int(i) for i in name[len(key) + 1 :].split("."))
+            auto, manual = auto[element], manual[element]
+        wrong = manual is None or np.shape(manual) != np.shape(auto) or not np.allclose(manual, auto, 1e-7, 1e-10)
+        text = f"{name}: manual {'missing' if manual is None else np.array2string(np.asarray(manual), precision=6)}"
+        text += f" vs autodiff {np.array2string(np.asarray(auto), precision=6)}"
+        marks[param] = ("#e31a1c" if wrong else "#a6cee3", text + (" (WRONG)" if wrong else " (ok)"))
+    return marks
 
 
 def _load(path: str) -> Any:

@@ -119,7 +119,7 @@ def register(subparsers: Any) -> None:
         metavar="PATH",
         type=_graph_path,
         default=None,
-        help="draw the graph of the last step, values and gradients on it (.svg, .png, .pdf or .dot)",
+        help="draw the graph of the last step, values and gradients on it (.svg, .png, .pdf, .dot or .html)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -196,15 +196,20 @@ def run(args: argparse.Namespace) -> int:
 
         last = slice(-(batch_size or len(X)), None)  # the last batch, in data order
         loss = step_graph(model, loss_fn, X[last], Y[last])
-        render(loss, args.graph, format=os.path.splitext(args.graph)[1][1:].lower(), params=model)
+        if args.graph.lower().endswith(".html"):  # the page that steps through this step's backprop
+            from ..viz import steps
+
+            steps(loss, params=model).save(args.graph)
+        else:
+            render(loss, args.graph, format=os.path.splitext(args.graph)[1][1:].lower(), params=model)
         print(f"drew the graph of the last step to {args.graph}")
     return 0
 
 
 def _graph_path(path: str) -> str:
     """argparse type for --graph: the suffix picks the format, so it must be one render knows."""
-    if os.path.splitext(path)[1].lower() not in (".svg", ".png", ".pdf", ".dot"):
-        raise argparse.ArgumentTypeError(f"{path}: the file name must end in .svg, .png, .pdf or .dot")
+    if os.path.splitext(path)[1].lower() not in (".svg", ".png", ".pdf", ".dot", ".html"):
+        raise argparse.ArgumentTypeError(f"{path}: the file name must end in .svg, .png, .pdf, .dot or .html")
     return path
 
 

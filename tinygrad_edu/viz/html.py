@@ -17,6 +17,7 @@ import html
 import json
 import os
 import re
+from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
@@ -38,6 +39,7 @@ def to_html(
     max_nodes: int = DEFAULT_MAX_NODES,
     title: str | None = None,
     collapse: bool | str = "auto",
+    highlight: Mapping[Any, tuple[str, str]] | None = None,
     timeout: float = 30.0,
 ) -> str:
     """The page, as a string: the graph ending in `output` and a stepper through its forward and backward pass.
@@ -45,13 +47,14 @@ def to_html(
     params:    an `nn.Module` or a dict name -> parameter (names and module clusters, as in `draw`).
     max_nodes: bigger graphs are folded into summary nodes, as `draw` folds them; every node still
                has its steps (a folded node's steps light up its summary).
+    highlight: node -> (fill colour, note), as in `draw`; the note shows on hover and beside the node.
     A scalar graph needs no backward pass beforehand (the page replays it from the local derivatives);
     a tensor graph needs `loss.backward(retain_graph=True)` first.
     """
     graph = read_graph(output, params)
     line = timeline(graph)
     units = _units(graph, params, max_nodes, collapse)
-    dot = draw(output, params=params, max_nodes=max_nodes, collapse=collapse)
+    dot = draw(output, params=params, max_nodes=max_nodes, collapse=collapse, highlight=highlight)
     try:
         svg = _layout(dot.source, "svg", timeout).decode("utf-8")
     except _NoDotError:
@@ -68,6 +71,7 @@ def to_html(
         "value0": line.start_values,
         "shown0": line.start_shown,
         "explain": explanations(graph),
+        "notes": [highlight[node][1] if highlight and node in highlight else "" for node in graph.nodes],
         "steps": line.steps,
     }
     return _page(title, _tag_nodes(_inline_svg(svg), graph, line.start_values), data)

@@ -179,6 +179,7 @@ function showNode(i) {
   $("node-title").textContent = names[i] + (trace.ops[i] ? `  (${trace.ops[i]})` : "  (leaf)");
   const text = $("node-text");
   text.textContent = "";
+  if (trace.notes[i]) line(text, trace.notes[i], "flag");
   line(text, `value: ${state.data[i] === null ? "not computed yet" : state.shownData[i]}`);
   line(text, `grad: ${state.grad[i] === null ? "not reached yet" : state.shownGrad[i]}`);
   const parts = [];
