@@ -12,6 +12,7 @@ names); everything else here works on its plain lists.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,15 +75,20 @@ def read_graph(root: Any, params: Any = None) -> Graph:
         drawn.append(shown)
         ins, data = parents[i], [*(nodes[p].data for p in parents[i]), node.data]  # inputs', then its own
         names.append(shown or _expression(ops[i], [names[p] for p in ins], data, locals_[i], i))
+    if not drawn[-1]:
+        names[-1] = "output"  # what `draw` colours as the output
     order = [index[id(n)] for n in walk(root, grad_only=True)] if root.requires_grad else []
     tracked = [bool(n.requires_grad) for n in nodes]
     return Graph(nodes, parents, locals_, ops, names, drawn, tracked, order, is_tensor, len(nodes) - 1)
 
 
+_UNNAMED = re.compile(r"n\d+")
+
+
 def _expression(op: str | None, inputs: list[str], data: list[Any], local: list[float] | None, i: int) -> str:
     """A name for a node nobody named, from its op and its inputs' names: `(0.1 − a_o1)²`; `n<i>` if long."""
-    if op is None or not inputs:
-        return f"n{i}"
+    if op is None or not inputs or any(_UNNAMED.fullmatch(name) for name in inputs):
+        return f"n{i}"  # `n7 + n3` would say nothing a reader can find on the drawing
     if local is not None and len(inputs) == 1 and op in ("+", "*"):
         a = inputs[0]
         if op == "*":
@@ -119,8 +125,11 @@ def _param_names(params: Any) -> dict[int, str]:
 
 def decimal(x: float) -> str:
     """A float as a plain decimal (no exponent), exact to the shortest round-trip digits: 0.0951087..."""
+    text = repr(float(x))
+    if "e" not in text and "n" not in text:  # the common case, fast: repr is already plain and shortest
+        return text[:-2] if text.endswith(".0") else text
     if not math.isfinite(x):
-        return str(x)
+        return text
     text = np.format_float_positional(x, unique=True, trim="-")
     return "0" if text == "-0" else text
 
