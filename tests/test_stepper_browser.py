@@ -80,6 +80,18 @@ def test_at_the_end_w5_has_the_articles_gradient(browser, article_page):
     grad = float(node_attrs(browser)["w5"][1])
     assert grad == pytest.approx(article_by_hand()["grad w5"], rel=1e-12)
     assert round(grad, 6) == 0.095109
+    steps_text = browser.execute_script("return document.getElementById('step-text').innerText")
+    assert "Done" in steps_text
+
+
+def test_the_w5_step_shows_the_articles_arithmetic(browser, article_page):
+    url, line = article_page
+    E, params = article_network()
+    w5 = read_graph(E, params).names.index("w5")
+    step = 1 + next(k for k, s in enumerate(line) if any(e["parent"] == w5 for e in s.get("edges", [])))
+    open_at(browser, url, step)
+    text = browser.find_element("id", "step-text").text
+    assert "w5.grad += a_h1 × s_o1.grad = 0.783808 × 0.121343 = 0.0951095" in text
     assert errors(browser) == []
 
 

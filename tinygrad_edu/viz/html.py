@@ -28,7 +28,7 @@ from . import collapse as folding
 from .draw import _place_params, draw
 from .modules import assign, module_calls
 from .rendering import INSTALL_HELP, _layout, _NoDotError
-from .trace import Graph, _param_names, explanations, read_graph, timeline
+from .trace import Graph, _param_names, decimal, explanations, read_graph, timeline
 
 DEFAULT_MAX_NODES = 300  # drawn nodes; the page stays quick to lay out and to step through
 
@@ -134,7 +134,11 @@ def _inline_svg(svg: str) -> str:
     return re.sub(r"<!--.*?-->\n?", "", svg, flags=re.DOTALL)
 
 
-def _tag_nodes(svg: str, graph: Graph, start: list[str | None]) -> str:
+def _plain(x: str | float) -> str:
+    return x if isinstance(x, str) else decimal(x)
+
+
+def _tag_nodes(svg: str, graph: Graph, start: list[str | float | None]) -> str:
     """Give each drawn value node its `data-node`, `data-label`, `data-value`, `data-grad`, escaped for HTML."""
 
     def tag(match: re.Match[str]) -> str:
@@ -144,7 +148,7 @@ def _tag_nodes(svg: str, graph: Graph, start: list[str | None]) -> str:
             i = int(name[1:])
             tip = html.escape(graph.names[i])
             label = html.escape(graph.drawn_names[i], quote=True)
-            value = html.escape(start[i] or "", quote=True)
+            value = "" if start[i] is None else html.escape(_plain(start[i]), quote=True)
             attrs = f' data-node="{i}" data-label="{label}" data-value="{value}" data-grad=""'
         elif name[0] == "o" and name[1:].isdigit():
             attrs = f' data-op="{int(name[1:])}"'

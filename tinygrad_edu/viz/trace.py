@@ -158,10 +158,9 @@ class Timeline:
     """What the page replays: a start state, then one step per forward result and per backward node."""
 
     graph: Graph
-    start_values: list[str | None]  # exact value per node before step 1 (leaves only)
+    start_values: list[str | float | None]  # value per node before step 1 (leaves only): float, or text (tensors)
     start_shown: list[str | None]
     steps: list[dict[str, Any]] = field(default_factory=list)
-    incoming: list[list[str]] = field(default_factory=list)  # per node: the lines that built its grad
 
 
 def timeline(graph: Graph) -> Timeline:
@@ -172,7 +171,7 @@ def timeline(graph: Graph) -> Timeline:
     for i, node in enumerate(graph.nodes):
         if graph.ops[i] is None:
             start[i], start_shown[i] = _value_text(graph, node)
-    out = Timeline(graph, start, start_shown, incoming=[[] for _ in range(n)])
+    out = Timeline(graph, start, start_shown)
     for i, node in enumerate(graph.nodes):
         if graph.ops[i] is not None:
             exact, shown = _value_text(graph, node)
@@ -195,11 +194,11 @@ def timeline(graph: Graph) -> Timeline:
     return out
 
 
-def _value_text(graph: Graph, node: Any) -> tuple[str, str]:
+def _value_text(graph: Graph, node: Any) -> tuple[str | float, str]:
     if graph.is_tensor:
         exact, shown, _ = tensor_text(node.data)
         return exact, shown
-    return decimal(node.data), number(node.data)
+    return json_number(node.data), number(node.data)
 
 
 def forward_text(graph: Graph, i: int) -> list[str]:
@@ -261,25 +260,23 @@ def _scalar_forward(graph: Graph, i: int) -> tuple[str, str]:
 
 
 def _scalar_backward(graph: Graph, out: Timeline) -> None:
-    """`Value.backward`, replayed: seed the root with 1, then every edge does `parent.grad += local * grad`."""
-    from ..check.explain import _edge_symbol  # the derivative's form, as `explain` writes it
+    """`Value.backward`, replayed: seed the root with 1, then every edge does `parent.grad += local * grad`.
 
-    names = graph.names
-    by_node = {node: names[i] for i, node in enumerate(graph.nodes)}
+    Each edge carries its local derivative (and its form, `a_h1` or `s·(1 − s)`); the page does the
+    multiply-add itself, in the same order and in the same float64 as the engine. `grad` is the result
+    here, for tests and for the quiz.
+    """
     grad = [0.0] * len(graph.nodes)
-    touched = [False] * len(graph.nodes)
     root = graph.root
     grad[root] = 1.0
-    touched[root] = True
     out.steps.append(
         {
             "kind": "seed",
             "node": root,
-            "grad": "1",
-            "text": [f"{names[root]}.grad = 1", f"d{names[root]}/d{names[root]} = 1: backward starts here"],
+            "grad": 1.0,
+            "text": [f"{graph.names[root]}.grad = 1 (d{graph.names[root]}/d{graph.names[root]}): backward starts here"],
         }
     )
-    out.incoming[root].append(f"{names[root]}.grad = 1 (the start of backward)")
     for i in graph.backward_order:
         ps = graph.parents[i]
         if not ps:
@@ -289,20 +286,55 @@ def _scalar_backward(graph: Graph, out: Timeline) -> None:
         for k, (p, local) in enumerate(zip(ps, graph.locals[i] or [])):
             if not graph.tracked[p]:
                 continue
-            before = grad[p]
-            contribution = local * g
-            grad[p] = before + contribution  # the chain rule, one edge at a time (as in Value.backward)
-            symbol = _edge_symbol(graph.nodes[i], k, by_node)
-            line = (
-                f"{names[p]}.grad += {symbol} × {names[i]}.grad = {short(local)} × {short(g)} = {short(contribution)}"
+            grad[p] += local * g  # the chain rule, one edge at a time (as in Value.backward)
+            edges.append(
+                {"parent": p, "local": json_number(local), "symbol": _symbol(graph, i, k), "grad": json_number(grad[p])}
             )
-            if touched[p]:
-                line += f"   (running sum: {short(before)} + {short(contribution)} = {short(grad[p])})"
-            touched[p] = True
-            out.incoming[p].append(line)
-            edges.append({"parent": p, "grad": decimal(grad[p]), "shown": number(grad[p]), "line": line})
         if edges:
             out.steps.append({"kind": "backward", "node": i, "edges": edges, "text": []})
+
+
+def json_number(x: float) -> float | str:
+    """A float for JSON; inf and nan (which JSON has no words for) as the strings JavaScript's Number() reads."""
+    return x if math.isfinite(x) else {math.inf: "Infinity", -math.inf: "-Infinity"}.get(x, "NaN")
+
+
+def _symbol(graph: Graph, i: int, k: int) -> str:
+    """The form of d node / d input k, as the article writes it: `a_h1`, `a_o1·(1 − a_o1)`, `2·x`; else the number."""
+    op, ps, names = graph.ops[i] or "", graph.parents[i], graph.names
+    me, local = names[i], (graph.locals[i] or [])[k]
+    if op == "sigmoid":
+        return f"{me}·(1 − {me})"
+    if op == "tanh":
+        return f"1 − {me}²"
+    if op == "exp":
+        return me
+    if op == "+":
+        return "1"
+    if op == "*" and len(ps) == 2:
+        return names[ps[1 - k]]  # d(x·y)/dx = y
+    if op == "Σw·x":
+        partner = _partners(graph, i).get(k)
+        return names[ps[partner]] if partner is not None else short(local)  # ds/dw = x, ds/dx = w
+    if op.startswith("**") and len(ps) == 1:
+        n = float(op[2:])
+        return f"{n:g}·{names[ps[0]]}" if n == 2 else f"{n:g}·{names[ps[0]]}^{n - 1:g}"
+    return short(local)
+
+
+def _partners(graph: Graph, i: int) -> dict[int, int]:
+    """For a `Σw·x` node: edge k -> the edge of its partner (w's x, x's w), from `weighted_sum`'s (w, x) pairs."""
+    ps, loc = graph.parents[i], graph.locals[i] or []
+    data = [graph.nodes[p].data for p in ps]
+    out: dict[int, int] = {}
+    j = 0
+    while j < len(ps):
+        if j + 1 < len(ps) and loc[j] == data[j + 1] and loc[j + 1] == data[j]:
+            out[j], out[j + 1] = j + 1, j
+            j += 2
+        else:
+            j += 1
+    return out
 
 
 def _tensor_backward(graph: Graph, out: Timeline) -> None:
@@ -343,7 +375,6 @@ def _tensor_backward(graph: Graph, out: Timeline) -> None:
                 continue
             exact, shown, panel = tensor_text(node.grad)
             line = f"{names[p]}.grad = {panel}   {tuple(node.data.shape)} {node.data.dtype}"
-            out.incoming[p].append(f"via {names[i]} ({graph.ops[i]}): {line}")
             edges.append({"parent": p, "grad": exact, "shown": shown, "line": line})
         out.steps.append({"kind": "backward", "node": i, "edges": edges, "text": [f"{graph.ops[i]}: {doc}"]})
 

@@ -13,35 +13,41 @@ const body = document.body;
 const $ = (id) => document.getElementById(id);
 
 // ---------------------------------------------------------------- state: what the engine holds
+// Scalars are numbers (the page computes the backward pass in float64, as the engine does);
+// tensors are text the engine wrote (their values and gradients are arrays).
 
 const state = { step: 0, data: [], shownData: [], grad: [], shownGrad: [] };
 
 function reset() {
   state.step = 0;
-  state.data = trace.value0.slice();
+  state.data = trace.value0.map(number);
   state.shownData = trace.shown0.slice();
   state.grad = new Array(count).fill(null);
   state.shownGrad = new Array(count).fill(null);
 }
 
 function forward(step) {
-  state.data[step.node] = step.value;
+  state.data[step.node] = number(step.value);
   state.shownData[step.node] = step.shown;
 }
 
 function seed(step) {
-  state.grad[step.node] = step.grad;
-  state.shownGrad[step.node] = step.shown || step.grad;
-}
-
-function accumulate(edge) {
-  if (edge.grad === undefined) return; // a tensor's gradient is shown once it is complete
-  state.grad[edge.parent] = edge.grad;
-  state.shownGrad[edge.parent] = edge.shown;
+  state.grad[step.node] = number(step.grad);
+  state.shownGrad[step.node] = step.shown;
 }
 
 function backward(step) {
-  for (const edge of step.edges) accumulate(edge);
+  for (const edge of step.edges) accumulate(step.node, edge);
+}
+
+function accumulate(node, edge) {
+  if (edge.local === undefined) {
+    // a tensor: its gradient is shown once complete, as the engine left it
+    if (edge.grad !== undefined) [state.grad[edge.parent], state.shownGrad[edge.parent]] = [edge.grad, edge.shown];
+    return;
+  }
+  const before = state.grad[edge.parent] === null ? 0 : state.grad[edge.parent];
+  state.grad[edge.parent] = before + Number(edge.local) * state.grad[node]; // parent.grad += local * node.grad
 }
 
 const KINDS = { forward, seed, backward };
@@ -55,6 +61,57 @@ function goTo(target) {
     state.step += 1;
   }
   render();
+}
+
+// ---------------------------------------------------------------- numbers as text
+
+function number(x) {
+  return typeof x === "string" && trace.engine === "value" ? Number(x) : x; // "Infinity", "NaN" from JSON
+}
+
+function decimal(x) {
+  // plain decimal, shortest round trip (as Python's repr): 1.5e-7 -> 0.00000015
+  const text = String(x);
+  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
+  if (!m) return text;
+  const [, sign, head, tail = "", e] = m;
+  const exp = Number(e);
+  if (exp < 0) return `${sign}0.${"0".repeat(-exp - 1)}${head}${tail}`;
+  return sign + head + tail + "0".repeat(Math.max(0, exp - tail.length));
+}
+
+const digits = (x, n) => (typeof x === "number" ? String(Number(x.toPrecision(n))) : x);
+const short = (x) => digits(x, 6); // the arithmetic, as Python's %.6g
+const onNode = (x) => digits(x, 4); // on the drawing, as `draw` writes it
+
+// Replay every step once, keeping each edge's numbers, so that any step's arithmetic can be written out.
+function record() {
+  reset();
+  const touched = new Array(count).fill(false);
+  for (const step of steps) {
+    if (step.kind === "seed") touched[step.node] = true;
+    if (step.kind === "backward" && trace.engine === "value") {
+      for (const edge of step.edges) {
+        edge.g = state.grad[step.node];
+        edge.before = touched[edge.parent] ? state.grad[edge.parent] : null;
+        accumulate(step.node, edge);
+        edge.after = state.grad[edge.parent];
+        touched[edge.parent] = true;
+      }
+    } else {
+      KINDS[step.kind](step);
+    }
+  }
+  reset();
+}
+
+function edgeLine(step, edge) {
+  if (edge.line !== undefined) return edge.line;
+  const [p, n] = [names[edge.parent], names[step.node]];
+  const local = Number(edge.local);
+  let text = `${p}.grad += ${edge.symbol} × ${n}.grad = ${short(local)} × ${short(edge.g)} = ${short(local * edge.g)}`;
+  if (edge.before !== null) text += `   (running sum: ${short(edge.before)} + ${short(local * edge.g)} = ${short(edge.after)})`;
+  return text;
 }
 
 // ---------------------------------------------------------------- the drawing
@@ -78,6 +135,9 @@ for (const g of document.querySelectorAll("g[data-group]")) {
   });
 }
 
+const shownData = (i) => (typeof state.data[i] === "number" ? onNode(state.data[i]) : state.shownData[i]);
+const shownGrad = (i) => (typeof state.grad[i] === "number" ? onNode(state.grad[i]) : state.shownGrad[i]);
+
 let marked = [];
 let shownStep = null; // the step whose node was last scrolled into view
 let selected = null; // the node whose chain rule the side panel shows
@@ -96,16 +156,16 @@ function render() {
   for (let i = 0; i < count; i++) {
     const entry = drawn[i];
     if (!entry) continue;
-    const value = state.data[i] === null ? "" : state.data[i];
-    const grad = state.grad[i] === null ? "" : state.grad[i];
+    const value = state.data[i] === null ? "" : typeof state.data[i] === "number" ? decimal(state.data[i]) : state.data[i];
+    const grad = state.grad[i] === null ? "" : typeof state.grad[i] === "number" ? decimal(state.grad[i]) : state.grad[i];
     if (entry.rendered[0] !== value) {
       entry.g.dataset.value = value;
-      if (entry.data) entry.data.textContent = "data " + (value === "" ? "?" : state.shownData[i]);
+      if (entry.data) entry.data.textContent = "data " + (value === "" ? "?" : shownData(i));
       entry.g.classList.toggle("pending", value === "");
     }
     if (entry.rendered[1] !== grad) {
       entry.g.dataset.grad = grad;
-      if (entry.grad) entry.grad.textContent = "grad " + (grad === "" ? "—" : state.shownGrad[i]);
+      if (entry.grad) entry.grad.textContent = "grad " + (grad === "" ? "—" : shownGrad(i));
     }
     entry.rendered = [value, grad];
   }
@@ -146,10 +206,10 @@ function showStep(step) {
     for (const t of step.text) line(text, t);
   } else {
     $("step-title").textContent = `Backward through ${names[step.node]}`;
-    line(text, `${names[step.node]}.grad = ${state.shownGrad[step.node]}: each input gets it times a local derivative`, "note");
+    line(text, `${names[step.node]}.grad = ${short(state.grad[step.node])}: each input gets it times a local derivative`, "note");
     for (const t of step.text) line(text, t, "note");
     for (const edge of step.edges) {
-      line(text, edge.line);
+      line(text, edgeLine(step, edge));
       mark(edge.parent, "target");
     }
   }
@@ -180,12 +240,12 @@ function showNode(i) {
   const text = $("node-text");
   text.textContent = "";
   if (trace.notes[i]) line(text, trace.notes[i], "flag");
-  line(text, `value: ${state.data[i] === null ? "not computed yet" : state.shownData[i]}`);
-  line(text, `grad: ${state.grad[i] === null ? "not reached yet" : state.shownGrad[i]}`);
+  line(text, `value: ${state.data[i] === null ? "not computed yet" : short(state.data[i])}`);
+  line(text, `grad: ${state.grad[i] === null ? "not reached yet" : short(state.grad[i])}`);
   const parts = [];
   steps.forEach((step, k) => {
     if (step.kind !== "backward") return;
-    for (const edge of step.edges) if (edge.parent === i) parts.push([k, edge.line]);
+    for (const edge of step.edges) if (edge.parent === i) parts.push([k, edgeLine(step, edge)]);
   });
   if (parts.length) {
     line(text, `${names[i]}.grad is a sum over the ${parts.length} node(s) it feeds:`, "note");
@@ -214,7 +274,7 @@ function showGroup(g, members) {
 function quizEdge() {
   const step = steps[state.step];
   if (!$("quiz-mode").checked || trace.engine !== "value" || !step || step.kind !== "backward") return null;
-  return step.edges.find((e) => e.grad !== undefined) || null;
+  return step.edges.find((e) => e.local !== undefined) || null;
 }
 
 function askQuiz(edge) {
@@ -222,9 +282,11 @@ function askQuiz(edge) {
   $("quiz").hidden = false;
   $("quiz-result").textContent = "";
   delete $("quiz-result").dataset.verdict;
-  const g = state.shownGrad[step.node];
+  const [n, p] = [names[step.node], names[edge.parent]];
+  const so_far = edge.before === null ? "" : ` It is ${short(edge.before)} so far (a running sum).`;
   $("quiz-question").textContent =
-    `Backward through ${names[step.node]} (its grad is ${g}). What is ${names[edge.parent]}.grad after this step?`;
+    `Backward through ${n}: ${n}.grad = ${short(state.grad[step.node])}.${so_far} ` +
+    `What is ${p}.grad after this step? (${p}.grad += ∂${n}/∂${p} × ${n}.grad)`;
   $("quiz-answer").value = "";
   $("quiz-answer").focus();
 }
@@ -232,7 +294,7 @@ function askQuiz(edge) {
 function checkQuiz(typed) {
   const edge = quizEdge();
   if (!edge) return;
-  const answer = Number(edge.grad);
+  const answer = edge.after;
   const tolerance = Math.max(5e-4 * Math.abs(answer), 1e-6);
   const given = Number(String(typed).trim().replace(",", "."));
   const right = String(typed).trim() !== "" && Math.abs(given - answer) <= tolerance;
@@ -241,9 +303,9 @@ function checkQuiz(typed) {
   result.dataset.verdict = right ? "right" : "wrong";
   result.className = right ? "right" : "wrong";
   result.textContent = right
-    ? `Right: ${names[edge.parent]}.grad = ${edge.shown} (within ±${tolerance.toPrecision(2)}).`
-    : `Wrong: you typed ${typed}, but ${names[edge.parent]}.grad = ${edge.shown} (tolerance ±${tolerance.toPrecision(2)}). ` +
-      "The arithmetic is on the left of this panel, above.";
+    ? `Right: ${names[edge.parent]}.grad = ${short(answer)} (within ±${tolerance.toPrecision(2)}).`
+    : `Wrong: you typed ${typed || "nothing"}, but ${names[edge.parent]}.grad = ${short(answer)} ` +
+      `(tolerance ±${tolerance.toPrecision(2)}). The arithmetic is above.`;
 }
 
 // ---------------------------------------------------------------- controls
@@ -343,5 +405,5 @@ $("search").addEventListener("change", (e) => {
   if (i >= 0) select(i);
 });
 
-reset();
+record();
 goTo(fromHash());
