@@ -222,3 +222,40 @@ def test_cli_graph_train_and_check_write_pages(tmp_path):
     (flag,) = [n for n in notes if "WRONG" in n]
     assert flag.startswith("0.weight: manual") and "vs autodiff" in flag
     assert sum("(ok)" in n for n in notes) == 3
+
+
+def test_without_dot_the_error_says_how_to_install_it(monkeypatch):
+    from tinygrad_edu.errors import RenderError
+    from tinygrad_edu.viz import rendering
+
+    monkeypatch.setattr(rendering.shutil, "which", lambda name: None)
+    monkeypatch.setattr(rendering, "_wasm_available", lambda: False)
+    x = Value(1.0, label="x")
+    with pytest.raises(RenderError, match=r"needs Graphviz's `dot`.*apt-get install graphviz"):
+        to_html(x.tanh())
+
+
+def test_the_page_assets_ship_in_the_wheel(tmp_path):
+    """The page's .html/.js/.css are package data: a wheel built from this tree carries them."""
+    pytest.importorskip("setuptools")
+    from pathlib import Path
+
+    root, src = Path(__file__).resolve().parent.parent, tmp_path / "src"
+    shutil.copytree(root / "tinygrad_edu", src / "tinygrad_edu", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, src / name)  # a copy, so the build leaves nothing in the checkout
+    pip = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+    done = subprocess.run(
+        [*pip, "-w", str(tmp_path / "dist"), str(src)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"no wheel could be built here: {done.stderr.strip().splitlines()[-1:]}")
+    import zipfile
+
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for asset in ("stepper.html", "stepper.js", "stepper.css"):
+        assert f"tinygrad_edu/viz/page/{asset}" in names

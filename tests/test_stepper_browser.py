@@ -189,3 +189,67 @@ def test_a_hostile_label_cannot_run_script(browser, tmp_path):
     assert evil in labels
     assert browser.execute_script("return document.querySelectorAll('img, b').length") == 0
     assert errors(browser) == []
+
+
+def test_in_a_notebook_the_iframe_steps_too(browser, tmp_path):
+    from selenium.webdriver.common.keys import Keys
+
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    c = a * b + a  # dc/da = b + 1 = -2
+    c.label = "c"
+    cell = tmp_path / "cell.html"
+    cell.write_text(f"<!DOCTYPE html><html><body>{steps(c)._repr_html_()}</body></html>", encoding="utf-8")
+    browser.get(cell.as_uri())
+    browser.switch_to.frame(browser.find_element("tag name", "iframe"))
+    try:
+        browser.find_element("id", "step-title").click()  # the learner clicks into the cell's frame first
+        browser.find_element("tag name", "body").send_keys(Keys.END)  # about:srcdoc has no URL to update
+        assert body(browser, "step") == body(browser, "steps")
+        assert float(node_attrs(browser)["a"][1]) == -2.0 and float(node_attrs(browser)["b"][1]) == 2.0
+    finally:
+        browser.switch_to.default_content()
+    assert errors(browser) == []
+
+
+def test_a_collapsed_graph_lights_up_the_summary_of_a_folded_node(browser, tmp_path):
+    y = Value(1.0, label="x")
+    for _ in range(400):  # 801 nodes, far more than max_nodes
+        y = y * 0.999 + 0.001
+    y.label = "y"
+    path = tmp_path / "chain.html"
+    page = steps(y, max_nodes=40)
+    page.save(path)
+    data = read_graph(y)
+    line = timeline(data).steps
+    assert 'data-group="' in page.html
+    middle = next(k for k, s in enumerate(line) if s["kind"] == "forward" and s["node"] == 400)
+    open_at(browser, path.as_uri(), middle + 1)
+    current = browser.execute_script("return [...document.querySelectorAll('g.current')].map(g => g.dataset.unit)")
+    assert len(current) == 1 and current[0].startswith("g")  # the summary that hides node 400
+    open_at(browser, path.as_uri(), "end")
+    x_grad = float(node_attrs(browser)["x"][1])
+    assert x_grad == pytest.approx(0.999**400, rel=1e-12)  # dy/dx of 400 steps of y * 0.999
+    assert errors(browser) == []
+
+
+def test_a_tensor_page_shows_shapes_and_the_engine_gradients(browser, tmp_path):
+    import json
+
+    import numpy as np
+
+    from tinygrad_edu import Tensor
+
+    w = Tensor(np.array([[0.5, -1.0], [2.0, 0.25]]), requires_grad=True, name="W")
+    x = Tensor(np.array([[1.0, 2.0]]), name="x")
+    loss = (x @ w).sigmoid().sum()
+    loss.name = "loss"
+    loss.backward(retain_graph=True)
+    path = tmp_path / "tensor.html"
+    steps(loss).save(path)
+    open_at(browser, path.as_uri(), "end")
+    value, grad = node_attrs(browser)["W"]
+    s = 1 / (1 + np.exp(-(x.data @ w.data)))
+    np.testing.assert_allclose(json.loads(grad), (x.data.T @ (s * (1 - s))).ravel(), rtol=1e-12)
+    assert json.loads(value) == [0.5, -1.0, 2.0, 0.25]
+    assert "(2, 2) float64" in browser.find_element("css selector", 'g[data-label="W"]').text
+    assert errors(browser) == []
