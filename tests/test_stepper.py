@@ -143,9 +143,16 @@ def test_a_tensor_graph_without_gradients_is_refused_with_the_fix():
         timeline(read_graph(loss))
 
 
-def test_not_a_graph_is_a_type_error():
-    with pytest.raises(TypeError, match="expected a Value or a Tensor"):
+def test_bad_arguments_name_the_function_and_the_fix():
+    with pytest.raises(TypeError, match="to_html: expected a Value or a Tensor"):
         to_html(3.0)
+    x = Value(1.0, label="x").tanh()
+    with pytest.raises(ValueError, match=r"to_html: max_nodes=3 .* use 10 or more"):
+        to_html(x, max_nodes=3)
+    with pytest.raises(ValueError, match="to_html: collapse='yes'; use 'auto', True or False"):
+        to_html(x, collapse="yes")
+    with pytest.raises(TypeError, match=r"to_html: params must be an nn\.Module or a dict"):
+        to_html(x, params=[1, 2])
 
 
 @pytest.mark.parametrize("x", [0.1, 1e-7, -2.5e-12, 123456789.0, 1.0, 0.0, -0.0])

@@ -52,6 +52,10 @@ def to_html(
     A scalar graph needs no backward pass beforehand (the page replays it from the local derivatives);
     a tensor graph needs `loss.backward(retain_graph=True)` first.
     """
+    if collapse not in ("auto", True, False):
+        raise ValueError(f"to_html: collapse={collapse!r}; use 'auto', True or False")
+    if max_nodes < 10:
+        raise ValueError(f"to_html: max_nodes={max_nodes} leaves no room for a readable graph; use 10 or more")
     graph = read_graph(output, params)
     dot = draw(output, params=params, max_nodes=max_nodes, collapse=collapse, highlight=highlight)
     with ThreadPoolExecutor(1) as pool:  # `dot` lays the graph out in its own process while the timeline is read
