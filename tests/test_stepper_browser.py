@@ -253,3 +253,21 @@ def test_a_tensor_page_shows_shapes_and_the_engine_gradients(browser, tmp_path):
     assert json.loads(value) == [0.5, -1.0, 2.0, 0.25]
     assert "(2, 2) float64" in browser.find_element("css selector", 'g[data-label="W"]').text
     assert errors(browser) == []
+
+
+def test_space_plays_and_pauses(browser, article_page):
+    import time
+
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url, _ = article_page
+    open_at(browser, url)
+    page = browser.find_element("tag name", "body")
+    page.send_keys(" ")
+    WebDriverWait(browser, 10).until(lambda b: int(body(b, "step")) >= 2)
+    page.send_keys(" ")
+    paused = body(browser, "step")
+    time.sleep(1.0)  # longer than one tick of play (0.7 s)
+    assert body(browser, "step") == paused
+    assert browser.find_element("id", "play").text.endswith("play")
+    assert errors(browser) == []
