@@ -121,7 +121,7 @@ def _units(graph: Graph, params: Any, max_nodes: int, collapse: bool | str) -> l
     if collapse is False:
         return [f"v{i}" for i in range(len(graph.nodes))]
     calls = module_calls(params)
-    owner = assign([node._order for node in graph.nodes], calls)
+    owner = assign(graph.orders, calls)
     _place_params(graph.ops, _param_names(params), graph.nodes, owner, calls)
     plan = folding.plan(graph.parents, graph.ops, owner, calls, graph.root, max_nodes, force=collapse is True)
     return [f"v{i}" if g is None else f"g{g}" for i, g in enumerate(plan.group)]

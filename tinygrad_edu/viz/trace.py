@@ -34,7 +34,9 @@ class Graph:
     parents: list[list[int]]  # indices of each node's inputs, in the engine's edge order
     locals: list[list[float] | None]  # d node / d parent per edge (scalar engine); None for tensors
     ops: list[str | None]  # the op that made the node; None for a leaf
-    names: list[str]  # a name for every node: label/name, parameter name, else n<i>
+    docs: list[str]  # the op's rule, first line of its docstring (tensor engine), else ''
+    orders: list[int]  # creation ticks (module calls are found by them)
+    names: list[str]  # a name for every node: label/name, parameter name, else made from its op
     drawn_names: list[str]  # the name `draw` writes on the node ('' when it writes none)
     tracked: list[bool]  # requires_grad
     backward_order: list[int]  # the engine's order: newest first, only nodes that require grad
@@ -42,44 +44,54 @@ class Graph:
     root: int
 
 
-def read_graph(root: Any, params: Any = None) -> Graph:
-    """The adapter: the graph ending in `root` (a `Value` or a `Tensor`) as plain lists.
+def node_record(node: Any, is_tensor: bool) -> tuple[list[Any], list[float] | None, str | None, str, str | None, int]:
+    """THE adapter: one node as (parents, local derivatives, op name, op rule, own name, creation tick).
 
-    This is the only function that touches node internals (`_parents`, `_locals`, `_op`), so a change
-    in how the engines store their edges is fixed here and nowhere else.
+    This is the only place that reads the engines' internals (`_parents`, `_locals`, `_op`, `_order`),
+    so a change in how a node stores its edges is fixed here and nowhere else.
     """
+    parents = [p for p in node._parents if p is not None]
+    if is_tensor:
+        op = node._op
+        doc = (op.__doc__ or "").strip().splitlines()[0] if op is not None else ""
+        return parents, None, op.__name__ if op is not None else None, doc, node.name, node._order
+    local = [float(x) for x in node._locals]
+    return parents, local, node._op if parents else None, "", node.label, node._order
+
+
+def read_graph(root: Any, params: Any = None) -> Graph:
+    """The graph ending in `root` (a `Value` or a `Tensor`) as plain lists, read through `node_record`."""
     if not hasattr(root, "data") or not hasattr(root, "_parents"):
         raise TypeError(f"to_html: expected a Value or a Tensor (the end of a graph), got {type(root).__name__}")
-    nodes = walk(root)[::-1]
-    index = {id(node): i for i, node in enumerate(nodes)}
     is_tensor = isinstance(root.data, np.ndarray)
-    if is_tensor and root._op is None and root.requires_grad and not root._parents and len(nodes) == 1:
+    nodes = walk(root)[::-1]
+    if is_tensor and len(nodes) == 1:
         raise GraphError(
             "to_html: this tensor has no recorded graph (a leaf, or a graph released by backward); "
-            "call loss.backward(retain_graph=True) so the graph is kept, then draw it"
+            "call loss.backward(retain_graph=True) so the graph is kept, then make the page"
         )
+    index = {id(node): i for i, node in enumerate(nodes)}
     param_names = _param_names(params)
-    parents, locals_, ops, names, drawn = [], [], [], [], []
+    parents, locals_, ops, docs, orders, names, drawn = [], [], [], [], [], [], []
     for i, node in enumerate(nodes):
-        edges = [p for p in node._parents if p is not None]
-        parents.append([index[id(p)] for p in edges])
-        if is_tensor:
-            locals_.append(None)
-            ops.append(node._op.__name__ if node._op is not None else None)
-            own = node.name
-        else:
-            locals_.append([float(x) for x in node._locals])
-            ops.append(node._op if node._parents else None)
-            own = node.label
+        inputs, local, op, doc, own, order = node_record(node, is_tensor)
+        ins = [index[id(p)] for p in inputs]
+        parents.append(ins)
+        locals_.append(local)
+        ops.append(op)
+        docs.append(doc)
+        orders.append(order)
         shown = str(param_names.get(id(node)) or own or "")
         drawn.append(shown)
-        ins, data = parents[i], [*(nodes[p].data for p in parents[i]), node.data]  # inputs', then its own
-        names.append(shown or _expression(ops[i], [names[p] for p in ins], data, locals_[i], i))
+        data = [*(p.data for p in inputs), node.data]  # the inputs' values, then its own
+        names.append(shown or _expression(op, [names[p] for p in ins], data, local, i))
     if not drawn[-1]:
         names[-1] = "output"  # what `draw` colours as the output
     order = [index[id(n)] for n in walk(root, grad_only=True)] if root.requires_grad else []
     tracked = [bool(n.requires_grad) for n in nodes]
-    return Graph(nodes, parents, locals_, ops, names, drawn, tracked, order, is_tensor, len(nodes) - 1)
+    return Graph(
+        nodes, parents, locals_, ops, docs, orders, names, drawn, tracked, order, is_tensor, root=len(nodes) - 1
+    )
 
 
 _UNNAMED = re.compile(r"n\d+")
@@ -207,7 +219,7 @@ def forward_text(graph: Graph, i: int) -> list[str]:
     ps = graph.parents[i]
     if graph.is_tensor:
         inputs = ", ".join(names[p] for p in ps)
-        doc = (node._op.__doc__ or "").strip().splitlines()[0]
+        doc = graph.docs[i]
         shape = f"{tuple(node.data.shape)} {node.data.dtype}"
         _, _, panel = tensor_text(node.data)
         return [f"{names[i]} = {op}({inputs})", doc, f"= {panel}   {shape}"]
@@ -364,7 +376,7 @@ def _tensor_backward(graph: Graph, out: Timeline) -> None:
         ps = [p for p in graph.parents[i] if graph.tracked[p]]
         if not ps:
             continue
-        doc = (graph.nodes[i]._op.__doc__ or "").strip().splitlines()[0]
+        doc = graph.docs[i]
         edges = []
         for p in ps:
             remaining[p] -= 1

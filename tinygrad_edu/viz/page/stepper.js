@@ -403,6 +403,8 @@ $("search").addEventListener("change", (e) => {
   let i = names.indexOf(wanted);
   if (i < 0) i = names.findIndex((n) => n.toLowerCase().startsWith(wanted.toLowerCase()));
   if (i >= 0) select(i);
+  e.target.setCustomValidity(i >= 0 ? "" : `no node named ${wanted}`);
+  e.target.reportValidity();
 });
 
 record();
