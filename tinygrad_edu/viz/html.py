@@ -17,6 +17,7 @@ import html
 import json
 import os
 import re
+import subprocess
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
@@ -66,13 +67,17 @@ def to_html(
             svg = layout.result().decode("utf-8")
         except _NoDotError:
             raise RenderError(f"to_html: the graph layout needs Graphviz's `dot`. {INSTALL_HELP}") from None
+        except subprocess.TimeoutExpired:
+            raise RenderError(
+                f"to_html: `dot` did not lay the graph out within {timeout:g} s; pass a smaller max_nodes= "
+                f"(now {max_nodes}) or a larger timeout="
+            ) from None
     title = title or f"Step through backprop: {graph.names[graph.root]}"
     data = {
         "title": title,
         "engine": "tensor" if graph.is_tensor else "value",
         "root": graph.root,
         "names": graph.names,
-        "labels": graph.drawn_names,
         "ops": graph.ops,
         "units": units,
         "value0": line.start_values,

@@ -3,7 +3,9 @@
 // The page keeps what the engine keeps, one value and one grad per node, and changes them only in
 // the three ways the engine does: forward (a result gets its value), seed (backward starts with
 // root.grad = 1) and backward (through one node, `parent.grad += local * node.grad` on each edge:
-// accumulate). Every number comes from the engine; this script only replays and shows them.
+// accumulate). Values and local derivatives come from the engine; the multiply-adds of backward are
+// done here, in the engine's order and in float64, so the page's gradients equal `.grad` to the bit.
+// (Tensor pages show the arrays the engine computed: their gradients arrive complete.)
 
 const trace = JSON.parse(document.getElementById("trace").textContent);
 const steps = trace.steps;
@@ -122,6 +124,7 @@ const unitOf = (i) => document.querySelector(`g[data-unit="${trace.units[i]}"]`)
 for (const g of document.querySelectorAll("g[data-node]")) {
   const entry = { g, data: null, grad: null, rendered: [undefined, undefined] };
   for (const text of g.querySelectorAll("text")) {
+    // the last match wins: the fields come after the name, so a name like "data x" cannot take their place
     if (text.textContent.startsWith("data ")) entry.data = text;
     else if (text.textContent.startsWith("grad ")) entry.grad = text;
   }
