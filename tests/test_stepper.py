@@ -266,3 +266,15 @@ def test_the_page_assets_ship_in_the_wheel(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for asset in ("stepper.html", "stepper.js", "stepper.css"):
         assert f"tinygrad_edu/viz/page/{asset}" in names
+
+
+def test_a_dot_that_runs_out_of_time_says_which_knob_to_turn(monkeypatch):
+    from tinygrad_edu.errors import RenderError
+    from tinygrad_edu.viz import html as page
+
+    def slow(source, fmt, timeout):
+        raise subprocess.TimeoutExpired("dot", timeout)
+
+    monkeypatch.setattr(page, "_layout", slow)
+    with pytest.raises(RenderError, match=r"within 0\.5 s; pass a smaller max_nodes= \(now 300\) or a larger timeout="):
+        to_html(Value(1.0, label="x").tanh(), timeout=0.5)
