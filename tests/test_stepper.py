@@ -278,3 +278,18 @@ def test_a_dot_that_runs_out_of_time_says_which_knob_to_turn(monkeypatch):
     monkeypatch.setattr(page, "_layout", slow)
     with pytest.raises(RenderError, match=r"within 0\.5 s; pass a smaller max_nodes= \(now 300\) or a larger timeout="):
         to_html(Value(1.0, label="x").tanh(), timeout=0.5)
+
+
+def test_the_chain_rule_trace_is_kept_to_nodes_with_few_paths():
+    from tinygrad_edu.viz.trace import explanations
+
+    E, params = article_network()
+    traces = dict(zip(read_graph(E, params).names, explanations(read_graph(E, params))))
+    assert "2 paths from E to w1" in traces["w1"] and "1 path from E to w5" in traces["w5"]
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(12):  # 2^12 paths from y down to x: too many to list, so no trace (and no long wait)
+        y = y * y + y
+    y.backward()
+    traces = explanations(read_graph(y))
+    assert traces[0] == "" and traces[-2] != ""

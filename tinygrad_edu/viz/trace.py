@@ -24,6 +24,7 @@ from .labels import array, number
 
 MAX_ARRAY = 36  # a tensor with at most this many elements (6×6) shows its values; bigger ones a summary
 MAX_EXPLAIN = 200  # scalar graphs up to this many nodes get the full `explain` trace for each node
+MAX_PATHS = 64  # ... of the nodes reached by at most this many paths (a trace longer than that is not read)
 
 
 @dataclass
@@ -397,10 +398,15 @@ def explanations(graph: Graph) -> list[str]:
         return [""] * len(graph.nodes)
     from ..check.explain import explain
 
+    paths = [0] * len(graph.nodes)  # edge paths from the root to each node: explain lists every one
+    paths[graph.root] = 1
+    for i in graph.backward_order:
+        for p in graph.parents[i]:
+            paths[p] += paths[i]
     out = []
     root = graph.nodes[graph.root]
     for i, node in enumerate(graph.nodes):
-        if i == graph.root or not graph.tracked[i] or node.grad is None:
+        if i == graph.root or not graph.tracked[i] or node.grad is None or not 0 < paths[i] <= MAX_PATHS:
             out.append("")
             continue
         try:
