@@ -293,3 +293,14 @@ def test_the_chain_rule_trace_is_kept_to_nodes_with_few_paths():
     y.backward()
     traces = explanations(read_graph(y))
     assert traces[0] == "" and traces[-2] != ""
+
+
+def test_an_input_used_twice_by_one_op_gets_two_terms():
+    x = Value(3.0, label="x")
+    y = x * x  # dy/dx = 2x = 6: two edges from y to x, 3 × 1 each
+    y.label = "y"
+    (step,) = [s for s in timeline(read_graph(y)).steps if s["kind"] == "backward"]
+    assert [(e["parent"], e["local"], e["symbol"], e["grad"]) for e in step["edges"]] == [
+        (0, 3.0, "x", 3.0),
+        (0, 3.0, "x", 6.0),
+    ]
