@@ -377,6 +377,7 @@ $("quiz-form").addEventListener("submit", (e) => {
   checkQuiz($("quiz-answer").value);
 });
 $("quiz-skip").addEventListener("click", () => checkQuiz(""));
+$("fit").addEventListener("change", (e) => $("graph").classList.toggle("fit", e.target.checked));
 $("quiz-mode").addEventListener("change", () => {
   $("quiz").hidden = true;
 });
