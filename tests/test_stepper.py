@@ -229,6 +229,7 @@ def test_cli_graph_train_and_check_write_pages(tmp_path):
     (flag,) = [n for n in notes if "WRONG" in n]
     assert flag.startswith("0.weight: manual") and "vs autodiff" in flag
     assert sum("(ok)" in n for n in notes) == 3
+    assert 'xlink:title="0.weight: manual' in page  # the same note on hover, on the drawing itself
 
 
 def test_without_dot_the_error_says_how_to_install_it(monkeypatch):
