@@ -276,7 +276,7 @@ def test_a_dot_that_runs_out_of_time_says_which_knob_to_turn(monkeypatch):
     def slow(source, fmt, timeout):
         raise subprocess.TimeoutExpired("dot", timeout)
 
-    monkeypatch.setattr(page, "_layout", slow)
+    monkeypatch.setattr(page, "layout", slow)
     with pytest.raises(RenderError, match=r"within 0\.5 s; pass a smaller max_nodes= \(now 300\) or a larger timeout="):
         to_html(Value(1.0, label="x").tanh(), timeout=0.5)
 

@@ -28,7 +28,7 @@ from ..files import write_atomic
 from . import collapse as folding
 from .draw import _place_params, draw
 from .modules import assign, module_calls
-from .rendering import INSTALL_HELP, _layout, _NoDotError
+from .rendering import INSTALL_HELP, NoLayoutProgramError, layout
 from .trace import Graph, _param_names, decimal, explanations, read_graph, timeline
 
 DEFAULT_MAX_NODES = 300  # drawn nodes; the page stays quick to lay out and to step through
@@ -60,12 +60,12 @@ def to_html(
     graph = read_graph(output, params)
     dot = draw(output, params=params, max_nodes=max_nodes, collapse=collapse, highlight=highlight)
     with ThreadPoolExecutor(1) as pool:  # `dot` lays the graph out in its own process while the timeline is read
-        layout = pool.submit(_layout, dot.source, "svg", timeout)
+        pending = pool.submit(layout, dot.source, "svg", timeout)
         line = timeline(graph)
         units = _units(graph, params, max_nodes, collapse)
         try:
-            svg = layout.result().decode("utf-8")
-        except _NoDotError:
+            svg = pending.result().decode("utf-8")
+        except NoLayoutProgramError:
             raise RenderError(f"to_html: the graph layout needs Graphviz's `dot`. {INSTALL_HELP}") from None
         except subprocess.TimeoutExpired:
             raise RenderError(
