@@ -2,9 +2,12 @@
 
 from .anomaly import AnomalyError, detect_anomaly
 from .errors import (
+    ArgumentError,
+    ArgumentTypeError,
     DTypeError,
     GradcheckError,
     GraphError,
+    IndexOutOfRangeError,
     MathDomainError,
     MissingDependencyError,
     MixedEngineError,
@@ -14,6 +17,7 @@ from .errors import (
 )
 from .gradcheck import gradcheck
 from .graph import gc_paused, is_grad_enabled, no_grad
+from .retention import is_graph_kept, keep_graph
 from .tensor import Tensor, concatenate, cross_entropy, linear, matmul, stack
 from .value import Value, weighted_sum
 
@@ -24,10 +28,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AnomalyError",
+    "ArgumentError",
+    "ArgumentTypeError",
     "CheckpointError",
     "DTypeError",
     "GradcheckError",
     "GraphError",
+    "IndexOutOfRangeError",
     "MathDomainError",
     "MissingDependencyError",
     "MixedEngineError",
@@ -43,6 +50,8 @@ __all__ = [
     "gc_paused",
     "gradcheck",
     "is_grad_enabled",
+    "is_graph_kept",
+    "keep_graph",
     "linear",
     "load",
     "matmul",

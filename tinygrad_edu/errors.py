@@ -42,3 +42,15 @@ class MissingDependencyError(TinygradEduError, ImportError):
 
 class RenderError(TinygradEduError, RuntimeError):
     """The graph could not be turned into an image (no `dot`, `dot` failed, or it ran out of time)."""
+
+
+class ArgumentError(TinygradEduError, ValueError):
+    """An argument whose value the function cannot use (an empty list, an unknown option, ...)."""
+
+
+class ArgumentTypeError(TinygradEduError, TypeError):
+    """An argument of a type the function does not take; the message says what it takes."""
+
+
+class IndexOutOfRangeError(TinygradEduError, IndexError):
+    """An index past the end of a tensor (the message names the index and the shape)."""

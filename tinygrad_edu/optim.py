@@ -21,18 +21,23 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DTypeError, GraphError, MathDomainError, ShapeError
+from .errors import ArgumentError, ArgumentTypeError, DTypeError, GraphError, MathDomainError, ShapeError
 from .graph import no_grad
-from .tensor import Tensor
+from .tensor import Tensor, bump_version
 from .value import Value
 
 Parameter = Tensor | Value
 
 
 def _subtract(param: Parameter, delta: Any) -> None:
-    """p -= delta, in place for a Tensor (the model and the optimizer share its array)."""
+    """p -= delta, in place for a Tensor (the model and the optimizer share its array).
+
+    The write bumps the tensor's version, so a graph built before the step and used for backward
+    after it raises instead of giving gradients at the new weights.
+    """
     if type(param) is Tensor:
         param.data -= delta
+        bump_version(param)
     else:
         param.data = float(param.data - delta)
 
@@ -53,7 +58,7 @@ class Optimizer:
         self.state: dict[int, dict[str, Any]] = {}  # id(param) -> its buffers (step, moments, ...)
         items = list(params)
         if not items:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list; pass model.parameters()")
+            raise ArgumentError(f"{type(self).__name__}: got an empty parameter list; pass model.parameters()")
         groups = items if isinstance(items[0], dict) else [{"params": items}]
         self.param_groups: list[dict[str, Any]] = []
         seen: set[int] = set()
@@ -62,13 +67,13 @@ class Optimizer:
             for p in group["params"]:
                 self._check_param(p)
                 if id(p) in seen:
-                    raise ValueError(f"{type(self).__name__}: a parameter appears twice; pass each once")
+                    raise ArgumentError(f"{type(self).__name__}: a parameter appears twice; pass each once")
                 seen.add(id(p))
             self.param_groups.append(group)
 
     def _check_param(self, p: Any) -> None:
         if type(p) not in (Tensor, Value):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"{type(self).__name__}: parameters must be Tensors or Values, got {type(p).__name__} "
                 "(did you pass the model instead of model.parameters()?)"
             )
@@ -194,7 +199,7 @@ class SGD(Optimizer):
     ) -> None:
         _check_hyperparameters("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay, dampening=dampening)
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
+            raise ArgumentError("SGD: nesterov needs momentum > 0 and dampening = 0")
         super().__init__(
             params,
             {
@@ -241,7 +246,7 @@ class Adam(Optimizer):
     ) -> None:
         _check_hyperparameters("Adam", lr=lr, eps=eps, weight_decay=weight_decay)
         if not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"Adam: betas must lie in [0, 1), got {betas}")
+            raise MathDomainError(f"Adam: betas must lie in [0, 1), got {betas}")
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay})
 
     def _update(self, p: Parameter, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:

@@ -152,6 +152,7 @@ def _autodiff(
     model: Any, loss_fn: Callable[[Any, Any], Any], inputs: Any, targets: Any, state: dict[str, np.ndarray]
 ) -> tuple[dict[str, np.ndarray], float, dict[str, Any], dict[str, Any]]:
     """Forward layer by layer (keeping each layer's output), loss, backward; gradients as state-shaped arrays."""
+    from ..retention import keep_graph
     from ..tensor import Tensor
 
     engine = getattr(model, "engine", None) or "tensor"
@@ -170,7 +171,8 @@ def _autodiff(
     else:
         out = model(x)
     loss = loss_fn(out, targets)
-    loss.backward()
+    with keep_graph():  # report.draw() draws this graph, gradients on it
+        loss.backward()
     grads = {k: np.zeros_like(v) for k, v in state.items()}
     for name, param in model.named_parameters():
         if name in grads:  # a Tensor parameter: one array
