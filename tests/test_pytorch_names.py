@@ -155,3 +155,25 @@ def test_argument_errors_are_tinygrad_edu_errors_and_builtins(call):
     with pytest.raises(tg.TinygradEduError) as caught:
         call()
     assert isinstance(caught.value, (TypeError, ValueError))
+
+
+@pytest.mark.parametrize(
+    ("call", "kind", "builtin", "words"),
+    [
+        (lambda: bool(Tensor([1.0, 2.0])), tg.ShapeError, ValueError, "truth value"),
+        (lambda: len(Tensor(1.0)), tg.ArgumentTypeError, TypeError, "0-d"),
+        (lambda: Tensor([1.0, 2.0]) < Tensor([1.0, 2.0, 3.0]), tg.ShapeError, ValueError, r"\(2,\) and \(3,\)"),
+        (lambda: Tensor([1.0]) >= "a", tg.ArgumentTypeError, TypeError, "str"),
+        (lambda: Tensor.zeros(-1), tg.ShapeError, ValueError, "negative"),
+        (lambda: Tensor.randn(2.5), tg.ArgumentTypeError, TypeError, "not a shape"),
+        (lambda: Tensor(np.array(["a"])), tg.DTypeError, TypeError, "<U1"),
+        (lambda: Tensor([1.0, 2.0]).sum(axis=1.5), tg.ArgumentTypeError, TypeError, "axis"),
+        (lambda: Tensor(np.array([True])) - Tensor(np.array([True])), tg.DTypeError, TypeError, "bool"),
+        (lambda: Tensor([[1.0]]).reshape("a"), tg.ArgumentTypeError, TypeError, "not a shape"),
+    ],
+)
+def test_numpy_errors_do_not_leak(call, kind, builtin, words):
+    # each of these once raised NumPy's own ValueError / TypeError, naming neither the op nor the fix
+    with pytest.raises(kind, match=words) as caught:
+        call()
+    assert isinstance(caught.value, builtin)

@@ -73,8 +73,11 @@ class Tensor:
                 f"Tensor: cannot make a numeric array from {type(data).__name__} ({error}); pass numbers, "
                 "a rectangular nested list of numbers, or a numpy array"
             ) from None
-        if array.dtype == object:
-            raise DTypeError(f"Tensor: cannot make a numeric array from {type(data).__name__}")
+        if array.dtype.kind not in "biufc":  # strings, objects, dates: not numbers
+            raise DTypeError(
+                f"Tensor: cannot make a numeric array from {type(data).__name__} of dtype {array.dtype}; "
+                "pass numbers (or booleans)"
+            )
         self.data = array
         self.grad: np.ndarray | None = None
         self.name = name
@@ -101,18 +104,18 @@ class Tensor:
 
     @staticmethod
     def zeros(*shape: int | Sequence[int], dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-        return Tensor(np.zeros(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+        return Tensor(np.zeros(_shape(shape, "zeros", new=True), dtype=dtype), requires_grad=requires_grad)
 
     @staticmethod
     def ones(*shape: int | Sequence[int], dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-        return Tensor(np.ones(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+        return Tensor(np.ones(_shape(shape, "ones", new=True), dtype=dtype), requires_grad=requires_grad)
 
     @staticmethod
     def randn(
         *shape: int | Sequence[int], generator: Seed = None, dtype: Any = np.float32, requires_grad: bool = False
     ) -> Tensor:
         """Standard normal samples; `generator` is a seed or a `numpy.random.Generator`."""
-        data = as_generator(generator).standard_normal(_shape(shape)).astype(dtype)
+        data = as_generator(generator).standard_normal(_shape(shape, "randn", new=True)).astype(dtype)
         return Tensor.from_numpy(data, requires_grad=requires_grad)
 
     @staticmethod
@@ -125,7 +128,7 @@ class Tensor:
         requires_grad: bool = False,
     ) -> Tensor:
         """Samples from U[low, high); `generator` is a seed or a `numpy.random.Generator`."""
-        data = as_generator(generator).uniform(low, high, _shape((shape,))).astype(dtype)
+        data = as_generator(generator).uniform(low, high, _shape((shape,), "uniform", new=True)).astype(dtype)
         return Tensor.from_numpy(data, requires_grad=requires_grad)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -238,9 +241,16 @@ class Tensor:
         _inplace(self, "__setitem__", None, value, _index(index))
 
     def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise ArgumentTypeError("len: a 0-d tensor has no length (as in PyTorch); use t.item() for its number")
         return len(self.data)
 
     def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ShapeError(
+                f"bool: a tensor of shape {self.shape} has no single truth value (as in PyTorch); "
+                "reduce it first: (t > 0).data.all() or .any()"
+            )
         return bool(self.data)
 
     def __repr__(self) -> str:
@@ -354,10 +364,10 @@ class Tensor:
     # ------------------------------------------------------------------ shape
 
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
-        return _apply(ops.Reshape, (self,), _shape(shape))
+        return _apply(ops.Reshape, (self,), _shape(shape, "reshape"))
 
     def permute(self, *axes: int | Sequence[int]) -> Tensor:
-        return _apply(ops.Permute, (self,), _shape(axes))
+        return _apply(ops.Permute, (self,), _shape(axes, "permute"))
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         """PyTorch's transpose: swap axes `dim0` and `dim1` (on a matrix, `transpose(0, 1)` is `.T`).
@@ -393,22 +403,22 @@ class Tensor:
     # ------------------------------------------------------------------ comparisons (no gradient)
 
     def __lt__(self, other: Any) -> Tensor:
-        return _leaf(self.data < _raw(other))
+        return _compare(self, other, np.less, "<")
 
     def __le__(self, other: Any) -> Tensor:
-        return _leaf(self.data <= _raw(other))
+        return _compare(self, other, np.less_equal, "<=")
 
     def __gt__(self, other: Any) -> Tensor:
-        return _leaf(self.data > _raw(other))
+        return _compare(self, other, np.greater, ">")
 
     def __ge__(self, other: Any) -> Tensor:
-        return _leaf(self.data >= _raw(other))
+        return _compare(self, other, np.greater_equal, ">=")
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _leaf(self.data == _raw(other))
+        return _compare(self, other, np.equal, "==")
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _leaf(self.data != _raw(other))
+        return _compare(self, other, np.not_equal, "!=")
 
     # ------------------------------------------------------------------ autodiff
 
@@ -555,6 +565,9 @@ def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any)
         out, saved = op.forward(*arrays, *args, **kwargs)
     except ValueError as error:
         raise _shape_error(op, arrays, error) from None
+    except TypeError as error:  # NumPy refuses the dtypes, e.g. `-` on booleans
+        dtypes = " and ".join(str(np.result_type(a)) for a in arrays if a is not None)
+        raise DTypeError(f"{op.__name__.lower()}: cannot apply to dtypes {dtypes} (NumPy: {error})") from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)  # NumPy reductions return scalars; a Tensor always holds an array
     result = Tensor.__new__(Tensor)
@@ -770,6 +783,8 @@ def _reduce_args(op: str, axis: Axes, keepdims: bool, dim: Axes, keepdim: bool |
         keepdims = keepdim
     if type(axis) is list:
         axis = tuple(axis)
+    if not (axis is None or type(axis) is int or isinstance(axis, (np.integer, tuple))):
+        raise ArgumentTypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
     return axis, keepdims
 
 
@@ -788,11 +803,29 @@ def _index(index: Any) -> Any:
     return _raw(index)
 
 
-def _shape(dims: tuple[Any, ...]) -> tuple[int, ...]:
-    """Accept f(2, 3) and f((2, 3)) alike."""
+def _shape(dims: tuple[Any, ...], op: str = "shape", new: bool = False) -> tuple[int, ...]:
+    """Accept f(2, 3) and f((2, 3)) alike; each entry must be an int (and >= 0 for a `new` array's shape)."""
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
-        return tuple(dims[0])
+        dims = tuple(dims[0])
+    for d in dims:
+        if not isinstance(d, (int, np.integer)) or isinstance(d, bool):
+            raise ArgumentTypeError(f"{op}: {dims} is not a shape; give whole numbers, as f(2, 3) or f((2, 3))")
+        if new and d < 0:
+            raise ShapeError(f"{op}: shape {dims} has a negative size; every size must be >= 0")
     return tuple(dims)
+
+
+def _compare(t: Tensor, other: Any, ufunc: Any, symbol: str) -> Tensor:
+    """t < other and friends: a boolean leaf (comparisons have no gradient)."""
+    if symbol in ("==", "!=") and not isinstance(other, (Tensor, int, float, np.ndarray, np.generic, list, tuple)):
+        return _leaf(np.full(t.shape, symbol == "!="))  # `t == None` is False everywhere, as in NumPy
+    value = _raw(_operand(other, symbol))
+    try:
+        return _leaf(ufunc(t.data, value))
+    except ValueError as error:
+        raise ShapeError(f"Tensor {symbol}: cannot compare shapes {t.shape} and {np.shape(value)} ({error})") from None
+    except TypeError as error:
+        raise DTypeError(f"Tensor {symbol}: cannot compare {t.dtype} with {np.result_type(value)} ({error})") from None
 
 
 _HINTS = {
