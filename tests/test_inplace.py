@@ -201,3 +201,33 @@ def test_requires_grad_false_on_a_non_leaf_raises_and_detach_is_the_way():
     np.testing.assert_array_equal(w.grad, [2.0, 4.0])  # no gradient went through the cut
     w.requires_grad_(False)  # a leaf may
     assert not w.requires_grad
+
+
+@pytest.mark.parametrize(
+    "view",
+    [lambda x: x[:2], lambda x: x.reshape(6), lambda x: x.T, lambda x: x.transpose(0, 1), lambda x: x.permute(1, 0)],
+)
+def test_views_share_the_version_counter_as_in_pytorch(view):
+    # a view read by an op, its base changed in place: the op's input changed too (NumPy shares the memory)
+    x = Tensor(np.arange(6.0).reshape(3, 2))
+    w = Tensor(np.ones(view(x).shape), requires_grad=True)
+    y = (view(x) * w).sum()  # Mul saved the view, for w's gradient
+    x += 1.0
+    with pytest.raises(GraphError, match="in-place"):
+        y.backward()
+    xt = torch.arange(6.0).reshape(3, 2)
+    wt = torch.ones(view(xt).shape, requires_grad=True)
+    yt = (view(xt) * wt).sum()
+    xt += 1.0
+    with pytest.raises(RuntimeError, match="inplace"):
+        yt.backward()
+
+
+def test_a_copy_made_by_fancy_indexing_is_not_a_view():
+    w = Tensor(np.ones(2), requires_grad=True)
+    x = Tensor(np.arange(6.0).reshape(3, 2))
+    picked = x[np.array([0, 2])]  # advanced indexing copies (in NumPy and PyTorch)
+    y = (picked[:, 0] * w).sum()
+    x += 1.0
+    y.backward()  # nothing y read has changed
+    np.testing.assert_array_equal(w.grad, [0.0, 4.0])

@@ -364,10 +364,10 @@ class Tensor:
     # ------------------------------------------------------------------ shape
 
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
-        return _apply(ops.Reshape, (self,), _shape(shape, "reshape"))
+        return _view(self, _apply(ops.Reshape, (self,), _shape(shape, "reshape")))
 
     def permute(self, *axes: int | Sequence[int]) -> Tensor:
-        return _apply(ops.Permute, (self,), _shape(axes, "permute"))
+        return _view(self, _apply(ops.Permute, (self,), _shape(axes, "permute")))
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         """PyTorch's transpose: swap axes `dim0` and `dim1` (on a matrix, `transpose(0, 1)` is `.T`).
@@ -384,16 +384,16 @@ class Tensor:
         axes = list(range(n))
         if n:
             axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-        return _apply(ops.Permute, (self,), tuple(axes))
+        return _view(self, _apply(ops.Permute, (self,), tuple(axes)))
 
     @property
     def T(self) -> Tensor:  # noqa: N802 (NumPy's and PyTorch's name)
         """All axes reversed (a matrix's transpose), as in NumPy and PyTorch."""
-        return _apply(ops.Permute, (self,), None)
+        return _view(self, _apply(ops.Permute, (self,), None))
 
     def __getitem__(self, index: Any) -> Tensor:
         try:
-            return _apply(ops.Index, (self,), _index(index))
+            return _view(self, _apply(ops.Index, (self,), _index(index)))
         except IndexError as error:
             raise IndexOutOfRangeError(
                 f"index: {index!r} does not fit a tensor of shape {self.shape}: each index must lie in "
@@ -643,6 +643,17 @@ def _read_inputs(op: type[ops.Op], needs: tuple[bool, ...], n: int) -> set[int]:
 def _written_after(t: Tensor, order: int) -> bool:
     vc = getattr(t, "_vc", None)
     return vc is not None and vc[1] > order
+
+
+def _view(base: Tensor, result: Tensor) -> Tensor:
+    """A result that is a NumPy view of `base` (reshape, permute, basic indexing) shares its version counter.
+
+    They share memory, so an in-place write to either changes both: as in PyTorch, the write must
+    be seen by the ops that saved either one.
+    """
+    if np.may_share_memory(result.data, base.data):
+        result._vc = _counter(base)
+    return result
 
 
 def _counter(t: Tensor) -> list[int]:
