@@ -58,10 +58,22 @@ class Pair:
 
     # one method per kind of step; `side` 0 is tinygrad_edu, 1 is PyTorch
 
-    def forward(self, side: int, scale: float) -> None:
+    def forward(self, side: int, kind: str, scale: float) -> None:
+        """A loss of one of a few shapes, so that different ops save different inputs (and outputs)."""
         model = self.ours if side == 0 else self.theirs
         target = self.target if side == 0 else torch.tensor(self.target)
-        self.losses[side].append(((model(self.x[side]) - target) ** 2).mean() * scale)
+        x = self.x[side]
+        out = model(x)
+        if kind == "mse":
+            loss = ((out - target) ** 2).mean()
+        elif kind == "exp":  # Exp saves its output
+            loss = (out * 0.5).exp().mean()
+        elif kind == "view":  # Mul saves a view of the input: a write to x must be seen through it
+            loss = (out * x[:, :2]).sum()
+        else:  # log_softmax, and a weight used directly (Mul saves the parameter)
+            last = self.params[side][2]
+            loss = out.log_softmax(dim=1).mean() + (last * last).sum()
+        self.losses[side].append(loss * scale)
 
     def backward(self, side: int, i: int, retain: bool) -> None:
         if self.losses[side]:
@@ -85,6 +97,13 @@ class Pair:
         grad_off = no_grad() if side == 0 else torch.no_grad()
         with grad_off:
             self.params[side][j % 4] -= c
+
+    def load(self, side: int) -> None:  # the same numbers, written in place: the versions change
+        model = self.ours if side == 0 else self.theirs
+        model.load_state_dict(model.state_dict())
+
+    def x_detach_mul(self, side: int, c: float) -> None:  # through detach(): the same data, the same counter
+        self.x[side].detach().mul_(c)
 
     def acc(self, side: int, i: int, j: int) -> None:
         losses = self.losses[side]
@@ -110,7 +129,7 @@ class Pair:
 
 
 small = st.floats(-0.5, 0.5, allow_nan=False).filter(lambda c: abs(c) > 1e-3)
-FORWARD = st.tuples(st.just("forward"), st.sampled_from([1.0, 0.5, 2.0]))
+FORWARD = st.tuples(st.just("forward"), st.sampled_from(["mse", "exp", "view", "softmax"]), st.sampled_from([1.0, 0.5]))
 BACKWARD = st.tuples(st.just("backward"), st.integers(0, 5), st.booleans())
 STEPS = st.one_of(  # forward, backward and step twice: they are what the version checks are about
     FORWARD,
@@ -124,6 +143,8 @@ STEPS = st.one_of(  # forward, backward and step twice: they are what the versio
     st.tuples(st.just("x_mul"), st.sampled_from([0.5, 2.0])),
     st.tuples(st.just("w_sub"), st.integers(0, 3), small),
     st.tuples(st.just("acc"), st.integers(0, 5), st.integers(0, 5)),
+    st.tuples(st.just("load")),
+    st.tuples(st.just("x_detach_mul"), st.sampled_from([0.5, 2.0])),
 )
 PROGRAMS = st.tuples(st.integers(0, 100), st.booleans(), st.booleans(), st.lists(STEPS, min_size=1, max_size=25))
 
@@ -165,12 +186,12 @@ def test_programs_with_in_place_updates_match_pytorch_many(program):
 
 def test_the_classic_mistake_raises_where_pytorch_does():
     # forward, backward, step, forward, step (too early), backward: both engines refuse the last step
-    first = [("forward", 1.0), ("backward", 0, False), ("step",), ("forward", 1.0)]
+    first = [("forward", "mse", 1.0), ("backward", 0, False), ("step",), ("forward", "mse", 1.0)]
     assert run_program((0, True, False, [*first, ("step",), ("backward", 1, False)])) == 5
     assert run_program((0, True, False, [*first, ("backward", 1, False), ("step",)])) is None  # the right order
     # a second pass through a released graph, and an in-place write to the input it saved
-    assert run_program((1, False, True, [("forward", 1.0), ("backward", 0, False), ("backward", 0, True)])) == 2
-    assert run_program((2, False, False, [("forward", 1.0), ("x_add", 0.25), ("backward", 0, False)])) == 2
+    assert run_program((1, False, True, [("forward", "mse", 1.0), ("backward", 0, False), ("backward", 0, True)])) == 2
+    assert run_program((2, False, False, [("forward", "mse", 1.0), ("x_add", 0.25), ("backward", 0, False)])) == 2
 
 
 # ---------------------------------------------------------------------- threads
