@@ -3,6 +3,8 @@
 A Tensor produced by an op remembers the op (a class from `ops.TABLE`), its parents and what the
 op saved for backward. `backward()` walks the graph newest node first and asks each op for the
 gradients of its inputs; where an input was broadcast, the gradient is summed back to its shape.
+Then it releases the graph, as PyTorch does (`keep_graph()` keeps it for drawing), and it refuses
+to use an input that was written in place since the forward pass (a version counter per tensor).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ RELEASED_HINT = (
 )
 
 # In-place writes. Each tensor may carry a version counter `_vc = [version, tick of the last write]`,
-# made on its first in-place write and shared with its `detach()`es (they share the array). Forward
+# made on its first in-place write and shared with its `detach()`es and NumPy views (same memory). Forward
 # records nothing: a node was created at tick `_order`, so an input it read has changed since iff
 # that input's last write is newer. `_last_write` is the newest write anywhere, which lets backward
 # skip the check with one comparison per node in the usual case (no write since the forward pass).
