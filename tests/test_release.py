@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import re
 import threading
 import weakref
 
@@ -118,3 +119,15 @@ def test_step_graph_for_train_graph_keeps_the_gradients():
     inner = _intermediates(loss)
     assert inner and all(n.grad is not None for n in inner)
     assert "subgraph cluster" in draw(loss, params=model).source
+
+
+def test_train_graph_on_the_tensor_engine_draws_every_intermediate_gradient(tmp_path, capsys):
+    from tinygrad_edu.cli import main
+    from tinygrad_edu.viz.draw import COLOURS
+
+    path = tmp_path / "step.dot"
+    argv = ["train", "--dataset", "article", "--engine", "tensor", "--epochs", "2", "--no-progress"]
+    assert main([*argv, "--graph", str(path)]) == 0
+    grads = re.findall(r'grad ([^|}"]*)" fillcolor="([^"]+)"', path.read_text())
+    results = [g for g, colour in grads if colour == COLOURS["result"]]
+    assert len(results) >= 4 and "—" not in results  # the released graph would have drawn none of them
