@@ -184,6 +184,11 @@ def test_in_place_errors_name_the_cause():
         Tensor(np.zeros(3)).add_(np.ones((2, 3)))
     with pytest.raises(tg.IndexOutOfRangeError, match=r"shape \(3,\)"):
         Tensor(np.zeros(3))[7] = 1.0
+    with pytest.raises(tg.MixedEngineError, match=r"v\.data"):
+        Tensor(np.zeros(3)).add_(tg.Value(1.0))
+    f64 = Tensor(np.zeros(1))
+    f64.copy_([0.1])  # a list is copied at full precision (not through float32)
+    assert f64.data[0] == 0.1
 
 
 def test_requires_grad_false_on_a_non_leaf_raises_and_detach_is_the_way():

@@ -700,6 +700,8 @@ def _inplace(t: Tensor, name: str, ufunc: Any, other: Any, index: Any = None, gr
             f"{name}: {_describe(t)} takes part in a recorded graph, and tinygrad_edu does not record in-place "
             f"{name} (PyTorch does); compute a new tensor instead, or do it under `with no_grad():`"
         )
+    if type(other).__name__ == "Value":
+        raise MixedEngineError(f"{name}: a Value cannot be written into a Tensor; use its number, v.data")
     value = _raw(other)
     try:
         if ufunc is not None:
