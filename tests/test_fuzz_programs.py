@@ -9,8 +9,9 @@ tinygrad_edu error that is a RuntimeError, as PyTorch's), and the program ends t
 and every weight, gradient, input and kept loss agrees. So an optimizer step between forward and
 backward must raise exactly where PyTorch raises: no silent difference in either direction.
 
-A second test trains in one thread while another evaluates under no_grad, with a tiny switch
-interval so that the threads really interleave; the trained weights must equal PyTorch's.
+A second test trains in one thread while another evaluates under no_grad (or trains a second model,
+its optimizer stepping under no_grad), with a tiny switch interval so that the threads really
+interleave; the trained weights must equal PyTorch's, trained one model after the other.
 """
 
 from __future__ import annotations
@@ -197,13 +198,16 @@ def test_the_classic_mistake_raises_where_pytorch_does():
 # ---------------------------------------------------------------------- threads
 
 
-def _train(model, opt, x, target, steps: int, no_grad_cls, errors: list) -> None:
+def _train(pair: Pair, side: int, steps: int, errors: list) -> None:
+    """`steps` plain training steps of `pair`'s model on one engine (each step: zero_grad, forward, backward, step)."""
+    model = pair.ours if side == 0 else pair.theirs
+    target = pair.target if side == 0 else torch.tensor(pair.target)
     try:
         for _ in range(steps):
-            opt.zero_grad()
-            loss = ((model(x) - target) ** 2).mean()
+            pair.opt[side].zero_grad()
+            loss = ((model(pair.x[side]) - target) ** 2).mean()
             loss.backward()
-            opt.step()
+            pair.opt[side].step()
     except Exception as error:  # reported by the test, not lost in the thread
         errors.append(error)
 
@@ -217,41 +221,40 @@ def _evaluate(model, x, stop: threading.Event, errors: list) -> None:
         errors.append(error)
 
 
-def _threaded_run(seed: int, steps: int) -> None:
-    pair = Pair(seed, x_grad=False, adam=seed % 2 == 1)
-    other = nn.Sequential(nn.Linear(3, 4, dtype=np.float64, generator=seed + 7), nn.Tanh())
-    target = torch.tensor(pair.target)
-    # PyTorch, in this thread: the reference
-    _train(pair.theirs, pair.opt[1], pair.x[1], target, steps, torch.no_grad, [])
+def _threaded_run(seed: int, steps: int, beside: str) -> None:
+    """Train on our engine in a thread while another thread evaluates under no_grad, or trains too."""
+    pairs = [Pair(seed, x_grad=False, adam=seed % 2 == 1), Pair(seed + 50, x_grad=True, adam=seed % 2 == 0)]
+    for pair in pairs:  # PyTorch, in this thread, one after the other: the reference
+        _train(pair, 1, steps, [])
     errors: list = []
     stop = threading.Event()
-    evaluator = threading.Thread(target=_evaluate, args=(other, Tensor(np.ones((8, 3))), stop, errors))
-    trainer = threading.Thread(
-        target=_train, args=(pair.ours, pair.opt[0], pair.x[0], pair.target, steps, no_grad, errors)
-    )
+    trainers = [threading.Thread(target=_train, args=(pairs[0], 0, steps, errors))]
+    if beside == "no_grad":
+        other = nn.Sequential(nn.Linear(3, 4, dtype=np.float64, generator=seed + 7), nn.Tanh())
+        helper = threading.Thread(target=_evaluate, args=(other, Tensor(np.ones((8, 3))), stop, errors))
+    else:  # two threads whose optimizers step (each step runs under no_grad)
+        trainers.append(threading.Thread(target=_train, args=(pairs[1], 0, steps, errors)))
+        helper = threading.Thread(target=stop.wait)
     previous = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # switch threads every few bytecodes: the races happen
     try:
-        evaluator.start()
-        trainer.start()
-        trainer.join()
+        helper.start()
+        for thread in trainers:
+            thread.start()
+        for thread in trainers:
+            thread.join()
         stop.set()
-        evaluator.join()
+        helper.join()
     finally:
         sys.setswitchinterval(previous)
     assert errors == []
-    for k, (a, b) in enumerate(zip(*pair.params)):
-        np.testing.assert_allclose(a.data, b.detach().numpy(), **TOL, err_msg=f"param {k}")
+    assert tg.is_grad_enabled()  # no thread left grad mode off for the others
+    for pair in pairs[: len(trainers)]:
+        for k, (a, b) in enumerate(zip(*pair.params)):
+            np.testing.assert_allclose(a.data, b.detach().numpy(), **TOL, err_msg=f"param {k}")
 
 
-THREAD_XFAIL = pytest.mark.xfail(
-    not hasattr(tg, "set_grad_enabled"),  # lands with the thread-local grad mode (tinygrad_edu/graph.py)
-    strict=True,
-    reason="grad mode is process-wide: a no_grad() in one thread switches recording off in the other",
-)
-
-
-@THREAD_XFAIL
+@pytest.mark.parametrize("beside", ["no_grad", "training"])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_training_beside_a_no_grad_thread_matches_pytorch(seed):
-    _threaded_run(seed, steps=150)
+def test_training_beside_another_thread_matches_pytorch(seed, beside):
+    _threaded_run(seed, steps=150, beside=beside)
