@@ -171,8 +171,11 @@ def test_plus_equals_inside_a_graph_makes_a_new_node():
     assert loss is not first and first.item() == 5.0
     loss.backward()
     np.testing.assert_array_equal(w.grad, 2 * w.data + 3.0)
-    with pytest.raises(GraphError, match="in-place"):
+    with pytest.raises(GraphError, match="recorded graph"):
         (w * 2.0).__setitem__(0, 1.0)
+    buffer = Tensor(np.zeros(2))
+    with pytest.raises(GraphError, match=r"the value requires grad.*stack"):
+        buffer[0] = w[0]  # PyTorch records this; here it would silently drop w's gradient, so it is refused
 
 
 def test_in_place_errors_name_the_cause():

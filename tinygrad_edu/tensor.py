@@ -696,9 +696,10 @@ def _inplace(t: Tensor, name: str, ufunc: Any, other: Any, index: Any = None, gr
             )
         if graph_op is not None:
             return graph_op(t, other)
+        what = _describe(t) + " takes part in a recorded graph" if t.requires_grad else "the value requires grad"
         raise GraphError(
-            f"{name}: {_describe(t)} takes part in a recorded graph, and tinygrad_edu does not record in-place "
-            f"{name} (PyTorch does); compute a new tensor instead, or do it under `with no_grad():`"
+            f"{name}: {what}, and tinygrad_edu does not record in-place {name} (PyTorch does); compute a new "
+            "tensor instead (x = x * 0, or build it with stack / concatenate), or do it under `with no_grad():`"
         )
     if type(other).__name__ == "Value":
         raise MixedEngineError(f"{name}: a Value cannot be written into a Tensor; use its number, v.data")
