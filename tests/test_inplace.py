@@ -239,3 +239,15 @@ def test_a_copy_made_by_fancy_indexing_is_not_a_view():
     x += 1.0
     y.backward()  # nothing y read has changed
     np.testing.assert_array_equal(w.grad, [0.0, 4.0])
+
+
+def test_a_hand_set_grad_of_another_shape_is_refused_by_step():
+    # numpy would broadcast it into every element: a silently wrong update (PyTorch refuses the assignment)
+    w = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    w.grad = np.array([1.0])
+    with pytest.raises(ShapeError, match=r"\(3,\).*\(1,\)"):
+        optim.SGD([w], lr=0.1).step()
+    np.testing.assert_array_equal(w.data, [1.0, 2.0, 3.0])
+    w.grad = np.array([1.0, 0.0, 0.0])
+    optim.SGD([w], lr=0.1).step()
+    np.testing.assert_allclose(w.data, [0.9, 2.0, 3.0])

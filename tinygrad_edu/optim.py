@@ -96,8 +96,11 @@ class Optimizer:
         with no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
-                    if p.grad is not None:
-                        self._update(p, p.grad, self.state.setdefault(id(p), {}), group)
+                    grad = p.grad
+                    if grad is not None:
+                        if type(p) is Tensor and np.shape(grad) != p.data.shape:
+                            _wrong_grad(self, p, grad)
+                        self._update(p, grad, self.state.setdefault(id(p), {}), group)
         return loss
 
     def _update(self, p: Parameter, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
@@ -262,6 +265,15 @@ class Adam(Optimizer):
         step_size = group["lr"] / (1 - beta1**t)
         denom = _sqrt(v) / math.sqrt(1 - beta2**t) + group["eps"]
         _subtract(p, step_size * m / denom)
+
+
+def _wrong_grad(optimizer: Optimizer, p: Tensor, grad: Any) -> None:
+    """A `.grad` set by hand to another shape would be broadcast into every element: refuse it (PyTorch does)."""
+    raise ShapeError(
+        f"{type(optimizer).__name__}.step: a parameter of shape {p.shape} has a .grad of shape {np.shape(grad)}; "
+        "the update would broadcast it silently. A gradient must have its parameter's shape (set p.grad = None "
+        "to skip a parameter)"
+    )
 
 
 def _check_hyperparameters(optimizer: str, **values: object) -> None:
