@@ -662,7 +662,10 @@ def _counter(t: Tensor) -> list[int]:
     """`t`'s version counter, made on first use (most tensors are never written in place)."""
     vc = getattr(t, "_vc", None)
     if vc is None:
-        vc = t._vc = [0, -1]
+        with _write_lock:  # two threads must not each make one (a view would share the wrong one)
+            vc = getattr(t, "_vc", None)
+            if vc is None:
+                vc = t._vc = [0, -1]
     return vc
 
 
