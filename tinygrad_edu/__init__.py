@@ -1,6 +1,7 @@
 """tinygrad_edu: a small, readable autograd — a scalar `Value` engine and a NumPy `Tensor` engine."""
 
 from .anomaly import AnomalyError, detect_anomaly
+from .autograd import grad
 from .errors import (
     ArgumentError,
     ArgumentTypeError,
@@ -15,7 +16,7 @@ from .errors import (
     ShapeError,
     TinygradEduError,
 )
-from .gradcheck import gradcheck
+from .gradcheck import gradcheck, gradgradcheck
 from .graph import enable_grad, gc_paused, is_grad_enabled, no_grad, set_grad_enabled
 from .retention import is_graph_kept, keep_graph
 from .tensor import Tensor, concatenate, cross_entropy, linear, matmul, stack
@@ -49,7 +50,9 @@ __all__ = [
     "detect_anomaly",
     "enable_grad",
     "gc_paused",
+    "grad",
     "gradcheck",
+    "gradgradcheck",
     "is_grad_enabled",
     "is_graph_kept",
     "keep_graph",

@@ -20,6 +20,10 @@ class MathDomainError(TinygradEduError, ValueError):
     """A value outside an op's domain, such as `log` of a non-positive number."""
 
 
+class DivisionByZeroError(MathDomainError, ZeroDivisionError):
+    """A division by zero, such as `Value(1) / Value(0)` (also a `ZeroDivisionError`, as in Python)."""
+
+
 class DTypeError(TinygradEduError, TypeError):
     """A dtype that cannot do what was asked, such as an integer tensor that requires grad."""
 

@@ -22,6 +22,10 @@ from dataclasses import dataclass, field
 from .modules import Call
 
 LAYOUT_BUDGET = 20_000  # drawn + invisible nodes that `dot` lays out in about a second
+# At most this many nodes side by side in one rank (a column, left to right): about 1,000 pt, so the
+# picture still fits a screen when zoomed to its width or height. Without it, 400 summary nodes that
+# all start at rank 0 made a drawing 26,000 pt tall that no viewer could open.
+SCREEN_RANK = 16
 
 _TITLES = {"chain": "chain of ops", "run": "nodes made together"}
 
@@ -77,8 +81,14 @@ def plan(
     if force or _cost(leaf, key) > max_nodes:
         key = _fold_chains(parents, leaf, key, root)
     # 3. Runs in creation order, longer runs until `dot` can lay the drawing out quickly.
+    # When runs are needed at all, they also get long enough that no rank holds more than SCREEN_RANK nodes.
     unfolded, size = key, 2
-    while _cost(leaf, key) > max_nodes or _layout_cost(parents, leaf, key) > LAYOUT_BUDGET:
+    runs = _cost(leaf, key) > max_nodes or _layout_cost(parents, leaf, key) > LAYOUT_BUDGET
+    while runs and (
+        _cost(leaf, key) > max_nodes
+        or _layout_cost(parents, leaf, key) > LAYOUT_BUDGET
+        or (_widest_rank(parents, leaf, key) > SCREEN_RANK and _cost(leaf, key) > 2)
+    ):
         key, size = _fold_runs(leaf, unfolded, root, max_nodes, size)
     return _build(key, ops, owner, calls, folded)
 
@@ -157,6 +167,25 @@ def _layout_cost(parents: list[list[int]], leaf: list[bool], key: list[object]) 
                 r = max(r, rank[src] + step)
         rank[unit] = r
     return len(rank) + sum(max(1, rank[b] - rank[a]) for a, b in edges)
+
+
+def _widest_rank(parents: list[list[int]], leaf: list[bool], key: list[object]) -> int:
+    """The most drawn nodes that `dot` would stack in one rank (its height in an LR drawing)."""
+    rank: dict[object, int] = {}
+    for i, k in enumerate(key):
+        unit = i if k is None else k
+        step = 2 if k is None and not leaf[i] else 1
+        r = rank.get(unit, 0)
+        for p in parents[i]:
+            src = p if key[p] is None else key[p]
+            if src != unit:
+                r = max(r, rank[src] + step)
+        rank[unit] = r
+    width = Counter(rank.values())
+    for i, k in enumerate(key):  # a drawn result's op node sits one rank before it
+        if k is None and not leaf[i]:
+            width[rank[i] - 1] += 1
+    return max(width.values(), default=0)
 
 
 def _fold_runs(leaf: list[bool], key: list[object], root: int, max_nodes: int, size: int) -> tuple[list[object], int]:
