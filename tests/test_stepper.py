@@ -118,7 +118,7 @@ def test_tensor_steps_show_shapes_small_arrays_and_the_engine_gradients():
     x = Tensor(np.array([[1.0, 2.0]]), name="x")
     y = (x @ w).sigmoid()
     loss = y.sum()
-    loss.backward()
+    loss.backward(retain_graph=True)
     line = timeline(read_graph(loss)).steps
     s = 1 / (1 + np.exp(-(x.data @ w.data)))
     expected = x.data.T @ (s * (1 - s))  # dL/dW by hand
@@ -131,7 +131,7 @@ def test_tensor_steps_show_shapes_small_arrays_and_the_engine_gradients():
 def test_big_tensors_are_summarised_by_norm_min_max():
     w = Tensor(np.arange(49.0).reshape(7, 7) / 10, requires_grad=True, name="W")
     loss = (w * 2.0).sum()
-    loss.backward()
+    loss.backward(retain_graph=True)
     line = timeline(read_graph(loss)).steps
     (edge,) = [e for step in line for e in step.get("edges", []) if e["parent"] == 0]
     assert edge["grad"] == f"norm {np.linalg.norm(np.full((7, 7), 2.0)):.6g}, min 2, max 2"
@@ -305,3 +305,10 @@ def test_an_input_used_twice_by_one_op_gets_two_terms():
         (0, 3.0, "x", 3.0),
         (0, 3.0, "x", 6.0),
     ]
+
+
+def test_a_tensor_graph_released_by_backward_is_refused_with_the_fix():
+    loss = (Tensor([1.0, 2.0], requires_grad=True) * 3.0).sum()
+    loss.backward()  # releases the graph, as PyTorch does
+    with pytest.raises(GraphError, match=r"released by backward.*retain_graph=True"):
+        to_html(loss)
