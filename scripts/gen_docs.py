@@ -15,6 +15,8 @@ Text outputs (compared by tests/test_docs.py, so the docs cannot drift from the 
 Figures (not compared byte for byte: fonts and renderers differ between machines):
 * docs/generated/benchmark_ratios.svg — those ratios as a chart, when matplotlib is installed.
 * docs/generated/graph_*.svg — drawings of graphs by `tinygrad_edu.viz` (the last: σ's derivative, a graph).
+* docs/generated/stepper_article.html — the step-through page of the article's network (`viz.steps`), and
+  docs/generated/stepper_*.png — screenshots of it taken in headless Chromium (skipped without one).
 """
 
 from __future__ import annotations
@@ -99,6 +101,8 @@ def _spelling(fn: ast.FunctionDef, module: str) -> str:
     if fn.name in DUNDER:
         return DUNDER[fn.name]
     names = [a.arg for a in fn.args.args]
+    if any(getattr(d, "id", None) == "property" for d in fn.decorator_list):
+        return f"x.{fn.name}"  # a property is read, not called: `x.T`
     if names and names[0] == "self":
         return f"x.{fn.name}({'…' if len(names) > 1 or fn.args.vararg else ''})"
     return f"{module}.{fn.name}(…)"
@@ -291,7 +295,7 @@ def graph_figures() -> dict[Path, bytes]:
     model = nn.Sequential(nn.Linear(2, 2, generator=0), nn.Sigmoid(), nn.Linear(2, 2, generator=1), nn.Sigmoid())
     x = Tensor(np.array([[2.78, 2.55]], dtype=np.float32), name="x")
     loss = nn.MSELoss()(model(x), np.array([[0.1, 0.9]], dtype=np.float32))
-    loss.backward(retain_graph=True)  # keeps the intermediate results' gradients, to draw them
+    loss.backward(retain_graph=True)  # keep the graph and its gradients for the drawing
     return {
         GENERATED / "graph_first.svg": draw(c).pipe(format="svg"),
         GENERATED / "graph_sequential.svg": draw(loss, params=model).pipe(format="svg"),
@@ -313,6 +317,50 @@ def sigmoid_first_derivative() -> object:
     first.name = "dσ/dx"
     first.backward(retain_graph=True)  # x.grad = σ''(x); every node of the picture shows its gradient
     return first
+
+
+def stepper_figures() -> dict[Path, bytes]:
+    """The 'Step through backprop' page's iframe (the article's network) and its screenshots, from a real browser."""
+    import tempfile
+
+    from tinygrad_edu.commands.graph import article_network
+    from tinygrad_edu.viz import steps
+
+    E, params = article_network()
+    page = steps(E, params=params, title="Step through backprop: the article's network").html
+    out = {GENERATED / "stepper_article.html": page.encode("utf-8")}
+    sys.path.insert(0, str(ROOT / "tests"))
+    from browser import chromium_driver  # the tests' headless Chromium (Debian's); nothing is downloaded
+
+    with tempfile.TemporaryDirectory() as folder:
+        driver, why = chromium_driver(str(Path(folder) / "profile"))
+        if driver is None:
+            print(f"gen_docs: {why}; the step-through screenshots were not retaken", file=sys.stderr)
+            return out
+        try:
+            path = Path(folder) / "article.html"
+            path.write_text(page, encoding="utf-8")
+            w5_step = _stepper_step(page, "w5")
+            driver.get(f"{path.as_uri()}#step={w5_step}")
+            out[GENERATED / "stepper_backward.png"] = driver.get_screenshot_as_png()
+            driver.get("about:blank")
+            driver.get(f"{path.as_uri()}#step={w5_step - 1}")
+            driver.find_element("id", "quiz-mode").click()
+            driver.find_element("id", "next").click()
+            driver.find_element("id", "quiz-answer").send_keys("0.0951")
+            driver.find_element("id", "quiz-check").click()
+            out[GENERATED / "stepper_quiz.png"] = driver.get_screenshot_as_png()
+        finally:
+            driver.quit()
+    return out
+
+
+def _stepper_step(page: str, name: str) -> int:
+    """The step number (as in `#step=N`) that shows the backward step sending a gradient to the node `name`."""
+    blob = re.search(r'<script id="trace" type="application/json">(.*?)</script>', page, re.DOTALL)
+    trace = json.loads(blob.group(1))
+    node = trace["names"].index(name)
+    return 1 + next(k for k, s in enumerate(trace["steps"]) if any(e["parent"] == node for e in s.get("edges", [])))
 
 
 # A ratio column: its header says "ratio" or "vs" (e.g. "vs torch", "ratio to micrograd").
@@ -423,6 +471,7 @@ def figures() -> dict[Path, bytes]:
     out: dict[Path, bytes] = {}
     if shutil.which("dot"):
         out.update(graph_figures())
+        out.update(stepper_figures())
     else:
         print("gen_docs: Graphviz's `dot` is not installed; the graph drawings were not redrawn", file=sys.stderr)
     chart = benchmark_figure()

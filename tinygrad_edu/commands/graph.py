@@ -91,7 +91,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--model", choices=sorted(MODELS), default="article", help="which model (default: article)")
     parser.add_argument(
-        "--format", choices=("svg", "png", "pdf", "dot"), default=None, help="default: from -o's suffix, else svg"
+        "--format",
+        choices=("svg", "png", "pdf", "dot", "html"),
+        default=None,
+        help="default: from -o's suffix, else svg",
     )
     parser.add_argument("-o", "--output", default=None, help="file to write (default: MODEL.FORMAT)")
     parser.add_argument("--rankdir", choices=("LR", "TB", "RL", "BT"), default="LR", help="direction of the flow")
@@ -107,9 +110,15 @@ def run(args: argparse.Namespace) -> int:
     fmt = args.format
     if fmt is None:
         suffix = (args.output or "").rpartition(".")[2].lower()
-        fmt = suffix if args.output and suffix in ("svg", "png", "pdf", "dot") else "svg"
+        fmt = suffix if args.output and suffix in ("svg", "png", "pdf", "dot", "html") else "svg"
     output = args.output or f"{args.model}.{fmt}"
     root, params = MODELS[args.model]()
+    if fmt == "html":  # the step-through page (viz.to_html), laid out by the same `dot`
+        from ..viz import steps
+
+        kwargs = {"max_nodes": args.max_nodes, "collapse": False if args.no_collapse else "auto"}
+        print(f"wrote {steps(root, params=params, timeout=args.timeout, **kwargs).save(output)}")
+        return 0
     path = render(
         root,
         output,

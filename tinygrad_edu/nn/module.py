@@ -22,9 +22,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..errors import DTypeError, MixedEngineError, ShapeError
+from ..errors import ArgumentTypeError, DTypeError, MixedEngineError, ShapeError
 from ..graph import no_grad, tick
-from ..tensor import Tensor
+from ..tensor import Tensor, bump_version
 from ..value import Value
 
 Parameter = Tensor | Value
@@ -55,6 +55,7 @@ class _Slot:
         """
         if type(self.obj) is Tensor:
             np.copyto(self.obj.data, array, casting="unsafe")
+            bump_version(self.obj)  # a graph recorded before the load must not backpropagate through new weights
             return
         for value, number in zip(_grid_leaves(self.obj), np.asarray(array, dtype=np.float64).reshape(-1).tolist()):
             value.data = number
@@ -123,7 +124,7 @@ def parameter_slot(param: Any) -> _Slot:
     """The state slot of a parameter (used by `nn.init` to fill Tensors and Value lists alike)."""
     if type(param) is Tensor or type(param) is Value or _is_value_grid(param):
         return _Slot(param)
-    raise TypeError(
+    raise ArgumentTypeError(
         f"expected a Tensor, a Value or a (nested) list of Values that require grad, got {type(param).__name__}"
     )
 
@@ -360,7 +361,7 @@ class ModuleList(Module):
 
     def append(self, module: Module) -> ModuleList:
         if not isinstance(module, Module):
-            raise TypeError(f"{type(self).__name__}.append: expected a Module, got {type(module).__name__}")
+            raise ArgumentTypeError(f"{type(self).__name__}.append: expected a Module, got {type(module).__name__}")
         setattr(self, str(len(self._modules)), module)
         return self
 
