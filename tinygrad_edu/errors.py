@@ -42,3 +42,23 @@ class MissingDependencyError(TinygradEduError, ImportError):
 
 class RenderError(TinygradEduError, RuntimeError):
     """The graph could not be turned into an image (no `dot`, `dot` failed, or it ran out of time)."""
+
+
+class ArgumentError(TinygradEduError, ValueError):
+    """An argument whose value the function cannot use (an empty list, an unknown option, ...)."""
+
+
+class ArgumentTypeError(TinygradEduError, TypeError):
+    """An argument of a type the function does not take; the message says what it takes."""
+
+
+class ParameterAssignmentError(TinygradEduError, TypeError):
+    """Assigning something that is not a parameter over a module's registered parameter."""
+
+
+class TinygradEduWarning(UserWarning):
+    """Base class of the warnings tinygrad_edu gives (filter them all with this one class)."""
+
+
+class UnregisteredParametersWarning(TinygradEduWarning):
+    """A plain list, tuple or dict attribute holds Modules or parameters that the module does not register."""

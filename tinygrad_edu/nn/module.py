@@ -5,7 +5,13 @@ A module finds its parameters and sub-modules by watching attribute assignment (
 * a `Tensor` or `Value` with `requires_grad=True` is a parameter;
 * a (nested, rectangular) list of `Value`s that all require grad is one parameter of that shape,
   the scalar engine's stand-in for an array: `weight[i][j]` is what `weight[i, j]` is on Tensors;
-* a `Module`, or a list of Modules (wrapped into a `ModuleList`), is a child.
+* a `Module` (a `ModuleList` or `Sequential` of them too) is a child.
+
+PyTorch's rule for containers: a plain list, tuple or dict of Modules is *not* registered (wrap it
+in `ModuleList`); `parameters()` warns (`UnregisteredParametersWarning`) when it finds one. The
+one exception is the scalar engine's array above: a list of Values is a parameter when assigned.
+Assigning a non-parameter over a parameter (`layer.weight = Tensor(values)`) raises
+`ParameterAssignmentError` (PyTorch raises too): set values in place or use `load_state_dict`.
 
 Naming. `named_parameters()` yields what an optimizer updates: a Tensor under its attribute name
 (`0.weight`), and every scalar `Value` on its own, its list indices appended (`0.weight.1.0` is row 1,
@@ -16,18 +22,28 @@ engine, and with `torch.nn`.
 
 from __future__ import annotations
 
+import sys
+import warnings
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..errors import DTypeError, MixedEngineError, ShapeError
+from ..errors import (
+    ArgumentTypeError,
+    DTypeError,
+    MixedEngineError,
+    ParameterAssignmentError,
+    ShapeError,
+    UnregisteredParametersWarning,
+)
 from ..graph import no_grad, tick
 from ..tensor import Tensor
 from ..value import Value
 
 Parameter = Tensor | Value
+_REGISTRIES = ("_parameters", "_modules")  # a module's own bookkeeping dicts, not user attributes
 
 
 # ---------------------------------------------------------------------- state slots
@@ -123,9 +139,73 @@ def parameter_slot(param: Any) -> _Slot:
     """The state slot of a parameter (used by `nn.init` to fill Tensors and Value lists alike)."""
     if type(param) is Tensor or type(param) is Value or _is_value_grid(param):
         return _Slot(param)
-    raise TypeError(
+    raise ArgumentTypeError(
         f"expected a Tensor, a Value or a (nested) list of Values that require grad, got {type(param).__name__}"
     )
+
+
+def _assignment_message(module: Module, name: str, value: Any) -> str:
+    """Why `module.name = value` is refused, and how to do what was meant."""
+    current = module._parameters[name]
+    what = type(value).__name__ + (" that does not require grad" if type(value) in (Tensor, Value) else "")
+    if type(current) is Tensor:
+        set_values = f"with no_grad(): layer.{name}.data[...] = new_values"
+        replace = "assign Tensor(new_values, requires_grad=True)"
+    elif type(current) is Value:
+        set_values = f"with no_grad(): layer.{name}.data = new_value"
+        replace = "assign Value(new_value)"
+    else:
+        set_values = f"load_state_dict({{{name!r}: array}}) or set each layer.{name}[i][j].data"
+        replace = "assign a new list of Values"
+    return (
+        f"cannot assign a {what} to {type(module).__name__}.{name}, which is a parameter: it would silently drop "
+        f"out of parameters() and state_dict(). To set its values in place (optimizers keep working): "
+        f"{set_values}, or model.load_state_dict(...). To replace the parameter: {replace}. "
+        f"To remove it: del layer.{name} (or assign None)"
+    )
+
+
+def _is_trainable(obj: object) -> bool:
+    """A leaf Tensor or Value that requires grad (what a module would register as a parameter)."""
+    return (type(obj) is Tensor or type(obj) is Value) and obj.requires_grad and not obj._parents
+
+
+def _unregistered_fix(container: list[Any] | tuple[Any, ...] | dict[Any, Any]) -> tuple[str, str] | None:
+    """(what the plain container holds, the fix) if it holds Modules or parameters, else None."""
+    items = list(container.values()) if isinstance(container, dict) else list(container)
+    if any(isinstance(item, Module) for item in items):
+        if isinstance(container, dict):
+            return "Modules", "assign each one as its own attribute (setattr(self, key, module))"
+        return "Modules", "wrap it in nn.ModuleList([...]) (or nn.Sequential(...) to call them in order)"
+    leaves = list(_leaves_of(items))
+    if not any(_is_trainable(leaf) for leaf in leaves):
+        return None
+    if isinstance(container, list) and all(type(leaf) is Value and leaf.requires_grad for leaf in leaves):
+        return (
+            "Values filled in after it was assigned",
+            "assign the filled list (self.w = [Value(...) for ...]): a list of Values is registered as one "
+            "parameter array when it is assigned",
+        )
+    return "parameters", "assign each parameter as its own attribute, or keep each in a Module held by nn.ModuleList"
+
+
+def _leaves_of(items: list[Any]) -> Iterator[Any]:
+    stack = list(items)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        else:
+            yield item
+
+
+def _outside_package() -> int:
+    """The `stacklevel` that points a warning at the user's line, past this package's frames."""
+    frame, level = sys._getframe(1), 1
+    package = __name__.split(".")[0]
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == package:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class IncompatibleKeys(NamedTuple):
@@ -163,17 +243,22 @@ class Module:
                 f"cannot assign {name!r} before Module.__init__() ran; call super().__init__() first "
                 f"in {type(self).__name__}.__init__"
             )
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
-        if isinstance(value, list) and value and all(isinstance(m, Module) for m in value):
-            value = ModuleList(value)
+        single = type(value) is Tensor or type(value) is Value
+        is_parameter = (single and value.requires_grad) or _is_value_grid(value)
+        if name in self._parameters and not (is_parameter or value is None or isinstance(value, Module)):
+            raise ParameterAssignmentError(_assignment_message(self, name, value))
+        # A replaced entry keeps its place (PyTorch's order), so state_dict keys keep their order.
         if isinstance(value, Module):
+            self._parameters.pop(name, None)
             self._modules[name] = value
-        elif (type(value) is Tensor or type(value) is Value) and value.requires_grad:
+        elif is_parameter:
+            if not single:
+                _check_rectangular(f"{type(self).__name__}.{name}", value)
+            self._modules.pop(name, None)
             self._parameters[name] = value
-        elif _is_value_grid(value):
-            _check_rectangular(f"{type(self).__name__}.{name}", value)
-            self._parameters[name] = value
+        else:
+            self._parameters.pop(name, None)
+            self._modules.pop(name, None)
         # Also a plain attribute, so reading `self.weight` in forward costs no lookup hook.
         object.__setattr__(self, name, value)
 
@@ -233,6 +318,8 @@ class Module:
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """Every trainable Tensor / scalar Value, with dotted names; shared ones once."""
+        if not prefix:  # the top-level call (not one a container makes for its children)
+            self._warn_unregistered()
         seen: set[int] = set()
         for module_name, module in self.named_modules(prefix):
             for name, param in module._parameters.items():
@@ -246,6 +333,25 @@ class Module:
     def parameters(self) -> Iterator[Parameter]:
         for _, param in self.named_parameters():
             yield param
+
+    def _warn_unregistered(self) -> None:
+        """Warn about plain containers of Modules or parameters: PyTorch's rule is that only
+        `ModuleList` / `Sequential` register, so their parameters would be missed silently."""
+        for module_name, module in self.named_modules():
+            for name, attr in vars(module).items():
+                registered = name in module._parameters or name in module._modules or name in _REGISTRIES
+                if registered or not isinstance(attr, (list, tuple, dict)):
+                    continue
+                fix = _unregistered_fix(attr)
+                if fix:
+                    where = f"{module_name}.{name}" if module_name else name
+                    warnings.warn(
+                        f"{type(module).__name__}.{name} (model attribute {where!r}) is a plain {type(attr).__name__} "
+                        f"holding {fix[0]}, which a module does not register: parameters() and state_dict() "
+                        f"leave them out, so they are never trained or saved. Fix: {fix[1]}",
+                        UnregisteredParametersWarning,
+                        stacklevel=_outside_package(),
+                    )
 
     def num_parameters(self) -> int:
         """How many numbers training adjusts (a Tensor counts its size, a Value 1)."""
@@ -360,7 +466,7 @@ class ModuleList(Module):
 
     def append(self, module: Module) -> ModuleList:
         if not isinstance(module, Module):
-            raise TypeError(f"{type(self).__name__}.append: expected a Module, got {type(module).__name__}")
+            raise ArgumentTypeError(f"{type(self).__name__}.append: expected a Module, got {type(module).__name__}")
         setattr(self, str(len(self._modules)), module)
         return self
 
