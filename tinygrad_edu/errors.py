@@ -62,3 +62,7 @@ class TinygradEduWarning(UserWarning):
 
 class UnregisteredParametersWarning(TinygradEduWarning):
     """A plain list, tuple or dict attribute holds Modules or parameters that the module does not register."""
+
+
+class ReadOnlyFileError(TinygradEduError, PermissionError):
+    """A write onto a file without write permission: it is refused, never silently replaced."""
