@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import GradcheckError
+from .errors import ArgumentError, ArgumentTypeError, GradcheckError
 from .graph import no_grad
 from .tensor import Tensor
 from .value import Value
@@ -30,19 +30,19 @@ def gradcheck(
     Inputs are copied to float64 leaves that require grad; the originals are not touched.
     """
     if not inputs:
-        raise ValueError("gradcheck: give at least one input")
+        raise ArgumentError("gradcheck: give at least one input")
     if all(isinstance(x, Value) for x in inputs):
         return _check_values(fn, list(inputs), eps, atol, rtol)
     if all(isinstance(x, Tensor) for x in inputs):
         return _check_tensors(fn, list(inputs), eps, atol, rtol)
-    raise TypeError("gradcheck: inputs must be all Values or all Tensors")
+    raise ArgumentTypeError("gradcheck: inputs must be all Values or all Tensors")
 
 
 def _check_values(fn: Callable[..., Any], inputs: list[Value], eps: float, atol: float, rtol: float) -> bool:
     leaves = [Value(x.data, label=x.label) for x in inputs]
     out = fn(*leaves)
     if not isinstance(out, Value):
-        raise TypeError(f"gradcheck: fn must return a Value for Value inputs, got {type(out).__name__}")
+        raise ArgumentTypeError(f"gradcheck: fn must return a Value for Value inputs, got {type(out).__name__}")
     out.backward()
     for i, leaf in enumerate(leaves):
 
@@ -61,7 +61,7 @@ def _check_tensors(fn: Callable[..., Any], inputs: list[Tensor], eps: float, ato
     leaves = [Tensor(np.asarray(x.data, dtype=np.float64), requires_grad=True, name=x.name) for x in inputs]
     out = fn(*leaves)
     if not isinstance(out, Tensor):
-        raise TypeError(f"gradcheck: fn must return a Tensor for Tensor inputs, got {type(out).__name__}")
+        raise ArgumentTypeError(f"gradcheck: fn must return a Tensor for Tensor inputs, got {type(out).__name__}")
     weights = np.random.default_rng(0).uniform(0.5, 1.5, out.shape)
 
     def scalar(args: list[Tensor]) -> float:

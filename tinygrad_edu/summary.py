@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ShapeError
 from .graph import no_grad
 from .nn.module import Module, ModuleList
 from .tensor import Tensor
@@ -94,7 +95,7 @@ def _run_and_record(model: Module, shape: tuple[int, ...], rows: list[tuple[str,
         with no_grad():
             if is_value:
                 if len(shape) != 1:
-                    raise ValueError(f"summary: a scalar-engine model takes one flat sample; input_shape {shape}")
+                    raise ShapeError(f"summary: a scalar-engine model takes one flat sample; input_shape {shape}")
                 model([0.0] * shape[0])
             else:
                 dtype = params[0].data.dtype if params else np.float32

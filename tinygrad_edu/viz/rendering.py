@@ -9,6 +9,7 @@ it, the collapsed view is tried, and past that the `.dot` source is left with a 
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..errors import RenderError
+from ..errors import ArgumentError, RenderError
 from ..files import write_atomic
 from .draw import draw
 
@@ -48,9 +49,9 @@ def render(root: Any, path: str | os.PathLike, format: str = "svg", timeout: flo
     written next to `path` (same name, `.dot`) and a `RenderError` says how to install Graphviz.
     """
     if format not in FORMATS:
-        raise ValueError(f"render: format={format!r}; use one of {', '.join(FORMATS)}")
-    if timeout <= 0:
-        raise ValueError(f"render: timeout={timeout} s; it must be positive")
+        raise ArgumentError(f"render: format={format!r}; use one of {', '.join(FORMATS)}")
+    if not (timeout > 0 and math.isfinite(timeout)):
+        raise ArgumentError(f"render: timeout={timeout} s; it must be a positive, finite number of seconds")
     path = Path(path)
     source = draw(root, **draw_kwargs).source
     if format == "dot":
