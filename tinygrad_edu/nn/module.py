@@ -177,10 +177,9 @@ def _unregistered_fix(container: list[Any] | tuple[Any, ...] | dict[Any, Any]) -
         if isinstance(container, dict):
             return "Modules", "assign each one as its own attribute (setattr(self, key, module))"
         return "Modules", "wrap it in nn.ModuleList([...]) (or nn.Sequential(...) to call them in order)"
-    leaves = list(_leaves_of(items))
-    if not any(_is_trainable(leaf) for leaf in leaves):
+    if not any(_is_trainable(leaf) for leaf in _leaves_of(items)):  # stops at the first one
         return None
-    if isinstance(container, list) and all(type(leaf) is Value and leaf.requires_grad for leaf in leaves):
+    if isinstance(container, list) and all(type(leaf) is Value and leaf.requires_grad for leaf in _leaves_of(items)):
         return (
             "Values filled in after it was assigned",
             "assign the filled list (self.w = [Value(...) for ...]): a list of Values is registered as one "
@@ -318,8 +317,10 @@ class Module:
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """Every trainable Tensor / scalar Value, with dotted names; shared ones once."""
-        if not prefix:  # the top-level call (not one a container makes for its children)
-            self._warn_unregistered()
+        self._warn_unregistered()
+        return self._named_parameters(prefix)
+
+    def _named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         seen: set[int] = set()
         for module_name, module in self.named_modules(prefix):
             for name, param in module._parameters.items():
@@ -359,7 +360,7 @@ class Module:
 
     def zero_grad(self) -> None:
         """Forget the gradients (`grad = None`), as PyTorch does by default."""
-        for param in self.parameters():
+        for _, param in self._named_parameters():  # every step: no scan for plain lists here
             param.grad = None
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
