@@ -114,3 +114,17 @@ def test_a_closed_pipe_is_quiet(argv):
     err = child.stderr.read().decode()
     assert child.wait(timeout=120) == 0
     assert err == ""
+
+
+def test_render_takes_the_format_from_the_suffix_and_refuses_a_clash(tmp_path):
+    from tinygrad_edu import Value
+    from tinygrad_edu.errors import ArgumentError
+    from tinygrad_edu.viz import render
+
+    y = Value(2.0, label="x").tanh()
+    y.backward()
+    with pytest.raises(ArgumentError, match=r"ends in \.svg"):
+        render(y, tmp_path / "x.svg", format="png")
+    assert not (tmp_path / "x.svg").exists()
+    written = render(y, tmp_path / "y.dot")  # no format: the suffix says dot
+    assert "digraph backprop {" in Path(written).read_text()
