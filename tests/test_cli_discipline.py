@@ -104,7 +104,7 @@ def test_readme_command_section_states_the_exit_codes():
     assert "0 ok" in EXIT_CODES
 
 
-@pytest.mark.parametrize("argv", [["article"], ["article", "--json"]])
+@pytest.mark.parametrize("argv", [["article"], ["article", "--json"], ["--help"], ["train", "--help"]])
 def test_a_closed_pipe_is_quiet(argv):
     """`tinygrad-edu article | head -1`: the reader leaves early; no 'Broken pipe', no error status."""
     child = subprocess.Popen(

@@ -56,13 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return EXIT_USAGE
     try:
-        code = int(args.func(args) or 0)
+        code = _run(argv)
         sys.stdout.flush()  # a closed pipe shows up here, inside the try, rather than at exit
         return code
     except BrokenPipeError:
@@ -70,6 +65,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Point stdout at /dev/null so the interpreter's own flush at exit cannot complain again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args) or 0)
+    except BrokenPipeError:
+        raise
     except (TinygradEduError, OSError) as error:
         print(f"tinygrad-edu {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
