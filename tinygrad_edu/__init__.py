@@ -13,7 +13,7 @@ from .errors import (
     TinygradEduError,
 )
 from .gradcheck import gradcheck
-from .graph import gc_paused, is_grad_enabled, no_grad
+from .graph import enable_grad, gc_paused, is_grad_enabled, no_grad, set_grad_enabled
 from .tensor import Tensor, concatenate, cross_entropy, linear, matmul, stack
 from .value import Value, weighted_sum
 
@@ -40,6 +40,7 @@ __all__ = [
     "concatenate",
     "cross_entropy",
     "detect_anomaly",
+    "enable_grad",
     "gc_paused",
     "gradcheck",
     "is_grad_enabled",
@@ -50,6 +51,7 @@ __all__ = [
     "no_grad",
     "optim",
     "save",
+    "set_grad_enabled",
     "stack",
     "weighted_sum",
 ]

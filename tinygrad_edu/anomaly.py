@@ -2,18 +2,25 @@
 
 Like `torch.autograd.detect_anomaly`. While it is on, every op remembers where in the user's code it
 was created, and the engines check each result and each gradient; the error names the op, the
-input shapes and that line. Off (the default), it costs one flag test per op.
+input shapes and that line. Off (the default), it costs one flag test per op. Only the sites of the
+most recent ops are kept (`SITES_KEPT`), so a long run under it does not grow without bound.
 """
 
 from __future__ import annotations
 
 import math
+import sys
+import threading
 import traceback
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
 from .errors import TinygradEduError
+from .graph import set_mode
+
+_intern = sys.intern  # one string per source line, however many ops it makes
 
 _PACKAGE_DIR = __file__.rsplit("/", 1)[0]
 
@@ -22,27 +29,35 @@ class AnomalyError(TinygradEduError, RuntimeError):
     """An op produced NaN or inf while `detect_anomaly()` was on."""
 
 
-class _AnomalyMode:
-    __slots__ = ("enabled", "sites")
+SITES_KEPT = 1 << 16  # the creation sites of the last 65,536 ops are kept while anomaly mode is on
 
-    def __init__(self) -> None:
+
+class _AnomalyMode(threading.local):
+    """This thread's anomaly mode (off in every new thread) and where its recent ops were created."""
+
+    def __init__(self) -> None:  # runs once in every thread that reads it
         self.enabled = False
-        self.sites: dict[int, str] = {}  # node._order -> "file:line in function" (ticks are never reused)
+        # node._order -> "file:line in function", oldest first; bounded, so a long run under
+        # detect_anomaly does not keep one entry per op ever made (ticks are never reused).
+        self.sites: OrderedDict[int, str] = OrderedDict()
 
 
 anomaly_mode = _AnomalyMode()
 
 
 class detect_anomaly:  # noqa: N801 (PyTorch's name)
-    """Context manager: raise `AnomalyError` at the first NaN or inf in a forward or backward pass."""
+    """Context manager: raise `AnomalyError` at the first NaN or inf in a forward or backward pass.
+
+    It switches only the calling thread, as grad mode does.
+    """
 
     def __enter__(self) -> detect_anomaly:
         self._previous = anomaly_mode.enabled
-        anomaly_mode.enabled = True
+        set_mode(anomaly_mode, True, False)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        anomaly_mode.enabled = self._previous
+        set_mode(anomaly_mode, self._previous, False)
         if not self._previous:
             anomaly_mode.sites.clear()
 
@@ -51,7 +66,10 @@ def record_site(order: int) -> None:
     """Remember the first stack frame outside tinygrad_edu: the user's line that made this node."""
     for frame in reversed(traceback.extract_stack()[:-1]):
         if not frame.filename.startswith(_PACKAGE_DIR):
-            anomaly_mode.sites[order] = f"{frame.filename}:{frame.lineno} in {frame.name}"
+            sites = anomaly_mode.sites
+            sites[order] = _intern(f"{frame.filename}:{frame.lineno} in {frame.name}")
+            if len(sites) > SITES_KEPT:
+                sites.popitem(last=False)  # forget the oldest
             return
 
 
@@ -64,7 +82,9 @@ def is_bad(x: Any) -> bool:
 
 
 def report(where: str, op: str, shapes: list[Any], order: int) -> AnomalyError:
-    site = anomaly_mode.sites.get(order, "an unknown place (created before detect_anomaly was on)")
+    site = anomaly_mode.sites.get(
+        order, f"an unknown place (created before detect_anomaly was on, or more than {SITES_KEPT} ops ago)"
+    )
     shape_text = ", ".join(str(s) for s in shapes) or "no tensor inputs"
     return AnomalyError(
         f"detect_anomaly: {where} of {op} produced NaN or inf (inputs: {shape_text}); the op was created at "
