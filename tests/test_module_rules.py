@@ -210,3 +210,34 @@ def test_the_package_models_follow_the_rule_without_warnings():
         warnings.simplefilter("error", TinygradEduWarning)
         counts = [sum(1 for _ in m.parameters()) for m in models]
     assert counts == [4, 6 + 3 + 3 + 1, 12]
+
+
+# ---------------------------------------------------------------------- beyond the list: computed results
+
+
+def test_an_activation_kept_as_an_attribute_is_not_a_parameter():
+    """`self.hidden_out = h` in forward registered the activation as a parameter (PyTorch: a plain attribute)."""
+
+    class Keeps(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2, generator=0)
+            self.neuron = nn.Neuron([0.1, 0.2], 0.3)
+
+        def forward(self, x):
+            self.hidden_out = self.lin(Tensor(x)).sigmoid()
+            self.scalar_out = [self.neuron(x[0].tolist())]
+            return self.hidden_out
+
+    model = Keeps()
+    model(np.ones((1, 2)))
+    assert names(model) == ["lin.weight", "lin.bias", "neuron.weights.0", "neuron.weights.1", "neuron.bias"]
+    assert list(model.state_dict()) == ["lin.weight", "lin.bias", "neuron.weights", "neuron.bias"]
+
+
+def test_a_computed_tensor_over_a_weight_is_refused():
+    layer = nn.Linear(2, 2, generator=0)
+    with pytest.raises(ParameterAssignmentError, match="computed by ops"):
+        layer.weight = layer.weight * 2.0
+    layer.weight = (layer.weight * 2.0).detach().requires_grad_()  # a new leaf is a new parameter
+    assert names(layer) == ["weight", "bias"]

@@ -2,7 +2,8 @@
 
 A module finds its parameters and sub-modules by watching attribute assignment (`__setattr__`):
 
-* a `Tensor` or `Value` with `requires_grad=True` is a parameter;
+* a leaf `Tensor` or `Value` with `requires_grad=True` is a parameter (a result computed by ops,
+  such as an activation kept for later, stays a plain attribute, as in PyTorch);
 * a (nested, rectangular) list of `Value`s that all require grad is one parameter of that shape,
   the scalar engine's stand-in for an array: `weight[i][j]` is what `weight[i, j]` is on Tensors;
 * a `Module` (a `ModuleList` or `Sequential` of them too) is a child.
@@ -108,14 +109,14 @@ def _grid_map(obj: Any, fn: Callable[[Value], Any]) -> Any:
 
 
 def _is_value_grid(obj: object) -> bool:
-    """True for a non-empty nested list whose leaves are all Values that require grad."""
+    """True for a non-empty nested list whose leaves are all leaf Values that require grad."""
     if not isinstance(obj, list) or not obj:
         return False
     stack: list[Any] = [obj]
     while stack:
         item = stack.pop()
         if type(item) is Value:
-            if not item.requires_grad:
+            if not item.requires_grad or item._parents:  # a computed Value is a result, not a parameter
                 return False
         elif isinstance(item, list) and item:
             stack.extend(item)
@@ -147,7 +148,9 @@ def parameter_slot(param: Any) -> _Slot:
 def _assignment_message(module: Module, name: str, value: Any) -> str:
     """Why `module.name = value` is refused, and how to do what was meant."""
     current = module._parameters[name]
-    what = type(value).__name__ + (" that does not require grad" if type(value) in (Tensor, Value) else "")
+    what = type(value).__name__
+    if type(value) in (Tensor, Value):
+        what += " computed by ops (not a leaf)" if value.requires_grad else " that does not require grad"
     if type(current) is Tensor:
         set_values = f"with no_grad(): layer.{name}.data[...] = new_values"
         replace = "assign Tensor(new_values, requires_grad=True)"
@@ -243,7 +246,7 @@ class Module:
                 f"in {type(self).__name__}.__init__"
             )
         single = type(value) is Tensor or type(value) is Value
-        is_parameter = (single and value.requires_grad) or _is_value_grid(value)
+        is_parameter = _is_trainable(value) if single else _is_value_grid(value)
         if name in self._parameters and not (is_parameter or value is None or isinstance(value, Module)):
             raise ParameterAssignmentError(_assignment_message(self, name, value))
         # A replaced entry keeps its place (PyTorch's order), so state_dict keys keep their order.
