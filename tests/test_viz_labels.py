@@ -33,7 +33,7 @@ def visible(text: str) -> str:
             out.append(f"\\u{code:04x}")
         else:
             out.append(ch)
-    return "".join(out)
+    return "".join(out).replace("\u00a0", " ")  # compared as drawn: a no-break space is a space
 
 
 def svg_texts(path) -> dict[str, list[str]]:
