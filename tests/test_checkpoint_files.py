@@ -123,3 +123,9 @@ def test_a_write_in_progress_in_this_process_is_not_removed(tmp_path):
 
     write_atomic(path, write)
     assert len(seen) == 1 and path.read_bytes() == b"ok" and temp_files(tmp_path) == []
+
+
+def test_saving_onto_a_folder_names_the_folder_not_a_temp_file(tmp_path):
+    with pytest.raises(IsADirectoryError, match="is a folder") as info:
+        checkpoint.save(model(), tmp_path)
+    assert ".tmp" not in str(info.value) and temp_files(tmp_path) == []

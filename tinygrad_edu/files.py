@@ -36,6 +36,8 @@ def write_atomic(path: PathLike, write: Callable[[IO[bytes]], None]) -> None:
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, f"cannot write {path}: it is a folder; give a file name")
     refuse_read_only(path)
     remove_stale_temp_files(path)
     try:
