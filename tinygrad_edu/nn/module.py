@@ -170,7 +170,9 @@ def _assignment_message(module: Module, name: str, value: Any) -> str:
 
 def _is_trainable(obj: object) -> bool:
     """A leaf Tensor or Value that requires grad (what a module would register as a parameter)."""
-    return (type(obj) is Tensor or type(obj) is Value) and obj.requires_grad and not obj._parents
+    if type(obj) is Tensor:
+        return obj.requires_grad and obj.is_leaf  # `_op`, which stays after backward releases the graph
+    return type(obj) is Value and obj.requires_grad and not obj._parents
 
 
 def _unregistered_fix(container: list[Any] | tuple[Any, ...] | dict[Any, Any]) -> tuple[str, str] | None:
