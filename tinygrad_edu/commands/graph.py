@@ -68,7 +68,7 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def output_and_format(output: str | None, fmt: str | None, model: str) -> tuple[str, str]:
+def format_and_output(output: str | None, fmt: str | None, model: str) -> tuple[str, str]:
     """(format, path): the format follows -o's suffix unless --format says it; a clash is refused,
     since `--format png -o x.svg` would write PNG bytes into a file every viewer opens as SVG."""
     suffix = drawing_format(output) if output else None
@@ -86,7 +86,7 @@ def output_and_format(output: str | None, fmt: str | None, model: str) -> tuple[
 def run(args: argparse.Namespace) -> int:
     from ..viz import render  # graphviz is imported only when drawing
 
-    fmt, output = output_and_format(args.output, args.format, args.model)
+    fmt, output = format_and_output(args.output, args.format, args.model)
     root, params = MODELS[args.model]()
     path = render(
         root,
