@@ -241,3 +241,19 @@ def test_a_computed_tensor_over_a_weight_is_refused():
         layer.weight = layer.weight * 2.0
     layer.weight = (layer.weight * 2.0).detach().requires_grad_()  # a new leaf is a new parameter
     assert names(layer) == ["weight", "bias"]
+
+
+def test_over_a_parameter_a_module_is_refused_and_over_a_module_a_non_module_too():
+    """PyTorch's __setattr__: a parameter slot takes a parameter or None, a child slot a Module or None."""
+    layer = nn.Linear(2, 2, generator=0)
+    with pytest.raises(ParameterAssignmentError, match="which is a parameter"):
+        layer.weight = nn.Identity()
+    model = nn.Sequential(nn.Linear(2, 2, generator=0))
+    model.head = nn.Linear(2, 1, generator=1)
+    for value in (Tensor(np.ones(2), requires_grad=True), [nn.Linear(2, 1)], 3.0):
+        with pytest.raises(ParameterAssignmentError, match="which is a sub-module"):
+            model.head = value
+    assert "head.weight" in names(model)
+    model.head = nn.Identity()  # a Module over a Module: fine
+    model.head = None  # and None removes it
+    assert names(model) == ["0.weight", "0.bias"]

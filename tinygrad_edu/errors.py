@@ -53,7 +53,7 @@ class ArgumentTypeError(TinygradEduError, TypeError):
 
 
 class ParameterAssignmentError(TinygradEduError, TypeError):
-    """Assigning something that is not a parameter over a module's registered parameter."""
+    """An assignment that would silently drop a module's parameter or sub-module (a plain tensor over a weight)."""
 
 
 class TinygradEduWarning(UserWarning):

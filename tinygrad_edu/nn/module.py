@@ -249,8 +249,15 @@ class Module:
             )
         single = type(value) is Tensor or type(value) is Value
         is_parameter = _is_trainable(value) if single else _is_value_grid(value)
-        if name in self._parameters and not (is_parameter or value is None or isinstance(value, Module)):
+        # As PyTorch: over a parameter only a parameter (or None); over a sub-module only a Module (or None).
+        if name in self._parameters and not (is_parameter or value is None):
             raise ParameterAssignmentError(_assignment_message(self, name, value))
+        if name in self._modules and not (isinstance(value, Module) or value is None):
+            raise ParameterAssignmentError(
+                f"cannot assign a {type(value).__name__} to {type(self).__name__}.{name}, which is a sub-module: "
+                f"its parameters would silently drop out of parameters() and state_dict(). Assign a Module, "
+                f"or remove it first: del model.{name} (or assign None)"
+            )
         # A replaced entry keeps its place (PyTorch's order), so state_dict keys keep their order.
         if isinstance(value, Module):
             self._parameters.pop(name, None)
