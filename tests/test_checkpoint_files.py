@@ -129,3 +129,14 @@ def test_saving_onto_a_folder_names_the_folder_not_a_temp_file(tmp_path):
     with pytest.raises(IsADirectoryError, match="is a folder") as info:
         checkpoint.save(model(), tmp_path)
     assert ".tmp" not in str(info.value) and temp_files(tmp_path) == []
+
+
+def test_a_replaced_file_keeps_its_permissions_and_a_new_one_follows_the_umask(tmp_path):
+    path = tmp_path / "m.npz"
+    checkpoint.save(model(), path)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+    path.chmod(0o640)
+    checkpoint.save(model(seed=2), path)
+    assert path.stat().st_mode & 0o777 == 0o640  # not reset to 0644 by the rename

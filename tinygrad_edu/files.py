@@ -50,7 +50,7 @@ def write_atomic(path: PathLike, write: Callable[[IO[bytes]], None]) -> None:
             write(file)
             file.flush()
             os.fsync(file.fileno())  # the bytes are on disk before the rename makes them visible
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private (0600); give it a normal file's mode
+        os.chmod(tmp, _mode_for(path))  # mkstemp makes it private (0600)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -119,8 +119,25 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _mode_for(path: str) -> int:
+    """The replaced file's permissions, or a new file's (0666 less the umask), as `cp` would give."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
 def _umask() -> int:
-    mask = os.umask(0)
+    """The process umask, read without changing it where Linux allows: setting it, even for an
+    instant, would let another thread create a world-writable file meanwhile."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o077)  # elsewhere: the briefest change, and to the safe side
     os.umask(mask)
     return mask
 
