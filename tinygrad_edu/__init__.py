@@ -8,9 +8,13 @@ from .errors import (
     MathDomainError,
     MissingDependencyError,
     MixedEngineError,
+    ParameterAssignmentError,
+    ReadOnlyFileError,
     RenderError,
     ShapeError,
     TinygradEduError,
+    TinygradEduWarning,
+    UnregisteredParametersWarning,
 )
 from .gradcheck import gradcheck
 from .graph import enable_grad, gc_paused, is_grad_enabled, no_grad, set_grad_enabled
@@ -31,10 +35,14 @@ __all__ = [
     "MathDomainError",
     "MissingDependencyError",
     "MixedEngineError",
+    "ParameterAssignmentError",
+    "ReadOnlyFileError",
     "RenderError",
     "ShapeError",
     "Tensor",
     "TinygradEduError",
+    "TinygradEduWarning",
+    "UnregisteredParametersWarning",
     "Value",
     "__version__",
     "concatenate",
