@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygrad_edu import TinygradEduError, gradcheck, nn
+from tinygrad_edu import TinygradEduError, checkpoint, gradcheck, nn, optim
 from tinygrad_edu import datasets as ds
 from tinygrad_edu.rng import as_generator
+from tinygrad_edu.summary import summary
+from tinygrad_edu.train import fit
 from tinygrad_edu.viz import draw, render
 
 PACKAGE = Path(__file__).parents[1] / "tinygrad_edu"
@@ -68,6 +70,11 @@ def test_no_bare_builtin_errors_are_raised():
     )
 
 
+def fit_once(epochs):
+    model = nn.Linear(2, 1, generator=0)
+    return fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1), np.ones((4, 2)), np.ones((4, 1)), epochs)
+
+
 @pytest.mark.parametrize(
     ("call", "builtin"),
     [
@@ -79,8 +86,32 @@ def test_no_bare_builtin_errors_are_raised():
         (lambda: gradcheck(lambda: None, []), ValueError),
         (lambda: draw(3.0), TypeError),
         (lambda: render(nn.Linear(1, 1).weight.sum(), "x.svg", timeout=float("nan")), ValueError),
+        # these leaked Python's own TypeError from deep inside (`'<' not supported`, `cannot be interpreted`)
+        (lambda: ds.make_moons("a"), TypeError),
+        (lambda: ds.make_moons(10.5), TypeError),
+        (lambda: ds.one_hot(np.array([0.5, 1.0]), 3), ValueError),  # was a ShapeError: the shape was fine
+        (lambda: fit_once(epochs=1.5), TypeError),
+        (lambda: summary(nn.Linear(2, 1), "x", print_fn=None), TypeError),
+        (lambda: checkpoint.save(42, "unused.npz"), TypeError),
+        (lambda: draw(nn.Linear(1, 1).weight.sum(), highlight="x"), TypeError),
     ],
-    ids=["one_hot-range", "one_hot-shape", "moons", "negative-seed", "seed-type", "gradcheck", "draw", "nan-timeout"],
+    ids=[
+        "one_hot-range",
+        "one_hot-shape",
+        "moons",
+        "negative-seed",
+        "seed-type",
+        "gradcheck",
+        "draw",
+        "nan-timeout",
+        "moons-str",
+        "moons-float",
+        "one_hot-float",
+        "fit-epochs-float",
+        "summary-str",
+        "save-non-model",
+        "draw-highlight-str",
+    ],
 )
 def test_swept_errors_keep_their_builtin_and_gain_the_base(call, builtin):
     with pytest.raises(TinygradEduError) as info:

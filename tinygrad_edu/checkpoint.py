@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import TinygradEduError
+from .errors import ArgumentTypeError, TinygradEduError
 from .files import write_atomic
 
 # Stored next to the parameters; a reader can tell a checkpoint written by this package (and which
@@ -43,6 +43,7 @@ class CheckpointError(TinygradEduError, ValueError):
 def save(model: Any, path: PathLike) -> None:
     """Write `model.state_dict()` to `path` (exactly that name: no `.npz` is appended) atomically."""
     path = os.fspath(path)
+    _check_model(model, "save")
     arrays = dict(model.state_dict())
     if FORMAT_KEY in arrays:
         raise CheckpointError(f"save: a parameter is named {FORMAT_KEY!r}, which checkpoints reserve; rename it")
@@ -52,12 +53,20 @@ def save(model: Any, path: PathLike) -> None:
 
 def load(model: Any, path: PathLike) -> Any:
     """Load the parameters saved at `path` into `model` (in place) and return the model."""
+    _check_model(model, "load")
     state = read_state_dict(path)
     try:
         model.load_state_dict(state, strict=True)
     except (TinygradEduError, KeyError, ValueError, TypeError) as error:
         raise CheckpointError(f"load: {os.fspath(path)} does not fit this model: {error}") from error
     return model
+
+
+def _check_model(model: Any, where: str) -> None:
+    if not (hasattr(model, "state_dict") and hasattr(model, "load_state_dict")):
+        raise ArgumentTypeError(
+            f"{where}: expected a model (an nn.Module, with state_dict and load_state_dict), got {type(model).__name__}"
+        )
 
 
 def read_state_dict(path: PathLike) -> dict[str, np.ndarray]:

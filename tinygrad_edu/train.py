@@ -93,6 +93,8 @@ def fit(
     engine = engine_of(model)
     X, Y = _check_data(X, Y, "fit")
     n = len(X)
+    if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool):
+        raise ArgumentTypeError(f"fit: epochs must be a whole number, got {epochs!r}")
     if epochs < 0:
         raise ArgumentError(f"fit: epochs must be >= 0, got {epochs}")
     batch_size = _batch_size(batch_size, n, engine, "fit")

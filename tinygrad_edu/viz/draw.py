@@ -60,6 +60,8 @@ def draw(
         raise ArgumentError(f"draw: collapse={collapse!r}; use 'auto', True or False")
     if not hasattr(root, "_parents") or not hasattr(root, "data"):
         raise ArgumentTypeError(f"draw: expected a Value or a Tensor (the end of a graph), got {type(root).__name__}")
+    if highlight is not None and not isinstance(highlight, Mapping):
+        raise ArgumentTypeError(f"draw: highlight must map node -> (colour, tooltip), got {type(highlight).__name__}")
     if max_nodes < 10:
         raise ArgumentError(f"draw: max_nodes={max_nodes} leaves no room for a readable graph; use 10 or more")
 
