@@ -147,8 +147,10 @@ def test_module_list_registers_whichever_way_it_is_filled():
         (lambda: {"a": nn.Linear(1, 1)}, "plain dict holding Modules", "setattr(self, key, module)"),
         (lambda: [Tensor(np.ones(2), requires_grad=True)], "holding parameters", "its own attribute"),
         (lambda: {"w": Value(1.0)}, "holding parameters", "its own attribute"),
+        (lambda: [[nn.Linear(1, 1)], [nn.Linear(1, 1)]], "plain list holding Modules", "nn.ModuleList"),
+        (lambda: {"stage": [nn.Linear(1, 1)]}, "plain dict holding Modules", "setattr"),
     ],
-    ids=["tuple", "dict", "tensor-list", "value-dict"],
+    ids=["tuple", "dict", "tensor-list", "value-dict", "nested-list", "dict-of-lists"],
 )
 def test_other_plain_containers_warn_with_their_fix(attr, what, fix):
     model = nn.Module()

@@ -178,7 +178,7 @@ def _is_trainable(obj: object) -> bool:
 def _unregistered_fix(container: list[Any] | tuple[Any, ...] | dict[Any, Any]) -> tuple[str, str] | None:
     """(what the plain container holds, the fix) if it holds Modules or parameters, else None."""
     items = list(container.values()) if isinstance(container, dict) else list(container)
-    if any(isinstance(item, Module) for item in items):
+    if any(isinstance(leaf, Module) for leaf in _leaves_of(items)):
         if isinstance(container, dict):
             return "Modules", "assign each one as its own attribute (setattr(self, key, module))"
         return "Modules", "wrap it in nn.ModuleList([...]) (or nn.Sequential(...) to call them in order)"
@@ -194,11 +194,14 @@ def _unregistered_fix(container: list[Any] | tuple[Any, ...] | dict[Any, Any]) -
 
 
 def _leaves_of(items: list[Any]) -> Iterator[Any]:
+    """What nested lists, tuples and dicts hold, at any depth."""
     stack = list(items)
     while stack:
         item = stack.pop()
         if isinstance(item, (list, tuple)):
             stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
         else:
             yield item
 
