@@ -14,19 +14,26 @@ Our engine runs two ways:
   op by op      the same code as micrograd's `Neuron.__call__`: sum((wi*xi ...), b).relu()
   fused neuron  tinygrad_edu.weighted_sum(w, x, b).relu(): one node per neuron instead of 2n
 
+Times are means over consecutive steps (a full collection of the cyclic GC lands in some steps
+only) with the min..max of single steps, and the share of the time spent in the collector.
+
 Run:  python benchmarks/bench_scalar_moons.py [--repeats 5] [--steps 10] [--quick]
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import itertools
 import random
-from collections.abc import Callable
+import statistics
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import common
 
-from tinygrad_edu import Value, weighted_sum
+from tinygrad_edu import Value, gc_paused, weighted_sum
 
 ALPHA = 1e-4  # L2 strength, as in micrograd's demo
 CHECK_STEPS = 3  # steps over which the losses must agree
@@ -115,6 +122,9 @@ def svm_loss(model: ScalarMLP, inputs: list[list[Any]], labels: list[int]) -> An
 def make_trainer(value: type, reset: Callable[[Any], None], wrap_inputs: bool) -> Callable[..., list[float]]:
     """A function that trains `model` for `steps` SGD steps and returns the loss of each step.
 
+    It also appends the seconds each step took to `train.step_times` (consecutive steps: a full
+    collection of the cyclic GC lands in some steps only, so a mean over them is the fair figure).
+
     `reset` zeroes one parameter's gradient the engine's way (micrograd: 0, ours: None).
     `wrap_inputs` makes every input a Value, as micrograd's demo does (`list(map(Value, xrow))`).
     """
@@ -122,6 +132,7 @@ def make_trainer(value: type, reset: Callable[[Any], None], wrap_inputs: bool) -
     def train(model: ScalarMLP, X: list[list[float]], labels: list[int], steps: int) -> list[float]:
         history = []
         for k in range(steps):
+            start = time.perf_counter()
             inputs = [list(map(value, row)) for row in X] if wrap_inputs else X
             loss = svm_loss(model, inputs, labels)
             for p in model.params:
@@ -131,8 +142,11 @@ def make_trainer(value: type, reset: Callable[[Any], None], wrap_inputs: bool) -
             for p in model.params:
                 p.data -= lr * p.grad
             history.append(loss.data)
+            step_times.append(time.perf_counter() - start)
         return history
 
+    step_times: list[float] = []
+    train.step_times = step_times  # type: ignore[attr-defined]
     return train
 
 
@@ -171,12 +185,17 @@ def main() -> None:
 
         engines = {"micrograd": (MicroValue, op_by_op_neuron, _zero, True, False), **engines}
 
-    def case(name: str, steps: int) -> tuple[float, list[float]]:
+    def case(name: str, steps: int) -> tuple[list[float], list[float], float]:
+        """Per-step seconds, the losses, and the share of the time spent in the cyclic GC."""
         value, neuron, reset, wrap, pause_gc = engines[name]
         model = ScalarMLP(value, init, neuron)
         train = make_trainer(value, reset, wrap)
-        seconds, history = common.timed(lambda: train(model, X, labels, steps), pause_gc=pause_gc)
-        return seconds / steps, history
+        gc.collect()  # the last case's garbage, outside the clock
+        with gc_clock() as in_gc, gc_paused() if pause_gc else contextlib.nullcontext():
+            start = time.perf_counter()
+            history = train(model, X, labels, steps)
+            seconds = time.perf_counter() - start
+        return train.step_times, history, in_gc[0] / seconds
 
     # Same arithmetic first: every engine's loss over the first steps, against the first engine's.
     print(f"loss check over the first {CHECK_STEPS} steps (same initial weights, tolerance {TOLERANCE:g}):")
@@ -189,21 +208,53 @@ def main() -> None:
         assert diff <= TOLERANCE, f"{name}: loss differs from {reference_name} by {diff:g} > {TOLERANCE:g}"
     print()
 
-    times = common.interleaved({name: (lambda n=name: case(n, args.steps)[0]) for name in engines}, args.repeats)
-    base = common.median(times["micrograd"]) if micrograd else None
+    steps: dict[str, list[float]] = {name: [] for name in engines}
+    gc_share: dict[str, list[float]] = {name: [] for name in engines}
+
+    def run(name: str) -> float:
+        step_times, _, share = case(name, args.steps)
+        steps[name] += step_times
+        gc_share[name].append(share)
+        return 0.0
+
+    common.interleaved({name: (lambda n=name: run(n)) for name in engines}, args.repeats)
+    base = statistics.fmean(steps["micrograd"]) if micrograd else None
     rows = []
-    for name, runs in times.items():
-        med = common.median(runs)
+    for name, runs in steps.items():
+        mean = statistics.fmean(runs)
         vs = base is not None and name != "micrograd"
-        ratio = common.ratio(med, base) if vs else "-"
-        faster = common.speedup(med, base) + " faster" if vs else "-"
-        rows.append([name, common.fmt_time(med * 1e3), common.spread(runs), ratio, faster])
-    print(f"ms per step (forward + backward + SGD on 100 points), median of {args.repeats} runs x {args.steps} steps;")
+        ratio = common.ratio(mean, base) if vs else "-"
+        faster = common.speedup(mean, base) + " faster" if vs else "-"
+        share = f"{100 * statistics.fmean(gc_share[name]):.0f}%"
+        rows.append([name, common.fmt_time(mean * 1e3), common.spread(runs), share, ratio, faster])
+    print(
+        f"ms per step (forward + backward + SGD on 100 points): mean over {args.repeats} runs x {args.steps} "
+        "consecutive steps, min..max of single steps;"
+    )
+    print("GC share = time inside the cyclic collector (gc.callbacks) / run time;")
     print("ratio = our time / micrograd's (below 1: we are faster), speedup = micrograd's time / ours:")
-    common.print_table(["engine", "ms/step", "min..max", "ratio vs micrograd", "speedup"], rows)
+    common.print_table(["engine", "ms/step", "min..max", "GC share", "ratio vs micrograd", "speedup"], rows)
     print(f"{GC_PAUSED} is a diagnosis, not a peer: the same op-by-op run with gc.disable() inside the clock,")
     print("showing how much of the op-by-op time is Python's cyclic garbage collector (triggered by allocation")
     print("counts, so it runs even though tinygrad_edu's graphs hold no reference cycles).")
+
+
+@contextlib.contextmanager
+def gc_clock() -> Iterator[list[float]]:
+    """Seconds spent inside the cyclic garbage collector during the block (via `gc.callbacks`)."""
+    total, started = [0.0], [0.0]
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            total[0] += time.perf_counter() - started[0]
+
+    gc.callbacks.append(callback)
+    try:
+        yield total
+    finally:
+        gc.callbacks.remove(callback)
 
 
 if __name__ == "__main__":

@@ -110,7 +110,7 @@ def optional_import(name: str, why: str = "") -> ModuleType | None:
         return import_module(name)
     except ImportError:
         hint = f" ({why})" if why else ""
-        print(f"skipped: {name} is not installed{hint}; pip install -e '.[dev]' installs every peer")
+        print(f"skipped: {name} is not installed{hint}; pip install -e '.[dev,torch]' installs every peer")
         return None
 
 

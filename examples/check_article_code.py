@@ -23,6 +23,8 @@ import level2
 
 from tinygrad_edu import nn, reference
 from tinygrad_edu.check import article, compare_gradients
+from tinygrad_edu.check.compare import from_step
+from tinygrad_edu.check.userfile import check_error
 
 
 def network(sizes: list[int], seed: int) -> nn.Sequential:
@@ -40,8 +42,8 @@ def main() -> None:
     lr = article.LR
     candidates = {
         "reference (tinygrad_edu/reference.py, the textbook delta rule)": reference.gradients,
-        "article Level 1 (pure Python)": lambda s, x, t: (level1.step(s, x, t, lr), lr),
-        "article Level 2 (NumPy)": lambda s, x, t: (level2.step(s, x, t, lr), lr),
+        "article Level 1 (pure Python)": from_step(level1.step, lr),
+        "article Level 2 (NumPy)": from_step(level2.step, lr),
     }
     rng = np.random.default_rng(7)
     cases = [
@@ -57,23 +59,14 @@ def main() -> None:
             print(f"=== {title} — {case}: {'all gradients match' if report.ok else 'MISTAKES FOUND'}")
             print(report, end="\n\n")
 
-    # Not a gradient: Level 1's train() adds self.mse(actual, training_output) — the list of all class
-    # labels — instead of self.mse(actual, expected), so the error it prints is not the error it trains on.
-    net = level1.Network(
-        hidden_layers=[level1.Layer([level1.Neuron([0.1, 0.2], 0.5), level1.Neuron([0.3, 0.4], 0.12)])],
-        output_layer=level1.Layer([level1.Neuron([0.5, 0.6], 0.2), level1.Neuron([0.7, 0.8], 0.4)]),
-        learning_rate=lr,
-    )
-    labels = [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]  # the article's training_output
-    actual = net.feed_forward(list(article.INPUTS))
-    expected = [1, 0]  # one-hot of label 0, as train() builds it
+    # Not a gradient: Level 1's train() adds self.mse(actual, training_output), the list of class labels,
+    # instead of self.mse(actual, expected), so the error it prints is not the error it trains on.
+    # level1.error() runs train() itself and reads back what it prints; the checker recomputes it.
+    model = network([2, 2, 2], seed=1)
+    model.load_state_dict(article.state_dict())
+    finding = check_error(level1.error, model, np.array(article.INPUTS), np.array(article.TARGETS), "level1.py")
     print("=== article Level 1 — train()'s printed error (not a gradient)")
-    print(
-        f"train() adds mse(actual, training_output) = {net.mse(actual, labels):.6f} (it compares the outputs with "
-        f"the first labels of the whole dataset, {labels[:2]}), but the row's error is mse(actual, expected) = "
-        f"{net.mse(actual, expected):.6f} with expected = {expected}: the printed 'Mean squared error' is not "
-        "the error being minimised."
-    )
+    print(finding["text"])
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ and writes the graph as SVG (or, without Graphviz's `dot`, as DOT source you can
 Then the same for a small Tensor model, where each node shows its shape, dtype and values.
 
 Run:  python examples/draw_graph.py [output-folder]
+(default: `out/` in the repository, which git ignores, or the current folder when run from elsewhere;
+never over a tracked file such as docs/images/article_graph.svg)
 """
 
 from __future__ import annotations
@@ -26,8 +28,15 @@ def save(root: object, path: Path, **draw_kwargs: object) -> None:
         print(error)
 
 
+def default_folder() -> Path:
+    """`out/` of the repository when run inside it (git-ignored), else the current folder."""
+    repo = Path(__file__).resolve().parent.parent
+    here = Path.cwd().resolve()
+    return repo / "out" if here == repo or repo in here.parents else here
+
+
 def main() -> None:
-    folder = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else default_folder()
     folder.mkdir(parents=True, exist_ok=True)
 
     # 1. The article's network: names from the article, gradients from one backward pass.

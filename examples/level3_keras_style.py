@@ -57,9 +57,12 @@ def main(argv: list[str] | None = None) -> dict:
     )
 
     predictions = predict(model, X)
-    print(np.array2string(predictions, precision=4))
+    # Labelled, where the article prints the bare arrays: what each row and column is.
+    print("predictions = model.predict(X): one row per point, columns = output for class 0, class 1")
+    for i, row in enumerate(predictions):
+        print(f"{i}  {np.array2string(row, precision=4)}")
     class_predictions = predictions.argmax(axis=1)
-    print(class_predictions)
+    print(f"class_predictions = predictions.argmax(axis=1): {class_predictions.tolist()}")
     for i, (expected_row, prediction) in enumerate(zip(expected, class_predictions)):
         print(f"{i} - Expected={expected_row.argmax()}, Got={prediction}")
     final = evaluate(model, loss_fn, X, expected)

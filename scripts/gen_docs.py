@@ -10,6 +10,7 @@ Text outputs (compared by tests/test_docs.py, so the docs cannot drift from the 
 * docs/generated/article_audit.md — the table `tinygrad-edu article --json` prints.
 * docs/generated/article_output.txt — what `tinygrad-edu article` prints.
 * docs/generated/check_level1.txt — what `tinygrad-edu check examples/article_code/level1.py` prints.
+* docs/generated/check_examples.md — one `tinygrad-edu check` run per diagnosis, on the planted-bug suite.
 * docs/benchmark-chart.md — the ratio columns of docs/benchmarks.md (written by the benchmarks), as a table.
 Figures (not compared byte for byte: fonts and renderers differ between machines):
 * docs/generated/benchmark_ratios.svg — those ratios as a chart, when matplotlib is installed.
@@ -235,6 +236,42 @@ def check_article_level1() -> str | None:
     return None if done is None else done.stdout
 
 
+# One example per diagnosis of the checker, run on the planted-bug suite's own files (tests/checker_cases/).
+CHECK_EXAMPLES = (
+    ("float32 code: the tolerance follows the dtype", ["ok_batch_relu_float32", "--dtype", "float32"], "(equal means"),
+    ("a loss convention: mean-MSE code checked as ½ Σ", ["bug_mean_loss_3_outputs"], "* every gradient"),
+    ("... and told to the checker with --loss", ["bug_mean_loss_3_outputs", "--loss", "mean"], "* all"),
+    (
+        "one factor, two causes: a rerun tells them apart",
+        ["bug_missing_1_over_n", "--loss", "half-sum-batch-mean"],
+        "  2.bias",
+    ),
+    ("the activation actually in the model (tanh)", ["bug_tanh_with_sigmoid_derivative"], "  2.weight"),
+    ("lr applied twice, or a batch mean? a rerun tells", ["bug_lr_twice"], "  0.weight"),
+    ("a delta sent back through updated weights", ["bug_update_before_backprop"], "  0.weight"),
+    ("a misspelled key", ["bug_misspelled_key"], "  0.weight"),
+    ("a loop that stops one short", ["bug_off_by_one"], "  0.weight"),
+    ("momentum: only the second step shows it (--steps)", ["bug_momentum_never_decays"], "* step"),
+    ("Adam, compared step by step", ["bug_adam_no_bias_correction"], "* step"),
+    ("the error the code reports (error())", ["bug_error_vs_labels"], "* your error"),
+)
+
+
+def check_examples() -> str | None:
+    """The checking page's examples: for each, the command and the lines of its output that carry the diagnosis."""
+    if importlib.util.find_spec("tinygrad_edu.commands.check") is None:
+        return None
+    out = [HEADER]
+    for title, (case, *options), starts in CHECK_EXAMPLES:
+        path = f"tests/checker_cases/{case}_case.py"
+        done = _cli("check", path, *options, ok=(0, 1))
+        assert done is not None
+        lines = [line for line in done.stdout.splitlines() if line.startswith(starts)]
+        command = " ".join(["tinygrad-edu check", path, *options])
+        out += [f"**{title}** (exit {done.returncode})", "", "```text", f"$ {command}", *lines, "```", ""]
+    return "\n".join(out)
+
+
 # ---------------------------------------------------------------------------------------- figures
 
 
@@ -344,17 +381,19 @@ def benchmark_figure() -> bytes | None:
     import matplotlib.pyplot as plt
 
     matplotlib.rcParams["svg.hashsalt"] = "tinygrad_edu"  # stable ids: regenerating changes no byte
-    labels = [f"{section}: {case}" if section else case for section, case, _ in ratios]
+    # Short labels (the section's number, then the case; the table under the chart has the full names) and
+    # fonts that stay readable when the page scales the chart down to its text column.
+    labels = [f"{section.split(' ', 1)[0]} {case}" if section else case for section, case, _ in ratios]
     values = [v for _, _, v in ratios]
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(values) + 1.2))
+    fig, ax = plt.subplots(figsize=(7, 0.4 * len(values) + 1.2))
     ax.barh(range(len(values)), values, color="#1f78b4")
     ax.axvline(1.0, color="black", linewidth=0.8)
     ax.set_xscale("log")
-    ax.set_yticks(range(len(values)), labels, fontsize=8)
+    ax.set_yticks(range(len(values)), labels, fontsize=11)
     ax.invert_yaxis()
-    ax.set_xlabel("ratio (log scale; 1 = equal)")
+    ax.set_xlabel("ratio (log scale; 1 = equal)", fontsize=11)
     for k, v in enumerate(values):
-        ax.annotate(f"{v:g}", (v, k), xytext=(3, 0), textcoords="offset points", va="center", fontsize=7)
+        ax.annotate(f"{v:g}", (v, k), xytext=(3, 0), textcoords="offset points", va="center", fontsize=10)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
@@ -390,6 +429,9 @@ def text_outputs() -> dict[Path, str]:
     level1 = check_article_level1()
     if level1 is not None:
         outputs[GENERATED / "check_level1.txt"] = level1
+    examples = check_examples()
+    if examples is not None:
+        outputs[GENERATED / "check_examples.md"] = examples
     return outputs
 
 

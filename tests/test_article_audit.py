@@ -102,10 +102,10 @@ def test_engines_agree():
         assert abs(value[name] - tensor[name]) <= 1e-12, name
 
 
-def test_E_is_an_article_error_from_the_wrong_square(rows):
+def test_E_is_an_arithmetic_error_from_the_wrong_square(rows):
     r = rows["E"]
     assert r.article == 0.2085
-    assert r.verdict == "article error"
+    assert r.verdict == "arithmetic error"
     # By hand: (0.1 - 0.753)^2 = 0.426409, the article wrote 0.414; 0.5 * (0.414 + 0.003) = 0.2085.
     assert "0.414" in r.why and "0.426409" in r.why
     assert "0.2156" in r.why  # the exact E, rounded as printed
@@ -129,9 +129,9 @@ def test_w1_matches(rows):
 
 
 def test_other_hand_checked_verdicts(rows):
-    assert rows["a_o1"].verdict == "article error"  # 1/1.327 = 0.75358 rounds to 0.754, printed 0.753
+    assert rows["a_o1"].verdict == "truncation"  # 1/1.327 = 0.75358 rounds to 0.754, printed (cut off) 0.753
     assert "cut it off" in rows["a_o1"].why
-    assert rows["s_o1"].verdict == "rounding drift"  # a_h1 used as 0.783: 1.1183 -> 1.118, exact 1.1187 -> 1.119
+    assert rows["s_o1"].verdict == "truncation"  # a_h1 = 0.7838 cut to 0.783: 1.1183 -> 1.118, exact -> 1.119
     assert "a_h1 carried as 0.783" in rows["s_o1"].why
     assert rows["w2"].verdict == "rounding drift"  # delta_h1 = 0.009: 0.188525 -> 0.189, exact 0.188137 -> 0.188
     assert rows["a_h2"].verdict == "match" and "1 / 1.138" in rows["a_h2"].why

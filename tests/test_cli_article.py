@@ -32,7 +32,7 @@ def test_article_json(capsys):
     a_h1, a_h2 = sig(0.1 * 2.78 + 0.2 * 2.55 + 0.5), sig(0.3 * 2.78 + 0.4 * 2.55 + 0.12)
     a_o1, a_o2 = sig(0.5 * a_h1 + 0.6 * a_h2 + 0.2), sig(0.7 * a_h1 + 0.8 * a_h2 + 0.4)
     assert rows["E"]["autodiff"] == pytest.approx(0.5 * ((0.1 - a_o1) ** 2 + (0.9 - a_o2) ** 2), abs=1e-12)
-    assert rows["E"]["article"] == 0.2085 and rows["E"]["verdict"] == "article error"
+    assert rows["E"]["article"] == 0.2085 and rows["E"]["verdict"] == "arithmetic error"
     delta_o1 = (a_o1 - 0.1) * a_o1 * (1 - a_o1)
     assert rows["w5"]["manual"] == pytest.approx(0.5 - 0.5 * delta_o1 * a_h1, abs=1e-12)
     assert rows["b_o1"]["article"] is None and rows["b_o1"]["verdict"] == "not in article"
@@ -46,11 +46,46 @@ def test_engines_print_the_same_numbers(capsys):
         assert a["verdict"] == b["verdict"]
 
 
-def test_table_and_explain(capsys):
+def test_table_has_every_verdict(capsys):
+    code, out, _ = run(capsys, "article")
+    assert code == 0
+    for verdict in ("match", "rounding drift", "truncation", "arithmetic error", "not in article"):
+        assert f" {verdict}\n" in out.split("why:")[0] or out.split("why:")[0].rstrip().endswith(verdict)
+    assert "verdicts:" in out  # the legend of the scheme
+
+
+def test_explain_prints_only_the_explanation_linked_to_the_article(capsys):
     code, out, _ = run(capsys, "article", "--explain", "w5")
     assert code == 0
-    assert "rounding drift" in out and "article error" in out and "not in article" in out
+    assert out.startswith("∂E/∂w5: 1 path")  # no audit table before it
+    assert "quantity   article" not in out
     assert "∂E/∂a_o1 · ∂a_o1/∂s_o1 · ∂s_o1/∂w5" in out and "equal" in out
+    # the article's own rounded numbers next to the exact ones: where the rounding enters
+    assert "it uses delta_o1 = 0.121; exact 0.121343" in out
+    assert "printed 0.453, exact 0.452445: rounding drift" in out
+
+
+@pytest.mark.parametrize("name", ["E", "i1", "i2", "delta_o1", "delta_h2", "a_o1", "s_h1", "w1", "b_o2"])
+def test_every_audit_name_can_be_explained(capsys, name):
+    code, out, err = run(capsys, "article", "--explain", name)
+    assert code == 0 and "Traceback" not in err
+    assert "in the article:" in out
+
+
+def test_explain_E_and_an_input(capsys):
+    _, out, _ = run(capsys, "article", "--explain", "E")
+    assert "∂E/∂E = 1" in out and "printed 0.2085" in out
+    _, out, _ = run(capsys, "article", "--explain", "i1")
+    # by hand: ∂E/∂i1 = δ_h1 w1 + δ_h2 w3 = 0.009304373 · 0.1 + 0.007091144 · 0.3
+    assert f"{0.009304373 * 0.1 + 0.007091144 * 0.3:+.8f}" in out
+    assert "not a parameter" in out
+    _, out, _ = run(capsys, "article", "--explain", "delta_o1")
+    assert "∂E/∂s_o1 = +0.1213427" in out and "printed 0.121, exact 0.121343: match" in out
+
+
+def test_explain_an_unknown_name_is_one_line(capsys):
+    code, _, err = run(capsys, "article", "--explain", "w9")
+    assert code == 2 and "not a name of the audit" in err
 
 
 def test_graph_writes_a_dot_file(capsys, tmp_path):

@@ -137,7 +137,7 @@ def test_graph_draws_the_last_step_with_the_trained_weights_and_their_gradients(
     for name, p in model.named_parameters():
         assert name in source
         assert f"{p.grad:.4g}" in source
-    assert "subgraph cluster" in source  # the modules are drawn as clusters
+    assert "subgraph cluster_m" in source  # the modules are drawn as clusters
 
 
 def test_graph_with_an_unknown_suffix_is_refused_before_training(tmp_path, capsys):
@@ -145,3 +145,51 @@ def test_graph_with_an_unknown_suffix_is_refused_before_training(tmp_path, capsy
         main(["train", "--dataset", "article", "--no-progress", "--graph", str(tmp_path / "g.txt")])
     assert exit_info.value.code == 2
     assert ".svg, .png, .pdf or .dot" in capsys.readouterr().err
+
+
+CLI = [sys.executable, "-m", "tinygrad_edu"]
+
+
+def test_piped_output_has_epoch_lines_and_labelled_numbers_that_agree(tmp_path):
+    from tinygrad_edu import checkpoint, nn
+    from tinygrad_edu.train import step_graph
+
+    saved, graph = tmp_path / "m.npz", tmp_path / "g.dot"
+    result = subprocess.run(
+        [*CLI, "train", "--dataset", "article", "--engine", "value", "--save", str(saved), "--graph", str(graph)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    epochs = re.findall(r"^epoch (\d+)/40 - loss: ([0-9.]+) - accuracy: ([0-9.]+)$", out, re.M)
+    assert len(epochs) == 10 and epochs[-1][0] == "40"  # a pipe gets epoch lines instead of the bar
+    during = re.search(r"last epoch, while training: loss ([0-9.]+), accuracy ([0-9.]+) \(the progress bar", out)
+    assert during and float(during[1]) == pytest.approx(float(epochs[-1][1]), abs=1e-4)
+    assert final_numbers(out)[1:] == (1.0, 10, 10)
+    assert "(after training: one more pass over all 10 samples, no updates)" in out
+    # Each number says which pass it is from, and the graph's pass is recomputed here from the saved weights.
+    model = nn.Sequential(
+        nn.Linear(2, 2, dtype=np.float64, engine="value"),
+        nn.Sigmoid(),
+        nn.Linear(2, 2, dtype=np.float64, engine="value"),
+        nn.Sigmoid(),
+    )
+    checkpoint.load(model, saved)
+    X, Y = load_article(one_hot=True)
+    last = step_graph(model, nn.MSELoss(reduction="half_sum"), X[-1:], Y[-1:]).data
+    drew = re.search(r"drew the graph of one forward and backward pass on the last sample .*its loss ([0-9.]+)\)", out)
+    assert drew and float(drew[1]) == pytest.approx(last, abs=1e-6)
+    assert graph.exists()
+
+
+def test_graph_names_the_input_and_target_of_the_drawn_batch(tmp_path, capsys):
+    graph = tmp_path / "g.dot"
+    assert main(["train", "--dataset", "article", "--epochs", "1", "--no-progress", "--graph", str(graph)]) == 0
+    source = graph.read_text()
+    X, Y = load_article(one_hot=True)  # the drawn batch is the last sample, in data order
+    x = ", ".join(f"{v:.4g}" for v in X[-1])
+    t = ", ".join(f"{v:.4g}" for v in Y[-1])
+    assert f'"x|(1, 2) float32|data [[{x}]]|grad —"' in source
+    assert f'"target|(1, 2) float32|data [[{t}]]|grad —"' in source

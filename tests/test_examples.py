@@ -100,6 +100,9 @@ def test_level3_reaches_100_percent(capsys):
     assert result["accuracy"] == 1.0
     out = capsys.readouterr().out
     assert "Total params: 17" in out and "9 - Expected=1, Got=1" in out
+    # The raw predictions are labelled, one numbered row per point, and the class line names its formula.
+    assert "predictions = model.predict(X): one row per point" in out
+    assert f"class_predictions = predictions.argmax(axis=1): {LABELS.tolist()}" in out
     assert len(result["history"]["loss"]) == 200
     # MSELoss is the mean over all 20 outputs; recompute it from the trained weights
     state = result["model"].state_dict()
@@ -127,3 +130,12 @@ def test_moons_draws_the_decision_boundary(tmp_path):
     plot = tmp_path / "moons.png"
     load_example("moons").main(["--no-progress", "--epochs", "5", "--plot", str(plot)])
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_draw_graph_writes_to_the_ignored_out_folder_inside_the_repo(monkeypatch, tmp_path):
+    draw_graph = load_example("draw_graph")
+    monkeypatch.chdir(EXAMPLES.parent)
+    assert draw_graph.default_folder() == EXAMPLES.parent / "out"
+    assert "out/" in (EXAMPLES.parent / ".gitignore").read_text().split()
+    monkeypatch.chdir(tmp_path)  # run from elsewhere: the current folder
+    assert draw_graph.default_folder() == tmp_path.resolve()

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor, Value
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="needs PyTorch: pip install -e '.[torch]' (CPU build: README)")
 
 RTOL = ATOL = 1e-9
 BIG = 50.0  # a node whose magnitude passes this is squashed with tanh before the next op uses it

@@ -152,7 +152,7 @@ def test_bce_clamps_the_log_at_minus_100():
 
 
 def test_losses_match_torch_in_float64():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="needs PyTorch: pip install -e '.[torch]' (CPU build: README)")
     tf = torch.nn.functional
     t_labels = (TARGET > 0.5).astype(float)
     cases = [

@@ -6,7 +6,7 @@ import pytest
 from tinygrad_edu import Tensor, nn
 from tinygrad_edu.nn import functional as F
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="needs PyTorch: pip install -e '.[torch]' (CPU build: README)")
 
 
 def torch_twin(dtype):

@@ -129,7 +129,7 @@ def torch_model(torch, net):
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
 def test_matches_torch_for_10_steps(name):
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="needs PyTorch: pip install -e '.[torch]' (CPU build: README)")
     make, torch_name, kwargs = OPTIMIZERS[name]
     net = model()
     ref = torch_model(torch, net)

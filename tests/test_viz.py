@@ -69,7 +69,7 @@ def parse(source: str) -> tuple[dict[str, dict], list[tuple[str, str]]]:
             expect_label = False
         elif line.strip() == "}" and clusters:
             clusters.pop()
-        elif (m := _NODE.match(line)) and m.group(1) != "legend":
+        elif (m := _NODE.match(line)) and not m.group(1).startswith("legend"):
             nodes[m.group(1)] = {"fields": fields(m.group(2)), "attrs": m.group(3), "clusters": list(clusters)}
         elif m := _EDGE.match(line):
             edges.append((m.group(1), m.group(2)))

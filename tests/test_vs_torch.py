@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="needs PyTorch: pip install -e '.[torch]' (CPU build: README)")
 F = torch.nn.functional
 
 TOL = {"rtol": 1e-10, "atol": 1e-10}

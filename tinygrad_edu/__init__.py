@@ -1,6 +1,7 @@
 """tinygrad_edu: a small, readable autograd — a scalar `Value` engine and a NumPy `Tensor` engine."""
 
 from .anomaly import AnomalyError, detect_anomaly
+from .autograd import grad
 from .errors import (
     DTypeError,
     GradcheckError,
@@ -16,7 +17,7 @@ from .errors import (
     TinygradEduWarning,
     UnregisteredParametersWarning,
 )
-from .gradcheck import gradcheck
+from .gradcheck import gradcheck, gradgradcheck
 from .graph import enable_grad, gc_paused, is_grad_enabled, no_grad, set_grad_enabled
 from .tensor import Tensor, concatenate, cross_entropy, linear, matmul, stack
 from .value import Value, weighted_sum
@@ -50,7 +51,9 @@ __all__ = [
     "detect_anomaly",
     "enable_grad",
     "gc_paused",
+    "grad",
     "gradcheck",
+    "gradgradcheck",
     "is_grad_enabled",
     "linear",
     "load",

@@ -20,6 +20,10 @@ class MathDomainError(TinygradEduError, ValueError):
     """A value outside an op's domain, such as `log` of a non-positive number."""
 
 
+class DivisionByZeroError(MathDomainError, ZeroDivisionError):
+    """A division by zero, such as `Value(1) / Value(0)` (also a `ZeroDivisionError`, as in Python)."""
+
+
 class DTypeError(TinygradEduError, TypeError):
     """A dtype that cannot do what was asked, such as an integer tensor that requires grad."""
 
@@ -50,6 +54,10 @@ class ArgumentError(TinygradEduError, ValueError):
 
 class ArgumentTypeError(TinygradEduError, TypeError):
     """An argument of a type the function does not take; the message says what it takes."""
+
+
+class IndexOutOfRangeError(TinygradEduError, IndexError):
+    """An index past the end of a tensor (the message names the index and the shape)."""
 
 
 class ParameterAssignmentError(TinygradEduError, TypeError):

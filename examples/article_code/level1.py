@@ -8,9 +8,10 @@ test function), in one file. Only two things changed, marked `# ADAPTED`:
     Python); it is dropped.
 Nothing in the arithmetic is touched: the checker must find what is wrong in it.
 
-Entry point for `tinygrad-edu check` (see `tinygrad_edu/commands/check.py`):
+Entry points for `tinygrad-edu check` (added at the end, see `tinygrad_edu/commands/check.py`):
     step(state, inputs, targets, lr) -> the parameters after one training step on one sample,
-    keyed like `nn.Sequential(Linear, Sigmoid, Linear, Sigmoid).state_dict()`.
+    keyed like `nn.Sequential(Linear, Sigmoid, Linear, Sigmoid).state_dict()`;
+    error(state, inputs, targets) -> the error `train()` prints for that sample (it runs `train()`).
 """
 
 from __future__ import annotations
@@ -240,7 +241,7 @@ def test_make_prediction_with_network():
         print("Expected=%d, Got=%d" % (expected[i], prediction))  # noqa: UP031
 
 
-# ---------------------------------------------------------------------- ADAPTED: the checker's entry point
+# ---------------------------------------------------------------------- ADAPTED: the checker's entry points
 
 
 def step(state, inputs, targets, lr):
@@ -272,3 +273,32 @@ def step(state, inputs, targets, lr):
 
 if __name__ == "__main__":
     test_make_prediction_with_network()
+
+
+def error(state, inputs, targets):
+    """The error `train()` adds up for this sample (line `sum_error += self.mse(actual, training_output)`).
+
+    `train()` is run itself, for one epoch at learning rate 0 (so nothing moves), on a dataset of this
+    one row repeated once per output (`mse` indexes the label list by output), with the class label
+    of `targets`; the number it prints is read back and divided by the number of rows.
+    """
+    import contextlib
+    import io
+
+    keys = sorted({k.rsplit(".", 1)[0] for k in state}, key=int)
+    layers = [
+        Layer(
+            neurons=[
+                Neuron(weights=[float(w) for w in row], bias=float(b))
+                for row, b in zip(state[f"{k}.weight"], state[f"{k}.bias"])
+            ]
+        )
+        for k in keys
+    ]
+    network = Network(hidden_layers=layers[:-1], output_layer=layers[-1], learning_rate=0.0)
+    label = max(range(len(targets)), key=lambda i: targets[i])
+    rows = len(targets)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        network.train(1, len(targets), [[float(x) for x in inputs]] * rows, [label] * rows)
+    return float(printed.getvalue().split("Mean squared error: ")[1].split()[0]) / rows

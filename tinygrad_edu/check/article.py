@@ -11,11 +11,16 @@ audit is one quantity the article computes:
   w' = w − α δ a) evaluated in plain float arithmetic;
 * article: the number the article prints, with every intermediate step it prints on that line.
 
-The verdict is computed from the numbers: `match` if the exact value, rounded to the digits the
-article prints, is the article's number; `rounding drift` if it is not, but the article's formula
-on the article's own rounded inputs gives it (and which rounded input is to blame); `article
-error` if no rounding explains it (and which printed step is wrong); `not in article` for the
-bias updates, which the article leaves to the reader.
+The verdict is computed from the numbers, one scheme for every row (`VERDICTS`):
+
+* `match`: the exact value, rounded to the digits the article prints, is the article's number;
+* `rounding drift`: it is not, but the article's formula on its own rounded inputs gives it
+  (the row says which rounded input is to blame);
+* `truncation`: the difference comes from a number cut off instead of rounded (1/1.327 = 0.7536
+  printed as 0.753), in this line or in an input carried into it;
+* `arithmetic error`: a printed step is wrong by more than any rounding or truncation
+  ((0.1 − 0.753)² = 0.426 printed as 0.414);
+* `not in article`: the bias updates, which the article leaves to the reader.
 """
 
 from __future__ import annotations
@@ -439,10 +444,20 @@ def format_table(rows: list[AuditRow]) -> str:
     lines.append("why:")
     for r in rows:
         lines.append(f"  {r.name}: {r.why}")
+    lines += ["", "verdicts:"] + [f"  {name:<16} {meaning}" for name, meaning in VERDICTS.items()]
     return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------- verdicts
+
+
+VERDICTS = {
+    "match": "the exact value rounds to the printed number",
+    "rounding drift": "off only because the line used rounded numbers from earlier lines (the row says which)",
+    "truncation": "off because a number was cut off instead of rounded, in this line or in one it uses",
+    "arithmetic error": "a printed step is wrong by more than rounding or truncation (the row says which)",
+    "not in article": "the article leaves this number to the reader",
+}
 
 
 def _verdict(row: Row, value: float, exact: Mapping[str, float]) -> tuple[str, str]:
@@ -466,7 +481,15 @@ def _verdict(row: Row, value: float, exact: Mapping[str, float]) -> tuple[str, s
             f"exact {value:.6f} rounds to {_rounded(value, printed)}, not {printed}; the article's line with its "
             f"rounded inputs ({inputs}) gives {recomputed:.6f} → {printed}: {_culprits(row, uses, exact)}"
         )
-        return "rounding drift", why + "".join(f"; {n}" for n in notes) + carried
+        cut = [n for n, v in uses.items() if _truncates_to(exact[n], f"{v:g}") and not _rounds_to(exact[n], f"{v:g}")]
+        verdict = (
+            "truncation"
+            if cut and _culprits(row, uses, exact).startswith("the drift comes from " + cut[0])
+            else "rounding drift"
+        )
+        if verdict == "truncation":
+            why += f" ({cut[0]} = {exact[cut[0]]:.6f} was cut off to {uses[cut[0]]:g}, not rounded)"
+        return verdict, why + "".join(f"; {n}" for n in notes) + carried
     parts = ["no rounding of the true values gives it"]
     parts += bad_steps
     if row.steps and _rounds_to(row.steps[-1].value, row.steps[-1].printed) and bad_steps:
@@ -477,7 +500,13 @@ def _verdict(row: Row, value: float, exact: Mapping[str, float]) -> tuple[str, s
         f"and the exact value is {value:.6f} → {_rounded(value, printed)}"
     )
     parts += _inconsistent_uses(uses)
-    return "article error", "; ".join(parts) + carried
+    wrong_steps = [st for st in row.steps if not _rounds_to(st.value, st.printed)]
+    verdict = (
+        "truncation"
+        if wrong_steps and all(_truncates_to(st.value, st.printed) for st in wrong_steps)
+        else "arithmetic error"
+    )
+    return verdict, "; ".join(parts) + carried
 
 
 def _describe_step(step: Step) -> str:
@@ -538,3 +567,47 @@ def _rounded(x: float, text: str) -> str:
 def _truncates_to(x: float, text: str) -> bool:
     scale = 10 ** _decimals(text)
     return abs(math.trunc(x * scale + math.copysign(1e-9, x)) / scale - float(text)) < 0.01 / scale
+
+
+# ---------------------------------------------------------------------- --explain: back to the article's numbers
+
+EXPLAINABLE = ("E", *QUANTITY_INDEX, *DELTA_OF, *PARAMS, "i1", "i2")
+
+
+def explain_target(name: str) -> str:
+    """The graph label `explain` needs for an audit name: δ_o1 is ∂E/∂s_o1, so `delta_o1` → `s_o1`."""
+    if name not in EXPLAINABLE:
+        raise KeyError(name)
+    return DELTA_OF.get(name, name)
+
+
+def link(name: str, rows: list[AuditRow] | None = None) -> str:
+    """Where `name` appears in the article: the printed number next to the exact one, and the rounded inputs used."""
+    rows = rows if rows is not None else audit("value")
+    by_name = {r.name: r for r in rows}
+    exact = {r.name: r.autodiff for r in rows}
+    exact.update({"i1": INPUTS[0], "i2": INPUTS[1]})
+    lines = ["in the article:"]
+    if name in ("i1", "i2"):
+        lines.append(
+            f"  {name} = {exact[name]:g} is an input, not a parameter: the article never updates it; ∂E/∂{name} is "
+            "what a layer below this network would receive as its δ"
+        )
+        return "\n".join(lines)
+    if name in DELTA_OF:
+        lines.append(f"  {name} is ∂E/∂{DELTA_OF[name]}, the gradient at the weighted sum (the explanation above)")
+    row = next(r for r in ROWS if r.name == name)
+    shown = by_name[name]
+    if shown.printed is None:
+        lines.append(f"  the article prints no value for {name}' (it leaves b' = b − α·δ to the reader)")
+    else:
+        what = "the updated value" if row.kind == "update" else "the value"
+        lines.append(f"  {what}: printed {shown.printed}, exact {shown.autodiff:.6f}: {shown.verdict}")
+        lines.append(f"  why: {shown.why}")
+    for step in row.steps:
+        lines.append(f"  the article's line: {step.text} = {step.printed} (exactly {step.value:.6f})")
+    for used, number in (row.uses or {}).items():
+        lines.append(f"  it uses {used} = {number:g}; exact {exact[used]:.6f}")
+    if row.kind == "update":
+        lines.append(f"  ({name}' = {name} − α · ∂E/∂{name} with α = {LR}; ∂E/∂{name} is the explanation above)")
+    return "\n".join(lines)

@@ -5,17 +5,21 @@ array, `Linear` weights `(out, in)`) and returns either
 
 * their gradient for each parameter: `{"0.weight": dE/dW, ...}`, or
 * their parameters after one SGD step and the learning rate: `({"0.weight": W', ...}, lr)`,
-  turned into a gradient by `(W − W') / lr`.
+  turned into a gradient by `(W − W') / lr` (`from_step(step, lr)` builds such a manual, and lets
+  the checker rerun it at another learning rate to tell causes apart).
 
-Autodiff runs on the same model and state. Each parameter is compared elementwise, and a wrong
-one is diagnosed from the numbers alone: a constant ratio (`2.0x`, a flipped sign), a transpose,
-a factor σ'(a) = a(1 − a) of the layer's own activation (applied twice, or missing), rows scaled
-neuron by neuron (a wrong δ). Across layers: right at the output and wrong below means the delta
-is sent back wrongly; weights right and biases wrong means the bias update is wrong.
+Autodiff runs on the same model and state. Each parameter is compared with a tolerance scaled to
+the dtypes involved and to the gradient's size, and a wrong one is diagnosed from the numbers
+alone: a constant ratio that a known convention or slip explains (mean vs ½Σ, lr applied twice,
+an update per input), a transpose, the activation's derivative missing, twice or the wrong one
+(for the activation actually in the model), a delta sent back through the wrong weights, or a
+gradient right except for a few elements. Where one factor fits several causes, the checker reruns
+with another batch size or learning rate to tell them apart.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,9 +27,72 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import TinygradEduError
+from ..errors import ShapeError, TinygradEduError
+from . import trace
+from .diagnose import Context, diagnose_layer_param
 
 Manual = Callable[[dict[str, np.ndarray], np.ndarray, np.ndarray], Any]
+
+# Relative tolerance per precision: the error a correct float computation of a few layers stays within,
+# measured against the largest gradient of the parameter (a gradient near zero is compared at that scale).
+RTOL = {"float64": 1e-7, "float32": 1e-4, "float16": 1e-2}
+ATOL = {"float64": 1e-12, "float32": 1e-7, "float16": 1e-4}
+
+# Loss conventions, as the factor c in E = c · Σ_batch Σ_out (output − target)², with N the batch size
+# and K the number of outputs. The checker differentiates the one it is told (default the article's).
+CONVENTIONS: dict[str, tuple[str, Callable[[int, int], float]]] = {
+    "half-sum": ("E = ½ Σ (output − target)², summed over the batch (the article's)", lambda n, k: 0.5),
+    "half-sum-batch-mean": ("E = ½ Σ (output − target)² per sample, averaged over the batch", lambda n, k: 0.5 / n),
+    "mean": (
+        "E = the mean of (output − target)² over every output and sample (PyTorch's MSELoss())",
+        lambda n, k: 1.0 / (n * k),
+    ),
+    "sum": ("E = Σ (output − target)², no ½", lambda n, k: 1.0),
+}
+
+
+def loss_function(convention: str) -> Callable[[Any, Any], Any]:
+    """The loss for a convention name of `CONVENTIONS`, for either engine, on one sample or a batch."""
+    if convention not in CONVENTIONS:
+        raise ShapeError(f"loss convention {convention!r}: choose one of {', '.join(CONVENTIONS)}")
+    factor = CONVENTIONS[convention][1]
+
+    def loss_fn(output: Any, target: Any) -> Any:
+        t = np.asarray(target, dtype=np.float64)
+        n, k = (t.shape[0], t.shape[1]) if t.ndim == 2 else (1, t.size)
+        c = float(factor(n, k))
+        if hasattr(output, "shape"):  # a Tensor
+            diff = output - t.astype(np.asarray(output.data).dtype)
+            return (diff * diff).sum() * c
+        flat = _flatten(output)
+        return sum(((o - v) ** 2 for o, v in zip(flat, t.reshape(-1).tolist())), start=0.0) * c
+
+    loss_fn.convention = convention  # type: ignore[attr-defined]
+    return loss_fn
+
+
+class StepManual:
+    """A `manual` built from `step(state, inputs, targets, lr) -> new state`: the gradient is (old − new) / lr."""
+
+    def __init__(self, step: Callable[..., Any], lr: float) -> None:
+        self.step, self.lr = step, float(lr)
+
+    def with_lr(self, lr: float) -> StepManual:
+        return StepManual(self.step, lr)
+
+    def __call__(self, state: dict[str, np.ndarray], x: np.ndarray, t: np.ndarray) -> Any:
+        return self.step(state, x, t, self.lr), self.lr
+
+
+def from_step(step: Callable[..., Any], lr: float) -> StepManual:
+    """A `manual` for code that updates the parameters instead of returning gradients."""
+    return StepManual(step, lr)
+
+
+def _flatten(x: Any) -> list[Any]:
+    if isinstance(x, (list, tuple)):
+        return [v for item in x for v in _flatten(item)]
+    return [x]
 
 
 @dataclass
@@ -58,12 +125,14 @@ class GradientReport:
 
     `print(report)` gives a table; `report.to_json()` the same as JSON; `report.draw()` the graph
     with the wrong parameters filled red and the first wrong intermediate quantity marked.
+    `tolerance` says what "equal" meant: `{"rtol", "atol", "dtype"}`.
     """
 
     params: list[ParamCheck]
     findings: list[str]
     loss: float
     first_wrong: str | None = None  # e.g. "δ of layer 0" — the first quantity off, from the loss down
+    tolerance: dict[str, Any] = field(default_factory=dict)
     _graph: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -80,34 +149,46 @@ class GradientReport:
         return {
             "ok": self.ok,
             "loss": self.loss,
+            "tolerance": self.tolerance,
             "params": [p.to_dict() for p in self.params],
             "findings": self.findings,
             "first_wrong": self.first_wrong,
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
     def __str__(self) -> str:
-        head = f"{'parameter':<12} {'shape':<8} {'max |autodiff|':>14} {'max abs err':>12} {'max rel err':>12}  verdict"
-        lines = [head, "-" * len(head)]
-        for p in self.params:
-            shape = "x".join(map(str, p.autodiff.shape)) or "()"
-            verdict = "ok" if p.ok else "WRONG"
-            lines.append(
-                f"{p.name:<12} {shape:<8} {np.max(np.abs(p.autodiff), initial=0):>14.6g} {p.abs_err:>12.3g} "
-                f"{p.rel_err:>12.3g}  {verdict}"
-            )
-        for p in self.params:
-            if not p.ok:
-                lines.append(f"  {p.name}: {p.diagnosis}")
-        lines.append("")
-        lines += [f"* {f}" for f in self.findings]
-        return "\n".join(lines)
+        return format_report(self.to_dict())
 
     def draw(self, **draw_kwargs: Any) -> Any:
         """The graph (`tinygrad_edu.viz.draw`) with wrong parameters red and the first wrong quantity orange."""
         return _highlight(self, **draw_kwargs)
+
+
+def format_report(report: Mapping[str, Any]) -> str:
+    """The text table of a report, from its `to_dict()` form (so a child process can send JSON)."""
+    head = f"{'parameter':<12} {'shape':<8} {'max |autodiff|':>14} {'max abs err':>12} {'max rel err':>12}  verdict"
+    lines = [head, "-" * len(head)]
+    for p in report["params"]:
+        auto = np.asarray(p["autodiff"], dtype=np.float64)
+        shape = "x".join(map(str, auto.shape)) or "()"
+        lines.append(
+            f"{p['name']:<12} {shape:<8} {np.max(np.abs(auto), initial=0):>14.6g} {p['abs_err']:>12.3g} "
+            f"{p['rel_err']:>12.3g}  {'ok' if p['ok'] else 'WRONG'}"
+        )
+    for p in report["params"]:
+        if not p["ok"]:
+            lines.append(f"  {p['name']}: {p['diagnosis']}")
+    tol = report.get("tolerance") or {}
+    if tol:
+        lines.append(
+            f"(equal means |manual − autodiff| ≤ atol + rtol · max|autodiff| with rtol {tol['rtol']:.3g}, "
+            f"atol {tol['atol']:.3g}: {tol['why']})"
+        )
+    lines.append("")
+    lines += [f"* {f}" for f in report["findings"]]
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------- the comparison
@@ -120,91 +201,160 @@ def compare_gradients(
     targets: Any,
     manual: Manual,
     *,
-    rtol: float = 1e-7,
-    atol: float = 1e-10,
+    rtol: float | None = None,
+    atol: float | None = None,
+    convention: str | None = None,
 ) -> GradientReport:
     """Compare `manual`'s gradients with autodiff on `model` (an `nn.Module`) at its current state.
 
-    `loss_fn(model_output, targets)` builds the loss (e.g. `nn.MSELoss(reduction="half_sum")`).
+    `loss_fn(model_output, targets)` builds the loss (e.g. `nn.MSELoss(reduction="half_sum")`, or
+    `loss_function("mean")`). `rtol`/`atol` default to the precision of the model and of what
+    `manual` returns (float64: 1e-7, float32: 1e-4). `convention` names the loss for the diagnosis
+    (read from `loss_function`'s result, else from an `MSELoss`, else assumed "half-sum").
     The model's parameters are left as they were; their `.grad` holds the autodiff gradients.
     """
     state = {k: np.array(v, dtype=np.float64) for k, v in model.state_dict().items()}
-    auto, loss, layer_out, graph = _autodiff(model, loss_fn, inputs, targets, state)
+    dtypes = {np.asarray(v).dtype.name for v in model.state_dict().values()}
+    auto, loss, layers, graph = _autodiff(model, loss_fn, inputs, targets)
     given = manual(
         {k: v.copy() for k, v in state.items()},
         np.array(inputs, dtype=np.float64),
         np.array(targets, dtype=np.float64),
     )
-    grads = _as_gradients(given, state)
-    single = np.ndim(inputs) == 1
-    checks = []
-    for name, a in auto.items():
-        m = grads.get(name)
-        sigma_prime = _sigma_prime(name, layer_out, graph["kinds"]) if single else None
-        checks.append(_check(name, a, m, rtol, atol, sigma_prime, state))
-    findings, first_wrong, marks = _findings(checks)
-    report = GradientReport(checks, findings, loss, first_wrong)
-    report._graph = {**graph, "marks": marks, "layer_outputs": layer_out}
+    grads, unknown, manual_dtypes = _as_gradients(given, state)
+    lr = getattr(manual, "lr", None)
+    if lr is None and isinstance(given, tuple):
+        lr = float(given[1])
+    tol = _tolerance(dtypes | manual_dtypes, rtol, atol, lr if isinstance(given, tuple) else None, state)
+    x2 = np.asarray(inputs, dtype=np.float64)
+    t2 = np.asarray(targets, dtype=np.float64)
+    ctx = Context(
+        batch=x2.shape[0] if x2.ndim == 2 else 1,
+        outputs=t2.shape[-1] if t2.ndim else 1,
+        lr=lr,
+        step_form=isinstance(given, tuple),
+        convention=convention or _convention_of(loss_fn),
+        layers={layer.prefix: layer for layer in layers},
+        order=[layer.prefix for layer in layers],
+        auto=auto,
+        state=state,
+    )
+    probes = _Probes(model, loss_fn, inputs, targets, manual, state)
+    ctx.probe = probes
+    ctx.global_ratio = _global_ratio(auto, grads)
+    checks = [_check(name, a, grads.get(name), tol, ctx, unknown) for name, a in auto.items()]
+    findings, first_wrong, marks = _findings(checks, ctx, unknown)
+    if probes.used:  # leave .grad as the documented full-batch autodiff gradients
+        _autodiff(model, loss_fn, inputs, targets)
+    report = GradientReport(checks, findings, loss, first_wrong, {k: tol[k] for k in ("rtol", "atol", "why")})
+    report._graph = {**graph, "marks": marks}
     return report
 
 
+def _global_ratio(auto: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> float | None:
+    from .diagnose import constant_ratio
+
+    ratios = [
+        constant_ratio(a, grads[k]) if k in grads and grads[k].shape == a.shape else None for k, a in auto.items()
+    ]
+    if not ratios or any(r is None for r in ratios) or not np.allclose(ratios, ratios[0], rtol=1e-4):
+        return None
+    return ratios[0]
+
+
+def _convention_of(loss_fn: Any) -> str:
+    if getattr(loss_fn, "convention", None) in CONVENTIONS:
+        return loss_fn.convention
+    reduction = getattr(loss_fn, "reduction", None)
+    return {"half_sum": "half-sum", "mean": "mean", "sum": "sum"}.get(reduction or "", "half-sum")
+
+
+def _tolerance(
+    dtypes: set[str], rtol: float | None, atol: float | None, step_lr: float | None, state: Mapping[str, np.ndarray]
+) -> dict[str, Any]:
+    """The tolerance for the least precise dtype involved; for (old − new)/lr also the cancellation in old − new."""
+    worst = next((d for d in ("float16", "float32") if d in dtypes), "float64")
+    r = RTOL[worst] if rtol is None else float(rtol)
+    a = ATOL[worst] if atol is None else float(atol)
+    why = f"{worst}, the least precise dtype of the model and of your arrays"
+    if rtol is not None or atol is not None:
+        why = "as given"
+    elif step_lr and worst != "float64":
+        biggest = max((float(np.max(np.abs(v), initial=0.0)) for v in state.values()), default=0.0)
+        a += 8 * float(np.finfo(worst).eps) * biggest / abs(step_lr)
+        why += "; atol widened for (old − new) / lr, which loses digits when the step is small"
+    return {"rtol": r, "atol": a, "why": why, "dtype": worst}
+
+
 def _autodiff(
-    model: Any, loss_fn: Callable[[Any, Any], Any], inputs: Any, targets: Any, state: dict[str, np.ndarray]
-) -> tuple[dict[str, np.ndarray], float, dict[str, Any], dict[str, Any]]:
-    """Forward layer by layer (keeping each layer's output), loss, backward; gradients as state-shaped arrays."""
+    model: Any, loss_fn: Callable[[Any, Any], Any], inputs: Any, targets: Any
+) -> tuple[dict[str, np.ndarray], float, list[trace.LayerTrace], dict[str, Any]]:
+    """Forward (recording each layer), loss, backward; the gradients as float64 state-shaped arrays."""
     from ..tensor import Tensor
 
-    engine = getattr(model, "engine", None) or "tensor"
-    if engine == "value":
-        x: Any = np.asarray(inputs, dtype=np.float64).tolist()
-    else:
-        x = Tensor(np.asarray(inputs, dtype=np.float64))
+    state = {k: np.asarray(v) for k, v in model.state_dict().items()}
+    engine = getattr(model, "engine", None) or _engine_of(model)
+    x: Any = np.asarray(inputs, dtype=np.float64).tolist() if engine == "value" else Tensor(np.asarray(inputs))
     model.zero_grad()
-    layer_out: dict[str, Any] = {}
-    children = list(model.named_children()) if type(model).__name__ == "Sequential" else []
-    if children:
-        for name, child in children:
-            x = child(x)
-            layer_out[name] = x
-        out = x
-    else:
+    with trace.record(model) as recorder:
         out = model(x)
     loss = loss_fn(out, targets)
     loss.backward()
-    grads = {k: np.zeros_like(v) for k, v in state.items()}
+    grads = {k: np.zeros(v.shape) for k, v in state.items()}
     for name, param in model.named_parameters():
         if name in grads:  # a Tensor parameter: one array
-            grads[name] = np.zeros_like(grads[name]) if param.grad is None else np.array(param.grad, dtype=np.float64)
+            grads[name] = np.zeros(grads[name].shape) if param.grad is None else np.array(param.grad, np.float64)
             continue
         key = next((k for k in grads if name.startswith(k + ".")), None)
         if key is None:
             continue
         index = tuple(int(i) for i in name[len(key) + 1 :].split("."))  # a Value of a list: `0.weight.1.0`
         grads[key][index] = 0.0 if param.grad is None else param.grad
-    kinds = {name: type(child).__name__ for name, child in children}
-    return grads, float(np.asarray(loss.data)), layer_out, {"root": loss, "model": model, "kinds": kinds}
+    layers = trace.layers(recorder)
+    outputs = {name: y for name, kind, _x, y in recorder.calls if kind == "Linear"}
+    return grads, float(np.asarray(loss.data)), layers, {"root": loss, "model": model, "layer_outputs": outputs}
 
 
-def _as_gradients(given: Any, state: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The manual result as gradients: a dict of them, or (updated parameters, lr) → (old − new) / lr."""
+def _engine_of(model: Any) -> str:
+    for module in model.modules():
+        if getattr(module, "engine", None):
+            return module.engine
+    return "tensor"
+
+
+def _as_gradients(
+    given: Any, state: Mapping[str, np.ndarray]
+) -> tuple[dict[str, np.ndarray], dict[str, str], set[str]]:
+    """The manual result as gradients, the keys that are not parameters (→ closest real key), and its dtypes."""
     if isinstance(given, tuple) and len(given) == 2 and isinstance(given[0], Mapping):
         updated, lr = given
         if not lr:
             raise TinygradEduError("compare_gradients: manual returned (params, lr) with lr = 0; nothing can be read")
-        out = {}
-        for k, v in updated.items():
-            new = np.array(v, dtype=np.float64)
-            if k in state and new.shape == state[k].shape:
-                out[k] = (state[k] - new) / lr
-            else:
-                out[k] = new  # the shape check below will report it
-        return out
-    if isinstance(given, Mapping):
-        return {k: np.array(v, dtype=np.float64) for k, v in given.items()}
-    raise TypeError(
-        f"compare_gradients: manual returned {type(given).__name__}; return a dict name -> gradient, "
-        "or a tuple (dict name -> updated parameter, learning_rate)"
-    )
+        raw = dict(updated)
+    elif isinstance(given, Mapping):
+        raw, lr = dict(given), None
+    else:
+        raise TypeError(
+            f"compare_gradients: manual returned {type(given).__name__}; return a dict name -> gradient, "
+            "or a tuple (dict name -> updated parameter, learning_rate)"
+        )
+    out, unknown, dtypes = {}, {}, set()
+    for k, v in raw.items():
+        try:
+            arr = np.asarray(v)
+            new = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TinygradEduError(
+                f"compare_gradients: the value for {k!r} is {type(v).__name__}, not an array of numbers"
+            ) from None
+        if arr.dtype.kind == "f":
+            dtypes.add(arr.dtype.name)
+        if k not in state:
+            close = difflib.get_close_matches(str(k), list(state), n=1, cutoff=0.6)
+            unknown[str(k)] = close[0] if close else ""
+            continue
+        out[k] = (state[k] - new) / lr if lr is not None and new.shape == state[k].shape else new
+    return out, unknown, dtypes
 
 
 # ---------------------------------------------------------------------- one parameter
@@ -214,15 +364,21 @@ def _check(
     name: str,
     auto: np.ndarray,
     manual: np.ndarray | None,
-    rtol: float,
-    atol: float,
-    sigma_prime: np.ndarray | None,
-    state: Mapping[str, np.ndarray],
+    tol: Mapping[str, Any],
+    ctx: Context,
+    unknown: Mapping[str, str],
 ) -> ParamCheck:
     if manual is None:
-        return ParamCheck(name, auto, None, np.inf, np.inf, False, "manual gives no gradient for this parameter")
+        typo = [k for k, real in unknown.items() if real == name]
+        why = "manual gives no gradient for this parameter"
+        if typo:
+            why = (
+                f"manual gives no gradient for {name!r} but one for {typo[0]!r}, which is not a parameter: "
+                "a misspelled key?"
+            )
+        return ParamCheck(name, auto, None, np.inf, np.inf, False, why)
     if manual.shape != auto.shape:
-        if manual.shape == auto.T.shape and np.allclose(manual, auto.T, rtol=rtol, atol=atol):
+        if manual.shape == auto.T.shape and _close(manual, auto.T, tol):
             why = (
                 f"manual is the transpose of autodiff (shape {manual.shape}, the parameter is {auto.shape}): "
                 "a Linear weight is (out, in), row j holding neuron j's weights"
@@ -231,154 +387,132 @@ def _check(
             why = f"manual has shape {manual.shape} but the parameter is {auto.shape}"
         return ParamCheck(name, auto, manual, np.inf, np.inf, False, why)
     err = np.abs(manual - auto)
-    scale = np.max(np.abs(auto), initial=0.0)
-    abs_err = float(np.max(err, initial=0.0))
+    scale = float(np.max(np.abs(auto), initial=0.0))
+    abs_err = float(np.max(err, initial=0.0)) if np.all(np.isfinite(manual)) else np.inf
     rel_err = abs_err / scale if scale else (0.0 if abs_err == 0 else np.inf)
-    ok = bool(np.allclose(manual, auto, rtol=rtol, atol=atol))
-    why = "" if ok else _diagnose(name, auto, manual, rtol, atol, sigma_prime, state)
+    ok = _close(manual, auto, tol)
+    why = "" if ok else diagnose_layer_param(name, auto, manual, lambda m, a: _close(m, a, tol), ctx)
     return ParamCheck(name, auto, manual, abs_err, rel_err, ok, why)
 
 
-def _diagnose(
-    name: str,
-    auto: np.ndarray,
-    manual: np.ndarray,
-    rtol: float,
-    atol: float,
-    sigma_prime: np.ndarray | None,
-    state: Mapping[str, np.ndarray],
-) -> str:
-    """What the difference looks like, tried from the most specific pattern to the most general."""
-
-    def close(x: np.ndarray, y: np.ndarray) -> bool:
-        return bool(np.allclose(x, y, rtol=max(rtol, 1e-9), atol=atol))
-
-    if auto.ndim == 2 and auto.shape[0] == auto.shape[1] and close(manual, auto.T):
-        return (
-            "manual is the transpose of autodiff: the weight is (out, in), so ∂E/∂W[j, i] = δ_j · x_i "
-            "(row j = neuron j); the manual code indexes it [i, j]"
-        )
-    ratio = _constant_ratio(auto, manual)
-    if ratio is not None:
-        if np.isclose(ratio, -1.0):
-            return "sign flipped: manual = −autodiff (target − output instead of output − target, or += for −=)"
-        if np.isclose(ratio, 0.0):
-            return "manual is zero: no gradient reached this parameter"
-        text = f"manual is exactly {ratio:.4g}x autodiff"
-        fan_in = _fan_in(name, state)
-        if fan_in and fan_in > 1 and np.isclose(ratio, fan_in):
-            text += (
-                f" — and {fan_in} is this layer's number of inputs: the update is applied once per input "
-                "(e.g. inside the loop over the weights) instead of once"
-            )
-        return text
-    if sigma_prime is not None:
-        factor = sigma_prime[:, None] if auto.ndim == 2 else sigma_prime
-        if close(manual, auto * factor):
-            return (
-                "manual equals autodiff × σ'(a) for this layer (σ'(a) = a(1 − a) of its own output): "
-                "the derivative of the activation is applied twice"
-            )
-        if np.all(factor != 0) and close(manual, auto / factor):
-            return (
-                "manual equals autodiff ÷ σ'(a) for this layer: the derivative of the activation, "
-                "a(1 − a), is missing from the delta"
-            )
-    if auto.ndim == 2:
-        rows = [_constant_ratio(auto[j], manual[j]) for j in range(auto.shape[0])]
-        if all(r is not None for r in rows):
-            factors = ", ".join(f"{r:.4g}" for r in rows)
-            return (
-                f"each row j is autodiff's row scaled by its own factor ({factors}): the inputs factor of "
-                "∂E/∂W = δ xᵀ is right, the neuron's delta δ_j is wrong"
-            )
-    return "differs with no simple pattern (not a constant ratio, sign flip, transpose or σ' factor)"
+def _close(manual: np.ndarray, auto: np.ndarray, tol: Mapping[str, Any]) -> bool:
+    """|manual − auto| ≤ atol + rtol · max|auto|, elementwise: the tolerance scales with the gradient's size."""
+    if manual.shape != auto.shape or not np.all(np.isfinite(manual)):
+        return False
+    scale = float(np.max(np.abs(auto), initial=0.0))
+    return bool(np.all(np.abs(manual - auto) <= tol["atol"] + tol["rtol"] * scale))
 
 
-def _constant_ratio(auto: np.ndarray, manual: np.ndarray) -> float | None:
-    """r if manual == r · auto elementwise (to 1e-9), else None."""
-    a, m = auto.reshape(-1), manual.reshape(-1)
-    nonzero = np.abs(a) > 1e-300
-    if not nonzero.any() or np.any(np.abs(m[~nonzero]) > 1e-12):
-        return None
-    r = m[nonzero] / a[nonzero]
-    return float(r[0]) if np.allclose(r, r[0], rtol=1e-9, atol=1e-12) else None
+# ---------------------------------------------------------------------- probes: rerun to tell causes apart
 
 
-def _fan_in(name: str, state: Mapping[str, np.ndarray]) -> int | None:
-    weight = state.get(name.rsplit(".", 1)[0] + ".weight")
-    return int(weight.shape[1]) if weight is not None and weight.ndim == 2 else None
+class _Probes:
+    """Rerun autodiff and `manual` on a smaller batch or at another learning rate; the new constant ratio."""
 
+    def __init__(self, model: Any, loss_fn: Any, inputs: Any, targets: Any, manual: Any, state: dict) -> None:
+        self.model, self.loss_fn, self.manual, self.state = model, loss_fn, manual, state
+        self.inputs, self.targets = np.asarray(inputs, np.float64), np.asarray(targets, np.float64)
+        self.used = False
 
-def _sigma_prime(name: str, layer_out: Mapping[str, Any], kinds: Mapping[str, str]) -> np.ndarray | None:
-    """The activation's derivative at the layer owning `name`, from the activation's output a:
-    σ' = a(1 − a) after a Sigmoid, 1 − a² after a Tanh (Sequential children only)."""
-    prefix = name.rsplit(".", 1)[0]
-    names = list(layer_out)
-    if prefix not in names or names.index(prefix) + 1 >= len(names):
-        return None
-    after = names[names.index(prefix) + 1]
-    a = _numbers(layer_out[after])
-    if a is None or kinds.get(after) not in ("Sigmoid", "Tanh"):
-        return None
-    return a * (1.0 - a) if kinds[after] == "Sigmoid" else 1.0 - a * a
+    def __call__(self, name: str, batch: int | None = None, lr: float | None = None) -> float | None:
+        from .diagnose import constant_ratio
 
-
-def _numbers(x: Any) -> np.ndarray | None:
-    if hasattr(x, "data") and isinstance(x.data, np.ndarray):
-        return np.array(x.data, dtype=np.float64)
-    if isinstance(x, list) and all(hasattr(v, "data") for v in x):
-        return np.array([v.data for v in x], dtype=np.float64)
-    return None
+        x, t, manual = self.inputs, self.targets, self.manual
+        if batch is not None:
+            x, t = x[:batch], t[:batch]
+        if lr is not None:
+            if not hasattr(manual, "with_lr"):
+                return None
+            manual = manual.with_lr(lr)
+        self.used = True
+        try:
+            auto = _autodiff(self.model, self.loss_fn, x, t)[0]
+            grads = _as_gradients(manual({k: v.copy() for k, v in self.state.items()}, x.copy(), t.copy()), self.state)[
+                0
+            ]
+        except Exception:  # a probe is a hint: a user's code that fails on it leaves the causes as they were
+            return None
+        if name not in grads or grads[name].shape != auto[name].shape:
+            return None
+        return constant_ratio(auto[name], grads[name])
 
 
 # ---------------------------------------------------------------------- the whole network
 
 
-def _findings(checks: list[ParamCheck]) -> tuple[list[str], str | None, dict[str, list[str]]]:
-    """Network-level diagnoses, the first wrong quantity from the loss down, and what to mark in draw."""
+def _findings(
+    checks: list[ParamCheck], ctx: Context, unknown: Mapping[str, str]
+) -> tuple[list[str], str | None, dict[str, list[str]]]:
+    """Network-level diagnoses from the loss down (one story, no contradictions), and what to mark in draw."""
+    from .diagnose import constant_ratio, two_outputs_note
+
     marks: dict[str, list[str]] = {"params": [c.name for c in checks if not c.ok], "delta_of": []}
+    note = two_outputs_note(ctx)
+    extra = [
+        f"{key!r} is not a parameter of the model" + (f" (did you mean {real!r}?)" if real else "")
+        for key, real in unknown.items()
+    ]
     if all(c.ok for c in checks):
-        return [f"all {len(checks)} parameters match autodiff"], None, marks
-    layers: dict[str, dict[str, ParamCheck]] = {}
+        return [f"all {len(checks)} parameters match autodiff", *extra, *([note] if note else [])], None, marks
+    findings = [f"wrong: {', '.join(marks['params'])}", *extra]
+    ratios = {
+        c.name: constant_ratio(c.autodiff, c.manual)
+        if c.manual is not None and c.manual.shape == c.autodiff.shape
+        else None
+        for c in checks
+    }
+    values = [r for r in ratios.values() if r is not None]
+    if len(values) == len(checks) > 1 and np.allclose(values, values[0], rtol=1e-4) and checks[0].diagnosis:
+        findings.append(f"every gradient is {values[0]:.4g}x autodiff: {checks[0].diagnosis.split(': ', 1)[-1]}")
+        if note:
+            findings.append(note)
+        return findings, None, marks
+    by_layer: dict[str, dict[str, ParamCheck]] = {}
     for c in checks:
         prefix, kind = c.name.rsplit(".", 1) if "." in c.name else ("", c.name)
-        layers.setdefault(prefix, {})[kind] = c
-    order = list(layers)  # input layer first, as named_parameters lists them
-    wrong = [p for p in order if not all(c.ok for c in layers[p].values())]
-    findings = [f"wrong: {', '.join(marks['params'])}"]
-    weights = [c for c in checks if c.name.endswith("weight")]
-    biases = [c for c in checks if c.name.endswith("bias")]
-    if biases and all(c.ok for c in weights) and not all(c.ok for c in biases):
+        by_layer.setdefault(prefix, {})[kind] = c
+    order = [p for p in ctx.order if p in by_layer] or list(by_layer)
+    wrong = [p for p in order if not all(c.ok for c in by_layer[p].values())]
+    top = wrong[-1]
+    layer = by_layer[top]
+    w, b = layer.get("weight"), layer.get("bias")
+    first: str
+    if b is not None and not b.ok and (w is None or not w.ok):
+        first = f"δ of layer {top} (∂E/∂s, the output of Linear {top})"
+        marks["delta_of"].append(top)
+        if top != order[-1]:
+            findings.append(
+                f"the layers above layer {top} are right and its δ is wrong: the error is in how the delta is sent "
+                f"back to layer {top}, δ = (W_nextᵀ δ_next) · f'(s)"
+            )
+        below = [p for p in wrong if p != top]
+        if below:
+            findings.append(
+                f"layer(s) {', '.join(reversed(below))} below it are wrong too, as they must be when the δ they "
+                f"receive from layer {top} is wrong: fix layer {top} first"
+            )
+            for p in below:
+                for c in by_layer[p].values():
+                    if not c.ok and c.diagnosis.startswith("differs with no simple pattern"):
+                        c.diagnosis = f"follows from the wrong δ of layer {top} above it (fix that first)"
+    elif b is not None and not b.ok:
+        first = b.name
+        same = [p for p in reversed(wrong) if "weight" in by_layer[p] and by_layer[p]["weight"].ok]
+        which = f"layer {top}" if len(same) < 2 else f"layers {', '.join(same)}"
         findings.append(
-            "bias gradients differ, weight gradients match: the deltas are right (∂E/∂W = δ xᵀ is), "
-            "so the error is in the bias update itself (∂E/∂b = δ)"
+            f"{which}: the weight gradient matches, so the δ is right (∂E/∂W = δ xᵀ is); the error is in the "
+            "bias update itself (∂E/∂b = δ)"
         )
-    elif weights and all(c.ok for c in biases) and not all(c.ok for c in weights):
-        findings.append(
-            "weight gradients differ, bias gradients match: the deltas are right (∂E/∂b = δ is), so the "
-            "error is in the inputs factor of ∂E/∂W = δ xᵀ (its layout, or which layer's inputs)"
-        )
-    if len(order) > 1 and order[-1] not in wrong and wrong:
-        top = wrong[-1]
-        findings.append(
-            f"correct for the output layer ({order[-1]}), wrong from layer {top} down "
-            f"({', '.join(reversed(wrong))}): the error is in how the delta is sent back, "
-            "δ_h = (W_nextᵀ δ_next) · σ'(a_h)"
-        )
-    first = None
-    for prefix in reversed(order):
-        layer = layers[prefix]
-        if prefix not in wrong:
-            continue
-        if "bias" in layer and not layer["bias"].ok and ("weight" not in layer or not layer["weight"].ok):
-            first = f"δ of layer {prefix} (∂E/∂s, the output of Linear {prefix})"
-            marks["delta_of"].append(prefix)
-        else:
-            first = next(c.name for c in layer.values() if not c.ok)
-        break
-    if first:
-        findings.append(f"first wrong quantity, walking back from the loss: {first}")
+    else:
+        first = w.name if w is not None else next(c.name for c in layer.values() if not c.ok)
+        if b is not None:
+            findings.append(
+                f"layer {top}: the bias gradient matches, so its δ is right (∂E/∂b = δ is); the error is in the "
+                "inputs factor of ∂E/∂W = δ xᵀ (its layout, or which layer's inputs)"
+            )
+    findings.append(f"first wrong quantity, walking back from the loss: {first}")
+    if note:
+        findings.append(note)
     return findings, first, marks
 
 

@@ -57,7 +57,7 @@ class Explanation:
     root: str
     param: str
     paths: list[Path]
-    autodiff: float
+    autodiff: float | None  # None for a node backward leaves no .grad on (an input with requires_grad=False)
     graph_nodes: int = 0
 
     @property
@@ -66,6 +66,8 @@ class Explanation:
 
     @property
     def matches(self) -> bool:
+        if self.autodiff is None:
+            return True  # nothing to compare with: the sum over paths is the only gradient there is
         return math.isclose(self.total, self.autodiff, rel_tol=1e-9, abs_tol=1e-12)
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,16 +93,27 @@ class Explanation:
             f"∂{self.root}/∂{self.param}: {len(self.paths)} {plural} from {self.root} to {self.param} "
             f"(walked {self.graph_nodes} graph nodes)",
         ]
+        if self.root == self.param:
+            return (
+                f"∂{self.root}/∂{self.root} = 1: the chain rule starts here, every backward pass seeds the loss's "
+                f"own gradient with 1 (autodiff {self.root}.grad = {self.autodiff:+.1f})"
+            )
         for k, path in enumerate(self.paths, 1):
             lines.append(f"\npath {k}: {' → '.join(path.nodes)}")
             lines.append("  " + " · ".join(f.name for f in path.factors))
-            width = max(len(f.name) for f in path.factors)
+            width = max((len(f.name) for f in path.factors), default=7)
             for f in path.factors:
                 lines.append(f"  {f.name:<{width}} = {f.symbol:<28} = {f.value:+.9f}")
             lines.append(f"  {'product':<{width}}   {'':<28} = {path.product:+.9f}")
         if len(self.paths) > 1:
             terms = " + ".join(f"({p.product:+.9f})" for p in self.paths)
             lines.append(f"\nsum over paths = {terms}")
+        if self.autodiff is None:
+            lines.append(
+                f"∂{self.root}/∂{self.param} = {self.total:+.12f}   ({self.param} is not a parameter: it was created "
+                "with requires_grad=False, so backward leaves it no .grad; the sum over paths is its gradient)"
+            )
+            return "\n".join(lines)
         verdict = "equal" if self.matches else "DIFFERENT"
         lines.append(
             f"∂{self.root}/∂{self.param} = {self.total:+.12f}   autodiff {self.param}.grad = {self.autodiff:+.12f}"
@@ -123,9 +136,11 @@ def explain(root: Value, param: Value | str, *, fold_unlabelled: bool = True, ma
         )
     nodes = walk(root)  # newest first
     target = _find(nodes, param, root)
-    if target.grad is None:
+    if target.grad is None and target.requires_grad:
         root.backward()
     names = _names(nodes, root, target)
+    if target is root:
+        return Explanation(names[root], names[root], [Path([names[root]], [])], 1.0, graph_nodes=len(nodes))
     reaches = _reaching(nodes, target)
     if target not in reaches or root not in reaches:
         raise GraphError(f"explain: {names[target]} is not an input of {names[root]}, so ∂{names[root]}/∂ is 0")
@@ -162,7 +177,8 @@ def explain(root: Value, param: Value | str, *, fold_unlabelled: bool = True, ma
             symbol = _symbol(list(store.values()), names)
             factors.append(Factor(names[stops[k]], names[stops[k + 1]], symbol, value))
         paths.append(Path([names[n] for n in stops], factors))
-    return Explanation(names[root], names[target], paths, float(target.grad), graph_nodes=len(nodes))
+    grad = None if target.grad is None else float(target.grad)
+    return Explanation(names[root], names[target], paths, grad, graph_nodes=len(nodes))
 
 
 # ---------------------------------------------------------------------- graph helpers
@@ -219,7 +235,7 @@ def _edge_paths(root: Value, target: Value, reaches: set[Value], max_paths: int)
             continue
         for index in reversed(range(len(node._parents))):
             parent = node._parents[index]
-            if parent in reaches and parent.requires_grad:
+            if parent in reaches and (parent.requires_grad or parent is target):
                 stack.append((parent, [*edges, (node, index)]))
     return paths
 

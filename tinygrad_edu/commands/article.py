@@ -3,7 +3,7 @@
     tinygrad-edu article                     the table: article / autodiff / manual / verdict, and why
     tinygrad-edu article --json              the same as {"rows": [{name, article, autodiff, manual, verdict, why}]}
     tinygrad-edu article --engine tensor     autodiff on the Tensor engine (same numbers)
-    tinygrad-edu article --explain w5        the chain rule for ∂E/∂w5, path by path, from the graph
+    tinygrad-edu article --explain w5        only the chain rule for ∂E/∂w5, path by path, and the article's numbers
     tinygrad-edu article --graph article.svg the network's graph with values and gradients
 
 Exits 1 if autodiff and the manual formulas ever differ by more than 1e-12.
@@ -34,7 +34,12 @@ def register(subparsers: Any) -> None:
         "--engine", choices=("value", "tensor"), default="value", help="autodiff engine (default value)"
     )
     parser.add_argument("--graph", metavar="PATH", help="also draw the network's graph to PATH (.svg/.png/.pdf/.dot)")
-    parser.add_argument("--explain", metavar="NAME", help="explain ∂E/∂NAME path by path (w1..w8, b_h1.., a_h1..)")
+    parser.add_argument(
+        "--explain",
+        metavar="NAME",
+        help="print only ∂E/∂NAME, path by path, linked to the article's numbers: any name of the audit table "
+        "(E, s_h1.., a_h1.., delta_o1.., w1..w8, b_h1..b_o2) or an input (i1, i2)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -45,6 +50,11 @@ def run(args: argparse.Namespace) -> int:
         check_output("--graph", args.graph)  # before any work, so a bad path is the only message
     rows = article.audit(args.engine)
     bad = article.disagreements(rows, TOLERANCE)
+    if args.explain:
+        _explain(args.explain, rows, as_json=args.json)
+        if args.graph:
+            _graph(args.graph, args.engine, to_stderr=args.json)
+        return 1 if bad else 0
     if args.json:
         print(json.dumps({"rows": [r.to_dict() for r in rows]}, indent=2, ensure_ascii=False))
     else:
@@ -54,8 +64,6 @@ def run(args: argparse.Namespace) -> int:
             f"lr {article.LR}. autodiff: nn.Sequential on the {args.engine} engine; manual: the article's formulas.\n"
         )
         print(article.format_table(rows))
-    if args.explain:
-        _explain(args.explain, to_stderr=args.json)
     if args.graph:
         _graph(args.graph, args.engine, to_stderr=args.json)
     if bad:
@@ -68,11 +76,27 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _explain(name: str, to_stderr: bool) -> None:
+def _explain(name: str, rows: list[Any], as_json: bool) -> None:
+    """Only the explanation of one audit name, then where its numbers are in the article."""
     from ..check import article, explain
+    from ..errors import TinygradEduError
 
+    try:
+        target = article.explain_target(name)
+    except KeyError:
+        raise TinygradEduError(
+            f"--explain {name!r}: not a name of the audit; use one of {', '.join(article.EXPLAINABLE)}"
+        ) from None
     graph = article.build("value")  # explain reads the scalar graph, whatever --engine says
-    print("\n" + str(explain(graph.loss, name)), file=sys.stderr if to_stderr else sys.stdout)
+    result = explain(graph.loss, target)
+    link = article.link(name, rows)
+    if as_json:
+        print(
+            json.dumps({"name": name, "explanation": result.to_dict(), "article": link}, indent=2, ensure_ascii=False)
+        )
+        return
+    title = f"{name} = ∂E/∂{target}\n" if target != name else ""
+    print(f"{title}{result}\n\n{link}")
 
 
 def _graph(path: str, engine: str, to_stderr: bool) -> None:

@@ -1,144 +1,215 @@
 """`tinygrad-edu check FILE`: run your own hand-written backprop against autodiff.
 
+check RUNS THE CODE IN FILE (in a child process, stopped after --timeout seconds): only check files you trust.
 FILE is a Python file that defines one of these entry points:
 
     gradients(state, inputs, targets) -> {name: dE/dparam}
-    step(state, inputs, targets, lr)  -> {name: param after one SGD step}   (the gradient is (old − new) / lr)
+    step(state, inputs, targets, lr)  -> {name: param after one step}   (the gradient is (old − new) / lr)
 
-`state` is the state dict of `nn.Sequential(Linear(n0, n1), Sigmoid(), Linear(n1, n2), Sigmoid(), ...)`
-(names `0.weight` (out, in), `0.bias`, `2.weight`, ...; NumPy float64 arrays, copies you may change);
-`inputs` and `targets` are one sample (1-D arrays); the error is E = ½ Σ (target − output)². Optional
-names in FILE: `SIZES` (layer widths, default [2, 2, 2], the article's network), `STATE` (default:
-the article's weights for [2, 2, 2], else random from --seed), `INPUTS`, `TARGETS` (default: the
-article's 2.78, 2.55 → 0.1, 0.9) and `LR` (default 0.5).
+and, optionally, error(state, inputs, targets) -> the error your code reports for that sample (checked
+against the outputs' error with one-hot targets).
+
+`state` is the state dict of `nn.Sequential(Linear(n0, n1), act, Linear(n1, n2), act, ...)` (names
+`0.weight` (out, in), `0.bias`, `2.weight`, ...; NumPy float64 arrays, copies you may change);
+`inputs` and `targets` are one sample (1-D) or a batch (2-D). Optional names in FILE: `SIZES` (layer
+widths, default [2, 2, 2], the article's network), `LOSS` (as --loss), `ACTIVATION` (sigmoid, tanh
+or relu), `STATE` (default: the article's weights for [2, 2, 2], else random from --seed), `INPUTS`,
+`TARGETS` (default: the article's 2.78, 2.55 → 0.1, 0.9), `LR` (default 0.5) and `OPTIMIZER`
+({"name": "sgd", "momentum": 0.9} or {"name": "adam", "betas": (0.9, 0.999), "eps": 1e-8}): a step()
+is also run --steps times against that optimizer, since a momentum mistake only shows from step 2.
+
+Exit status: 0 every check matches, 1 mistakes found (the report says which and why),
+2 usage or input error (a file that does not load, crashes, exits early or runs past --timeout).
 
     tinygrad-edu check examples/article_code/level1.py
     tinygrad-edu check examples/article_code/level2.py --json
-
-Exits 0 when every gradient matches autodiff, 1 when some differ (the report says how).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import itertools
+import json
+import math
 import os
+import signal
+import subprocess
 import sys
-import traceback
+import tempfile
 from pathlib import Path
 from typing import Any
+
+LOSSES = ("half-sum", "half-sum-batch-mean", "mean", "sum")
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
+
+
+def _tolerance(text: str) -> float:
+    value = _positive(text) if text not in ("0", "0.0") else 0.0
+    return value
+
+
+def _steps(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 1000, got {value}")
+    return value
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "check",
-        help="compare a hand-written backprop (a Python file) with autodiff, and diagnose the difference",
+        help="compare a hand-written backprop (a Python file, whose code it runs) with autodiff, and diagnose it",
         description=__doc__.split("\n\n", 1)[1].split("    tinygrad-edu check", 1)[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("file", help="Python file defining gradients(state, inputs, targets) or step(..., lr)")
     parser.add_argument("--engine", choices=("value", "tensor"), default="tensor", help="autodiff engine")
+    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="the model's dtype")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--seed", type=int, default=0, help="seed for a random STATE when SIZES is not [2, 2, 2]")
+    parser.add_argument(
+        "--rtol", type=_tolerance, help="relative tolerance (default from the dtypes: 1e-7 float64, 1e-4 float32)"
+    )
+    parser.add_argument("--atol", type=_tolerance, help="absolute tolerance (default 1e-12 float64, 1e-7 float32)")
+    parser.add_argument(
+        "--loss",
+        choices=LOSSES,
+        default=None,
+        help="the loss your code differentiates (default: the file's LOSS, else half-sum, the article's "
+        "E = ½ Σ (target − output)²)",
+    )
+    parser.add_argument(
+        "--steps", type=_steps, default=3, help="steps of step() compared with the optimizer (default 3)"
+    )
+    parser.add_argument("--timeout", type=_positive, default=60.0, help="seconds FILE may run (default 60)")
     parser.add_argument("--graph", metavar="PATH", help="also draw the graph, wrong parameters in red")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from .. import nn
-    from ..check import article, compare_gradients
+    """Run the check in a child process: a file that exits, hangs or crashes the interpreter cannot fake a pass."""
     from ..errors import TinygradEduError
 
-    user = _load(args.file)
-    sizes = list(getattr(user, "SIZES", [2, 2, 2]))
-    layers: list[Any] = []
-    for n_in, n_out in itertools.pairwise(sizes):
-        layers += [nn.Linear(n_in, n_out, dtype=np.float64, engine=args.engine, generator=args.seed), nn.Sigmoid()]
-    model = nn.Sequential(*layers)
-    state = getattr(user, "STATE", article.state_dict() if sizes == [2, 2, 2] else None)
-    if state is not None:
-        model.load_state_dict({k: np.asarray(v, dtype=np.float64) for k, v in state.items()})
-    inputs = np.asarray(getattr(user, "INPUTS", article.INPUTS), dtype=np.float64)
-    targets = np.asarray(getattr(user, "TARGETS", article.TARGETS), dtype=np.float64)
-    lr = float(getattr(user, "LR", article.LR))
-    if hasattr(user, "gradients"):
-        manual = user.gradients
-    elif hasattr(user, "step"):
-
-        def manual(state: dict[str, Any], x: Any, t: Any) -> Any:
-            return user.step(state, x, t, lr), lr
-
-    else:
-        raise TinygradEduError(
-            f"check: {args.file} defines neither gradients(state, inputs, targets) nor "
-            "step(state, inputs, targets, lr); "
-            "see `tinygrad-edu check --help` for the entry points"
-        )
-
-    def loss_fn(output: Any, target: Any) -> Any:
-        return nn.functional.mse_loss(output, target.tolist(), reduction="half_sum")
-
-    entry = "gradients" if hasattr(user, "gradients") else "step"
-
-    def guarded(state: dict[str, Any], x: Any, t: Any) -> Any:
-        """The user's code may raise anything: one line naming their file and line, not a traceback."""
+    if not Path(args.file).is_file():
+        raise TinygradEduError(f"no such file {args.file!r}")
+    with tempfile.TemporaryDirectory(prefix="tinygrad-edu-check-") as folder:
+        result = Path(folder) / "result.json"
+        options = {
+            k: getattr(args, k) for k in ("file", "engine", "dtype", "seed", "rtol", "atol", "loss", "steps", "graph")
+        }
+        command = [sys.executable, "-m", "tinygrad_edu.commands.check", json.dumps(options), str(result)]
+        child = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            return manual(state, x, t)
-        except Exception as error:
-            where = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == os.path.abspath(args.file)]
-            line = f", line {where[-1].lineno}" if where else ""
+            printed, warned = child.communicate(timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            _kill(child)
             raise TinygradEduError(
-                f"check: {args.file}{line}: your {entry}() raised {type(error).__name__}: {error}"
-            ) from error
+                f"{args.file}: still running after {args.timeout:g} s (an endless loop?); stopped. "
+                "Give it longer with --timeout SECONDS"
+            ) from None
+        except KeyboardInterrupt:
+            _kill(child)
+            raise
+        code = child.returncode
+        # what the file printed goes through, on stderr under --json so stdout stays one JSON document
+        sys.stderr.write(warned.decode(errors="replace"))
+        (sys.stderr if args.json else sys.stdout).write(printed.decode(errors="replace"))
+        if not result.is_file():
+            raise TinygradEduError(
+                f"{args.file}: the file's code ended the process (exit status {code}) before the check finished; "
+                "no report, so nothing passed. Remove exit()/os._exit from it, or guard them with "
+                "`if __name__ == '__main__':`"
+            )
+        data = json.loads(result.read_text())
+    if "error" in data:
+        raise TinygradEduError(data["error"])
+    print(json.dumps({"ok": data["ok"], **data["data"]}, indent=2, ensure_ascii=False) if args.json else data["text"])
+    if data.get("graph"):
+        print(data["graph"], file=sys.stderr if args.json else sys.stdout)
+    return 0 if data["ok"] else 1
 
-    report = compare_gradients(model, loss_fn, inputs, targets, guarded)
-    if args.json:
-        print(report.to_json())
-    else:
-        print(f"{args.file}: network {sizes}, {args.engine} engine, E = ½ Σ (target − output)², lr {lr}\n")
-        print(report)
-    if args.graph:
-        _write_graph(report, args.graph, to_stderr=args.json)
-    return 0 if report.ok else 1
+
+def _kill(child: subprocess.Popen) -> None:
+    """Stop the child and anything it started (its own session), then reap it."""
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        child.kill()
+    child.communicate()
 
 
-def _write_graph(report: Any, path: str, to_stderr: bool) -> None:
+def _child(options: dict[str, Any], result_path: str) -> int:
+    """In the child: run the check; write {"ok", "text", "data"} or {"error"} to result_path (atomically)."""
+    from ..check.userfile import check_file
+    from ..errors import TinygradEduError
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 3000))
+    try:
+        result = check_file(
+            options["file"],
+            engine=options["engine"],
+            seed=options["seed"],
+            rtol=options["rtol"],
+            atol=options["atol"],
+            loss=options["loss"],
+            steps=options["steps"],
+            dtype=options["dtype"],
+        )
+        out: dict[str, Any] = {"ok": result.ok, "text": result.text, "data": result.data}
+        if options.get("graph"):
+            out["graph"] = _write_graph(options["file"], result, options["graph"])
+    except TinygradEduError as error:
+        out = {"error": str(error).removeprefix("check: ")}
+    except RecursionError:
+        out = {"error": f"{options['file']}: infinite recursion (RecursionError)"}
+    tmp = Path(result_path + ".tmp")
+    tmp.write_text(json.dumps(out, default=_plain))
+    os.replace(tmp, result_path)
+    return 0
+
+
+def _plain(value: Any) -> Any:
+    return value.tolist() if hasattr(value, "tolist") else str(value)
+
+
+def _write_graph(file: str, result: Any, path: str) -> str:
     """The report's graph (wrong parameters red) as DOT source, or rendered by Graphviz's `dot`."""
     from ..errors import TinygradEduError
+    from ..files import write_atomic
 
+    report = result.report
+    if report is None:
+        raise TinygradEduError(
+            "--graph: this file has no gradient report to draw (an Adam step() is compared step by step)"
+        )
     dot = report.draw()
     fmt = path.rpartition(".")[2].lower()
     if fmt == "dot":
-        Path(path).write_text(dot.source)
+        write_atomic(path, lambda f: f.write(dot.source.encode()))
     else:
         try:
-            Path(path).write_bytes(dot.pipe(format=fmt if fmt in ("svg", "png", "pdf") else "svg"))
-        except Exception as error:  # graphviz raises its own types when `dot` is missing or fails
+            data = dot.pipe(format=fmt if fmt in ("svg", "png", "pdf") else "svg")
+            write_atomic(path, lambda f: f.write(data))
+        except Exception as error:  # (graphviz raises its own types when `dot` is missing or fails)
             fallback = Path(path).with_suffix(".dot")
-            fallback.write_text(dot.source)
+            write_atomic(fallback, lambda f: f.write(dot.source.encode()))
             raise TinygradEduError(
                 f"--graph: could not run Graphviz's `dot` ({error}); the DOT source is in {fallback}. "
                 "Install Graphviz (apt install graphviz / brew install graphviz), or pass a .dot path"
             ) from None
-    print(f"wrote {path}", file=sys.stderr if to_stderr else sys.stdout)
+    return f"wrote {path}"
 
 
-def _load(path: str) -> Any:
-    """Import the user's file as a module, with its folder on sys.path for its own imports."""
-    file = Path(path)
-    if not file.is_file():
-        raise FileNotFoundError(f"check: no such file {path!r}")
-    spec = importlib.util.spec_from_file_location(f"_tinygrad_edu_user_{file.stem}", file)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"check: cannot import {path!r} as Python")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses and pickling look the module up there
-    sys.path.insert(0, str(file.parent.resolve()))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(file.parent.resolve()))
-    return module
+if __name__ == "__main__":
+    sys.exit(_child(json.loads(sys.argv[1]), sys.argv[2]))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -158,10 +159,21 @@ def run(args: argparse.Namespace) -> int:
         model, loss_fn, optimizer, X, Y, epochs, batch_size=batch_size, progress=not args.no_progress, generator=rng
     )
     seconds = time.perf_counter() - start
-    final = evaluate(model, loss_fn, X, Y, batch_size=batch_size)  # batches as in training: the bar's numbers
+    if not args.no_progress and not sys.stdout.isatty():
+        print_epochs(history)  # the bar is silent in a pipe or a log file: its numbers go here instead
+    final = evaluate(model, loss_fn, X, Y, batch_size=batch_size)
     correct = round(final["accuracy"] * len(X))
     print(f"trained in {seconds:.2f} s")
-    print(f"final loss {final['loss']:.6f}, accuracy {final['accuracy']:.4f} ({correct}/{len(X)} correct)")
+    if history.epoch:
+        last = history.final()
+        print(
+            f"last epoch, while training: loss {last['loss']:.6f}, accuracy {last.get('accuracy', float('nan')):.4f} "
+            "(the progress bar's numbers: each batch measured before its own update)"
+        )
+    print(
+        f"final loss {final['loss']:.6f}, accuracy {final['accuracy']:.4f} ({correct}/{len(X)} correct) "
+        f"(after training: one more pass over all {len(X)} samples, no updates)"
+    )
 
     if args.save:
         checkpoint.save(model, args.save)
@@ -174,9 +186,48 @@ def run(args: argparse.Namespace) -> int:
 
         last = slice(-(batch_size or len(X)), None)  # the last batch, in data order
         loss = step_graph(model, loss_fn, X[last], Y[last])
+        _name_data(loss, model, X[last], Y[last])
         render(loss, args.graph, format=os.path.splitext(args.graph)[1][1:].lower(), params=model)
-        print(f"drew the graph of the last step to {args.graph}")
+        n_last = len(X[last])
+        which = "the last sample" if n_last == 1 else f"the last {n_last} samples"
+        print(
+            f"drew the graph of one forward and backward pass on {which} "
+            f"with the trained weights (no update; its loss {_scalar(loss):.6f}) to {args.graph}"
+        )
     return 0
+
+
+def print_epochs(history: Any, lines: int = 10) -> None:
+    """About `lines` epochs of the history, evenly spaced and always the last, one line each like the bar."""
+    n = len(history.epoch)
+    step = max(1, -(-n // lines))
+    for k in range(n):
+        if k % step == step - 1 or k == n - 1:
+            logs = " - ".join(f"{name}: {values[k]:.4f}" for name, values in history.history.items())
+            print(f"epoch {history.epoch[k]}/{n} - {logs}")
+
+
+def _name_data(loss: Any, model: Any, x: np.ndarray, y: np.ndarray) -> None:
+    """Name the batch's input and target tensors `x` and `target`, so the drawing says which is which.
+
+    The tensor engine only (its batch is one leaf each); a scalar model's inputs are plain floats.
+    """
+    from ..graph import walk
+
+    params = {id(p) for p in model.parameters()}
+    for node in walk(loss):
+        if getattr(node, "name", "") is not None or id(node) in params or not isinstance(node.data, np.ndarray):
+            continue
+        if any(parent is not None for parent in node._parents):
+            continue
+        if node.data.shape == x.shape and np.array_equal(node.data, x.astype(node.data.dtype)):
+            node.name = "x"
+        elif node.data.shape == np.shape(y) and np.array_equal(node.data, np.asarray(y).astype(node.data.dtype)):
+            node.name = "target"
+
+
+def _scalar(loss: Any) -> float:
+    return float(loss.data)
 
 
 def _graph_path(path: str) -> str:

@@ -9,9 +9,9 @@ most meaningful unit to the bluntest, and stops as soon as the drawing fits:
 2. chains: a result used by exactly one other op is folded into that op's summary; this turns a
    long chain `tanh(tanh(...))`, or the sum tree of one neuron, into one node;
 3. creation order: what is left is cut into runs of nodes created one after another (code that
-   runs together builds nodes together), as many runs as the budget allows;
-4. cycles: summaries that would feed each other (the folded picture of a DAG must stay a DAG) are
-   merged into one.
+   runs together builds nodes together), as many runs as the budget allows. The runs are cut from
+   a topological order of what steps 1 and 2 left, so no run feeds an earlier one: the folded
+   picture of a DAG stays a DAG (summaries that would feed each other are merged first).
 
 The output node is never folded. Each summary says how many nodes it hides and which ops.
 """
@@ -25,6 +25,10 @@ from dataclasses import dataclass, field
 from .modules import Call
 
 LAYOUT_BUDGET = 20_000  # drawn + invisible nodes that `dot` lays out in about a second
+# At most this many nodes side by side in one rank (a column, left to right): about 1,000 pt, so the
+# picture still fits a screen when zoomed to its width or height. Without it, 400 summary nodes that
+# all start at rank 0 made a drawing 26,000 pt tall that no viewer could open.
+SCREEN_RANK = 16
 
 _TITLES = {"chain": "chain of ops", "run": "nodes made together", "merged": "nodes folded together"}
 
@@ -83,10 +87,16 @@ def plan(
     # the parameters drawn inside it are not, so a call can (rarely) feed itself through an outside node.
     key = _merge_cycles(parents, key)
     # 3. Runs of consecutive units in a topological order (so no run feeds an earlier one), longer runs
-    # until `dot` can lay the drawing out quickly.
+    # until `dot` can lay the drawing out quickly. When runs are needed at all, they also get long
+    # enough that no rank holds more than SCREEN_RANK nodes.
     unfolded, size = key, 2
     order: list[object] | None = None
-    while _cost(leaf, key) > max_nodes or _layout_cost(parents, leaf, key) > LAYOUT_BUDGET:
+    runs = _cost(leaf, key) > max_nodes or _layout_cost(parents, leaf, key) > LAYOUT_BUDGET
+    while runs and (
+        _cost(leaf, key) > max_nodes
+        or _layout_cost(parents, leaf, key) > LAYOUT_BUDGET
+        or (_widest_rank(parents, leaf, key) > SCREEN_RANK and _cost(leaf, key) > 2)
+    ):
         order = order or _unit_order(parents, unfolded, root)
         key, size = _fold_runs(order, unfolded, leaf[root], root, max_nodes, size)
     return _build(key, ops, owner, calls, folded)
@@ -166,6 +176,25 @@ def _layout_cost(parents: list[list[int]], leaf: list[bool], key: list[object]) 
                 r = max(r, rank[src] + step)
         rank[unit] = r
     return len(rank) + sum(max(1, rank[b] - rank[a]) for a, b in edges)
+
+
+def _widest_rank(parents: list[list[int]], leaf: list[bool], key: list[object]) -> int:
+    """The most drawn nodes that `dot` would stack in one rank (its height in an LR drawing)."""
+    rank: dict[object, int] = {}
+    for i, k in enumerate(key):
+        unit = i if k is None else k
+        step = 2 if k is None and not leaf[i] else 1
+        r = rank.get(unit, 0)
+        for p in parents[i]:
+            src = p if key[p] is None else key[p]
+            if src != unit:
+                r = max(r, rank[src] + step)
+        rank[unit] = r
+    width = Counter(rank.values())
+    for i, k in enumerate(key):  # a drawn result's op node sits one rank before it
+        if k is None and not leaf[i]:
+            width[rank[i] - 1] += 1
+    return max(width.values(), default=0)
 
 
 def _unit_order(parents: list[list[int]], key: list[object], root: int) -> list[object]:

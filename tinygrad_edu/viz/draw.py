@@ -21,6 +21,7 @@ from ..graph import walk
 from . import collapse as folding
 from .labels import escape, tensor_fields, value_fields
 from .modules import Call, assign, module_calls
+from .notebook import Drawing
 
 # Fill colours (ColorBrewer "Paired", readable in print and by most colour-blind readers).
 COLOURS = {
@@ -130,7 +131,7 @@ def draw(
                 if plan.group[p] != g:
                     group_edges.add((unit[p], f"g{g}"))
 
-    dot = graphviz.Digraph(
+    dot = Drawing(
         "backprop",
         comment=f"tinygrad_edu.viz: {len(nodes)} nodes, {len(plan.groups)} summaries hiding "
         f"{sum(len(g.members) for g in plan.groups)} of them",
@@ -242,7 +243,7 @@ def _clusters(calls: list[Call], lines: dict[int | None, list[str]]) -> list[str
         pad = "\t" * calls[c].depth
         out.append(
             f'\t{pad}subgraph cluster_m{c} {{\n\t\t{pad}label="{escape(calls[c].title)}" style="rounded,dashed" '
-            'color="#888888" fontsize=10\n'
+            'color="#888888" fontsize=10 labelloc=b\n'
         )
         out.extend("\t" + pad + line for line in lines.get(c, []))
         stack.append((c, True))
@@ -258,7 +259,11 @@ def _op_summary(ops: dict[str, int], top: int = 3) -> str:
 
 
 def _legend(has_grad: bool, show_grad: bool, plan: folding.Plan, n: int, max_nodes: int) -> str:
-    """One node, an HTML table: what each fill colour means, and what the picture leaves out."""
+    """What each fill colour means, and what the picture leaves out: a cluster of plain boxes.
+
+    Plain nodes, not an HTML table: Graphviz builds without HTML labels (the WebAssembly one in the
+    `render` extra) would draw a table as the bare word "legend".
+    """
     rows = [
         ("param", "parameter"),
         ("input", "input / constant"),
@@ -268,11 +273,19 @@ def _legend(has_grad: bool, show_grad: bool, plan: folding.Plan, n: int, max_nod
     ]
     if plan.groups:
         rows.append(("folded", "folded summary"))
-    cells = "".join(f'<tr><td bgcolor="{COLOURS[k]}">{text}</td></tr>' for k, text in rows)
+    notes = []
     if show_grad and not has_grad:
-        cells += "<tr><td>no backward pass has run:<br/>grads are shown as —</td></tr>"
+        notes.append("no backward pass has run:\\ngrads are shown as —")
     if plan.groups:
         hidden = sum(len(g.members) for g in plan.groups)
-        cells += f"<tr><td>{hidden} of {n} nodes folded<br/>(max_nodes={max_nodes})</td></tr>"
-    table = f'<table border="0" cellborder="1" cellspacing="0" cellpadding="3">{cells}</table>'
-    return f'\tlegend [label=<{table}> shape=plaintext style="" fontsize=9]\n'
+        notes.append(f"{hidden} of {n} nodes folded\\n(max_nodes={max_nodes})")
+    boxes = [f'legend_{k} [label="{text}" fillcolor="{COLOURS[k]}"]' for k, text in rows]
+    boxes += [f'legend_note{i} [label="{note}" shape=plaintext style=""]' for i, note in enumerate(notes)]
+    return (
+        '\tsubgraph cluster_legend {\n\t\tlabel="legend" fontsize=9 style=rounded color="#bbbbbb"\n'
+        "\t\tnode [shape=box fontsize=9 width=1.3 height=0.2]\n"
+        + "".join(f"\t\t{box}\n" for box in boxes)
+        # A chain of invisible edges puts one box per rank: a row across the rank direction, in this
+        # order with every Graphviz version (a `rank=same` column comes out reversed in some).
+        + f"\t\t{' -> '.join(box.split(' ', 1)[0] for box in boxes)} [style=invis]\n\t}}\n"
+    )

@@ -74,8 +74,8 @@ def render(
         _write_atomic(path, source.encode())
         return str(path)
     try:
-        image = _layout(source, format, timeout)
-    except _NoDotError:
+        image = layout(source, format, timeout)
+    except NoLayoutProgramError:
         dot_path = _dot_path(path)
         _write_atomic(dot_path, source.encode())
         raise RenderError(
@@ -95,14 +95,14 @@ def render(
         )
         source = draw(root, **fallback).source
         try:
-            image = _layout(source, format, timeout)
+            image = layout(source, format, timeout)
         except subprocess.TimeoutExpired:
             _give_up(path, source, f"`dot` did not finish within {timeout:g} s, even on the collapsed view")
     _write_atomic(path, image)
     return str(path)
 
 
-def _layout(source: str, format: str, timeout: float) -> bytes:  # noqa: A002
+def layout(source: str, format: str, timeout: float) -> bytes:  # noqa: A002
     """The image bytes: from the system `dot`, else the WebAssembly build, else a RenderError."""
     dot = shutil.which("dot")
     if dot is not None:
@@ -110,7 +110,7 @@ def _layout(source: str, format: str, timeout: float) -> bytes:  # noqa: A002
     elif format in _WASM_FORMATS and _wasm_available():
         command = [sys.executable, "-c", _WASM_SCRIPT, format]
     else:
-        raise _NoDotError
+        raise NoLayoutProgramError
     done = subprocess.run(command, input=source.encode(), capture_output=True, timeout=timeout, check=False)
     if done.returncode != 0 or not done.stdout:
         message = done.stderr.decode(errors="replace").strip().splitlines()
@@ -118,8 +118,8 @@ def _layout(source: str, format: str, timeout: float) -> bytes:  # noqa: A002
     return done.stdout
 
 
-class _NoDotError(Exception):
-    """No program to lay the graph out in this format (caught in `render`, never seen by users)."""
+class NoLayoutProgramError(Exception):
+    """No program to lay the graph out in this format (caught by `render` and by notebook display)."""
 
 
 def _wasm_available() -> bool:

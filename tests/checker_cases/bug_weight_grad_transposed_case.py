@@ -1,0 +1,52 @@
+# EXPECT: transpose
+# OPTIONS: 
+"""x δᵀ, not δ xᵀ."""
+
+import numpy as np
+
+SIZES = [2, 2, 2]
+ACTIVATION = "sigmoid"
+INPUTS = [2.78, 2.55]
+TARGETS = [0.1, 0.9]
+LR = 0.5
+OPTIMIZER = None
+DT = np.float64
+velocity = {}
+adam_m, adam_v, adam_t = {}, {}, [0]
+
+
+def f(s):
+    if ACTIVATION == "sigmoid":
+        return 1 / (1 + np.exp(-s))
+    if ACTIVATION == "tanh":
+        return np.tanh(s)
+    return np.maximum(s, 0)
+
+
+def fprime(a):
+    if ACTIVATION == "sigmoid":
+        return a * (1 - a)
+    if ACTIVATION == "tanh":
+        return 1 - a * a
+    return (a > 0).astype(a.dtype)
+
+
+def gradients(state, x, t):
+    X, T = np.atleast_2d(np.asarray(x, DT)), np.atleast_2d(np.asarray(t, DT))
+    keys = sorted({k.rsplit(".", 1)[0] for k in state}, key=int)
+    W = {k: np.asarray(state[k + ".weight"], DT) for k in keys}
+    acts, sums = [X], []
+    for k in keys:
+        s = acts[-1] @ W[k].T + np.asarray(state[k + ".bias"], DT)
+        sums.append(s)
+        acts.append(f(s))
+    delta = (acts[-1] - T) * fprime(acts[-1])
+    grads = {}
+    for i in reversed(range(len(keys))):
+        k = keys[i]
+        grads[k + ".weight"] = acts[i].T @ delta
+        grads[k + ".bias"] = delta.sum(axis=0)
+        if i:
+            delta = (delta @ W[k]) * fprime(acts[i])
+    return grads
+
