@@ -98,6 +98,8 @@ def _spelling(fn: ast.FunctionDef, module: str) -> str:
     if fn.name in DUNDER:
         return DUNDER[fn.name]
     names = [a.arg for a in fn.args.args]
+    if any(getattr(d, "id", None) == "property" for d in fn.decorator_list):
+        return f"x.{fn.name}"  # a property is read, not called: `x.T`
     if names and names[0] == "self":
         return f"x.{fn.name}({'…' if len(names) > 1 or fn.args.vararg else ''})"
     return f"{module}.{fn.name}(…)"
@@ -290,7 +292,7 @@ def graph_figures() -> dict[Path, bytes]:
     model = nn.Sequential(nn.Linear(2, 2, generator=0), nn.Sigmoid(), nn.Linear(2, 2, generator=1), nn.Sigmoid())
     x = Tensor(np.array([[2.78, 2.55]], dtype=np.float32), name="x")
     loss = nn.MSELoss()(model(x), np.array([[0.1, 0.9]], dtype=np.float32))
-    loss.backward()
+    loss.backward(retain_graph=True)  # keep the graph and its gradients for the drawing
     return {
         GENERATED / "graph_first.svg": draw(c).pipe(format="svg"),
         GENERATED / "graph_sequential.svg": draw(loss, params=model).pipe(format="svg"),

@@ -24,12 +24,6 @@ BUILTINS = {"ValueError", "TypeError", "RuntimeError"}
 NOT_YET_SWEPT: set[str] = {
     "tinygrad_edu/check/article.py",
     "tinygrad_edu/check/compare.py",
-    "tinygrad_edu/nn/functional.py",
-    "tinygrad_edu/nn/init.py",
-    "tinygrad_edu/nn/layers.py",
-    "tinygrad_edu/nn/scalar.py",
-    "tinygrad_edu/optim.py",
-    "tinygrad_edu/tensor.py",
 }
 
 

@@ -46,7 +46,7 @@ def test_tensor_intermediate_gradient_shows_only_the_latest_pass():
     h = a * 3.0
     (h * h).sum().backward(retain_graph=True)
     np.testing.assert_array_equal(h.grad, 2 * np.array([3.0, 6.0]))
-    (h * 10.0).sum().backward()
+    (h * 10.0).sum().backward(retain_graph=True)  # without it, h.grad is released with the graph
     np.testing.assert_array_equal(h.grad, [10.0, 10.0])
     np.testing.assert_array_equal(a.grad, 2 * np.array([3.0, 6.0]) * 3 + 30.0)
 

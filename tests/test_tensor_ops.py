@@ -190,8 +190,9 @@ def test_permute_transpose_and_T(shape, data):
         axes = tuple(a - len(shape) if neg else a for a, neg in zip(order, negative))  # permute(-1, 0) is allowed
     check(lambda t: t.permute(axes), lambda a: np.transpose(a, axes), x)
     check(lambda t: t.permute(*axes), lambda a: np.transpose(a, axes), x)
-    check(lambda t: t.transpose(axes), lambda a: np.transpose(a, axes), x)
     check(lambda t: t.T, lambda a: a.T, x)
+    # PyTorch's transpose(dim0, dim1) swaps two axes (NumPy's swapaxes), negative axes too
+    check(lambda t: t.transpose(axes[0], axes[-1]), lambda a: np.swapaxes(a, axes[0], axes[-1]), x)
 
 
 # ---------------------------------------------------------------------- indexing

@@ -17,7 +17,7 @@ from collections import deque
 import numpy as np
 import pytest
 
-from tinygrad_edu import Tensor, Value, weighted_sum
+from tinygrad_edu import Tensor, Value, keep_graph, weighted_sum
 from tinygrad_edu.check import article
 from tinygrad_edu.commands.graph import article_network
 from tinygrad_edu.graph import tick, walk
@@ -172,7 +172,8 @@ def test_tensor_nodes_show_shape_dtype_small_values_and_op_names():
     x = Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True, name="x")
     w = Tensor(np.arange(10.0).reshape(2, 5) / 10, requires_grad=True, name="W")
     y = (x @ w).sigmoid().sum()
-    y.backward()
+    with keep_graph():  # backward would release the graph otherwise
+        y.backward()
     nodes, _ = parse(draw(y).source)
     named = by_name(nodes)
     assert named["x"]["fields"][1] == "(2, 2) float64"
@@ -363,7 +364,7 @@ def test_clusters_with_the_real_nn_sequential():
     model[2].bias.data[:] = [b["b_o1"], b["b_o2"]]
     out = model(Tensor(np.array([[INPUTS["i1"], INPUTS["i2"]]])))
     E = (((Tensor(np.array([[TARGETS["o1"], TARGETS["o2"]]])) - out) ** 2) * 0.5).sum()
-    E.backward()
+    E.backward(retain_graph=True)  # keeps the graph and every intermediate gradient for draw
     nodes, _ = parse(draw(E, params=model).source)
     named = by_name(nodes)
     expected = article_by_hand()

@@ -3,9 +3,12 @@
 from .anomaly import AnomalyError, detect_anomaly
 from .autograd import grad
 from .errors import (
+    ArgumentError,
+    ArgumentTypeError,
     DTypeError,
     GradcheckError,
     GraphError,
+    IndexOutOfRangeError,
     MathDomainError,
     MissingDependencyError,
     MixedEngineError,
@@ -19,6 +22,7 @@ from .errors import (
 )
 from .gradcheck import gradcheck, gradgradcheck
 from .graph import enable_grad, gc_paused, is_grad_enabled, no_grad, set_grad_enabled
+from .retention import is_graph_kept, keep_graph
 from .tensor import Tensor, concatenate, cross_entropy, linear, matmul, stack
 from .value import Value, weighted_sum
 
@@ -29,10 +33,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AnomalyError",
+    "ArgumentError",
+    "ArgumentTypeError",
     "CheckpointError",
     "DTypeError",
     "GradcheckError",
     "GraphError",
+    "IndexOutOfRangeError",
     "MathDomainError",
     "MissingDependencyError",
     "MixedEngineError",
@@ -55,6 +62,8 @@ __all__ = [
     "gradcheck",
     "gradgradcheck",
     "is_grad_enabled",
+    "is_graph_kept",
+    "keep_graph",
     "linear",
     "load",
     "matmul",

@@ -22,6 +22,10 @@ from .errors import ShapeError
 
 Array = np.ndarray
 
+# log(0) = -inf, x/0 = ±inf, exp(1000) = inf, as in PyTorch: returned without NumPy's RuntimeWarning
+# (detect_anomaly() turns them into errors). Only ops whose finite inputs can produce them pay for it.
+_quiet = np.errstate(all="ignore")
+
 
 class Op:
     """Base of the table: an op is forward + backward, with no state of its own."""
@@ -30,6 +34,11 @@ class Op:
     # True when backward always returns newly allocated arrays that nothing else holds, so the
     # engine may hand them to a leaf's .grad without a defensive copy. False (copy) is the safe default.
     fresh = False
+    # Which input values backward reads, as PyTorch saves them: reads[i] lists the inputs that the
+    # gradient of input i is computed from. Backward checks those were not changed in place since
+    # the forward pass (a version counter). None (the safe default): every input, for every gradient.
+    reads: tuple[tuple[int, ...], ...] | None = None
+    reads_out = False  # backward reads the op's own result (eˣ, tanh, softmax, ...)
 
     @staticmethod
     def forward(*args: Any) -> tuple[Array, Any]:
@@ -66,6 +75,7 @@ class Add(Op):
     """z = x + y    ·  dz/dx = 1, dz/dy = 1"""
 
     torch = "torch.add"
+    reads = ()
 
     @staticmethod
     def forward(x, y):
@@ -80,6 +90,7 @@ class Sub(Op):
     """z = x - y    ·  dz/dx = 1, dz/dy = -1"""
 
     torch = "torch.sub"
+    reads = ()
 
     @staticmethod
     def forward(x, y):
@@ -94,6 +105,7 @@ class Mul(Op):
     """z = x * y    ·  dz/dx = y, dz/dy = x"""
 
     torch = "torch.mul"
+    reads = ((1,), (0,))
     fresh = True
 
     @staticmethod
@@ -110,11 +122,15 @@ class Div(Op):
     """z = x / y    ·  dz/dx = 1/y, dz/dy = -x/y²"""
 
     torch = "torch.div"
+    reads = ((1,), (0, 1))
     fresh = True
 
     @staticmethod
     def forward(x, y):
-        return x / y, (x, y)
+        if (type(y) is float or type(y) is int) and abs(y) >= 1:
+            return x / y, (x, y)  # x / n: cannot divide by zero or overflow, so skip the errstate cost
+        with np.errstate(all="ignore"):
+            return x / y, (x, y)
 
     @staticmethod
     def backward(saved, g, needs):
@@ -127,9 +143,12 @@ class Pow(Op):
     """z = x ** y   ·  dz/dx = y x^(y-1), dz/dy = x^y ln x  (0 where x = 0 and y >= 0)"""
 
     torch = "torch.pow"
+    reads = ((0, 1), (0, 1))
+    reads_out = True
     fresh = True
 
     @staticmethod
+    @_quiet
     def forward(x, y):
         out = x**y
         return out, (x, y, out)
@@ -156,6 +175,7 @@ class Maximum(Op):
     """z = max(x, y) elementwise  ·  g goes to the larger input (split evenly on ties)"""
 
     torch = "torch.maximum"
+    reads = ((0, 1), (0, 1))
     fresh = True
 
     @staticmethod
@@ -176,6 +196,7 @@ class Neg(Op):
     """z = -x       ·  dz/dx = -1"""
 
     torch = "torch.neg"
+    reads = ()
     fresh = True
 
     @staticmethod
@@ -191,9 +212,12 @@ class Exp(Op):
     """z = eˣ       ·  dz/dx = eˣ = z"""
 
     torch = "torch.exp"
+    reads = ()
+    reads_out = True
     fresh = True
 
     @staticmethod
+    @_quiet
     def forward(x):
         out = np.exp(x)
         return out, out
@@ -207,9 +231,11 @@ class Log(Op):
     """z = ln x     ·  dz/dx = 1/x"""
 
     torch = "torch.log"
+    reads = ((0,),)
     fresh = True
 
     @staticmethod
+    @_quiet
     def forward(x):
         return np.log(x), x
 
@@ -222,6 +248,8 @@ class Tanh(Op):
     """z = tanh x   ·  dz/dx = 1 - z²"""
 
     torch = "torch.tanh"
+    reads = ()
+    reads_out = True
     fresh = True
 
     @staticmethod
@@ -238,6 +266,8 @@ class Sigmoid(Op):
     """z = 1/(1+e⁻ˣ) ·  dz/dx = z(1 - z)   (the article's a * (1 - a))"""
 
     torch = "torch.sigmoid"
+    reads = ()
+    reads_out = True
     fresh = True
 
     @staticmethod
@@ -262,6 +292,8 @@ class Relu(Op):
     """z = max(0,x) ·  dz/dx = 1 where x > 0, else 0"""
 
     torch = "torch.relu"
+    reads = ()
+    reads_out = True
     fresh = True
 
     @staticmethod
@@ -278,6 +310,7 @@ class Abs(Op):
     """z = |x|      ·  dz/dx = sign(x)  (0 at 0, as in PyTorch)"""
 
     torch = "torch.abs"
+    reads = ((0,),)
     fresh = True
 
     @staticmethod
@@ -293,6 +326,7 @@ class Clip(Op):
     """z = min(max(x, lo), hi)  ·  dz/dx = 1 where lo <= x <= hi, else 0"""
 
     torch = "torch.clamp"
+    reads = ((0,),)
     fresh = True
 
     @staticmethod
@@ -316,6 +350,7 @@ class MatMul(Op):
     """z = x @ y    ·  dz/dx = g @ yᵀ, dz/dy = xᵀ @ g  (1-D operands act as a row / a column)"""
 
     torch = "torch.matmul"
+    reads = ((1,), (0,))
     fresh = True
 
     @staticmethod
@@ -345,6 +380,7 @@ class Linear(Op):
     """z = x @ Wᵀ + b  ·  dz/dx = g @ W, dz/dW = gᵀ @ x, dz/db = Σ g over the batch"""
 
     torch = "torch.nn.functional.linear"
+    reads = ((1,), (0,), ())
     fresh = True
 
     @staticmethod
@@ -390,6 +426,7 @@ class Sum(Op):
     """z = Σ x over axis  ·  dz/dx = 1 for every summed element"""
 
     torch = "torch.sum"
+    reads = ()
     fresh = True
 
     @staticmethod
@@ -406,6 +443,7 @@ class Mean(Op):
     """z = Σ x / n over axis  ·  dz/dx = 1/n"""
 
     torch = "torch.mean"
+    reads = ()
     fresh = True
 
     @staticmethod
@@ -423,6 +461,8 @@ class Max(Op):
     """z = max x over axis  ·  dz/dx = 1 at the maximum (split evenly between ties), else 0"""
 
     torch = "torch.amax"
+    reads = ((0,),)
+    reads_out = True
     fresh = True
 
     @staticmethod
@@ -445,6 +485,7 @@ class Reshape(Op):
     """z = x viewed with a new shape  ·  dz/dx = g reshaped back"""
 
     torch = "torch.reshape"
+    reads = ()
 
     @staticmethod
     def forward(x, shape):
@@ -459,6 +500,7 @@ class Permute(Op):
     """z = x with its axes reordered  ·  dz/dx = g with the inverse order"""
 
     torch = "torch.permute"
+    reads = ()
 
     @staticmethod
     def forward(x, axes):
@@ -475,6 +517,7 @@ class Index(Op):
     """z = x[index]  ·  dz/dx = g scattered back to where it was read (repeats add up)"""
 
     torch = "torch.Tensor.__getitem__"
+    reads = ()
     fresh = True
 
     @staticmethod
@@ -501,6 +544,7 @@ class Concatenate(Op):
     """z = [x₁ x₂ …] joined along axis  ·  dz/dxᵢ = the slice of g where xᵢ landed"""
 
     torch = "torch.cat"
+    reads = ()
 
     @staticmethod
     def forward(*xs, axis):
@@ -519,11 +563,16 @@ class Softmax(Op):
     """s = eˣ / Σ eˣ  ·  dL/dx = s (g - Σ g s)"""
 
     torch = "torch.softmax"
+    reads = ()
+    reads_out = True
     fresh = True
 
     @staticmethod
     def forward(x, axis):
-        e = np.exp(x - x.max(axis=axis, keepdims=True))  # shift by the max: no overflow
+        shifted = x - x.max(axis=axis, keepdims=True, initial=-np.inf)  # shift by the max: no overflow
+        if x.size == 0:  # initial= lets an empty axis through: an empty result, as in PyTorch
+            return shifted, (shifted, axis)
+        e = np.exp(shifted)
         out = e / e.sum(axis=axis, keepdims=True)
         return out, (out, axis)
 
@@ -537,11 +586,15 @@ class LogSoftmax(Op):
     """z = x - log Σ eˣ  ·  dL/dx = g - softmax(x) Σ g"""
 
     torch = "torch.log_softmax"
+    reads = ()
+    reads_out = True
     fresh = True
 
     @staticmethod
     def forward(x, axis):
-        shifted = x - x.max(axis=axis, keepdims=True)
+        shifted = x - x.max(axis=axis, keepdims=True, initial=-np.inf)
+        if x.size == 0:  # an empty axis: an empty result, as in PyTorch
+            return shifted, (shifted, axis)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         return out, (out, axis)
 
@@ -555,6 +608,7 @@ class CrossEntropy(Op):
     """L = mean of -log softmax(x)[target]  ·  dL/dx = (softmax(x) - onehot(target)) / n"""
 
     torch = "torch.nn.functional.cross_entropy"
+    reads = ()
     fresh = True
 
     @staticmethod

@@ -21,18 +21,23 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DTypeError, GraphError, MathDomainError, ShapeError
+from .errors import ArgumentError, ArgumentTypeError, DTypeError, GraphError, MathDomainError, ShapeError
 from .graph import no_grad
-from .tensor import Tensor
+from .tensor import Tensor, bump_version
 from .value import Value
 
 Parameter = Tensor | Value
 
 
 def _subtract(param: Parameter, delta: Any) -> None:
-    """p -= delta, in place for a Tensor (the model and the optimizer share its array)."""
+    """p -= delta, in place for a Tensor (the model and the optimizer share its array).
+
+    The write bumps the tensor's version, so a graph built before the step and used for backward
+    after it raises instead of giving gradients at the new weights.
+    """
     if type(param) is Tensor:
         param.data -= delta
+        bump_version(param)
     else:
         param.data = float(param.data - delta)
 
@@ -53,7 +58,7 @@ class Optimizer:
         self.state: dict[int, dict[str, Any]] = {}  # id(param) -> its buffers (step, moments, ...)
         items = list(params)
         if not items:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list; pass model.parameters()")
+            raise ArgumentError(f"{type(self).__name__}: got an empty parameter list; pass model.parameters()")
         groups = items if isinstance(items[0], dict) else [{"params": items}]
         self.param_groups: list[dict[str, Any]] = []
         seen: set[int] = set()
@@ -62,13 +67,13 @@ class Optimizer:
             for p in group["params"]:
                 self._check_param(p)
                 if id(p) in seen:
-                    raise ValueError(f"{type(self).__name__}: a parameter appears twice; pass each once")
+                    raise ArgumentError(f"{type(self).__name__}: a parameter appears twice; pass each once")
                 seen.add(id(p))
             self.param_groups.append(group)
 
     def _check_param(self, p: Any) -> None:
         if type(p) not in (Tensor, Value):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"{type(self).__name__}: parameters must be Tensors or Values, got {type(p).__name__} "
                 "(did you pass the model instead of model.parameters()?)"
             )
@@ -91,8 +96,11 @@ class Optimizer:
         with no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
-                    if p.grad is not None:
-                        self._update(p, p.grad, self.state.setdefault(id(p), {}), group)
+                    grad = p.grad
+                    if grad is not None:
+                        if type(p) is Tensor and np.shape(grad) != p.data.shape:
+                            _wrong_grad(self, p, grad)
+                        self._update(p, grad, self.state.setdefault(id(p), {}), group)
         return loss
 
     def _update(self, p: Parameter, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
@@ -194,7 +202,7 @@ class SGD(Optimizer):
     ) -> None:
         _check_hyperparameters("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay, dampening=dampening)
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
+            raise ArgumentError("SGD: nesterov needs momentum > 0 and dampening = 0")
         super().__init__(
             params,
             {
@@ -241,7 +249,7 @@ class Adam(Optimizer):
     ) -> None:
         _check_hyperparameters("Adam", lr=lr, eps=eps, weight_decay=weight_decay)
         if not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"Adam: betas must lie in [0, 1), got {betas}")
+            raise MathDomainError(f"Adam: betas must lie in [0, 1), got {betas}")
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay})
 
     def _update(self, p: Parameter, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
@@ -257,6 +265,15 @@ class Adam(Optimizer):
         step_size = group["lr"] / (1 - beta1**t)
         denom = _sqrt(v) / math.sqrt(1 - beta2**t) + group["eps"]
         _subtract(p, step_size * m / denom)
+
+
+def _wrong_grad(optimizer: Optimizer, p: Tensor, grad: Any) -> None:
+    """A `.grad` set by hand to another shape would be broadcast into every element: refuse it (PyTorch does)."""
+    raise ShapeError(
+        f"{type(optimizer).__name__}.step: a parameter of shape {p.shape} has a .grad of shape {np.shape(grad)}; "
+        "the update would broadcast it silently. A gradient must have its parameter's shape (set p.grad = None "
+        "to skip a parameter)"
+    )
 
 
 def _check_hyperparameters(optimizer: str, **values: object) -> None:

@@ -3,10 +3,13 @@
 A Tensor produced by an op remembers the op (a class from `ops.TABLE`), its parents and what the
 op saved for backward. `backward()` walks the graph newest node first and asks each op for the
 gradients of its inputs; where an input was broadcast, the gradient is summed back to its shape.
+Then it releases the graph, as PyTorch does (`keep_graph()` keeps it for drawing), and it refuses
+to use an input that was written in place since the forward pass (a version counter per tensor).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,11 +18,35 @@ import numpy as np
 from . import ops
 from .anomaly import anomaly_mode, is_bad, record_site
 from .anomaly import report as anomaly_report
-from .errors import DTypeError, GraphError, MathDomainError, MixedEngineError, ShapeError
+from .errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    DTypeError,
+    GraphError,
+    IndexOutOfRangeError,
+    MathDomainError,
+    MixedEngineError,
+    ShapeError,
+    TinygradEduError,
+)
 from .graph import grad_mode, tick, walk
+from .retention import is_graph_kept
 from .rng import Seed, as_generator
 
 _FREED = object()  # marks a node whose saved arrays were released by backward
+RELEASED_HINT = (
+    "the graph behind this tensor was released by backward(), as PyTorch does; to draw or step through it "
+    "afterwards, call backward(retain_graph=True), or run forward and backward inside "
+    "`with tinygrad_edu.keep_graph():`"
+)
+
+# In-place writes. Each tensor may carry a version counter `_vc = [version, tick of the last write]`,
+# made on its first in-place write and shared with its `detach()`es and NumPy views (same memory). Forward
+# records nothing: a node was created at tick `_order`, so an input it read has changed since iff
+# that input's last write is newer. `_last_write` is the newest write anywhere, which lets backward
+# skip the check with one comparison per node in the usual case (no write since the forward pass).
+_last_write = [-1]
+_write_lock = threading.Lock()
 
 
 class Tensor:
@@ -29,7 +56,7 @@ class Tensor:
     dtype (float64 stays float64). Only floating-point tensors can require grad.
     """
 
-    __slots__ = ("_needs", "_op", "_order", "_parents", "_saved", "data", "grad", "name", "requires_grad")
+    __slots__ = ("_needs", "_op", "_order", "_parents", "_saved", "_vc", "data", "grad", "name", "requires_grad")
     __array_ufunc__ = None  # `ndarray * tensor` must call Tensor.__rmul__, not silently drop the graph
     __hash__ = object.__hash__  # == is elementwise, so hashing must be by identity
 
@@ -48,8 +75,11 @@ class Tensor:
                 f"Tensor: cannot make a numeric array from {type(data).__name__} ({error}); pass numbers, "
                 "a rectangular nested list of numbers, or a numpy array"
             ) from None
-        if array.dtype == object:
-            raise DTypeError(f"Tensor: cannot make a numeric array from {type(data).__name__}")
+        if array.dtype.kind not in "biufc":  # strings, objects, dates: not numbers
+            raise DTypeError(
+                f"Tensor: cannot make a numeric array from {type(data).__name__} of dtype {array.dtype}; "
+                "pass numbers (or booleans)"
+            )
         self.data = array
         self.grad: np.ndarray | None = None
         self.name = name
@@ -68,7 +98,7 @@ class Tensor:
     def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
         """Wrap `array` without copying it: changes to one show in the other."""
         if not isinstance(array, np.ndarray):
-            raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+            raise ArgumentTypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
         t = _leaf(array)
         if requires_grad:
             t.requires_grad_(True)
@@ -76,18 +106,18 @@ class Tensor:
 
     @staticmethod
     def zeros(*shape: int | Sequence[int], dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-        return Tensor(np.zeros(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+        return Tensor(np.zeros(_shape(shape, "zeros", new=True), dtype=dtype), requires_grad=requires_grad)
 
     @staticmethod
     def ones(*shape: int | Sequence[int], dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-        return Tensor(np.ones(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+        return Tensor(np.ones(_shape(shape, "ones", new=True), dtype=dtype), requires_grad=requires_grad)
 
     @staticmethod
     def randn(
         *shape: int | Sequence[int], generator: Seed = None, dtype: Any = np.float32, requires_grad: bool = False
     ) -> Tensor:
         """Standard normal samples; `generator` is a seed or a `numpy.random.Generator`."""
-        data = as_generator(generator).standard_normal(_shape(shape)).astype(dtype)
+        data = as_generator(generator).standard_normal(_shape(shape, "randn", new=True)).astype(dtype)
         return Tensor.from_numpy(data, requires_grad=requires_grad)
 
     @staticmethod
@@ -100,11 +130,18 @@ class Tensor:
         requires_grad: bool = False,
     ) -> Tensor:
         """Samples from U[low, high); `generator` is a seed or a `numpy.random.Generator`."""
-        data = as_generator(generator).uniform(low, high, _shape((shape,))).astype(dtype)
+        data = as_generator(generator).uniform(low, high, _shape((shape,), "uniform", new=True)).astype(dtype)
         return Tensor.from_numpy(data, requires_grad=requires_grad)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Turn gradient tracking on or off for this leaf (in place, returns self)."""
+        if not requires_grad and self._op is not None:
+            # Switching it off here would silently cut every gradient above this node.
+            raise GraphError(
+                f"requires_grad_(False): {_describe(self)} is the result of {self._op.__name__}, not a leaf; "
+                "only leaves can stop requiring grad (as in PyTorch). To cut the graph here, use "
+                "t = t.detach(), a new leaf that shares the data"
+            )
         if requires_grad and not np.issubdtype(self.data.dtype, np.floating):
             raise DTypeError(
                 f"requires_grad: a {self.data.dtype} tensor cannot require grad (only floating point "
@@ -152,13 +189,70 @@ class Tensor:
         return draw(self, **kwargs)
 
     def detach(self) -> Tensor:
-        """The same data, cut off from the graph (shares memory, requires no grad)."""
-        return _leaf(self.data)
+        """The same data, cut off from the graph (shares memory and the version counter, requires no grad)."""
+        out = _leaf(self.data)
+        out._vc = _counter(self)  # an in-place write through either is a write to both, as in PyTorch
+        return out
+
+    @property
+    def _version(self) -> int:
+        """How many in-place writes this tensor's data has had (PyTorch's `t._version`)."""
+        vc = getattr(self, "_vc", None)
+        return 0 if vc is None else vc[0]
+
+    # ------------------------------------------------------------------ in-place (PyTorch's trailing _)
+    # Each bumps the version counter, so a backward pass that needs the old values raises instead
+    # of computing with the new ones. Writes straight to `t.data` (NumPy) bypass the counter.
+    # Inside a recorded graph, `x += y` makes a new node, as `x = x + y` does (see `_inplace`).
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return _inplace(self, "+=", np.add, other, graph_op=Tensor.__add__)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return _inplace(self, "-=", np.subtract, other, graph_op=Tensor.__sub__)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return _inplace(self, "*=", np.multiply, other, graph_op=Tensor.__mul__)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return _inplace(self, "/=", np.true_divide, other, graph_op=Tensor.__truediv__)
+
+    def add_(self, other: Any) -> Tensor:
+        return _inplace(self, "add_", np.add, other)
+
+    def sub_(self, other: Any) -> Tensor:
+        return _inplace(self, "sub_", np.subtract, other)
+
+    def mul_(self, other: Any) -> Tensor:
+        return _inplace(self, "mul_", np.multiply, other)
+
+    def div_(self, other: Any) -> Tensor:
+        return _inplace(self, "div_", np.true_divide, other)
+
+    def copy_(self, src: Any) -> Tensor:
+        """Copy `src` (broadcast to this shape) into this tensor's array, casting as PyTorch does."""
+        return _inplace(self, "copy_", None, src)
+
+    def fill_(self, value: float) -> Tensor:
+        return _inplace(self, "fill_", None, value)
+
+    def zero_(self) -> Tensor:
+        return _inplace(self, "zero_", None, 0)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        _inplace(self, "__setitem__", None, value, _index(index))
 
     def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise ArgumentTypeError("len: a 0-d tensor has no length (as in PyTorch); use t.item() for its number")
         return len(self.data)
 
     def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ShapeError(
+                f"bool: a tensor of shape {self.shape} has no single truth value (as in PyTorch); "
+                "reduce it first: (t > 0).data.all() or .any()"
+            )
         return bool(self.data)
 
     def __repr__(self) -> str:
@@ -238,76 +332,107 @@ class Tensor:
 
     def clip(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002 (NumPy's names)
         if min is None and max is None:
-            raise ValueError("clip: give min, max or both")
+            raise ArgumentError("clip: give min, max or both")
         return _apply(ops.Clip, (self,), min, max)
 
     # ------------------------------------------------------------------ reductions
 
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return _apply(ops.Sum, (self,), axis, keepdims)
+    # NumPy's `axis`/`keepdims` and PyTorch's `dim`/`keepdim` both work: x.sum(dim=0, keepdim=True).
 
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return _apply(ops.Mean, (self,), axis, keepdims)
+    def sum(
+        self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None, keepdim: bool | None = None
+    ) -> Tensor:
+        return _apply(ops.Sum, (self,), *_reduce_args("sum", axis, keepdims, dim, keepdim))
 
-    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def mean(
+        self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None, keepdim: bool | None = None
+    ) -> Tensor:
+        return _apply(ops.Mean, (self,), *_reduce_args("mean", axis, keepdims, dim, keepdim))
+
+    def max(
+        self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None, keepdim: bool | None = None
+    ) -> Tensor:
+        """The largest values along `axis` (PyTorch's `amax`: values only, no indices)."""
         if self.data.size == 0:
             raise ShapeError(f"max: the tensor is empty (shape {self.shape}); a maximum needs at least one element")
-        return _apply(ops.Max, (self,), axis, keepdims)
+        return _apply(ops.Max, (self,), *_reduce_args("max", axis, keepdims, dim, keepdim))
 
-    def softmax(self, axis: int = -1) -> Tensor:
-        return _apply(ops.Softmax, (self,), axis)
+    def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
+        return _apply(ops.Softmax, (self,), _one_axis("softmax", axis, dim))
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        return _apply(ops.LogSoftmax, (self,), axis)
+    def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
+        return _apply(ops.LogSoftmax, (self,), _one_axis("log_softmax", axis, dim))
 
     # ------------------------------------------------------------------ shape
 
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
-        return _apply(ops.Reshape, (self,), _shape(shape))
+        return _view(self, _apply(ops.Reshape, (self,), _shape(shape, "reshape")))
 
     def permute(self, *axes: int | Sequence[int]) -> Tensor:
-        return _apply(ops.Permute, (self,), _shape(axes))
+        return _view(self, _apply(ops.Permute, (self,), _shape(axes, "permute")))
 
-    def transpose(self, *axes: int | Sequence[int]) -> Tensor:
-        """NumPy's transpose: no axes reverses them; otherwise the same as `permute`."""
-        return _apply(ops.Permute, (self,), _shape(axes) if axes else None)
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        """PyTorch's transpose: swap axes `dim0` and `dim1` (on a matrix, `transpose(0, 1)` is `.T`).
+
+        NumPy's `transpose(axes)` reorders every axis at once; that is `permute` here, as in PyTorch.
+        """
+        n = self.data.ndim
+        for d in (dim0, dim1):
+            if not isinstance(d, (int, np.integer)) or isinstance(d, bool) or not -max(n, 1) <= d < max(n, 1):
+                raise ShapeError(
+                    f"transpose: axis {d!r} is not an axis of a tensor of shape {self.shape} (use an int between "
+                    f"{-max(n, 1)} and {max(n, 1) - 1}); for a full reordering of the axes, use permute(...)"
+                )
+        axes = list(range(n))
+        if n:
+            axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        return _view(self, _apply(ops.Permute, (self,), tuple(axes)))
 
     @property
     def T(self) -> Tensor:  # noqa: N802 (NumPy's and PyTorch's name)
-        return self.transpose()
+        """All axes reversed (a matrix's transpose), as in NumPy and PyTorch."""
+        return _view(self, _apply(ops.Permute, (self,), None))
 
     def __getitem__(self, index: Any) -> Tensor:
-        return _apply(ops.Index, (self,), _index(index))
+        try:
+            return _view(self, _apply(ops.Index, (self,), _index(index)))
+        except IndexError as error:
+            raise IndexOutOfRangeError(
+                f"index: {index!r} does not fit a tensor of shape {self.shape}: each index must lie in "
+                f"[-n, n) for an axis of size n, with at most {self.ndim} of them (NumPy: {error})"
+            ) from None
 
     # ------------------------------------------------------------------ comparisons (no gradient)
 
     def __lt__(self, other: Any) -> Tensor:
-        return _leaf(self.data < _raw(other))
+        return _compare(self, other, np.less, "<")
 
     def __le__(self, other: Any) -> Tensor:
-        return _leaf(self.data <= _raw(other))
+        return _compare(self, other, np.less_equal, "<=")
 
     def __gt__(self, other: Any) -> Tensor:
-        return _leaf(self.data > _raw(other))
+        return _compare(self, other, np.greater, ">")
 
     def __ge__(self, other: Any) -> Tensor:
-        return _leaf(self.data >= _raw(other))
+        return _compare(self, other, np.greater_equal, ">=")
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _leaf(self.data == _raw(other))
+        return _compare(self, other, np.equal, "==")
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _leaf(self.data != _raw(other))
+        return _compare(self, other, np.not_equal, "!=")
 
     # ------------------------------------------------------------------ autodiff
 
+    @np.errstate(all="ignore")  # inf and NaN flow through quietly, as in PyTorch (detect_anomaly stops them)
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
-        """Fill `.grad` of every tensor this one depends on, as PyTorch's `backward` does.
+        """Fill `.grad` of every leaf this tensor depends on, as PyTorch's `backward` does.
 
         A one-element result needs no `gradient`; any other must be given dL/d(self) of its shape.
-        Leaves accumulate across calls (zero them with `optimizer.zero_grad()`); intermediate
-        results keep this pass's gradient so `draw` can show it. The saved arrays are released
-        afterwards unless `retain_graph=True`.
+        Leaves accumulate across calls (zero them with `optimizer.zero_grad()`). Afterwards the graph
+        is released, as in PyTorch: the saved arrays, the links to intermediate results and their
+        gradients go (this tensor keeps its value and `.grad`). `retain_graph=True`, or running
+        inside `with keep_graph():`, keeps all of it, a gradient on every node, for `draw`.
         """
         if not self.requires_grad:
             raise GraphError("backward: this tensor does not require grad; create its leaves with requires_grad=True")
@@ -322,6 +447,7 @@ class Tensor:
             gradient = np.asarray(_raw(gradient), dtype=self.data.dtype)
             if gradient.shape != self.shape:
                 raise ShapeError(f"backward: gradient has shape {gradient.shape} but the output is {self.shape}")
+        keep = retain_graph or is_graph_kept()
         order = walk(self, grad_only=True)
         for node in order:
             if node._op is not None:
@@ -329,7 +455,11 @@ class Tensor:
         _accumulate(self, gradient)
         for node in order:
             op = node._op
-            if op is None or node.grad is None:
+            if op is None:
+                continue
+            if node.grad is None:  # no gradient reached it: nothing to pass on, but release it all the same
+                if not keep:
+                    node._saved, node._parents = _FREED, ()
                 continue
             saved = node._saved
             if saved is _FREED:
@@ -339,13 +469,18 @@ class Tensor:
                     "go through it twice, or recompute the forward pass"
                 )
             needs = node._needs  # which inputs wanted a gradient, fixed when the op ran (as in PyTorch)
+            if _last_write[0] > node._order:  # something was written in place since this node was made
+                _check_versions(node)
             grads = op.backward(saved, node.grad, needs)
             if anomaly_mode.enabled:
                 _check_backward(node, grads)
-            if not retain_graph:
-                node._saved = _FREED
+            parents = node._parents
+            if not keep:  # release: what this node saved, its links to its inputs, its gradient
+                node._saved, node._parents = _FREED, ()
+                if node is not self:
+                    node.grad = None
             fresh = op.fresh
-            for parent, grad, need in zip(node._parents, grads, needs):
+            for parent, grad, need in zip(parents, grads, needs):
                 if need and grad is not None:
                     _accumulate(parent, grad, fresh)
 
@@ -399,14 +534,14 @@ def cross_entropy(logits: Tensor, target: Any) -> Tensor:
 def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis (`torch.cat`)."""
     if not tensors:
-        raise ValueError("concatenate: needs at least one tensor")
+        raise ArgumentError("concatenate: needs at least one tensor")
     return _apply(ops.Concatenate, tuple(_operand(t, "concatenate") for t in tensors), axis=axis)
 
 
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along a new axis (`torch.stack`): each gets a size-1 axis, then concatenate."""
     if not tensors:
-        raise ValueError("stack: needs at least one tensor")
+        raise ArgumentError("stack: needs at least one tensor")
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise ShapeError(f"stack: all tensors need the same shape, got {sorted(shapes)}")
@@ -432,6 +567,9 @@ def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any)
         out, saved = op.forward(*arrays, *args, **kwargs)
     except ValueError as error:
         raise _shape_error(op, arrays, error) from None
+    except TypeError as error:  # NumPy refuses the dtypes, e.g. `-` on booleans
+        dtypes = " and ".join(str(np.result_type(a)) for a in arrays if a is not None)
+        raise DTypeError(f"{op.__name__.lower()}: cannot apply to dtypes {dtypes} (NumPy: {error})") from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)  # NumPy reductions return scalars; a Tensor always holds an array
     result = Tensor.__new__(Tensor)
@@ -467,6 +605,137 @@ def _check_backward(node: Tensor, grads: tuple[Any, ...]) -> None:
     if any(g is not None and is_bad(g) for g in grads):
         shapes = [None if p is None else p.shape for p in node._parents]
         raise anomaly_report("backward", node._op.__name__, shapes, node._order)
+
+
+def is_released(node: Any) -> bool:
+    """True for a tensor node whose graph a backward pass released (its inputs and saved arrays are gone)."""
+    return getattr(node, "_saved", None) is _FREED
+
+
+def _check_versions(node: Tensor) -> None:
+    """Raise if an input whose value this node's backward reads was written in place since the forward pass."""
+    op = node._op
+    parents = node._parents
+    written = [
+        (i, parents[i])
+        for i in _read_inputs(op, node._needs, len(parents))
+        if parents[i] is not None and _written_after(parents[i], node._order)
+    ]
+    if op.reads_out and _written_after(node, node._order):
+        written.append((None, node))
+    if written:
+        i, tensor = written[0]
+        which = f"its output ({_describe(tensor)})" if i is None else f"its input {i} ({_describe(tensor)})"
+        raise GraphError(
+            f"backward: one of the variables needed for gradient computation has been modified by an in-place "
+            f"operation: {op.__name__} needs {which}, which is at version {tensor._version} now, changed after "
+            f"{op.__name__} used it in the forward pass, so its gradient would come out wrong. Call backward() "
+            "before changing it (loss.backward(), then optimizer.step()), or compute the forward pass again; "
+            "inside a model, use out-of-place ops (x = x + y) rather than in-place ones (x += y)"
+        )
+
+
+def _read_inputs(op: type[ops.Op], needs: tuple[bool, ...], n: int) -> set[int]:
+    """The inputs whose values `op.backward` reads to make the gradients in `needs` (see `Op.reads`)."""
+    if op.reads is None:
+        return set(range(n))
+    return {j for i, deps in enumerate(op.reads) if i < len(needs) and needs[i] for j in deps}
+
+
+def _written_after(t: Tensor, order: int) -> bool:
+    vc = getattr(t, "_vc", None)
+    return vc is not None and vc[1] > order
+
+
+def _view(base: Tensor, result: Tensor) -> Tensor:
+    """A result that is a NumPy view of `base` (reshape, permute, basic indexing) shares its version counter.
+
+    They share memory, so an in-place write to either changes both: as in PyTorch, the write must
+    be seen by the ops that saved either one.
+    """
+    if np.may_share_memory(result.data, base.data):
+        result._vc = _counter(base)
+    return result
+
+
+def _counter(t: Tensor) -> list[int]:
+    """`t`'s version counter, made on first use (most tensors are never written in place)."""
+    vc = getattr(t, "_vc", None)
+    if vc is None:
+        with _write_lock:  # two threads must not each make one (a view would share the wrong one)
+            vc = getattr(t, "_vc", None)
+            if vc is None:
+                vc = t._vc = [0, -1]
+    return vc
+
+
+def bump_version(t: Tensor) -> None:
+    """Record an in-place write to `t` (its data changed): optimizers and `load_state_dict` call this."""
+    vc = _counter(t)
+    with _write_lock:  # one clock for all threads: the newest write is always the largest tick
+        now = tick()
+        vc[0] += 1
+        vc[1] = now
+        if now > _last_write[0]:
+            _last_write[0] = now
+
+
+def _inplace(t: Tensor, name: str, ufunc: Any, other: Any, index: Any = None, graph_op: Any = None) -> Tensor:
+    """`t = ufunc(t, other)` (or a copy of `other` when `ufunc` is None) in t's own array; bumps its version.
+
+    As in PyTorch, a leaf that requires grad can be changed only under `no_grad()` (optimizers do
+    that). PyTorch also records in-place ops inside a graph; here a node is a tensor, and changing
+    one in place would rewire the graph under the ops that already read it. So inside a recorded
+    graph `x += y` returns a new node (`graph_op`, as `x = x + y`): `loss += term` works, and other
+    names for the old tensor keep the old values. The other in-place methods refuse there.
+    """
+    other_grad = type(other) is Tensor and other.requires_grad
+    if grad_mode.enabled and (t.requires_grad or other_grad):
+        if t._op is None and t.requires_grad:
+            raise GraphError(
+                f"{name}: {_describe(t)} is a leaf that requires grad, so changing it in place while gradients "
+                "are recorded would lose its history (PyTorch refuses too); do it under `with no_grad():`, as "
+                "optimizers do, or use an out-of-place op"
+            )
+        if graph_op is not None:
+            return graph_op(t, other)
+        what = _describe(t) + " takes part in a recorded graph" if t.requires_grad else "the value requires grad"
+        raise GraphError(
+            f"{name}: {what}, and tinygrad_edu does not record in-place {name} (PyTorch does); compute a new "
+            "tensor instead (x = x * 0, or build it with stack / concatenate), or do it under `with no_grad():`"
+        )
+    if type(other).__name__ == "Value":
+        raise MixedEngineError(f"{name}: a Value cannot be written into a Tensor; use its number, v.data")
+    value = _raw(other)
+    try:
+        if ufunc is not None:
+            ufunc(t.data, value, out=t.data, casting="same_kind")
+        elif index is not None:
+            t.data[index] = value
+        else:
+            np.copyto(t.data, value, casting="unsafe")
+    except IndexError as error:
+        raise IndexOutOfRangeError(
+            f"{name}: index {index!r} does not fit a tensor of shape {t.shape} ({error})"
+        ) from None
+    except TypeError as error:  # NumPy's casting errors (float into an integer tensor) are TypeErrors
+        raise DTypeError(
+            f"{name}: cannot write {np.result_type(value)} values into a {t.dtype} tensor in place ({error}); "
+            "make the tensor floating point, or convert the operand"
+        ) from None
+    except ValueError as error:
+        raise ShapeError(
+            f"{name}: cannot write an operand of shape {np.shape(value)} into a tensor of shape {t.shape} in place: "
+            f"it must broadcast to that shape without growing it (NumPy: {error})"
+        ) from None
+    bump_version(t)
+    return t
+
+
+def _describe(t: Tensor) -> str:
+    """How an error names a tensor: its name if it has one, its shape and dtype."""
+    name = f"tensor {t.name!r}" if t.name else "a tensor"
+    return f"{name} of shape {t.shape}, dtype {t.dtype}"
 
 
 def _accumulate(node: Tensor, grad: np.ndarray, fresh: bool = False) -> None:
@@ -513,11 +782,37 @@ def _operand(other: Any, op: str) -> Any:
         )
     if isinstance(other, (list, tuple)):
         return np.asarray(other, dtype=np.float32)
-    raise TypeError(f"Tensor {op} {type(other).__name__}: expected a Tensor, a number or a numpy array")
+    raise ArgumentTypeError(f"Tensor {op} {type(other).__name__}: expected a Tensor, a number or a numpy array")
 
 
 def _raw(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
+
+
+Axes = int | tuple[int, ...] | list[int] | None
+
+
+def _reduce_args(op: str, axis: Axes, keepdims: bool, dim: Axes, keepdim: bool | None) -> tuple[Any, bool]:
+    """(axis, keepdims) from NumPy's names or PyTorch's `dim`/`keepdim`; a list of axes acts as a tuple."""
+    if dim is not None:
+        if axis is not None:
+            raise ArgumentError(f"{op}: give axis= (NumPy's name) or dim= (PyTorch's), not both")
+        axis = dim
+    if keepdim is not None:
+        keepdims = keepdim
+    if type(axis) is list:
+        axis = tuple(axis)
+    if not (axis is None or type(axis) is int or isinstance(axis, (np.integer, tuple))):
+        raise ArgumentTypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
+    return axis, keepdims
+
+
+def _one_axis(op: str, axis: int, dim: int | None) -> int:
+    if dim is None:
+        return axis
+    if axis != -1:
+        raise ArgumentError(f"{op}: give axis= (NumPy's name) or dim= (PyTorch's), not both")
+    return dim
 
 
 def _index(index: Any) -> Any:
@@ -527,11 +822,29 @@ def _index(index: Any) -> Any:
     return _raw(index)
 
 
-def _shape(dims: tuple[Any, ...]) -> tuple[int, ...]:
-    """Accept f(2, 3) and f((2, 3)) alike."""
+def _shape(dims: tuple[Any, ...], op: str = "shape", new: bool = False) -> tuple[int, ...]:
+    """Accept f(2, 3) and f((2, 3)) alike; each entry must be an int (and >= 0 for a `new` array's shape)."""
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
-        return tuple(dims[0])
+        dims = tuple(dims[0])
+    for d in dims:
+        if not isinstance(d, (int, np.integer)) or isinstance(d, bool):
+            raise ArgumentTypeError(f"{op}: {dims} is not a shape; give whole numbers, as f(2, 3) or f((2, 3))")
+        if new and d < 0:
+            raise ShapeError(f"{op}: shape {dims} has a negative size; every size must be >= 0")
     return tuple(dims)
+
+
+def _compare(t: Tensor, other: Any, ufunc: Any, symbol: str) -> Tensor:
+    """t < other and friends: a boolean leaf (comparisons have no gradient)."""
+    if symbol in ("==", "!=") and not isinstance(other, (Tensor, int, float, np.ndarray, np.generic, list, tuple)):
+        return _leaf(np.full(t.shape, symbol == "!="))  # `t == None` is False everywhere, as in NumPy
+    value = _raw(_operand(other, symbol))
+    try:
+        return _leaf(ufunc(t.data, value))
+    except ValueError as error:
+        raise ShapeError(f"Tensor {symbol}: cannot compare shapes {t.shape} and {np.shape(value)} ({error})") from None
+    except TypeError as error:
+        raise DTypeError(f"Tensor {symbol}: cannot compare {t.dtype} with {np.result_type(value)} ({error})") from None
 
 
 _HINTS = {
@@ -546,8 +859,14 @@ for _name in ("Sum", "Mean", "Max", "Softmax", "LogSoftmax"):
     _HINTS[_name] = "each axis must lie between -ndim and ndim - 1 (and appear once)"
 
 
-def _shape_error(op: type[ops.Op], arrays: list[Any], error: ValueError) -> ShapeError:
+def _shape_error(op: type[ops.Op], arrays: list[Any], error: ValueError) -> TinygradEduError:
     shapes = " and ".join(str(np.shape(a)) for a in arrays)
+    if "negative integer powers" in str(error):  # NumPy's refusal, not a shape problem
+        return MathDomainError(
+            f"pow: an integer tensor cannot be raised to a negative integer power (shapes {shapes}), as in NumPy "
+            "and PyTorch: the result would not be an integer; make the base floating point, e.g. "
+            "Tensor(x, dtype=np.float32) or x ** -1.0"
+        )
     hint = _HINTS.get(
         op.__name__,
         "broadcasting compares shapes from the right and each pair of sizes must be equal or 1; "

@@ -29,6 +29,7 @@ import numpy as np
 from .errors import ArgumentError, ArgumentTypeError, ShapeError
 from .graph import gc_paused, no_grad
 from .nn.scalar import flatten
+from .retention import keep_graph
 from .rng import Seed, as_generator
 from .tensor import Tensor
 from .value import Value
@@ -148,13 +149,15 @@ def _value_batch(model: Any, loss_fn: Callable, x: np.ndarray, y: np.ndarray, dt
 def step_graph(model: Any, loss_fn: Callable, X: Any, Y: Any) -> Any:
     """One forward and backward pass on `(X, Y)`, with no update: the graph of a training step.
 
-    Returns the loss node, with every gradient filled in, ready for `viz.draw` / `viz.render`.
+    Returns the loss node, with every gradient filled in, ready for `viz.draw` / `viz.render`:
+    backward runs under `keep_graph()`, so the tensor engine keeps the graph it would release.
     """
     X, Y = _check_data(X, Y, "step_graph")
     batch = _value_batch if engine_of(model) == "value" else _tensor_batch
     model.zero_grad()
     loss, _ = batch(model, loss_fn, X, Y, _param_dtype(model))
-    loss.backward()
+    with keep_graph():
+        loss.backward()
     return loss
 
 

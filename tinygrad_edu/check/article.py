@@ -324,7 +324,7 @@ def build(engine: str = "value") -> ArticleGraph:
     The layers are run one at a time so that every quantity the article names (s_h1, a_h1, ...)
     is at hand, and on the value engine those nodes get the article's labels.
     """
-    from .. import Tensor, Value, nn
+    from .. import Tensor, Value, keep_graph, nn
 
     if engine not in ("value", "tensor"):
         raise ValueError(f"article: engine={engine!r}; use 'value' or 'tensor'")
@@ -366,7 +366,8 @@ def build(engine: str = "value") -> ArticleGraph:
             params[name] = (getattr(module, attr), index)
         loss.name = "E"
     nodes["E"] = (loss, None if engine == "value" else ())
-    loss.backward()
+    with keep_graph():  # the deltas are read off intermediate nodes, and the graph may be drawn
+        loss.backward()
     return ArticleGraph(engine, model, loss, nodes, params)
 
 

@@ -290,6 +290,7 @@ def _autodiff(
     model: Any, loss_fn: Callable[[Any, Any], Any], inputs: Any, targets: Any
 ) -> tuple[dict[str, np.ndarray], float, list[trace.LayerTrace], dict[str, Any]]:
     """Forward (recording each layer), loss, backward; the gradients as float64 state-shaped arrays."""
+    from ..retention import keep_graph
     from ..tensor import Tensor
 
     state = {k: np.asarray(v) for k, v in model.state_dict().items()}
@@ -299,7 +300,8 @@ def _autodiff(
     with trace.record(model) as recorder:
         out = model(x)
     loss = loss_fn(out, targets)
-    loss.backward()
+    with keep_graph():  # report.draw() draws this graph, gradients on it
+        loss.backward()
     grads = {k: np.zeros(v.shape) for k, v in state.items()}
     for name, param in model.named_parameters():
         if name in grads:  # a Tensor parameter: one array

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import tensor as _tensor
-from ..errors import DTypeError, MathDomainError, MixedEngineError, ShapeError
+from ..errors import ArgumentError, DTypeError, MathDomainError, MixedEngineError, ShapeError
 from ..tensor import Tensor
 from ..value import Value
 from . import scalar
@@ -214,4 +214,4 @@ def _as_tensor(x: Any, dtype: Any, op: str) -> Tensor:
 
 def _check_reduction(reduction: str, allowed: tuple[str, ...], op: str) -> None:
     if reduction not in allowed:
-        raise ValueError(f"{op}: reduction must be one of {', '.join(map(repr, allowed))}, got {reduction!r}")
+        raise ArgumentError(f"{op}: reduction must be one of {', '.join(map(repr, allowed))}, got {reduction!r}")

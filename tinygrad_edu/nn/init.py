@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
 from ..rng import Seed, as_generator
 from .module import parameter_slot
 
@@ -64,7 +64,9 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "leaky_relu":
         slope = 0.01 if param is None else param
         return math.sqrt(2.0 / (1 + slope**2))
-    raise ValueError(f"calculate_gain: unknown nonlinearity {nonlinearity!r} (linear, sigmoid, tanh, relu, leaky_relu)")
+    raise ArgumentError(
+        f"calculate_gain: unknown nonlinearity {nonlinearity!r} (linear, sigmoid, tanh, relu, leaky_relu)"
+    )
 
 
 def fan_in_and_fan_out(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -90,7 +92,7 @@ def xavier_normal_(param: Any, gain: float = 1.0, generator: Seed = None) -> Any
 
 def _kaiming_std(param: Any, a: float, mode: str, nonlinearity: str) -> float:
     if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"kaiming init: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+        raise ArgumentError(f"kaiming init: mode must be 'fan_in' or 'fan_out', got {mode!r}")
     fan_in, fan_out = fan_in_and_fan_out(_shape(param))
     return calculate_gain(nonlinearity, a) / math.sqrt(fan_in if mode == "fan_in" else fan_out)
 

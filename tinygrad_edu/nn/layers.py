@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MixedEngineError
+from ..errors import ArgumentError, MixedEngineError
 from ..rng import Seed, as_generator
 from ..tensor import Tensor
 from ..value import Value
@@ -27,7 +27,7 @@ ENGINES = ("tensor", "value")
 def check_engine(engine: str | None, where: str, allow_none: bool = False) -> None:
     if engine in ENGINES or (allow_none and engine is None):
         return
-    raise ValueError(f"{where}: engine must be 'tensor' or 'value', got {engine!r}")
+    raise ArgumentError(f"{where}: engine must be 'tensor' or 'value', got {engine!r}")
 
 
 class Linear(Module):
@@ -52,7 +52,7 @@ class Linear(Module):
         check_engine(engine, "Linear")
         for name, n in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-                raise ValueError(f"Linear: {name} must be a positive int, got {n!r}")
+                raise ArgumentError(f"Linear: {name} must be a positive int, got {n!r}")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         self.engine = engine

@@ -40,7 +40,7 @@ from ..errors import (
     UnregisteredParametersWarning,
 )
 from ..graph import no_grad, tick
-from ..tensor import Tensor
+from ..tensor import Tensor, bump_version
 from ..value import Value
 
 Parameter = Tensor | Value
@@ -72,6 +72,7 @@ class _Slot:
         """
         if type(self.obj) is Tensor:
             np.copyto(self.obj.data, array, casting="unsafe")
+            bump_version(self.obj)  # a graph recorded before the load must not backpropagate through new weights
             return
         for value, number in zip(_grid_leaves(self.obj), np.asarray(array, dtype=np.float64).reshape(-1).tolist()):
             value.data = number

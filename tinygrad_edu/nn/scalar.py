@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MixedEngineError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, MixedEngineError, ShapeError
 from ..graph import no_grad
 from ..rng import Seed, as_generator
 from ..tensor import Tensor
@@ -114,7 +114,7 @@ def flatten(x: Any) -> list[Any]:
 def _as_parameter(x: Number | Value) -> Value:
     if type(x) is Value:
         if not x.requires_grad:
-            raise ValueError("a neuron's weights and bias must require grad; create them with Value(x)")
+            raise ArgumentError("a neuron's weights and bias must require grad; create them with Value(x)")
         return x
     return Value(float(x))
 
@@ -131,7 +131,7 @@ class Neuron(Module):
         super().__init__()
         weights = [_as_parameter(w) for w in weights]
         if not weights:
-            raise ValueError("Neuron: needs at least one weight (one per input)")
+            raise ArgumentError("Neuron: needs at least one weight (one per input)")
         self.weights = weights
         self.bias = _as_parameter(bias)
 
@@ -162,7 +162,7 @@ class Layer(Module):
         super().__init__()
         neurons = list(neurons)
         if not neurons or not all(isinstance(n, Neuron) for n in neurons):
-            raise TypeError("Layer: expected a non-empty list of Neuron")
+            raise ArgumentTypeError("Layer: expected a non-empty list of Neuron")
         sizes = {len(n.weights) for n in neurons}
         if len(sizes) > 1:
             raise ShapeError(

@@ -16,8 +16,9 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from ..errors import ArgumentError, ArgumentTypeError
+from ..errors import ArgumentError, ArgumentTypeError, GraphError
 from ..graph import walk
+from ..tensor import RELEASED_HINT, is_released
 from . import collapse as folding
 from .labels import escape, tensor_fields, value_fields
 from .modules import Call, assign, module_calls
@@ -67,6 +68,8 @@ def draw(
         raise ArgumentError(f"draw: max_nodes={max_nodes} leaves no room for a readable graph; use 10 or more")
 
     nodes = walk(root)[::-1]  # oldest first: inputs before the results computed from them
+    if any(is_released(node) for node in nodes):
+        raise GraphError(f"draw: {RELEASED_HINT}")
     index = {id(node): i for i, node in enumerate(nodes)}
     is_tensor = isinstance(root.data, np.ndarray)
     parents = [[index[id(p)] for p in node._parents if p is not None] for node in nodes]
