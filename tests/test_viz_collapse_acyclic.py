@@ -98,7 +98,7 @@ def test_drawn_module_graphs_stay_acyclic(depth, max_nodes, collapse):
     x = Tensor(np.ones((2, 4)))
     shared = blocks[0].a.weight.sum()  # the first call's parameter also feeds a node made before it
     loss = (blocks(x * shared) ** 2).sum()
-    loss.backward()
+    loss.backward(retain_graph=True)  # drawn afterwards
     source = draw(loss, params=blocks, max_nodes=max_nodes, collapse=collapse).source
     edges = set(re.findall(r"^\t+(\w+) -> (\w+)", source, flags=re.MULTILINE))
     # A drawn result is two DOT nodes (op o<i> -> value v<i>); that edge is part of the picture too.
