@@ -14,6 +14,8 @@ Text outputs (compared by tests/test_docs.py, so the docs cannot drift from the 
 * docs/benchmark-chart.md — the ratio columns of docs/benchmarks.md (written by the benchmarks), as a table.
 Figures (not compared byte for byte: fonts and renderers differ between machines):
 * docs/generated/benchmark_ratios.svg — those ratios as a chart, when matplotlib is installed.
+* docs/generated/stepper_article.html — the step-through page of the article's network (`viz.steps`), and
+  docs/generated/stepper_*.png — screenshots of it taken in headless Chromium (skipped without one).
 """
 
 from __future__ import annotations
@@ -299,6 +301,50 @@ def graph_figures() -> dict[Path, bytes]:
     }
 
 
+def stepper_figures() -> dict[Path, bytes]:
+    """The 'Step through backprop' page's iframe (the article's network) and its screenshots, from a real browser."""
+    import tempfile
+
+    from tinygrad_edu.commands.graph import article_network
+    from tinygrad_edu.viz import steps
+
+    E, params = article_network()
+    page = steps(E, params=params, title="Step through backprop: the article's network").html
+    out = {GENERATED / "stepper_article.html": page.encode("utf-8")}
+    sys.path.insert(0, str(ROOT / "tests"))
+    from browser import chromium_driver  # the tests' headless Chromium (Debian's); nothing is downloaded
+
+    with tempfile.TemporaryDirectory() as folder:
+        driver, why = chromium_driver(str(Path(folder) / "profile"))
+        if driver is None:
+            print(f"gen_docs: {why}; the step-through screenshots were not retaken", file=sys.stderr)
+            return out
+        try:
+            path = Path(folder) / "article.html"
+            path.write_text(page, encoding="utf-8")
+            w5_step = _stepper_step(page, "w5")
+            driver.get(f"{path.as_uri()}#step={w5_step}")
+            out[GENERATED / "stepper_backward.png"] = driver.get_screenshot_as_png()
+            driver.get("about:blank")
+            driver.get(f"{path.as_uri()}#step={w5_step - 1}")
+            driver.find_element("id", "quiz-mode").click()
+            driver.find_element("id", "next").click()
+            driver.find_element("id", "quiz-answer").send_keys("0.0951")
+            driver.find_element("id", "quiz-check").click()
+            out[GENERATED / "stepper_quiz.png"] = driver.get_screenshot_as_png()
+        finally:
+            driver.quit()
+    return out
+
+
+def _stepper_step(page: str, name: str) -> int:
+    """The step number (as in `#step=N`) that shows the backward step sending a gradient to the node `name`."""
+    blob = re.search(r'<script id="trace" type="application/json">(.*?)</script>', page, re.DOTALL)
+    trace = json.loads(blob.group(1))
+    node = trace["names"].index(name)
+    return 1 + next(k for k, s in enumerate(trace["steps"]) if any(e["parent"] == node for e in s.get("edges", [])))
+
+
 # A ratio column: its header says "ratio" or "vs" (e.g. "vs torch", "ratio to micrograd").
 _RATIO_HEADER = re.compile(r"\bratio\b|^vs\b|\bvs\.? ", re.IGNORECASE)
 _NUMBER = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*[x×]?\s*$")
@@ -407,6 +453,7 @@ def figures() -> dict[Path, bytes]:
     out: dict[Path, bytes] = {}
     if shutil.which("dot"):
         out.update(graph_figures())
+        out.update(stepper_figures())
     else:
         print("gen_docs: Graphviz's `dot` is not installed; the graph drawings were not redrawn", file=sys.stderr)
     chart = benchmark_figure()

@@ -144,7 +144,7 @@ def test_graph_with_an_unknown_suffix_is_refused_before_training(tmp_path, capsy
     with pytest.raises(SystemExit) as exit_info:  # argparse refuses it, with the usage line
         main(["train", "--dataset", "article", "--no-progress", "--graph", str(tmp_path / "g.txt")])
     assert exit_info.value.code == 2
-    assert ".svg, .png, .pdf or .dot" in capsys.readouterr().err
+    assert ".svg, .png, .pdf, .dot or .html" in capsys.readouterr().err
 
 
 CLI = [sys.executable, "-m", "tinygrad_edu"]

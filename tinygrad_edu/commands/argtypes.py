@@ -12,7 +12,8 @@ from collections.abc import Callable
 from ..errors import ReadOnlyFileError
 from ..files import refuse_read_only
 
-DRAWING_FORMATS = ("svg", "png", "pdf", "dot")
+DRAWING_FORMATS = ("svg", "png", "pdf", "dot")  # what viz.render writes
+GRAPH_FORMATS = (*DRAWING_FORMATS, "html")  # and the step-through page (viz.steps), for graph and train --graph
 
 
 def count(minimum: int) -> Callable[[str], int]:
@@ -41,10 +42,10 @@ def positive_float(text: str) -> float:
     return number
 
 
-def drawing_format(path: str) -> str | None:
-    """The drawing format a file name asks for (`x.SVG` -> "svg"), or None for another suffix."""
+def drawing_format(path: str, formats: tuple[str, ...] = DRAWING_FORMATS) -> str | None:
+    """The format a file name asks for (`x.SVG` -> "svg"), or None for a suffix not in `formats`."""
     suffix = os.path.splitext(path)[1][1:].lower()
-    return suffix if suffix in DRAWING_FORMATS else None
+    return suffix if suffix in formats else None
 
 
 def check_output(flag: str, path: str) -> None:

@@ -93,7 +93,9 @@ def register(subparsers: Any) -> None:
         "--steps", type=_steps, default=3, help="steps of step() compared with the optimizer (default 3)"
     )
     parser.add_argument("--timeout", type=_positive, default=60.0, help="seconds FILE may run (default 60)")
-    parser.add_argument("--graph", metavar="PATH", help="also draw the graph, wrong parameters in red")
+    parser.add_argument(
+        "--graph", metavar="PATH", help="also draw the graph, wrong parameters red (.html: step through it)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -193,8 +195,15 @@ def _write_graph(file: str, result: Any, path: str) -> str:
         raise TinygradEduError(
             "--graph: this file has no gradient report to draw (an Adam step() is compared step by step)"
         )
-    dot = report.draw()
     fmt = path.rpartition(".")[2].lower()
+    if fmt == "html":  # the step-through page, wrong parameters marked, manual vs autodiff in their tooltips
+        from ..viz import steps
+
+        root, model = report._graph["root"], report._graph["model"]
+        page = steps(root, params=model, highlight=_marks(report, model), title="Your backprop against autodiff")
+        page.save(path)
+        return f"wrote {path}"
+    dot = report.draw()
     if fmt == "dot":
         write_atomic(path, lambda f: f.write(dot.source.encode()))
     else:
@@ -209,6 +218,27 @@ def _write_graph(file: str, result: Any, path: str) -> str:
                 "Install Graphviz (apt install graphviz / brew install graphviz), or pass a .dot path"
             ) from None
     return f"wrote {path}"
+
+
+def _marks(report: Any, model: Any) -> dict[Any, tuple[str, str]]:
+    """Each parameter -> (fill, tooltip): red where your gradient is wrong; the tooltip says manual vs autodiff."""
+    import numpy as np
+
+    marks = {}
+    for name, param in model.named_parameters():
+        key = next((p.name for p in report.params if name == p.name or name.startswith(p.name + ".")), None)
+        if key is None:
+            continue
+        check = report[key]
+        auto, manual = check.autodiff, check.manual
+        if name != key and manual is not None and manual.shape == auto.shape:  # one scalar of the parameter
+            element = tuple(int(i) for i in name[len(key) + 1 :].split("."))
+            auto, manual = auto[element], manual[element]
+        wrong = manual is None or np.shape(manual) != np.shape(auto) or not np.allclose(manual, auto, 1e-7, 1e-10)
+        text = f"{name}: manual {'missing' if manual is None else np.array2string(np.asarray(manual), precision=6)}"
+        text += f" vs autodiff {np.array2string(np.asarray(auto), precision=6)}"
+        marks[param] = ("#e31a1c" if wrong else "#a6cee3", text + (" (WRONG)" if wrong else " (ok)"))
+    return marks
 
 
 if __name__ == "__main__":

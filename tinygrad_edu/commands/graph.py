@@ -13,7 +13,7 @@ from .. import nn
 from ..check.article import INPUTS, PARAMS, TARGETS  # the article's numbers live in one place
 from ..errors import ArgumentError
 from ..value import Value, weighted_sum
-from .argtypes import DRAWING_FORMATS, check_output, count, drawing_format, positive_float
+from .argtypes import GRAPH_FORMATS, check_output, count, drawing_format, positive_float
 
 
 class Layer(nn.Module):
@@ -95,7 +95,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--model", choices=sorted(MODELS), default="article", help="which model (default: article)")
     parser.add_argument(
         "--format",
-        choices=DRAWING_FORMATS,
+        choices=GRAPH_FORMATS,
         default=None,
         help="default: from -o's suffix, else svg (a different suffix on -o is refused)",
     )
@@ -112,7 +112,7 @@ def register(subparsers: Any) -> None:
 def format_and_output(output: str | None, fmt: str | None, model: str) -> tuple[str, str]:
     """(format, path): the format follows -o's suffix unless --format says it; a clash is refused,
     since `--format png -o x.svg` would write PNG bytes into a file every viewer opens as SVG."""
-    suffix = drawing_format(output) if output else None
+    suffix = drawing_format(output, GRAPH_FORMATS) if output else None
     if fmt is not None and suffix is not None and suffix != fmt:
         raise ArgumentError(
             f"--format {fmt} but -o {output} ends in .{suffix}; name the file {os.path.splitext(output)[0]}.{fmt}, "
@@ -129,6 +129,12 @@ def run(args: argparse.Namespace) -> int:
 
     fmt, output = format_and_output(args.output, args.format, args.model)
     root, params = MODELS[args.model]()
+    if fmt == "html":  # the step-through page (viz.to_html), laid out by the same `dot`
+        from ..viz import steps
+
+        kwargs = {"max_nodes": args.max_nodes, "collapse": False if args.no_collapse else "auto"}
+        print(f"wrote {steps(root, params=params, timeout=args.timeout, **kwargs).save(output)}")
+        return 0
     path = render(
         root,
         output,

@@ -24,7 +24,7 @@ import numpy as np
 from .. import checkpoint, datasets, nn, optim
 from ..errors import MissingDependencyError
 from ..train import evaluate, fit, max_margin_loss, step_graph
-from .argtypes import check_output, count, drawing_format, positive_float
+from .argtypes import GRAPH_FORMATS, check_output, count, drawing_format, positive_float
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def register(subparsers: Any) -> None:
         metavar="PATH",
         type=_graph_path,
         default=None,
-        help="draw the graph of the last step, values and gradients on it (.svg, .png, .pdf or .dot)",
+        help="draw the graph of the last step, values and gradients on it (.svg, .png, .pdf, .dot or .html)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -187,7 +187,12 @@ def run(args: argparse.Namespace) -> int:
         last = slice(-(batch_size or len(X)), None)  # the last batch, in data order
         loss = step_graph(model, loss_fn, X[last], Y[last])
         _name_data(loss, model, X[last], Y[last])
-        render(loss, args.graph, format=os.path.splitext(args.graph)[1][1:].lower(), params=model)
+        if args.graph.lower().endswith(".html"):  # the page that steps through this step's backprop
+            from ..viz import steps
+
+            steps(loss, params=model).save(args.graph)
+        else:
+            render(loss, args.graph, format=os.path.splitext(args.graph)[1][1:].lower(), params=model)
         n_last = len(X[last])
         which = "the last sample" if n_last == 1 else f"the last {n_last} samples"
         print(
@@ -232,8 +237,8 @@ def _scalar(loss: Any) -> float:
 
 def _graph_path(path: str) -> str:
     """argparse type for --graph: the suffix picks the format, so it must be one render knows."""
-    if drawing_format(path) is None:
-        raise argparse.ArgumentTypeError(f"{path}: the file name must end in .svg, .png, .pdf or .dot")
+    if drawing_format(path, GRAPH_FORMATS) is None:
+        raise argparse.ArgumentTypeError(f"{path}: the file name must end in .svg, .png, .pdf, .dot or .html")
     return path
 
 

@@ -5,6 +5,7 @@ This is the only part of tinygrad_edu that imports `graphviz`; it reads the grap
 """
 
 from .draw import draw
+from .html import Steps, steps, to_html
 from .rendering import RenderError, render
 
-__all__ = ["RenderError", "draw", "render"]
+__all__ = ["RenderError", "Steps", "draw", "render", "steps", "to_html"]

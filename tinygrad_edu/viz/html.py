@@ -1,0 +1,197 @@
+"""`to_html`: step through backprop on your own graph, in one self-contained HTML page.
+
+The page is the `draw` picture (laid out by the same `dot`, or its WebAssembly build), a timeline
+read off the graph by `trace.timeline` (the forward pass result by result, then the backward pass
+node by node in the engine's order, with the real arithmetic), and a small script that replays it.
+Its CSS and script are the real files `stepper.css` and `stepper.js` next to this module, inlined,
+so the page needs no network: it opens from `file://`, in an offline notebook, or in an iframe.
+
+The contract the tests and the docs drive: `#step=N` (or `#step=end`) in the URL opens step N;
+`<body data-steps data-step>`; each drawn node's `<g>` carries `data-label`, `data-value` and
+`data-grad` (empty until the pass computes them).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import subprocess
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
+from typing import Any
+
+from ..errors import RenderError
+from ..files import write_atomic
+from . import collapse as folding
+from .draw import _place_params, draw
+from .modules import assign, module_calls
+from .rendering import INSTALL_HELP, NoLayoutProgramError, layout
+from .trace import Graph, _param_names, decimal, explanations, read_graph, timeline
+
+DEFAULT_MAX_NODES = 300  # drawn nodes; the page stays quick to lay out and to step through
+
+
+def to_html(
+    output: Any,
+    *,
+    params: Any = None,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    title: str | None = None,
+    collapse: bool | str = "auto",
+    highlight: Mapping[Any, tuple[str, str]] | None = None,
+    timeout: float = 30.0,
+) -> str:
+    """The page, as a string: the graph ending in `output` and a stepper through its forward and backward pass.
+
+    params:    an `nn.Module` or a dict name -> parameter (names and module clusters, as in `draw`).
+    max_nodes: bigger graphs are folded into summary nodes, as `draw` folds them; every node still
+               has its steps (a folded node's steps light up its summary).
+    highlight: node -> (fill colour, note), as in `draw`; the note shows on hover and beside the node.
+    A scalar graph needs no backward pass beforehand (the page replays it from the local derivatives);
+    a tensor graph needs `loss.backward(retain_graph=True)` first.
+    """
+    if collapse not in ("auto", True, False):
+        raise ValueError(f"to_html: collapse={collapse!r}; use 'auto', True or False")
+    if max_nodes < 10:
+        raise ValueError(f"to_html: max_nodes={max_nodes} leaves no room for a readable graph; use 10 or more")
+    graph = read_graph(output, params)
+    dot = draw(output, params=params, max_nodes=max_nodes, collapse=collapse, highlight=highlight)
+    with ThreadPoolExecutor(1) as pool:  # `dot` lays the graph out in its own process while the timeline is read
+        pending = pool.submit(layout, dot.source, "svg", timeout)
+        line = timeline(graph)
+        units = _units(graph, params, max_nodes, collapse)
+        try:
+            svg = pending.result().decode("utf-8")
+        except NoLayoutProgramError:
+            raise RenderError(f"to_html: the graph layout needs Graphviz's `dot`. {INSTALL_HELP}") from None
+        except subprocess.TimeoutExpired:
+            raise RenderError(
+                f"to_html: `dot` did not lay the graph out within {timeout:g} s; pass a smaller max_nodes= "
+                f"(now {max_nodes}) or a larger timeout="
+            ) from None
+    title = title or f"Step through backprop: {graph.names[graph.root]}"
+    data = {
+        "title": title,
+        "engine": "tensor" if graph.is_tensor else "value",
+        "root": graph.root,
+        "names": graph.names,
+        "ops": graph.ops,
+        "units": units,
+        "value0": line.start_values,
+        "shown0": line.start_shown,
+        "explain": explanations(graph),
+        "notes": [highlight[node][1] if highlight and node in highlight else "" for node in graph.nodes],
+        "steps": line.steps,
+    }
+    return _page(title, _tag_nodes(_inline_svg(svg), graph, line.start_values), data)
+
+
+class Steps:
+    """The stepper for one graph, for notebooks: shows itself inline (`_repr_html_`), `.save(path)` writes it."""
+
+    def __init__(self, output: Any, **kwargs: Any) -> None:
+        self.html = to_html(output, **kwargs)
+
+    def _repr_html_(self) -> str:
+        # An iframe with the page as srcdoc: its script runs, its CSS and ids cannot clash with the notebook's.
+        return (
+            f'<iframe srcdoc="{html.escape(self.html, quote=True)}" title="step through backprop"'
+            ' style="width:100%;height:640px;border:1px solid #ccc"></iframe>'
+        )
+
+    def save(self, path: str | os.PathLike) -> str:
+        """Write the page to `path` (atomically: whole or not at all); returns the path."""
+        data = self.html.encode("utf-8")
+        write_atomic(path, lambda file: file.write(data))
+        return os.fspath(path)
+
+
+def steps(output: Any, **kwargs: Any) -> Steps:
+    """`Steps(output, ...)`: in Jupyter, `viz.steps(loss)` shows the stepper; `.save("step.html")` keeps it."""
+    return Steps(output, **kwargs)
+
+
+# ---------------------------------------------------------------------- which drawn element shows each node
+
+
+def _units(graph: Graph, params: Any, max_nodes: int, collapse: bool | str) -> list[str]:
+    """The id of the element that shows node i: `v<i>`, or `g<k>` when it is folded into summary k.
+
+    This repeats the first half of `draw` (module calls, then `collapse.plan`) with the same
+    inputs, so the folding is the same one the picture shows.
+    """
+    if collapse is False:
+        return [f"v{i}" for i in range(len(graph.nodes))]
+    calls = module_calls(params)
+    owner = assign(graph.orders, calls)
+    _place_params(graph.ops, _param_names(params), graph.nodes, owner, calls)
+    plan = folding.plan(graph.parents, graph.ops, owner, calls, graph.root, max_nodes, force=collapse is True)
+    return [f"v{i}" if g is None else f"g{g}" for i, g in enumerate(plan.group)]
+
+
+# ---------------------------------------------------------------------- the SVG and the page
+
+_NODE_G = re.compile(r'<g id="(node\d+)" class="node">\s*<title>(\w+)</title>')
+
+
+def _inline_svg(svg: str) -> str:
+    """dot's SVG without its XML prolog, DOCTYPE and comments (they are not allowed inside HTML)."""
+    svg = svg[svg.index("<svg") :]
+    return re.sub(r"<!--.*?-->\n?", "", svg, flags=re.DOTALL)
+
+
+def _plain(x: str | float) -> str:
+    return x if isinstance(x, str) else decimal(x)
+
+
+def _tag_nodes(svg: str, graph: Graph, start: list[str | float | None]) -> str:
+    """Give each drawn value node its `data-node`, `data-label`, `data-value`, `data-grad`, escaped for HTML."""
+
+    def tag(match: re.Match[str]) -> str:
+        element, name = match.group(1), match.group(2)
+        attrs, tip = "", name
+        if name[0] == "v" and name[1:].isdigit():
+            i = int(name[1:])
+            tip = html.escape(graph.names[i])
+            label = html.escape(graph.drawn_names[i], quote=True)
+            value = "" if start[i] is None else html.escape(_plain(start[i]), quote=True)
+            attrs = f' data-node="{i}" data-label="{label}" data-value="{value}" data-grad=""'
+        elif name[0] == "o" and name[1:].isdigit():
+            attrs = f' data-op="{int(name[1:])}"'
+            tip = html.escape(str(graph.ops[int(name[1:])]))
+        elif name[0] == "g" and name[1:].isdigit():
+            attrs = f' data-group="{name[1:]}"'
+        return f'<g id="{element}" class="node" data-unit="{name}"{attrs}>\n<title>{tip}</title>'
+
+    return _NODE_G.sub(tag, svg)
+
+
+def script_json(data: Any) -> str:
+    """JSON that is safe inside `<script>`: no `<`, `>` or `&` (so no `</script>`), no U+2028/2029 line breaks."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for char in "<>&\u2028\u2029":  # str.replace, not translate: it is 30x faster on a page of megabytes
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text
+
+
+def _asset(name: str) -> str:
+    return resources.files(__package__).joinpath("page", name).read_text(encoding="utf-8")
+
+
+_SLOT = re.compile(r"\{\{(\w+)\}\}")
+
+
+def _page(title: str, svg: str, data: dict[str, Any]) -> str:
+    """Fill the template's slots in one pass, so text put into one slot is never read as another slot."""
+    slots = {
+        "title": html.escape(title),
+        "css": _asset("stepper.css"),
+        "steps": str(len(data["steps"])),
+        "svg": svg,
+        "data": script_json(data),
+        "js": _asset("stepper.js"),
+    }
+    return _SLOT.sub(lambda m: slots[m.group(1)], _asset("stepper.html"))
