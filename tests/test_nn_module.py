@@ -12,7 +12,7 @@ class Block(nn.Module):
         self.hidden = nn.Linear(2, 3, generator=0)
         self.scale = Tensor(np.array([2.0], dtype=np.float32), requires_grad=True)
         self.frozen = Tensor(np.ones(3, dtype=np.float32))  # no grad: a constant, not a parameter
-        self.heads = [nn.Linear(3, 1, generator=1), nn.Linear(3, 1, generator=2)]
+        self.heads = nn.ModuleList([nn.Linear(3, 1, generator=1), nn.Linear(3, 1, generator=2)])
 
     def forward(self, x):
         h = self.hidden(x).sigmoid() * self.scale * self.frozen
@@ -50,7 +50,8 @@ def test_registration_and_dotted_names():
 
 def test_reassignment_and_deletion_update_the_registries():
     block = Block()
-    block.scale = 3.0  # a plain number replaces the parameter
+    del block.scale  # removing a parameter, then any plain value may take its name
+    block.scale = 3.0
     assert "scale" not in dict(block.named_parameters())
     block.hidden = nn.Identity()
     assert "hidden.weight" not in dict(block.named_parameters())

@@ -50,7 +50,8 @@ def fields(label: str) -> list[str]:
         else:
             cur.append(ch)
     out.append("".join(cur))
-    return out
+    # dot also decodes entities (`&amp;`), and draws a no-break space (kept at field ends) as a space.
+    return [f.replace("&amp;", "&").replace("\u00a0", " ") for f in out]
 
 
 def parse(source: str) -> tuple[dict[str, dict], list[tuple[str, str]]]:

@@ -12,9 +12,13 @@ from .errors import (
     MathDomainError,
     MissingDependencyError,
     MixedEngineError,
+    ParameterAssignmentError,
+    ReadOnlyFileError,
     RenderError,
     ShapeError,
     TinygradEduError,
+    TinygradEduWarning,
+    UnregisteredParametersWarning,
 )
 from .gradcheck import gradcheck, gradgradcheck
 from .graph import enable_grad, gc_paused, is_grad_enabled, no_grad, set_grad_enabled
@@ -39,10 +43,14 @@ __all__ = [
     "MathDomainError",
     "MissingDependencyError",
     "MixedEngineError",
+    "ParameterAssignmentError",
+    "ReadOnlyFileError",
     "RenderError",
     "ShapeError",
     "Tensor",
     "TinygradEduError",
+    "TinygradEduWarning",
+    "UnregisteredParametersWarning",
     "Value",
     "__version__",
     "concatenate",

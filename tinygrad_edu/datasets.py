@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import MissingDependencyError
+from .errors import ArgumentError, ArgumentTypeError, MissingDependencyError, ShapeError
 from .rng import Seed, as_generator
 
 # The article's dataset (from machinelearningmastery's backprop tutorial): 5 points of class 0 on the
@@ -32,12 +32,16 @@ _ARTICLE_LABELS = (0, 0, 0, 0, 0, 1, 1, 1, 1, 1)
 def one_hot(labels: np.ndarray, num_classes: int | None = None) -> np.ndarray:
     """Rows of zeros with a 1 at each label: `one_hot([0, 1]) = [[1, 0], [0, 1]]` (float64)."""
     labels = np.asarray(labels)
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"one_hot: expected a 1-D array of integer labels, got shape {labels.shape} {labels.dtype}")
+    if labels.ndim != 1:
+        raise ShapeError(f"one_hot: expected a 1-D array of integer labels, got shape {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ArgumentError(
+            f"one_hot: labels must be integers (class indices), got {labels.dtype}; use labels.astype(int)"
+        )
     if num_classes is None:
         num_classes = int(labels.max()) + 1 if labels.size else 0
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f"one_hot: labels must lie in [0, {num_classes}), got {labels.min()}..{labels.max()}")
+        raise ArgumentError(f"one_hot: labels must lie in [0, {num_classes}), got {labels.min()}..{labels.max()}")
     out = np.zeros((labels.size, num_classes))
     out[np.arange(labels.size), labels] = 1.0
     return out
@@ -60,10 +64,14 @@ def make_moons(
     `noise` is then added to every coordinate. Pure NumPy, so the package does not need
     scikit-learn, and the same `generator` seed gives the same points on every machine.
     """
+    if not isinstance(n_samples, (int, np.integer)) or isinstance(n_samples, bool):
+        raise ArgumentTypeError(f"make_moons: n_samples must be a whole number, got {n_samples!r}")
+    if noise is not None and not isinstance(noise, (int, float, np.number)):
+        raise ArgumentTypeError(f"make_moons: noise must be a number (a standard deviation) or None, got {noise!r}")
     if n_samples < 2:
-        raise ValueError(f"make_moons: needs n_samples >= 2 (one point per moon), got {n_samples}")
+        raise ArgumentError(f"make_moons: needs n_samples >= 2 (one point per moon), got {n_samples}")
     if noise is not None and not noise >= 0:  # `not >=` also catches NaN
-        raise ValueError(f"make_moons: noise is a standard deviation, so it must be >= 0, got {noise}")
+        raise ArgumentError(f"make_moons: noise is a standard deviation, so it must be >= 0, got {noise}")
     rng = as_generator(generator)
     n_outer = n_samples // 2
     n_inner = n_samples - n_outer

@@ -58,3 +58,19 @@ class ArgumentTypeError(TinygradEduError, TypeError):
 
 class IndexOutOfRangeError(TinygradEduError, IndexError):
     """An index past the end of a tensor (the message names the index and the shape)."""
+
+
+class ParameterAssignmentError(TinygradEduError, TypeError):
+    """An assignment that would silently drop a module's parameter or sub-module (a plain tensor over a weight)."""
+
+
+class TinygradEduWarning(UserWarning):
+    """Base class of the warnings tinygrad_edu gives (filter them all with this one class)."""
+
+
+class UnregisteredParametersWarning(TinygradEduWarning):
+    """A plain list, tuple or dict attribute holds Modules or parameters that the module does not register."""
+
+
+class ReadOnlyFileError(TinygradEduError, PermissionError):
+    """A write onto a file without write permission: it is refused, never silently replaced."""

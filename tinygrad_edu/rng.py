@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import ArgumentError, ArgumentTypeError
+
 Seed = int | np.random.Generator | None
 
 
@@ -11,8 +13,10 @@ def as_generator(generator: Seed = None) -> np.random.Generator:
     """A `numpy.random.Generator` from a seed, an existing generator, or None (fresh entropy)."""
     if isinstance(generator, np.random.Generator):
         return generator
+    if isinstance(generator, (int, np.integer)) and generator < 0:
+        raise ArgumentError(f"generator: a seed must be a whole number >= 0 (NumPy's rule), got {generator}")
     if generator is None or isinstance(generator, (int, np.integer)):
         return np.random.default_rng(generator)
-    raise TypeError(
+    raise ArgumentTypeError(
         f"generator: expected an int seed, a numpy.random.Generator or None, got {type(generator).__name__}"
     )

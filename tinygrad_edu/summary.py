@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ArgumentTypeError, ShapeError
 from .graph import no_grad
 from .nn.module import Module, ModuleList
 from .tensor import Tensor
@@ -29,6 +30,11 @@ def summary(model: Module, input_shape: int | Sequence[int], print_fn: Callable[
     layer takes one sample and returns a list of Values, shown as `(n,)`.
     """
     shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
+    if not all(isinstance(n, (int, np.integer)) and n >= 0 for n in shape) or isinstance(input_shape, str):
+        raise ArgumentTypeError(
+            f"summary: input_shape is one sample's shape, whole numbers >= 0 such as (2,) or (1, 28, 28); "
+            f"got {input_shape!r}"
+        )
     rows = list(_rows(model))
     shapes: dict[int, str] = {}
     _run_and_record(model, shape, rows, shapes)
@@ -94,7 +100,7 @@ def _run_and_record(model: Module, shape: tuple[int, ...], rows: list[tuple[str,
         with no_grad():
             if is_value:
                 if len(shape) != 1:
-                    raise ValueError(f"summary: a scalar-engine model takes one flat sample; input_shape {shape}")
+                    raise ShapeError(f"summary: a scalar-engine model takes one flat sample; input_shape {shape}")
                 model([0.0] * shape[0])
             else:
                 dtype = params[0].data.dtype if params else np.float32

@@ -26,7 +26,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from .errors import ShapeError
+from .errors import ArgumentError, ArgumentTypeError, ShapeError
 from .graph import gc_paused, no_grad
 from .nn.scalar import flatten
 from .retention import keep_graph
@@ -94,8 +94,10 @@ def fit(
     engine = engine_of(model)
     X, Y = _check_data(X, Y, "fit")
     n = len(X)
+    if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool):
+        raise ArgumentTypeError(f"fit: epochs must be a whole number, got {epochs!r}")
     if epochs < 0:
-        raise ValueError(f"fit: epochs must be >= 0, got {epochs}")
+        raise ArgumentError(f"fit: epochs must be >= 0, got {epochs}")
     batch_size = _batch_size(batch_size, n, engine, "fit")
     named_metrics = _metrics(metrics)
     rng = as_generator(generator) if shuffle and batch_size < n else None
@@ -355,8 +357,8 @@ def engine_of(model: Any) -> str:
             return "value"
         if isinstance(p, Tensor):
             return "tensor"
-        raise TypeError(f"a model's parameters must be Values or Tensors, got {type(p).__name__}")
-    raise ValueError(f"{type(model).__name__} has no parameters, so there is nothing to train or tell the engine by")
+        raise ArgumentTypeError(f"a model's parameters must be Values or Tensors, got {type(p).__name__}")
+    raise ArgumentError(f"{type(model).__name__} has no parameters, so there is nothing to train or tell the engine by")
 
 
 def _param_dtype(model: Any) -> Any:
@@ -381,7 +383,7 @@ def _as_array(data: Any, where: str, name: str) -> np.ndarray:
         return data.data
     array = np.asarray(data)
     if array.dtype == object:
-        raise TypeError(f"{where}: {name} must be numbers (a NumPy array, a Tensor or nested lists)")
+        raise ArgumentTypeError(f"{where}: {name} must be numbers (a NumPy array, a Tensor or nested lists)")
     return array
 
 
@@ -389,7 +391,7 @@ def _batch_size(batch_size: int | None, n: int, engine: str, where: str) -> int:
     if batch_size is None:
         return 1 if engine == "value" else n
     if batch_size < 1:
-        raise ValueError(f"{where}: batch_size must be >= 1 (or None for the engine's default), got {batch_size}")
+        raise ArgumentError(f"{where}: batch_size must be >= 1 (or None for the engine's default), got {batch_size}")
     return min(int(batch_size), n)
 
 
@@ -399,7 +401,7 @@ def _metrics(metrics: Iterable[str | Metric] | None) -> list[tuple[str, Metric]]
     for metric in metrics or ():
         if isinstance(metric, str):
             if metric not in known:
-                raise ValueError(f"unknown metric {metric!r}; use 'accuracy' or pass a function (outputs, targets)")
+                raise ArgumentError(f"unknown metric {metric!r}; use 'accuracy' or pass a function (outputs, targets)")
             named.append(("accuracy" if metric == "acc" else metric, known[metric]))
         else:
             named.append((getattr(metric, "__name__", "metric"), metric))

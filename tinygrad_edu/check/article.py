@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ArgumentError
+
 INPUTS = (2.78, 2.55)
 TARGETS = (0.1, 0.9)
 LR = 0.5
@@ -327,7 +329,7 @@ def build(engine: str = "value") -> ArticleGraph:
     from .. import Tensor, Value, keep_graph, nn
 
     if engine not in ("value", "tensor"):
-        raise ValueError(f"article: engine={engine!r}; use 'value' or 'tensor'")
+        raise ArgumentError(f"article: engine={engine!r}; use 'value' or 'tensor'")
     model = nn.Sequential(
         nn.Linear(2, 2, dtype=np.float64, engine=engine),
         nn.Sigmoid(),

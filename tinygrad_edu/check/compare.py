@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ShapeError, TinygradEduError
+from ..errors import ArgumentTypeError, ShapeError, TinygradEduError
 from . import trace
 from .diagnose import Context, diagnose_layer_param
 
@@ -336,7 +336,7 @@ def _as_gradients(
     elif isinstance(given, Mapping):
         raw, lr = dict(given), None
     else:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"compare_gradients: manual returned {type(given).__name__}; return a dict name -> gradient, "
             "or a tuple (dict name -> updated parameter, learning_rate)"
         )

@@ -16,6 +16,8 @@ import json
 import sys
 from typing import Any
 
+from .argtypes import check_output, drawing_format
+
 TOLERANCE = 1e-12
 
 
@@ -44,6 +46,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..check import article
 
+    if args.graph:
+        check_output("--graph", args.graph)  # before any work, so a bad path is the only message
     rows = article.audit(args.engine)
     bad = article.disagreements(rows, TOLERANCE)
     if args.explain:
@@ -104,8 +108,7 @@ def _graph(path: str, engine: str, to_stderr: bool) -> None:
         from ..errors import TinygradEduError
 
         raise TinygradEduError(f"--graph needs tinygrad_edu.viz and the graphviz package ({error})") from None
-    suffix = path.rpartition(".")[2].lower()
-    fmt = suffix if suffix in ("svg", "png", "pdf", "dot") else "svg"
+    fmt = drawing_format(path) or "svg"
     graph = article.build(engine)
     params = graph.value_params() if engine == "value" else graph.model
     written = render(graph.loss, path, format=fmt, params=params)

@@ -6,11 +6,14 @@ tinygrad-edu graph --model article --format svg -o article.svg
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from .. import nn
 from ..check.article import INPUTS, PARAMS, TARGETS  # the article's numbers live in one place
+from ..errors import ArgumentError
 from ..value import Value, weighted_sum
+from .argtypes import GRAPH_FORMATS, check_output, count, drawing_format, positive_float
 
 
 class Layer(nn.Module):
@@ -92,26 +95,39 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--model", choices=sorted(MODELS), default="article", help="which model (default: article)")
     parser.add_argument(
         "--format",
-        choices=("svg", "png", "pdf", "dot", "html"),
+        choices=GRAPH_FORMATS,
         default=None,
-        help="default: from -o's suffix, else svg",
+        help="default: from -o's suffix, else svg (a different suffix on -o is refused)",
     )
     parser.add_argument("-o", "--output", default=None, help="file to write (default: MODEL.FORMAT)")
     parser.add_argument("--rankdir", choices=("LR", "TB", "RL", "BT"), default="LR", help="direction of the flow")
-    parser.add_argument("--max-nodes", type=int, default=500, help="fold bigger graphs into summaries (default 500)")
+    parser.add_argument(
+        "--max-nodes", type=count(10), default=500, help="fold bigger graphs into summaries (at least 10; default 500)"
+    )
     parser.add_argument("--no-collapse", action="store_true", help="draw every node, however many")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds `dot` may take (default 30)")
+    parser.add_argument("--timeout", type=positive_float, default=30.0, help="seconds `dot` may take (default 30)")
     parser.set_defaults(func=run)
+
+
+def format_and_output(output: str | None, fmt: str | None, model: str) -> tuple[str, str]:
+    """(format, path): the format follows -o's suffix unless --format says it; a clash is refused,
+    since `--format png -o x.svg` would write PNG bytes into a file every viewer opens as SVG."""
+    suffix = drawing_format(output, GRAPH_FORMATS) if output else None
+    if fmt is not None and suffix is not None and suffix != fmt:
+        raise ArgumentError(
+            f"--format {fmt} but -o {output} ends in .{suffix}; name the file {os.path.splitext(output)[0]}.{fmt}, "
+            f"or leave out --format (the suffix picks it)"
+        )
+    fmt = fmt or suffix or "svg"
+    output = output or f"{model}.{fmt}"
+    check_output("-o", output)
+    return fmt, output
 
 
 def run(args: argparse.Namespace) -> int:
     from ..viz import render  # graphviz is imported only when drawing
 
-    fmt = args.format
-    if fmt is None:
-        suffix = (args.output or "").rpartition(".")[2].lower()
-        fmt = suffix if args.output and suffix in ("svg", "png", "pdf", "dot", "html") else "svg"
-    output = args.output or f"{args.model}.{fmt}"
+    fmt, output = format_and_output(args.output, args.format, args.model)
     root, params = MODELS[args.model]()
     if fmt == "html":  # the step-through page (viz.to_html), laid out by the same `dot`
         from ..viz import steps

@@ -24,6 +24,7 @@ import numpy as np
 from .. import checkpoint, datasets, nn, optim
 from ..errors import MissingDependencyError
 from ..train import evaluate, fit, max_margin_loss, step_graph
+from .argtypes import GRAPH_FORMATS, check_output, count, drawing_format, positive_float
 
 
 @dataclass(frozen=True)
@@ -108,11 +109,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--engine", choices=("value", "tensor"), default="tensor", help="scalar Values or Tensors (tensor)"
     )
-    parser.add_argument("--epochs", type=_count(0), default=None, help="passes over the data (default: the data set's)")
-    parser.add_argument("--lr", type=_positive_float, default=None, help="learning rate (default: the data set's)")
+    parser.add_argument("--epochs", type=count(0), default=None, help="passes over the data (default: the data set's)")
+    parser.add_argument("--lr", type=positive_float, default=None, help="learning rate (default: the data set's)")
     parser.add_argument("--optimizer", choices=("sgd", "adam"), default=None, help="default: the data set's")
-    parser.add_argument("--batch-size", type=_count(1), default=None, help="samples per step (default: the data set's)")
-    parser.add_argument("--seed", type=int, default=0, help="seeds initial weights and shuffling (0)")
+    parser.add_argument("--batch-size", type=count(1), default=None, help="samples per step (default: the data set's)")
+    parser.add_argument("--seed", type=count(0), default=0, help="seeds initial weights and shuffling (0)")
     parser.add_argument("--save", metavar="PATH", default=None, help="write the trained parameters to a .npz file")
     parser.add_argument("--plot", metavar="PNG", default=None, help="draw the loss curve (needs matplotlib)")
     parser.add_argument(
@@ -126,29 +127,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _count(minimum: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            number = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if number < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {number}")
-        return number
-
-    return parse
-
-
-def _positive_float(text: str) -> float:
-    try:
-        number = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not number > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return number
-
-
 def run(args: argparse.Namespace) -> int:
     preset = PRESETS[args.dataset]
     if args.plot and not _has_matplotlib():
@@ -157,9 +135,9 @@ def run(args: argparse.Namespace) -> int:
             "--plot needs matplotlib, which is not installed; install it with "
             "`pip install 'tinygrad_edu[plot]'` (or `pip install matplotlib`), or leave out --plot"
         )
-    for flag, path in (("--save", args.save), ("--graph", args.graph)):
-        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            raise FileNotFoundError(f"{flag} {path}: the folder does not exist; create it first")
+    for flag, path in (("--save", args.save), ("--plot", args.plot), ("--graph", args.graph)):
+        if path:
+            check_output(flag, path)  # before training, so a bad path costs no wasted minutes
     epochs = preset.epochs if args.epochs is None else args.epochs
     optimizer_name = preset.optimizer if args.optimizer is None else args.optimizer
     lr = preset.lr[optimizer_name] if args.lr is None else args.lr
@@ -259,7 +237,7 @@ def _scalar(loss: Any) -> float:
 
 def _graph_path(path: str) -> str:
     """argparse type for --graph: the suffix picks the format, so it must be one render knows."""
-    if os.path.splitext(path)[1].lower() not in (".svg", ".png", ".pdf", ".dot", ".html"):
+    if drawing_format(path, GRAPH_FORMATS) is None:
         raise argparse.ArgumentTypeError(f"{path}: the file name must end in .svg, .png, .pdf, .dot or .html")
     return path
 

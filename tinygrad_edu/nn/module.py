@@ -2,10 +2,17 @@
 
 A module finds its parameters and sub-modules by watching attribute assignment (`__setattr__`):
 
-* a `Tensor` or `Value` with `requires_grad=True` is a parameter;
+* a leaf `Tensor` or `Value` with `requires_grad=True` is a parameter (a result computed by ops,
+  such as an activation kept for later, stays a plain attribute, as in PyTorch);
 * a (nested, rectangular) list of `Value`s that all require grad is one parameter of that shape,
   the scalar engine's stand-in for an array: `weight[i][j]` is what `weight[i, j]` is on Tensors;
-* a `Module`, or a list of Modules (wrapped into a `ModuleList`), is a child.
+* a `Module` (a `ModuleList` or `Sequential` of them too) is a child.
+
+PyTorch's rule for containers: a plain list, tuple or dict of Modules is *not* registered (wrap it
+in `ModuleList`); `parameters()` warns (`UnregisteredParametersWarning`) when it finds one. The
+one exception is the scalar engine's array above: a list of Values is a parameter when assigned.
+Assigning a non-parameter over a parameter (`layer.weight = Tensor(values)`) raises
+`ParameterAssignmentError` (PyTorch raises too): set values in place or use `load_state_dict`.
 
 Naming. `named_parameters()` yields what an optimizer updates: a Tensor under its attribute name
 (`0.weight`), and every scalar `Value` on its own, its list indices appended (`0.weight.1.0` is row 1,
@@ -16,18 +23,28 @@ engine, and with `torch.nn`.
 
 from __future__ import annotations
 
+import sys
+import warnings
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..errors import ArgumentTypeError, DTypeError, MixedEngineError, ShapeError
+from ..errors import (
+    ArgumentTypeError,
+    DTypeError,
+    MixedEngineError,
+    ParameterAssignmentError,
+    ShapeError,
+    UnregisteredParametersWarning,
+)
 from ..graph import no_grad, tick
 from ..tensor import Tensor, bump_version
 from ..value import Value
 
 Parameter = Tensor | Value
+_REGISTRIES = ("_parameters", "_modules")  # a module's own bookkeeping dicts, not user attributes
 
 
 # ---------------------------------------------------------------------- state slots
@@ -93,14 +110,14 @@ def _grid_map(obj: Any, fn: Callable[[Value], Any]) -> Any:
 
 
 def _is_value_grid(obj: object) -> bool:
-    """True for a non-empty nested list whose leaves are all Values that require grad."""
+    """True for a non-empty nested list whose leaves are all leaf Values that require grad."""
     if not isinstance(obj, list) or not obj:
         return False
     stack: list[Any] = [obj]
     while stack:
         item = stack.pop()
         if type(item) is Value:
-            if not item.requires_grad:
+            if not item.requires_grad or item._parents:  # a computed Value is a result, not a parameter
                 return False
         elif isinstance(item, list) and item:
             stack.extend(item)
@@ -127,6 +144,76 @@ def parameter_slot(param: Any) -> _Slot:
     raise ArgumentTypeError(
         f"expected a Tensor, a Value or a (nested) list of Values that require grad, got {type(param).__name__}"
     )
+
+
+def _assignment_message(module: Module, name: str, value: Any) -> str:
+    """Why `module.name = value` is refused, and how to do what was meant."""
+    current = module._parameters[name]
+    what = type(value).__name__
+    if type(value) in (Tensor, Value):
+        what += " computed by ops (not a leaf)" if value.requires_grad else " that does not require grad"
+    if type(current) is Tensor:
+        set_values = f"with no_grad(): layer.{name}.data[...] = new_values"
+        replace = "assign Tensor(new_values, requires_grad=True)"
+    elif type(current) is Value:
+        set_values = f"with no_grad(): layer.{name}.data = new_value"
+        replace = "assign Value(new_value)"
+    else:
+        set_values = f"load_state_dict({{{name!r}: array}}) or set each layer.{name}[i][j].data"
+        replace = "assign a new list of Values"
+    return (
+        f"cannot assign a {what} to {type(module).__name__}.{name}, which is a parameter: it would silently drop "
+        f"out of parameters() and state_dict(). To set its values in place (optimizers keep working): "
+        f"{set_values}, or model.load_state_dict(...). To replace the parameter: {replace}. "
+        f"To remove it: del layer.{name} (or assign None)"
+    )
+
+
+def _is_trainable(obj: object) -> bool:
+    """A leaf Tensor or Value that requires grad (what a module would register as a parameter)."""
+    if type(obj) is Tensor:
+        return obj.requires_grad and obj.is_leaf  # `_op`, which stays after backward releases the graph
+    return type(obj) is Value and obj.requires_grad and not obj._parents
+
+
+def _unregistered_fix(container: list[Any] | tuple[Any, ...] | dict[Any, Any]) -> tuple[str, str] | None:
+    """(what the plain container holds, the fix) if it holds Modules or parameters, else None."""
+    items = list(container.values()) if isinstance(container, dict) else list(container)
+    if any(isinstance(leaf, Module) for leaf in _leaves_of(items)):
+        if isinstance(container, dict):
+            return "Modules", "assign each one as its own attribute (setattr(self, key, module))"
+        return "Modules", "wrap it in nn.ModuleList([...]) (or nn.Sequential(...) to call them in order)"
+    if not any(_is_trainable(leaf) for leaf in _leaves_of(items)):  # stops at the first one
+        return None
+    if isinstance(container, list) and all(type(leaf) is Value and leaf.requires_grad for leaf in _leaves_of(items)):
+        return (
+            "Values filled in after it was assigned",
+            "assign the filled list (self.w = [Value(...) for ...]): a list of Values is registered as one "
+            "parameter array when it is assigned",
+        )
+    return "parameters", "assign each parameter as its own attribute, or keep each in a Module held by nn.ModuleList"
+
+
+def _leaves_of(items: list[Any]) -> Iterator[Any]:
+    """What nested lists, tuples and dicts hold, at any depth."""
+    stack = list(items)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        else:
+            yield item
+
+
+def _outside_package() -> int:
+    """The `stacklevel` that points a warning at the user's line, past this package's frames."""
+    frame, level = sys._getframe(1), 1
+    package = __name__.split(".")[0]
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == package:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class IncompatibleKeys(NamedTuple):
@@ -164,17 +251,29 @@ class Module:
                 f"cannot assign {name!r} before Module.__init__() ran; call super().__init__() first "
                 f"in {type(self).__name__}.__init__"
             )
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
-        if isinstance(value, list) and value and all(isinstance(m, Module) for m in value):
-            value = ModuleList(value)
+        single = type(value) is Tensor or type(value) is Value
+        is_parameter = _is_trainable(value) if single else _is_value_grid(value)
+        # As PyTorch: over a parameter only a parameter (or None); over a sub-module only a Module (or None).
+        if name in self._parameters and not (is_parameter or value is None):
+            raise ParameterAssignmentError(_assignment_message(self, name, value))
+        if name in self._modules and not (isinstance(value, Module) or value is None):
+            raise ParameterAssignmentError(
+                f"cannot assign a {type(value).__name__} to {type(self).__name__}.{name}, which is a sub-module: "
+                f"its parameters would silently drop out of parameters() and state_dict(). Assign a Module, "
+                f"or remove it first: del model.{name} (or assign None)"
+            )
+        # A replaced entry keeps its place (PyTorch's order), so state_dict keys keep their order.
         if isinstance(value, Module):
+            self._parameters.pop(name, None)
             self._modules[name] = value
-        elif (type(value) is Tensor or type(value) is Value) and value.requires_grad:
+        elif is_parameter:
+            if not single:
+                _check_rectangular(f"{type(self).__name__}.{name}", value)
+            self._modules.pop(name, None)
             self._parameters[name] = value
-        elif _is_value_grid(value):
-            _check_rectangular(f"{type(self).__name__}.{name}", value)
-            self._parameters[name] = value
+        else:
+            self._parameters.pop(name, None)
+            self._modules.pop(name, None)
         # Also a plain attribute, so reading `self.weight` in forward costs no lookup hook.
         object.__setattr__(self, name, value)
 
@@ -234,6 +333,10 @@ class Module:
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """Every trainable Tensor / scalar Value, with dotted names; shared ones once."""
+        self._warn_unregistered()
+        return self._named_parameters(prefix)
+
+    def _named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         seen: set[int] = set()
         for module_name, module in self.named_modules(prefix):
             for name, param in module._parameters.items():
@@ -248,13 +351,32 @@ class Module:
         for _, param in self.named_parameters():
             yield param
 
+    def _warn_unregistered(self) -> None:
+        """Warn about plain containers of Modules or parameters: PyTorch's rule is that only
+        `ModuleList` / `Sequential` register, so their parameters would be missed silently."""
+        for module_name, module in self.named_modules():
+            for name, attr in vars(module).items():
+                registered = name in module._parameters or name in module._modules or name in _REGISTRIES
+                if registered or not isinstance(attr, (list, tuple, dict)):
+                    continue
+                fix = _unregistered_fix(attr)
+                if fix:
+                    where = f"{module_name}.{name}" if module_name else name
+                    warnings.warn(
+                        f"{type(module).__name__}.{name} (model attribute {where!r}) is a plain {type(attr).__name__} "
+                        f"holding {fix[0]}, which a module does not register: parameters() and state_dict() "
+                        f"leave them out, so they are never trained or saved. Fix: {fix[1]}",
+                        UnregisteredParametersWarning,
+                        stacklevel=_outside_package(),
+                    )
+
     def num_parameters(self) -> int:
         """How many numbers training adjusts (a Tensor counts its size, a Value 1)."""
         return sum(p.size if type(p) is Tensor else 1 for p in self.parameters())
 
     def zero_grad(self) -> None:
         """Forget the gradients (`grad = None`), as PyTorch does by default."""
-        for param in self.parameters():
+        for _, param in self._named_parameters():  # every step: no scan for plain lists here
             param.grad = None
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:

@@ -9,13 +9,16 @@ most meaningful unit to the bluntest, and stops as soon as the drawing fits:
 2. chains: a result used by exactly one other op is folded into that op's summary; this turns a
    long chain `tanh(tanh(...))`, or the sum tree of one neuron, into one node;
 3. creation order: what is left is cut into runs of nodes created one after another (code that
-   runs together builds nodes together), as many runs as the budget allows.
+   runs together builds nodes together), as many runs as the budget allows. The runs are cut from
+   a topological order of what steps 1 and 2 left, so no run feeds an earlier one: the folded
+   picture of a DAG stays a DAG (summaries that would feed each other are merged first).
 
 The output node is never folded. Each summary says how many nodes it hides and which ops.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -27,7 +30,7 @@ LAYOUT_BUDGET = 20_000  # drawn + invisible nodes that `dot` lays out in about a
 # all start at rank 0 made a drawing 26,000 pt tall that no viewer could open.
 SCREEN_RANK = 16
 
-_TITLES = {"chain": "chain of ops", "run": "nodes made together"}
+_TITLES = {"chain": "chain of ops", "run": "nodes made together", "merged": "nodes folded together"}
 
 
 @dataclass
@@ -77,19 +80,25 @@ def plan(
         key, folded = _fold_calls(owner, calls, depth, root)
         if force or _cost(leaf, key) <= max_nodes:
             break
-    # 2. Chains of single-use results.
+    # 2. Chains of single-use results (they never make a cycle: only a chain's last node is used outside).
     if force or _cost(leaf, key) > max_nodes:
         key = _fold_chains(parents, leaf, key, root)
-    # 3. Runs in creation order, longer runs until `dot` can lay the drawing out quickly.
-    # When runs are needed at all, they also get long enough that no rank holds more than SCREEN_RANK nodes.
+    # A picture of a DAG must stay a DAG. A module call's nodes are consecutive in creation order, but
+    # the parameters drawn inside it are not, so a call can (rarely) feed itself through an outside node.
+    key = _merge_cycles(parents, key)
+    # 3. Runs of consecutive units in a topological order (so no run feeds an earlier one), longer runs
+    # until `dot` can lay the drawing out quickly. When runs are needed at all, they also get long
+    # enough that no rank holds more than SCREEN_RANK nodes.
     unfolded, size = key, 2
+    order: list[object] | None = None
     runs = _cost(leaf, key) > max_nodes or _layout_cost(parents, leaf, key) > LAYOUT_BUDGET
     while runs and (
         _cost(leaf, key) > max_nodes
         or _layout_cost(parents, leaf, key) > LAYOUT_BUDGET
         or (_widest_rank(parents, leaf, key) > SCREEN_RANK and _cost(leaf, key) > 2)
     ):
-        key, size = _fold_runs(leaf, unfolded, root, max_nodes, size)
+        order = order or _unit_order(parents, unfolded, root)
+        key, size = _fold_runs(order, unfolded, leaf[root], root, max_nodes, size)
     return _build(key, ops, owner, calls, folded)
 
 
@@ -188,21 +197,111 @@ def _widest_rank(parents: list[list[int]], leaf: list[bool], key: list[object]) 
     return max(width.values(), default=0)
 
 
-def _fold_runs(leaf: list[bool], key: list[object], root: int, max_nodes: int, size: int) -> tuple[list[object], int]:
-    """Cut the units left (drawn nodes and summaries, in creation order) into consecutive runs."""
-    units: list[object] = []  # a unit is a node index or an existing key, in order of first appearance
-    seen: set[object] = set()
+def _unit_order(parents: list[list[int]], key: list[object], root: int) -> list[object]:
+    """The units (node indices and existing keys) in a topological order of the folded graph, each as
+    early as its inputs allow in creation order (Kahn's algorithm with a heap), so that code that ran
+    together stays together. Needs the folded graph to be acyclic (`_merge_cycles` first)."""
+    first: dict[object, int] = {}  # unit -> its position by first appearance in creation order
+    unit_of = []
     for i, k in enumerate(key):
-        if i == root:
-            continue
         unit = i if k is None else k
-        if unit not in seen:
-            seen.add(unit)
-            units.append(unit)
-    budget = max(1, max_nodes - (1 if leaf[root] else 2) - 1)
-    size = max(size, -(-len(units) // budget))  # ceil; runs of at least 2 so every run costs 1
-    run_of = {unit: ("run", j // size) for j, unit in enumerate(units)}
+        unit_of.append(first.setdefault(unit, len(first)))
+    units = list(first)
+    succ: list[set[int]] = [set() for _ in units]
+    indegree = [0] * len(units)
+    for i, ps in enumerate(parents):
+        for p in ps:
+            a, b = unit_of[p], unit_of[i]
+            if a != b and b not in succ[a]:
+                succ[a].add(b)
+                indegree[b] += 1
+    ready = [u for u in range(len(units)) if indegree[u] == 0]
+    heapq.heapify(ready)
+    order: list[object] = []
+    while ready:
+        u = heapq.heappop(ready)
+        if units[u] != root:
+            order.append(units[u])
+        for v in succ[u]:
+            indegree[v] -= 1
+            if indegree[v] == 0:
+                heapq.heappush(ready, v)
+    return order
+
+
+def _fold_runs(
+    order: list[object], key: list[object], root_is_leaf: bool, root: int, max_nodes: int, size: int
+) -> tuple[list[object], int]:
+    """Cut the units (drawn nodes and summaries, in `order`) into runs of consecutive ones."""
+    budget = max(1, max_nodes - (1 if root_is_leaf else 2) - 1)
+    size = max(size, -(-len(order) // budget))  # ceil; runs of at least 2 so every run costs 1
+    run_of = {unit: ("run", j // size) for j, unit in enumerate(order)}
     return [k if i == root else run_of[i if k is None else k] for i, k in enumerate(key)], size + (size + 1) // 2
+
+
+def _merge_cycles(parents: list[list[int]], key: list[object]) -> list[object]:
+    """Merge the units (drawn nodes and summaries) that lie on a common cycle of the folded graph.
+
+    Folding nodes that are not consecutive in a topological order can make two summaries feed each
+    other (A holds x, B holds y, and x -> y -> ... -> x' with x' in A): the drawing would show a cycle
+    that the graph does not have. The strongly connected components of the folded graph are exactly
+    the sets of units on common cycles; merging each into one summary leaves a DAG (the condensation).
+    The output node has no consumers, so it is never on a cycle and stays drawn.
+    """
+    units: dict[object, int] = {}
+    unit = [units.setdefault(i if k is None else k, len(units)) for i, k in enumerate(key)]
+    succ: list[set[int]] = [set() for _ in units]
+    for i, ps in enumerate(parents):
+        for p in ps:
+            if unit[p] != unit[i]:
+                succ[unit[p]].add(unit[i])
+    component = _strongly_connected(succ)
+    sizes = Counter(component)
+    if all(sizes[c] == 1 for c in component):
+        return key
+    return [("merged", component[unit[i]]) if sizes[component[unit[i]]] > 1 else k for i, k in enumerate(key)]
+
+
+def _strongly_connected(succ: list[set[int]]) -> list[int]:
+    """Tarjan's algorithm, iterative (no recursion limit): the component number of each vertex."""
+    n = len(succ)
+    index, low, component = [-1] * n, [0] * n, [-1] * n
+    on_stack = [False] * n
+    stack: list[int] = []
+    counter = found = 0
+    for start in range(n):
+        if index[start] != -1:
+            continue
+        work = [(start, iter(succ[start]))]
+        index[start] = low[start] = counter
+        counter += 1
+        stack.append(start)
+        on_stack[start] = True
+        while work:
+            v, children = work[-1]
+            for w in children:
+                if index[w] == -1:
+                    index[w] = low[w] = counter
+                    counter += 1
+                    stack.append(w)
+                    on_stack[w] = True
+                    work.append((w, iter(succ[w])))
+                    break
+                if on_stack[w]:
+                    low[v] = min(low[v], index[w])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[v])
+                if low[v] == index[v]:
+                    while True:
+                        w = stack.pop()
+                        on_stack[w] = False
+                        component[w] = found
+                        if w == v:
+                            break
+                    found += 1
+    return component
 
 
 def _build(

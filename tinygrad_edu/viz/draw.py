@@ -16,7 +16,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from ..errors import GraphError
+from ..errors import ArgumentError, ArgumentTypeError, GraphError
 from ..graph import walk
 from ..tensor import RELEASED_HINT, is_released
 from . import collapse as folding
@@ -57,13 +57,15 @@ def draw(
                into a summary is not drawn, so it is not marked either.
     """
     if rankdir not in ("LR", "RL", "TB", "BT"):
-        raise ValueError(f"draw: rankdir={rankdir!r}; use 'LR' (left to right), 'RL', 'TB' or 'BT'")
+        raise ArgumentError(f"draw: rankdir={rankdir!r}; use 'LR' (left to right), 'RL', 'TB' or 'BT'")
     if collapse not in ("auto", True, False):
-        raise ValueError(f"draw: collapse={collapse!r}; use 'auto', True or False")
+        raise ArgumentError(f"draw: collapse={collapse!r}; use 'auto', True or False")
     if not hasattr(root, "_parents") or not hasattr(root, "data"):
-        raise TypeError(f"draw: expected a Value or a Tensor (the end of a graph), got {type(root).__name__}")
+        raise ArgumentTypeError(f"draw: expected a Value or a Tensor (the end of a graph), got {type(root).__name__}")
+    if highlight is not None and not isinstance(highlight, Mapping):
+        raise ArgumentTypeError(f"draw: highlight must map node -> (colour, tooltip), got {type(highlight).__name__}")
     if max_nodes < 10:
-        raise ValueError(f"draw: max_nodes={max_nodes} leaves no room for a readable graph; use 10 or more")
+        raise ArgumentError(f"draw: max_nodes={max_nodes} leaves no room for a readable graph; use 10 or more")
 
     nodes = walk(root)[::-1]  # oldest first: inputs before the results computed from them
     if any(is_released(node) for node in nodes):
@@ -161,7 +163,9 @@ def _param_names(params: Any) -> dict[int, str]:
     elif isinstance(params, dict):
         items = params.items()
     else:
-        raise TypeError(f"draw: params must be an nn.Module or a dict name -> parameter, not {type(params).__name__}")
+        raise ArgumentTypeError(
+            f"draw: params must be an nn.Module or a dict name -> parameter, not {type(params).__name__}"
+        )
     return {id(p): str(name) for name, p in items}
 
 

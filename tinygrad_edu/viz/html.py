@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import Any
 
-from ..errors import RenderError
+from ..errors import ArgumentError, RenderError
 from ..files import write_atomic
 from . import collapse as folding
 from .draw import _place_params, draw
@@ -54,9 +54,9 @@ def to_html(
     a tensor graph needs `loss.backward(retain_graph=True)` first.
     """
     if collapse not in ("auto", True, False):
-        raise ValueError(f"to_html: collapse={collapse!r}; use 'auto', True or False")
+        raise ArgumentError(f"to_html: collapse={collapse!r}; use 'auto', True or False")
     if max_nodes < 10:
-        raise ValueError(f"to_html: max_nodes={max_nodes} leaves no room for a readable graph; use 10 or more")
+        raise ArgumentError(f"to_html: max_nodes={max_nodes} leaves no room for a readable graph; use 10 or more")
     graph = read_graph(output, params)
     dot = draw(output, params=params, max_nodes=max_nodes, collapse=collapse, highlight=highlight)
     with ThreadPoolExecutor(1) as pool:  # `dot` lays the graph out in its own process while the timeline is read

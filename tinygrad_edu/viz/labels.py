@@ -3,7 +3,13 @@
 DOT is a language, so a user's label is data that must never become syntax. Inside a quoted record
 label, `"` ends the string, `{ } | < >` start fields and ports, `\\` starts an escape (`\\N` would
 print the node's id) and a raw newline is not allowed. Every such character gets a backslash, so a
-label like `a|b"}` is drawn exactly as written.
+label like `a|b"}` is drawn exactly as written. `dot` also decodes HTML entities (`&amp;` would be
+drawn as `&`), so `&` itself is written as `&amp;`.
+
+Some characters cannot be drawn at all: control characters (ESC, NUL, ...) are not allowed in XML,
+so they would make the SVG unreadable (and NUL ends `dot`'s strings), and a lone surrogate cannot be
+encoded to UTF-8. Those are drawn as their Python escape, `\\x1b` or `\\udc80`, so the picture says
+exactly what the label holds.
 """
 
 from __future__ import annotations
@@ -26,19 +32,29 @@ _ESCAPES = str.maketrans(
         "<": "\\<",
         ">": "\\>",
         "\n": "\\n",
-        "\r": "",
         "\t": " ",
+        "&": "&amp;",
     }
 )
 
+# Not drawable: C0/C1 controls but tab and newline, surrogates, and the two XML non-characters.
+_UNDRAWABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
-# Records trim spaces at the ends of a field and merge runs of them: escape exactly those spaces.
+
+def _python_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+# Records trim spaces at the ends of a field and merge runs of them (even escaped ones, at the
+# start): those spaces become no-break spaces, which `dot` keeps and draws as spaces.
 _LOOSE_SPACE = re.compile(r"^ | $|(?<= ) | (?= )")
 
 
 def escape(text: object) -> str:
     """`text` as it must appear inside a quoted DOT record label to be drawn literally."""
-    return _LOOSE_SPACE.sub(r"\\ ", str(text).translate(_ESCAPES))
+    visible = _UNDRAWABLE.sub(_python_escape, str(text))
+    return _LOOSE_SPACE.sub("\u00a0", visible.translate(_ESCAPES))
 
 
 def number(x: float) -> str:

@@ -9,6 +9,7 @@ it, the collapsed view is tried, and past that the `.dot` source is left with a 
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..errors import RenderError
+from ..errors import ArgumentError, RenderError
 from ..files import write_atomic
 from .draw import draw
 
@@ -40,17 +41,33 @@ INSTALL_HELP = (
 )
 
 
-def render(root: Any, path: str | os.PathLike, format: str = "svg", timeout: float = 30.0, **draw_kwargs: Any) -> str:  # noqa: A002 (graphviz's name)
+def render(
+    root: Any,
+    path: str | os.PathLike,
+    format: str | None = None,  # noqa: A002 (graphviz's name)
+    timeout: float = 30.0,
+    **draw_kwargs: Any,
+) -> str:
     """Draw the graph ending in `root` (see `draw` for the keywords) and write it to `path`; returns `path`.
 
-    `format` is 'svg', 'png', 'pdf' or 'dot' (the DOT source itself). Without the `dot` program,
+    `format` is 'svg', 'png', 'pdf' or 'dot' (the DOT source itself); by default the suffix of
+    `path` picks it (else svg), and a format that contradicts the suffix (PNG bytes in `x.svg`) is
+    refused. Without the `dot` program,
     'svg' is made by the optional WebAssembly build when installed; otherwise the DOT source is
     written next to `path` (same name, `.dot`) and a `RenderError` says how to install Graphviz.
     """
+    suffix = os.path.splitext(os.fspath(path))[1][1:].lower()
+    suffix = suffix if suffix in FORMATS else None
+    format = format or suffix or "svg"  # noqa: A001
     if format not in FORMATS:
-        raise ValueError(f"render: format={format!r}; use one of {', '.join(FORMATS)}")
-    if timeout <= 0:
-        raise ValueError(f"render: timeout={timeout} s; it must be positive")
+        raise ArgumentError(f"render: format={format!r}; use one of {', '.join(FORMATS)}")
+    if suffix is not None and suffix != format:
+        raise ArgumentError(
+            f"render: format={format!r} but the file name {os.fspath(path)} ends in .{suffix}; "
+            f"name it ...{format}, or leave out format= (the suffix picks it)"
+        )
+    if not (timeout > 0 and math.isfinite(timeout)):
+        raise ArgumentError(f"render: timeout={timeout} s; it must be a positive, finite number of seconds")
     path = Path(path)
     source = draw(root, **draw_kwargs).source
     if format == "dot":

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import GraphError
+from ..errors import ArgumentTypeError, GraphError
 from ..graph import walk
 from .labels import array, number
 
@@ -63,7 +63,9 @@ def node_record(node: Any, is_tensor: bool) -> tuple[list[Any], list[float] | No
 def read_graph(root: Any, params: Any = None) -> Graph:
     """The graph ending in `root` (a `Value` or a `Tensor`) as plain lists, read through `node_record`."""
     if not hasattr(root, "data") or not hasattr(root, "_parents"):
-        raise TypeError(f"to_html: expected a Value or a Tensor (the end of a graph), got {type(root).__name__}")
+        raise ArgumentTypeError(
+            f"to_html: expected a Value or a Tensor (the end of a graph), got {type(root).__name__}"
+        )
     is_tensor = isinstance(root.data, np.ndarray)
     nodes = walk(root)[::-1]
     if is_tensor and len(nodes) == 1:
@@ -127,7 +129,7 @@ def _param_names(params: Any) -> dict[int, str]:
     elif isinstance(params, dict):
         items = params.items()
     else:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"to_html: params must be an nn.Module or a dict name -> parameter, not {type(params).__name__}"
         )
     return {id(p): str(name) for name, p in items}

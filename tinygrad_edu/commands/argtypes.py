@@ -1,0 +1,64 @@
+"""argparse types and checks the commands share: bad numbers and unusable output paths are refused
+before any work starts, as one line and exit status 2 (argparse's own convention for usage errors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from collections.abc import Callable
+
+from ..errors import ReadOnlyFileError
+from ..files import refuse_read_only
+
+DRAWING_FORMATS = ("svg", "png", "pdf", "dot")  # what viz.render writes
+GRAPH_FORMATS = (*DRAWING_FORMATS, "html")  # and the step-through page (viz.steps), for graph and train --graph
+
+
+def count(minimum: int) -> Callable[[str], int]:
+    """A whole number of at least `minimum` (`--epochs`, `--seed`, `--max-nodes`)."""
+
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if number < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {number}")
+        return number
+
+    return parse
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (`--lr`, `--timeout`): `nan`, `inf`, 0 and negatives are refused."""
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (number > 0 and math.isfinite(number)):
+        raise argparse.ArgumentTypeError(f"must be a positive, finite number, got {text}")
+    return number
+
+
+def drawing_format(path: str, formats: tuple[str, ...] = DRAWING_FORMATS) -> str | None:
+    """The format a file name asks for (`x.SVG` -> "svg"), or None for a suffix not in `formats`."""
+    suffix = os.path.splitext(path)[1][1:].lower()
+    return suffix if suffix in formats else None
+
+
+def check_output(flag: str, path: str) -> None:
+    """Refuse, before any long work, an output path that cannot be written: a folder, a missing or
+    read-only folder, or a read-only file. Raises an `OSError` subclass (the CLI prints one line)."""
+    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+        raise IsADirectoryError(f"{flag} {path}: is a folder; give a file name, such as {os.path.join(path, 'out')}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"{flag} {path}: the folder does not exist ({folder}); create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"{flag} {path}: permission denied: cannot write in the folder {folder}")
+    try:
+        refuse_read_only(path)
+    except ReadOnlyFileError as error:
+        raise ReadOnlyFileError(error.errno, f"{flag} {error.strerror}") from None
