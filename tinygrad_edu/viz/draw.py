@@ -21,6 +21,7 @@ from ..graph import walk
 from ..tensor import RELEASED_HINT, is_released
 from . import collapse as folding
 from .labels import escape, tensor_fields, value_fields
+from .labels import param_names as param_names_of
 from .modules import Call, assign, module_calls
 from .notebook import Drawing
 
@@ -77,7 +78,7 @@ def draw(
         ops = [node._op.__name__ if node._op is not None else None for node in nodes]
     else:
         ops = [node._op if node._parents else None for node in nodes]
-    param_names = _param_names(params)
+    param_names = param_names_of(params, "draw")
     names = [param_names.get(id(node)) or getattr(node, "label" if not is_tensor else "name", None) for node in nodes]
     root_i = len(nodes) - 1
 
@@ -152,21 +153,6 @@ def draw(
 
 
 # ---------------------------------------------------------------------- names and kinds
-
-
-def _param_names(params: Any) -> dict[int, str]:
-    """id(parameter) -> its name, from a Module's `named_parameters()` or a dict."""
-    if params is None:
-        return {}
-    if hasattr(params, "named_parameters"):
-        items = params.named_parameters()
-    elif isinstance(params, dict):
-        items = params.items()
-    else:
-        raise ArgumentTypeError(
-            f"draw: params must be an nn.Module or a dict name -> parameter, not {type(params).__name__}"
-        )
-    return {id(p): str(name) for name, p in items}
 
 
 def _kind(i: int, root: int, op: str | None, named: bool, tracked: bool) -> str:

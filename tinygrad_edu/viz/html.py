@@ -27,9 +27,10 @@ from ..errors import ArgumentError, RenderError
 from ..files import write_atomic
 from . import collapse as folding
 from .draw import _place_params, draw
+from .labels import param_names
 from .modules import assign, module_calls
 from .rendering import INSTALL_HELP, NoLayoutProgramError, layout
-from .trace import Graph, _param_names, decimal, explanations, read_graph, timeline
+from .trace import Graph, decimal, explanations, read_graph, timeline
 
 DEFAULT_MAX_NODES = 300  # drawn nodes; the page stays quick to lay out and to step through
 
@@ -127,7 +128,7 @@ def _units(graph: Graph, params: Any, max_nodes: int, collapse: bool | str) -> l
         return [f"v{i}" for i in range(len(graph.nodes))]
     calls = module_calls(params)
     owner = assign(graph.orders, calls)
-    _place_params(graph.ops, _param_names(params), graph.nodes, owner, calls)
+    _place_params(graph.ops, param_names(params, "to_html"), graph.nodes, owner, calls)
     plan = folding.plan(graph.parents, graph.ops, owner, calls, graph.root, max_nodes, force=collapse is True)
     return [f"v{i}" if g is None else f"g{g}" for i, g in enumerate(plan.group)]
 

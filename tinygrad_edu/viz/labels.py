@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ArgumentTypeError
+
 NO_GRAD = "—"  # drawn where no backward pass reached the node (not 0: zero is a real gradient)
 MAX_SHOWN = 6  # a tensor with at most this many elements shows its values
 
@@ -101,3 +103,18 @@ def tensor_fields(node: Any, name: str | None, show_data: bool, show_grad: bool)
         else:
             fields.append(f"grad ‖g‖ {number(float(np.linalg.norm(grad)))}")
     return fields
+
+
+def param_names(params: Any, op: str) -> dict[int, str]:
+    """id(parameter) -> its name, from a Module's `named_parameters()` or a dict (`op` names the caller in errors)."""
+    if params is None:
+        return {}
+    if hasattr(params, "named_parameters"):
+        items = params.named_parameters()
+    elif isinstance(params, dict):
+        items = params.items()
+    else:
+        raise ArgumentTypeError(
+            f"{op}: params must be an nn.Module or a dict name -> parameter, not {type(params).__name__}"
+        )
+    return {id(p): str(name) for name, p in items}

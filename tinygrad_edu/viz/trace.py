@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import ArgumentTypeError, GraphError
 from ..graph import walk
 from .labels import array, number
+from .labels import param_names as param_names_of
 
 MAX_ARRAY = 36  # a tensor with at most this many elements (6×6) shows its values; bigger ones a summary
 MAX_EXPLAIN = 200  # scalar graphs up to this many nodes get the full `explain` trace for each node
@@ -74,7 +75,7 @@ def read_graph(root: Any, params: Any = None) -> Graph:
             "call loss.backward(retain_graph=True) so the graph is kept, then make the page"
         )
     index = {id(node): i for i, node in enumerate(nodes)}
-    param_names = _param_names(params)
+    param_names = param_names_of(params, "to_html")
     parents, locals_, ops, docs, orders, names, drawn = [], [], [], [], [], [], []
     for i, node in enumerate(nodes):
         inputs, local, op, doc, own, order = node_record(node, is_tensor)
@@ -118,21 +119,6 @@ def _expression(op: str | None, inputs: list[str], data: list[Any], local: list[
     else:
         text = f"{op}({', '.join(inputs)})"
     return text if len(text) <= 30 else f"n{i}"
-
-
-def _param_names(params: Any) -> dict[int, str]:
-    """id(parameter) -> name, from an `nn.Module` or a dict (the names `draw` uses)."""
-    if params is None:
-        return {}
-    if hasattr(params, "named_parameters"):
-        items = params.named_parameters()
-    elif isinstance(params, dict):
-        items = params.items()
-    else:
-        raise ArgumentTypeError(
-            f"to_html: params must be an nn.Module or a dict name -> parameter, not {type(params).__name__}"
-        )
-    return {id(p): str(name) for name, p in items}
 
 
 # ---------------------------------------------------------------------- numbers as the page shows them
