@@ -109,7 +109,12 @@ def _graph(path: str, engine: str, to_stderr: bool) -> None:
 
         raise TinygradEduError(f"--graph needs tinygrad_edu.viz and the graphviz package ({error})") from None
     fmt = drawing_format(path) or "svg"
-    graph = article.build(engine)
-    params = graph.value_params() if engine == "value" else graph.model
-    written = render(graph.loss, path, format=fmt, params=params)
+    if engine == "value":  # the drawing `graph --model article` makes: targets and ½ as named constants
+        from .graph import article_network
+
+        root, params = article_network()
+    else:
+        graph = article.build(engine)
+        root, params = graph.loss, graph.model
+    written = render(root, path, format=fmt, params=params)
     print(f"wrote {written}", file=sys.stderr if to_stderr else sys.stdout)
