@@ -132,3 +132,20 @@ def test_sum_over_paths_equals_autodiff_on_random_graphs(data, program, labelled
         up = run_program(program, [x + eps * (i == k) for i, x in enumerate(data)], float_op)
         down = run_program(program, [x - eps * (i == k) for i, x in enumerate(data)], float_op)
         assert e.total == pytest.approx((up - down) / (2 * eps), rel=1e-5, abs=1e-6)
+
+
+def test_weighted_sum_partners_come_from_the_graph_not_from_equal_numbers():
+    """A constant input 0.5 beside a bias of 0.5 and a weight of 1.0 once looked like a (w, x) pair."""
+    from tinygrad_edu.check.explain import _edge_symbol
+    from tinygrad_edu.value import Value, edge_partners, weighted_sum
+
+    w, b = Value(1.0, label="w"), Value(0.5, label="b")
+    s = weighted_sum([w], [0.5], b)
+    assert edge_partners(s) == {}
+    names = {w: "w", b: "b", s: "s"}
+    assert _edge_symbol(s, 0, names) == "0.5"  # ds/dw = the constant x, not the bias's name
+
+    x = Value(2.0, label="x")
+    t = weighted_sum([w, b], [x, 3.0])  # edges: w, x (a pair), b (with the constant 3)
+    assert edge_partners(t) == {0: 1, 1: 0}
+    assert _edge_symbol(t, 0, {w: "w", x: "x", b: "b", t: "t"}) == "x"

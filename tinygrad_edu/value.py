@@ -315,16 +315,29 @@ def weighted_sum(weights: list[Value], inputs: list[Value | Number], bias: Value
     return _node(total, "Σw·x", None, 0.0, many=(tuple(parents), tuple(local), pairs))
 
 
+def edge_partners(node: Value) -> dict[int, int]:
+    """For a `weighted_sum` node: edge k -> its partner edge (w's edge -> x's, x's -> w's), where x is a Value.
+
+    Read from what `weighted_sum` recorded, never guessed from the numbers; empty for any other node.
+    """
+    if node._op != "Σw·x" or node._many is None:
+        return {}
+    pairs = node._many[2]
+    paired = [True] * pairs if type(pairs) is int else pairs  # per input: is it a Value (two edges)?
+    partners: dict[int, int] = {}
+    k = 0
+    for is_pair in paired:
+        if is_pair:
+            partners[k], partners[k + 1] = k + 1, k
+        k += 2 if is_pair else 1
+    return partners
+
+
 def _weighted_sum_rule(out: Value, a: Any, b: Any) -> tuple[Local, ...]:
     """ds/dwᵢ = xᵢ and ds/dxᵢ = wᵢ as Values (the partner edge of each pair); numbers and the bias stay floats."""
-    parents, local, pairs = out._many
-    paired = [True] * pairs if type(pairs) is int else pairs  # per input: is it a Value (two edges)?
-    partner: list[int | None] = []
-    for is_pair in paired:
-        k = len(partner)
-        partner += (k + 1, k) if is_pair else (None,)
-    partner += [None] * (len(parents) - len(partner))  # constant inputs after the pairs, and the bias
-    return tuple(local[k] if p is None else parents[p] for k, p in enumerate(partner))
+    parents, local, _ = out._many
+    partner = edge_partners(out)
+    return tuple(parents[partner[k]] if k in partner else local[k] for k in range(len(parents)))
 
 
 rule("Σw·x", _weighted_sum_rule)

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import GraphError
 from ..graph import walk
-from ..value import Value
+from ..value import Value, edge_partners
 
 
 @dataclass
@@ -269,30 +269,12 @@ def _edge_symbol(node: Value, index: int, names: dict[Value, str]) -> str:
     if op == "*" and len(parents) == 2:
         return names[parents[1 - index]]  # d(x·y)/dx = y
     if op == "Σw·x":
-        partner = _weighted_sum_partners(node).get(index)
-        return names[partner] if partner is not None else _num(local)  # ∂s/∂w = x, ∂s/∂x = w, ∂s/∂b = 1
+        partner = edge_partners(node).get(index)
+        return names[parents[partner]] if partner is not None else _num(local)  # ∂s/∂w = x, ∂s/∂x = w, ∂s/∂b = 1
     if op.startswith("**") and op != "**":
         k = float(op[2:])
         return f"{_num(k)}·{x}" if k == 2 else f"{_num(k)}·{x}^{_num(k - 1)}"
     return _num(local)
-
-
-def _weighted_sum_partners(node: Value) -> dict[int, Value]:
-    """For a `Σw·x` node, the partner of each edge: w's x and x's w where x is a node.
-
-    `weighted_sum` records a pair (w, x) with locals (x, w) when x is a Value, a lone w with local x
-    when x is a number, and the bias with local 1; this reads the pairs back from that layout.
-    """
-    parents, local = node._parents, node._locals
-    partners: dict[int, Value] = {}
-    j = 0
-    while j < len(parents):
-        if j + 1 < len(parents) and local[j] == parents[j + 1].data and local[j + 1] == parents[j].data:
-            partners[j], partners[j + 1] = parents[j + 1], parents[j]
-            j += 2
-        else:
-            j += 1
-    return partners
 
 
 def _expr(node: Value, names: dict[Value, str]) -> str:

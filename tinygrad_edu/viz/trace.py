@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import ArgumentTypeError, GraphError
 from ..graph import walk
+from ..value import edge_partners
 from .labels import array, number
 from .labels import param_names as param_names_of
 
@@ -315,27 +316,12 @@ def _symbol(graph: Graph, i: int, k: int) -> str:
     if op == "*" and len(ps) == 2:
         return names[ps[1 - k]]  # d(x·y)/dx = y
     if op == "Σw·x":
-        partner = _partners(graph, i).get(k)
+        partner = edge_partners(graph.nodes[i]).get(k)
         return names[ps[partner]] if partner is not None else short(local)  # ds/dw = x, ds/dx = w
     if op.startswith("**") and len(ps) == 1:
         n = float(op[2:])
         return f"{n:g}·{names[ps[0]]}" if n == 2 else f"{n:g}·{names[ps[0]]}^{n - 1:g}"
     return short(local)
-
-
-def _partners(graph: Graph, i: int) -> dict[int, int]:
-    """For a `Σw·x` node: edge k -> the edge of its partner (w's x, x's w), from `weighted_sum`'s (w, x) pairs."""
-    ps, loc = graph.parents[i], graph.locals[i] or []
-    data = [graph.nodes[p].data for p in ps]
-    out: dict[int, int] = {}
-    j = 0
-    while j < len(ps):
-        if j + 1 < len(ps) and loc[j] == data[j + 1] and loc[j + 1] == data[j]:
-            out[j], out[j + 1] = j + 1, j
-            j += 2
-        else:
-            j += 1
-    return out
 
 
 def _tensor_backward(graph: Graph, out: Timeline) -> None:
