@@ -42,11 +42,22 @@ def gradcheck(
     raise ArgumentTypeError("gradcheck: inputs must be all Values or all Tensors")
 
 
-def _check_values(fn: Callable[..., Any], inputs: list[Value], eps: float, atol: float, rtol: float) -> bool:
-    leaves = [Value(x.data, label=x.label) for x in inputs]
+def _leaves_and_output(fn: Callable[..., Any], inputs: list[Any], check: str) -> tuple[list[Any], Any]:
+    """Fresh leaves for `inputs` (Tensors in float64, so finite differences are exact enough) and fn of them."""
+    engine = type(inputs[0])
+    if engine is Value:
+        leaves: list[Any] = [Value(x.data, label=x.label) for x in inputs]
+    else:
+        leaves = [Tensor(np.asarray(x.data, dtype=np.float64), requires_grad=True, name=x.name) for x in inputs]
     out = fn(*leaves)
-    if not isinstance(out, Value):
-        raise ArgumentTypeError(f"gradcheck: fn must return a Value for Value inputs, got {type(out).__name__}")
+    if not isinstance(out, engine):
+        name = engine.__name__
+        raise ArgumentTypeError(f"{check}: fn must return a {name} for {name} inputs, got {type(out).__name__}")
+    return leaves, out
+
+
+def _check_values(fn: Callable[..., Any], inputs: list[Value], eps: float, atol: float, rtol: float) -> bool:
+    leaves, out = _leaves_and_output(fn, inputs, "gradcheck")
     out.backward()
     for i, leaf in enumerate(leaves):
 
@@ -62,10 +73,7 @@ def _check_values(fn: Callable[..., Any], inputs: list[Value], eps: float, atol:
 
 
 def _check_tensors(fn: Callable[..., Any], inputs: list[Tensor], eps: float, atol: float, rtol: float) -> bool:
-    leaves = [Tensor(np.asarray(x.data, dtype=np.float64), requires_grad=True, name=x.name) for x in inputs]
-    out = fn(*leaves)
-    if not isinstance(out, Tensor):
-        raise ArgumentTypeError(f"gradcheck: fn must return a Tensor for Tensor inputs, got {type(out).__name__}")
+    leaves, out = _leaves_and_output(fn, inputs, "gradcheck")
     weights = np.random.default_rng(0).uniform(0.5, 1.5, out.shape)
 
     def scalar(args: list[Tensor]) -> float:
@@ -114,10 +122,7 @@ def gradgradcheck(
 def _gradgrad_values(fn: Callable[..., Any], inputs: list[Value], eps: float, atol: float, rtol: float) -> bool:
     from .autograd import grad
 
-    leaves = [Value(x.data, label=x.label) for x in inputs]
-    out = fn(*leaves)
-    if not isinstance(out, Value):
-        raise ArgumentTypeError(f"gradgradcheck: fn must return a Value for Value inputs, got {type(out).__name__}")
+    leaves, out = _leaves_and_output(fn, inputs, "gradgradcheck")
     first = grad(out, leaves, create_graph=True, allow_unused=True)
 
     def first_at(shift: float, j: int) -> list[float]:
@@ -136,10 +141,7 @@ def _gradgrad_values(fn: Callable[..., Any], inputs: list[Value], eps: float, at
 
 
 def _gradgrad_tensors(fn: Callable[..., Any], inputs: list[Tensor], eps: float, atol: float, rtol: float) -> bool:
-    leaves = [Tensor(np.asarray(x.data, dtype=np.float64), requires_grad=True, name=x.name) for x in inputs]
-    out = fn(*leaves)
-    if not isinstance(out, Tensor):
-        raise ArgumentTypeError(f"gradgradcheck: fn must return a Tensor for Tensor inputs, got {type(out).__name__}")
+    leaves, out = _leaves_and_output(fn, inputs, "gradgradcheck")
     rng = np.random.default_rng(0)
     w = rng.uniform(0.5, 1.5, out.shape)
     vs = [rng.uniform(-1.0, 1.0, x.shape) for x in leaves]
