@@ -136,16 +136,59 @@ def test_sum_over_paths_equals_autodiff_on_random_graphs(data, program, labelled
 
 def test_weighted_sum_partners_come_from_the_graph_not_from_equal_numbers():
     """A constant input 0.5 beside a bias of 0.5 and a weight of 1.0 once looked like a (w, x) pair."""
-    from tinygrad_edu.check.explain import _edge_symbol
     from tinygrad_edu.value import Value, edge_partners, weighted_sum
 
     w, b = Value(1.0, label="w"), Value(0.5, label="b")
     s = weighted_sum([w], [0.5], b)
+    s.label = "s"
     assert edge_partners(s) == {}
-    names = {w: "w", b: "b", s: "s"}
-    assert _edge_symbol(s, 0, names) == "0.5"  # ds/dw = the constant x, not the bias's name
+    assert [f.symbol for f in explain(s, w).paths[0].factors] == ["0.5"]  # ds/dw = the constant x, not b's name
 
     x = Value(2.0, label="x")
     t = weighted_sum([w, b], [x, 3.0])  # edges: w, x (a pair), b (with the constant 3)
+    t.label = "t"
     assert edge_partners(t) == {0: 1, 1: 0}
-    assert _edge_symbol(t, 0, {w: "w", x: "x", b: "b", t: "t"}) == "x"
+    assert [f.symbol for f in explain(t, w).paths[0].factors] == ["x"]
+    assert [f.symbol for f in explain(t, x).paths[0].factors] == ["w"]
+    assert [f.symbol for f in explain(t, b).paths[0].factors] == ["3"]
+
+
+def test_a_sum_among_the_factors_is_parenthesised():
+    """`y · 1 − tanh²` read as (y·1) − tanh²; the factor is y·(1 − tanh²) = 0.6 × 0.63 ≈ 0.38."""
+    x, y = Value(0.7, label="x"), Value(0.6, label="y")
+    root = x.tanh() * y
+    (path,) = explain(root, x).paths
+    assert [f.symbol for f in path.factors] == ["y · (1 − tanh(x)²)"]
+    assert path.factors[0].value == pytest.approx(0.6 * (1 - math.tanh(0.7) ** 2), rel=1e-15)
+
+
+def test_unlabelled_nodes_in_a_factor_are_written_by_their_ops():
+    """The hidden sigmoid and sum are `sigmoid(x·y)` and `(x + y)`, not machine names like `n3:sigmoid`."""
+    x, y = Value(0.5, label="x"), Value(1.5, label="y")
+    root = (x * y).sigmoid() * (x + y)
+    (path,) = explain(root, y).paths  # one factor, summing the two hidden sub-paths
+    (factor,) = path.factors
+    assert factor.symbol == "((x + y) · sigmoid(x·y)·(1 − sigmoid(x·y)) · x) + (sigmoid(x·y))"
+    s = sig(0.75)
+    assert factor.value == pytest.approx(2.0 * s * (1 - s) * 0.5 + s, rel=1e-15)
+
+
+def test_the_cli_names_keep_their_article_factors(graph):
+    """Every audit name's factors, as the article writes them (the derivative text comes from value.RULES)."""
+    symbols = set()
+    for name in article.EXPLAINABLE:
+        target = article.explain_target(name)
+        if target == "E":
+            continue
+        symbols |= {f.symbol for p in explain(graph.loss, target).paths for f in p.factors}
+    assert symbols == {
+        "0.5 · 2·(a_o1 − 0.1)",
+        "0.5 · 2·(a_o2 − 0.9)",
+        *(f"a_{n}·(1 − a_{n})" for n in ("h1", "h2", "o1", "o2")),
+        *(f"w{k}" for k in range(1, 9)),
+        "a_h1",
+        "a_h2",
+        "i1",
+        "i2",
+        "1",
+    }

@@ -16,12 +16,14 @@ then checked against the gradient that `backward()` computed.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import GraphError
 from ..graph import walk
-from ..value import Value, edge_partners
+from ..symbolic import NEG, Symbol, forward, local_forms, number
+from ..value import Value
 
 
 @dataclass
@@ -168,13 +170,25 @@ def explain(root: Value, param: Value | str, *, fold_unlabelled: bool = True, ma
         per_segment = groups.setdefault(key, [{} for _ in segments])
         for store, segment in zip(per_segment, segments):
             store[tuple((id(n), i) for n, i in segment)] = segment
+    forms: dict[Value, list[Symbol]] = {}
+
+    def by_name(node: Value) -> bool:  # a formula names the labelled nodes, root and param; the rest by their ops
+        return node is root or node is target or bool(node.label)
+
+    def edge_forms(node: Value) -> list[Symbol]:
+        """∂node/∂parent per edge, from the op's rule; written once per node."""
+        if node not in forms:
+            out, parents = _expr(node, names, by_name), [_expr(p, names, by_name) for p in node._parents]
+            forms[node] = local_forms(node, out, parents)
+        return forms[node]
+
     paths = []
     for key, per_segment in groups.items():
         stops = stops_of[key]
         factors = []
         for k, store in enumerate(per_segment):
             value = math.fsum(math.prod(n._locals[i] for n, i in seg) for seg in store.values())
-            symbol = _symbol(list(store.values()), names)
+            symbol = _symbol(list(store.values()), edge_forms)
             factors.append(Factor(names[stops[k]], names[stops[k + 1]], symbol, value))
         paths.append(Path([names[n] for n in stops], factors))
     grad = None if target.grad is None else float(target.grad)
@@ -241,71 +255,51 @@ def _edge_paths(root: Value, target: Value, reaches: set[Value], max_paths: int)
 
 
 # ---------------------------------------------------------------------- symbols
+# Each edge's form is its op's rule from value.py, written out by `symbolic.local_forms`.
 
 
-def _symbol(sub_paths: list[list[tuple[Value, int]]], names: dict[Value, str]) -> str:
+def _symbol(sub_paths: list[list[tuple[Value, int]]], edge_forms: Callable[[Value], list[Symbol]]) -> str:
     """The derivative's form: the op's rule for one edge, else the product of the hidden edges."""
-    forms = []
+    products = []
     for seg in sub_paths:
-        parts = [_edge_symbol(node, index, names) for node, index in seg]
-        kept = [p for p in parts if p != "1"] or ["1"]  # a "+" passes the gradient through unchanged
-        forms.append(" · ".join(kept))
-    return " + ".join(f"({f})" if len(forms) > 1 else f for f in forms)
+        parts = [edge_forms(node)[index] for node, index in seg]
+        kept = [p for p in parts if p.text != "1"]  # a "+" passes the gradient through unchanged
+        if len(kept) == 1:
+            products.append(kept[0].text)
+        else:  # `0.5 · 2·(a_o1 − 0.1)`; a sum among the factors gets parentheses
+            products.append(" · ".join(p.wrapped(NEG) for p in kept) or "1")
+    return " + ".join(f"({f})" if len(products) > 1 else f for f in products)
 
 
-def _edge_symbol(node: Value, index: int, names: dict[Value, str]) -> str:
-    op, parents, local = node._op, node._parents, node._locals[index]
-    me, x = names[node], _expr(parents[index], names)
-    if op == "sigmoid":
-        return f"{me}·(1 − {me})"
-    if op == "tanh":
-        return f"1 − {me}²"
-    if op == "exp":
-        return me
-    if op == "log":
-        return f"1/{x}"
-    if op == "+":
-        return "1"
-    if op == "*" and len(parents) == 2:
-        return names[parents[1 - index]]  # d(x·y)/dx = y
-    if op == "Σw·x":
-        partner = edge_partners(node).get(index)
-        return names[parents[partner]] if partner is not None else _num(local)  # ∂s/∂w = x, ∂s/∂x = w, ∂s/∂b = 1
-    if op.startswith("**") and op != "**":
-        k = float(op[2:])
-        return f"{_num(k)}·{x}" if k == 2 else f"{_num(k)}·{x}^{_num(k - 1)}"
-    return _num(local)
+def _expr(node: Value, names: dict[Value, str], shown: Callable[[Value], bool], limit: int = 6) -> Symbol:
+    """A node in a formula: by its name if `shown` says so (a label), else as the few ops that made it.
 
-
-def _expr(node: Value, names: dict[Value, str]) -> str:
-    """A short formula for an unlabelled node made from a labelled one by a few number ops.
-
-    `(a_o1 + -0.1) ** 2` is recorded as `**2 ← + ← a_o1`; this reads that chain back as
-    `(a_o1 − 0.1)`, so a folded factor reads like the article (`2·(a_o1 − 0.1)`), and falls back
-    to the node's value when the chain is longer or branches.
+    `(a_o1 + -0.1) ** 2` is recorded as `**2 ← + ← a_o1`; replaying the ops of the unlabelled nodes
+    on a stand-in for a_o1 reads `(a_o1 − 0.1)²`, so a folded factor reads like the article
+    (`2·(a_o1 − 0.1)`). A node made by more than `limit` unnamed ops, or by one that has no formula,
+    keeps its name (`n25:+`).
     """
-    chain = []
-    base = node
-    while not base.label and len(base._parents) == 1 and len(chain) < 4:
-        chain.append(base)
-        base = base._parents[0]
-    if not base.label and base._parents:
-        return _num(node.data)
-    text = names[base] if base.label else _num(base.data)
-    for step in reversed(chain):
-        parent, op = step._parents[0], step._op
-        if op == "+":
-            c = step.data - parent.data
-            text = f"({text} {'+' if c >= 0 else '−'} {_num(abs(c))})"
-        elif op == "*":
-            c = step._locals[0]
-            text = f"−{text}" if c == -1 else f"{_num(c)}·{text}"
-        elif op.startswith("**") and op != "**":
-            text = f"{text}^{op[2:]}"
-        else:
-            return _num(node.data)
-    return text
+    hidden: set[Value] = set()  # the unnamed nodes that make this one, down to named nodes and leaves
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if shown(n) or not n._parents or n in hidden:
+            continue
+        hidden.add(n)
+        if len(hidden) > limit:
+            return Symbol.named(names[node], node.data)
+        stack.extend(n._parents)
+    made: dict[Value, Symbol] = {}
+    for n in sorted(hidden, key=lambda n: n._order):  # parents before children
+        made[n] = forward(n, [made.get(p) or _named(p, names, shown) for p in n._parents])
+        if made[n] is None:
+            return Symbol.named(names[node], node.data)
+    formula = made.get(node) or _named(node, names, shown)
+    if len(formula.text) > 30:
+        return Symbol.named(names[node], node.data)
+    return Symbol(formula.text, node.data, formula.rank)  # the node's own number, not the replay's rounding
 
 
-def _num(x: float) -> str:
-    return f"{x:.6g}"
+def _named(node: Value, names: dict[Value, str], shown: Callable[[Value], bool]) -> Symbol:
+    """A named node by its name; an unnamed leaf (a constant) by its number."""
+    return Symbol.named(names[node] if shown(node) or node._parents else number(node.data), node.data)

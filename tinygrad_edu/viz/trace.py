@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import ArgumentTypeError, GraphError
 from ..graph import walk
-from ..value import edge_partners
+from ..symbolic import NEG, Symbol, local_forms
 from .labels import array, number
 from .labels import param_names as param_names_of
 
@@ -285,13 +285,12 @@ def _scalar_backward(graph: Graph, out: Timeline) -> None:
             continue
         g = grad[i]
         edges = []
+        symbols = _symbols(graph, i)
         for k, (p, local) in enumerate(zip(ps, graph.locals[i] or [])):
             if not graph.tracked[p]:
                 continue
             grad[p] += local * g  # the chain rule, one edge at a time (as in Value.backward)
-            edges.append(
-                {"parent": p, "local": json_number(local), "symbol": _symbol(graph, i, k), "grad": json_number(grad[p])}
-            )
+            edges.append({"parent": p, "local": json_number(local), "symbol": symbols[k], "grad": json_number(grad[p])})
         if edges:
             out.steps.append({"kind": "backward", "node": i, "edges": edges, "text": []})
 
@@ -301,27 +300,15 @@ def json_number(x: float) -> float | str:
     return x if math.isfinite(x) else {math.inf: "Infinity", -math.inf: "-Infinity"}.get(x, "NaN")
 
 
-def _symbol(graph: Graph, i: int, k: int) -> str:
-    """The form of d node / d input k, as the article writes it: `a_h1`, `a_o1·(1 − a_o1)`, `2·x`; else the number."""
-    op, ps, names = graph.ops[i] or "", graph.parents[i], graph.names
-    me, local = names[i], (graph.locals[i] or [])[k]
-    if op == "sigmoid":
-        return f"{me}·(1 − {me})"
-    if op == "tanh":
-        return f"1 − {me}²"
-    if op == "exp":
-        return me
-    if op == "+":
-        return "1"
-    if op == "*" and len(ps) == 2:
-        return names[ps[1 - k]]  # d(x·y)/dx = y
-    if op == "Σw·x":
-        partner = edge_partners(graph.nodes[i]).get(k)
-        return names[ps[partner]] if partner is not None else short(local)  # ds/dw = x, ds/dx = w
-    if op.startswith("**") and len(ps) == 1:
-        n = float(op[2:])
-        return f"{n:g}·{names[ps[0]]}" if n == 2 else f"{n:g}·{names[ps[0]]}^{n - 1:g}"
-    return short(local)
+def _symbols(graph: Graph, i: int) -> list[str]:
+    """d node / d input per edge, from the op's rule: `a_h1`, `a_o1·(1 − a_o1)`, `2·x`; else the number.
+
+    The page writes `symbol × grad`, so a sum gets parentheses: `(1 − t²)`.
+    """
+    nodes, names = graph.nodes, graph.names
+    out = Symbol.named(names[i], nodes[i].data)
+    forms = local_forms(nodes[i], out, [Symbol.named(names[p], nodes[p].data) for p in graph.parents[i]])
+    return [form.wrapped(NEG) for form in forms]
 
 
 def _tensor_backward(graph: Graph, out: Timeline) -> None:
