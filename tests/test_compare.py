@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygrad_edu import nn, reference
+from tinygrad_edu import Tensor, linear, nn, reference
 from tinygrad_edu.check import article, compare_gradients
 from tinygrad_edu.check.compare import from_step, loss_function
 
@@ -317,3 +317,84 @@ def test_a_nan_gradient_is_named_as_such():
     report = compare(lambda s, x, t: {k: np.full(v.shape, np.nan) for k, v in s.items()})
     assert not report.ok
     assert all(p.diagnosis.startswith("manual holds NaN or an infinity") for p in report.params)
+
+
+class Affine(nn.Module):
+    """A hand-made layer s = x Wᵀ + b whose parameters are named nothing like `weight` and `bias`."""
+
+    def __init__(self, n_in, n_out, seed):
+        super().__init__()
+        start = nn.Linear(n_in, n_out, dtype=np.float64, generator=seed)
+        self.offsets = Tensor(start.bias.data.copy(), requires_grad=True)  # b, registered first
+        self.hidden_weights_xyz = Tensor(start.weight.data.copy(), requires_grad=True)  # W, (out, in)
+
+    def forward(self, x):
+        return linear(x, self.hidden_weights_xyz, self.offsets)
+
+
+class OddNames(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.first = Affine(3, 4, seed=3)
+        self.act = nn.Sigmoid()
+        self.second = Affine(4, 2, seed=4)
+        self.squash = nn.Sigmoid()
+
+    def forward(self, x):
+        return self.squash(self.second(self.act(self.first(x))))
+
+
+def _as_article_names(state):
+    """The reference delta rule reads `0.weight`..; the model's own keys are the user's attribute names."""
+    return {
+        "0.weight": state["first.hidden_weights_xyz"],
+        "0.bias": state["first.offsets"],
+        "2.weight": state["second.hidden_weights_xyz"],
+        "2.bias": state["second.offsets"],
+    }
+
+
+def _odd_grads(g):
+    return {
+        "first.hidden_weights_xyz": g["0.weight"],
+        "first.offsets": g["0.bias"],
+        "second.hidden_weights_xyz": g["2.weight"],
+        "second.offsets": g["2.bias"],
+    }
+
+
+def test_the_layers_are_found_from_the_model_not_from_the_parameter_names():
+    """Each parameter's layer and part come from the module holding it and its shape, so any name works."""
+    model = OddNames()
+
+    def sigma_twice(state, x, t):
+        renamed = _as_article_names(state)
+        r = reference.backprop(reference.layers_from_state(renamed), x, t)
+        d_h = r.delta[0] * r.a[0] * (1 - r.a[0])  # σ' applied twice in the hidden layer
+        g = _odd_grads(reference.gradients(renamed, x, t))
+        return {**g, "first.hidden_weights_xyz": d_h.T @ np.atleast_2d(x), "first.offsets": d_h.sum(0)}
+
+    report = compare_gradients(model, loss_fn, X3, T2, sigma_twice)
+    right = _odd_grads(reference.gradients(_as_article_names(model.state_dict()), X3, T2))
+    for p in report.params:  # autodiff itself, against the textbook delta rule
+        np.testing.assert_allclose(p.autodiff, right[p.name], rtol=1e-12, atol=1e-15)
+    assert [p.name for p in report.params if not p.ok] == ["first.offsets", "first.hidden_weights_xyz"]
+    assert (
+        "the derivative of the Sigmoid, a(1 − a), is applied twice in the delta of layer first"
+        in report["first.hidden_weights_xyz"].diagnosis
+    )
+    assert report.first_wrong.startswith("δ of layer first")
+    assert any("the layers above layer first are right and its δ is wrong" in f for f in report.findings)
+
+
+def test_a_bias_updated_per_input_is_named_whatever_the_bias_is_called():
+    model = OddNames()
+
+    def per_input(state, x, t):
+        g = _odd_grads(reference.gradients(_as_article_names(state), x, t))
+        return {**g, "second.offsets": 4 * g["second.offsets"]}  # once per each of the layer's 4 inputs
+
+    report = compare_gradients(model, loss_fn, X3, T2, per_input)
+    assert [p.name for p in report.params if not p.ok] == ["second.offsets"]
+    assert "the bias is updated once per input of the layer (4 inputs)" in report["second.offsets"].diagnosis
+    assert any(f.startswith("layer second: the weight gradient matches, so the δ is right") for f in report.findings)

@@ -216,6 +216,8 @@ def compare_gradients(
     state = {k: np.array(v, dtype=np.float64) for k, v in model.state_dict().items()}
     dtypes = {np.asarray(v).dtype.name for v in model.state_dict().values()}
     auto, loss, layers, graph = _autodiff(model, loss_fn, inputs, targets)
+    owner = dict(trace.owners(model))  # each parameter's module, and its part there (weight, bias) if a layer's
+    owner.update({key: (layer.prefix, part) for layer in layers for part, key in layer.params.items()})
     given = manual(
         {k: v.copy() for k, v in state.items()},
         np.array(inputs, dtype=np.float64),
@@ -236,6 +238,7 @@ def compare_gradients(
         convention=convention or _convention_of(loss_fn),
         layers={layer.prefix: layer for layer in layers},
         order=[layer.prefix for layer in layers],
+        owner=owner,
         auto=auto,
         state=state,
     )
@@ -312,8 +315,9 @@ def _autodiff(
             continue
         index = tuple(int(i) for i in name[len(key) + 1 :].split("."))  # a Value of a list: `0.weight.1.0`
         grads[key][index] = 0.0 if param.grad is None else param.grad
-    layers = trace.layers(recorder)
-    outputs = {name: y for name, kind, _x, y in recorder.calls if kind == "Linear"}
+    layers = trace.layers(recorder, trace.owners(model), state)
+    prefixes = {layer.prefix for layer in layers}
+    outputs = {name: y for name, kind, _x, y in recorder.calls if kind == "layer" and name in prefixes}
     return grads, float(np.asarray(loss.data)), layers, {"root": loss, "model": model, "layer_outputs": outputs}
 
 
@@ -469,10 +473,10 @@ def _findings(
         if note:
             findings.append(note)
         return findings, None, marks
-    by_layer: dict[str, dict[str, ParamCheck]] = {}
+    by_layer: dict[str, dict[str, ParamCheck]] = {}  # module -> part ("weight", "bias") -> its check
     for c in checks:
-        prefix, kind = c.name.rsplit(".", 1) if "." in c.name else ("", c.name)
-        by_layer.setdefault(prefix, {})[kind] = c
+        module, part = ctx.owner.get(c.name, ("", c.name))
+        by_layer.setdefault(module, {})[part] = c
     order = [p for p in ctx.order if p in by_layer] or list(by_layer)
     wrong = [p for p in order if not all(c.ok for c in by_layer[p].values())]
     top = wrong[-1]

@@ -45,6 +45,7 @@ class Context:
     convention: str
     layers: Mapping[str, LayerTrace]
     order: list[str]
+    owner: Mapping[str, tuple[str, str]]  # state-dict key -> (its module, its part: "weight"/"bias" in a layer)
     auto: Mapping[str, np.ndarray]
     state: Mapping[str, np.ndarray]
     probe: Callable[..., float | None] | None = field(default=None, repr=False)
@@ -103,7 +104,7 @@ def diagnose_layer_param(name: str, auto: np.ndarray, manual: np.ndarray, close:
 
 def _layer_cause(name: str, manual: np.ndarray, close: Close, ctx: Context) -> str:
     """Recompute this parameter's gradient with one known mistake at a time; name the one that fits."""
-    prefix, kind = name.rsplit(".", 1) if "." in name else ("", name)
+    prefix, kind = ctx.owner.get(name, ("", name))
     layer = ctx.layers.get(prefix)
     if layer is None or kind not in ("weight", "bias"):
         return ""
@@ -151,7 +152,8 @@ def _layer_cause(name: str, manual: np.ndarray, close: Close, ctx: Context) -> s
             )
     nxt = _next(prefix, ctx)
     if nxt is not None:
-        w = ctx.state.get(f"{nxt.prefix}.weight")
+        w_key = nxt.params["weight"]
+        w = ctx.state.get(w_key)
         d = layer.derivative() if layer.kind else np.ones_like(layer.ds)
         if w is not None and w.shape[0] == w.shape[1]:
             candidates.append(
@@ -162,7 +164,7 @@ def _layer_cause(name: str, manual: np.ndarray, close: Close, ctx: Context) -> s
                 )
             )
         if w is not None and ctx.step_form and ctx.lr:
-            updated = w - ctx.lr * ctx.auto[f"{nxt.prefix}.weight"]
+            updated = w - ctx.lr * ctx.auto[w_key]
             candidates.append(
                 (
                     (nxt.ds @ updated) * d,
@@ -242,8 +244,10 @@ def _ratio_candidates(name: str, ctx: Context, n: int, lr: float | None) -> list
             out.append(("no lr", 1 / lr, "the learning rate is left out of the update: w − ∂E/∂w"))
         else:
             out.append(("lr in gradient", lr, "your gradient includes the learning rate: you return lr · ∂E/∂w"))
-    weight = ctx.state.get(name.rsplit(".", 1)[0] + ".weight")
-    if weight is not None and weight.ndim == 2 and weight.shape[1] > 1 and name.endswith("bias"):
+    prefix, part = ctx.owner.get(name, ("", name))
+    layer = ctx.layers.get(prefix)
+    weight = ctx.state.get(layer.params["weight"]) if layer is not None and part == "bias" else None
+    if weight is not None and weight.ndim == 2 and weight.shape[1] > 1:
         fan_in = weight.shape[1]
         out.append(
             (
