@@ -383,7 +383,7 @@ def test_the_layers_are_found_from_the_model_not_from_the_parameter_names():
         "the derivative of the Sigmoid, a(1 − a), is applied twice in the delta of layer first"
         in report["first.hidden_weights_xyz"].diagnosis
     )
-    assert report.first_wrong.startswith("δ of layer first")
+    assert report.first_wrong == "δ of layer first (∂E/∂s, the output of Affine first)"
     assert any("the layers above layer first are right and its δ is wrong" in f for f in report.findings)
 
 

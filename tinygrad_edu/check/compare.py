@@ -484,7 +484,9 @@ def _findings(
     w, b = layer.get("weight"), layer.get("bias")
     first: str
     if b is not None and not b.ok and (w is None or not w.ok):
-        first = f"δ of layer {top} (∂E/∂s, the output of Linear {top})"
+        first = (
+            f"δ of layer {top} (∂E/∂s, the output of {ctx.layers[top].module if top in ctx.layers else 'layer'} {top})"
+        )
         marks["delta_of"].append(top)
         if top != order[-1]:
             findings.append(

@@ -36,6 +36,7 @@ class LayerTrace:
     a: np.ndarray | None = None
     da: np.ndarray | None = None  # ∂E/∂a
     params: dict[str, str] = field(default_factory=dict)  # "weight"/"bias" -> its state-dict key
+    module: str = "Linear"  # the layer's class
 
     def derivative(self, kind: str | None = None, of: str = "a") -> np.ndarray | None:
         """f'(s) from the activation's output a: a(1 − a), 1 − a², [a > 0]; `of="s"` plugs in s instead (a bug)."""
@@ -72,6 +73,7 @@ def owners(model: Any) -> dict[str, tuple[str, str]]:
 class Recorder:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, Any, Any]] = []  # (module name, kind, input, output)
+        self.classes: dict[str, str] = {}  # module name -> its class name ("Linear"), for the messages
 
 
 @contextmanager
@@ -91,6 +93,7 @@ def record(model: Any) -> Iterator[Recorder]:
             return out
 
         object.__setattr__(module, "forward", forward)
+        recorder.classes[name] = type(module).__name__
         wrapped.append(module)
     try:
         yield recorder
@@ -109,7 +112,7 @@ def layers(recorder: Recorder, owned: Mapping[str, tuple[str, str]], state: Mapp
     by_output: dict[int, LayerTrace] = {}
     for name, kind, x, y in recorder.calls:
         if kind == "layer":
-            layer = LayerTrace(name, _values(x), _values(y), _grads(y))
+            layer = LayerTrace(name, _values(x), _values(y), _grads(y), module=recorder.classes[name])
             layer.params = _parts(name, layer, owned, state)
             if layer.params:
                 out.append(layer)
