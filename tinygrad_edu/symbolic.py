@@ -194,7 +194,7 @@ def local_forms(node: Value, out: Symbol, parents: Sequence[Symbol]) -> list[Sym
 
 def constant(node: Value) -> float:
     """The number an op with one parent was given (the 3 of `x + 3`, the 2 of `x ** 2`), as the rule's `b`."""
-    return node._db  # where Value keeps it; see autograd.graph_locals, which calls the rules the same way
+    return node._db  # where Value keeps it; backward(create_graph=True) calls the rules with it the same way
 
 
 def forward(node: Value, parents: Sequence[Symbol]) -> Symbol | None:
