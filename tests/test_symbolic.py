@@ -7,7 +7,10 @@ compared with central finite differences of the op on plain floats: a wrong form
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tinygrad_edu.graph import walk
 from tinygrad_edu.symbolic import Symbol, local_forms
 from tinygrad_edu.value import RULES, Value, weighted_sum
 from tinygrad_edu.viz.trace import read_graph, timeline
@@ -146,3 +149,44 @@ def test_the_step_through_page_writes_the_same_forms():
     assert symbols[("t", "x")] == "(1 − t²)"  # the page writes `symbol × grad`: the sum is bracketed
     assert symbols[("r", "t")] == log_name
     assert read_back("1/x", {"x": 0.7}) == pytest.approx(1 / 0.7)
+
+
+UNARY = {
+    "sigmoid": lambda a: a.sigmoid(),
+    "tanh": lambda a: a.tanh(),
+    "exp": lambda a: (a * 0.1).exp(),
+    "log": lambda a: (a * a + 1.0).log(),
+    "cube": lambda a: a**3,
+    "sub": lambda a: 0.3 - a,
+}
+BINARY = {"add": lambda a, b: a + b, "mul": lambda a, b: a * b, "div": lambda a, b: a / (b * b + 1.0)}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.lists(st.floats(-1.5, 1.5), min_size=2, max_size=3),
+    program=st.lists(
+        st.tuples(st.sampled_from(sorted({**UNARY, **BINARY})), st.integers(0, 50), st.integers(0, 50)),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_every_form_on_random_graphs_reads_back_as_its_recorded_derivative(data, program):
+    nodes = [Value(x) for x in data]
+    for op, i, j in program:
+        a, b = nodes[i % len(nodes)], nodes[j % len(nodes)]
+        nodes.append(UNARY[op](a) if op in UNARY else BINARY[op](a, b))
+    graph = walk(nodes[-1])
+    for k, node in enumerate(graph):
+        node.label = f"v{k}"
+    env = {node.label: node.data for node in graph}
+    for node in graph:
+        if not node._parents:
+            continue
+        forms = local_forms(
+            node, Symbol.named(node.label, node.data), [Symbol.named(p.label, p.data) for p in node._parents]
+        )
+        for form, local in zip(forms, node._locals):
+            assert read_back(form.text, env) == pytest.approx(local, rel=1e-9, abs=1e-12), form.text
+        if node._op in ("sigmoid", "tanh", "exp", "log", "**3") or (node._op == "*" and len(node._parents) == 2):
+            assert all(any(ch.isalpha() for ch in f.text) for f in forms), forms  # a formula, not a bare number
