@@ -79,10 +79,9 @@ def unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
         return grad
     extra = grad.ndim - len(shape)
     if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
+        grad = grad.sum(axis=0 if extra == 1 else tuple(range(extra)))  # (a bias: summed over the batch)
+    if grad.shape != shape:
+        grad = grad.sum(axis=tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1), keepdims=True)
     if grad.shape != shape:  # the gradient must land exactly on its input's shape
         raise ShapeError(f"unbroadcast: a gradient of shape {grad.shape} cannot be summed back to {shape}")
     return grad

@@ -539,18 +539,14 @@ def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any)
         out = np.asarray(out)  # NumPy reductions return scalars; a Tensor always holds an array
     result = Tensor.__new__(Tensor)
     result.data = out
-    result.grad = None
-    result.name = None
+    result.grad = result.name = None
     result._order = tick()
     # `away.count` is 0 while every thread is in the default modes (grad on, anomaly off): then
     # neither thread-local mode needs reading.
     if away.count and anomaly_mode.enabled:
         _check_forward(op, arrays, result)
-    if away.count and not grad_mode.enabled:
-        needs: tuple[bool, ...] = (False,)
-    else:
-        needs = tuple([type(x) is Tensor and x.requires_grad for x in inputs])
-    if True in needs:
+    needs = tuple([type(x) is Tensor and x.requires_grad for x in inputs])
+    if True in needs and (not away.count or grad_mode.enabled):
         result.requires_grad = True
         result._op = op
         result._saved = saved
@@ -558,10 +554,8 @@ def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any)
         result._parents = tuple([x if type(x) is Tensor else None for x in inputs])
     else:
         result.requires_grad = False
-        result._op = None
-        result._saved = None
-        result._needs = ()
-        result._parents = ()
+        result._op = result._saved = None
+        result._needs = result._parents = ()
     return result
 
 
@@ -810,7 +804,10 @@ def _backprop(
             op = node._op
             if op is None:
                 if wanted is None and g is not None:
-                    _to_leaf(node, g, node in owned)
+                    if node.grad is None and node in owned:
+                        node.grad = g  # the usual leaf: a new array of its own, nothing to add to
+                    else:
+                        _to_leaf(node, g, node in owned)
                 continue
             if wanted is None:
                 # An intermediate result shows this pass's gradient when the graph is kept (to draw
@@ -839,10 +836,16 @@ def _backprop(
             if not retain_graph:  # release: what it saved and its links to its inputs (and so the graph behind)
                 node._saved, node._parents = _FREED, ()
             for parent, grad, need in zip(parents, grads, needs):
-                if need and grad is not None:
-                    # A new array (not g, not a view of g) is the engine's own: no copy needed.
-                    fresh = grad is not g and type(grad) is np.ndarray and grad.base is None
-                    _hand_over(pending, owned, parent, grad, fresh, create_graph)
+                if not need or grad is None:
+                    continue
+                # A new array (not g, not a view of g) is the engine's own: no copy needed.
+                fresh = grad is not g and type(grad) is np.ndarray and grad.base is None
+                data = parent.data
+                if fresh and parent not in pending and grad.shape == data.shape and grad.dtype == data.dtype:
+                    pending[parent] = grad  # the usual edge: a new array of the input's kind, the first to arrive
+                    owned.add(parent)
+                    continue
+                _hand_over(pending, owned, parent, grad, fresh, create_graph)
     finally:
         if create_graph and not was_enabled:
             set_mode(grad_mode, False, True)
