@@ -154,12 +154,13 @@ class Value(Node):
 
     # ------------------------------------------------------------------ autodiff
 
-    def backward(self, grad: float = 1.0, create_graph: bool = False) -> None:
-        """Fill `.grad` of every node this value depends on with d(self)/d(node).
+    def backward(self, gradient: float = 1.0, create_graph: bool = False) -> None:
+        """Fill `.grad` of every node this value depends on with d(self)/d(node), times `gradient`.
 
-        Leaves accumulate across calls, as in PyTorch: call backward twice and their grads double;
-        reset with `v.grad = None` (or `model.zero_grad()`). Intermediate nodes show the gradient
-        of this pass only. The graph is kept, so backward can be called again.
+        `gradient` is dL/d(self) to start from (PyTorch's name; 1.0 when self is the loss). Leaves
+        accumulate across calls, as in PyTorch: call backward twice and their grads double; reset
+        with `v.grad = None` (or `model.zero_grad()`). Intermediate nodes show the gradient of this
+        pass only. The graph is kept, so backward can be called again.
         With `create_graph=True` every `.grad` is a Value with a graph of its own, which can be
         differentiated again (second derivatives) and drawn.
         """
@@ -169,10 +170,10 @@ class Value(Node):
                 "create the leaves with Value(x) (requires_grad=True is the default)"
             )
         if create_graph:
-            return backward_graph(self, grad)
+            return backward_graph(self, gradient)
         check = away.count and anomaly_mode.enabled  # read the thread-local only when some thread switched
         order = _graph_below(self)
-        self.grad += grad
+        self.grad += gradient
         for node in order:  # newest first: every user of a node comes before it
             g = node.grad
             if check:
