@@ -37,13 +37,15 @@ class Value(Node):
     keeps the constant in `_db`; `weighted_sum` keeps its many edges in `_many`.
     """
 
-    __slots__ = ("_a", "_b", "_da", "_db", "_many", "_op", "_order", "data", "grad", "label", "requires_grad")
+    __slots__ = ("_a", "_b", "_da", "_db", "_many", "_op", "_order", "data", "grad", "name", "requires_grad")
 
-    def __init__(self, data: Number, requires_grad: bool = True, label: str | None = None) -> None:
+    def __init__(
+        self, data: Number, requires_grad: bool = True, name: str | None = None, *, label: str | None = None
+    ) -> None:
         self.data = float(data) if type(data) is float or type(data) is int else as_float(data, type(data) is Value)
         self.grad: Any = None
         self.requires_grad = bool(requires_grad)
-        self.label = label
+        self.name = name if label is None else label  # `label`: micrograd's word for it
         self._op = ""
         self._a = self._b = self._many = None
         self._da = self._db = 0.0
@@ -227,8 +229,17 @@ class Value(Node):
         return format(self.data, spec) if spec else repr(self)
 
     def __repr__(self) -> str:
-        label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self.data:.6g}, grad={_fmt_grad(self.grad)}{label})"
+        name = f", name={self.name!r}" if self.name else ""
+        return f"Value(data={self.data:.6g}, grad={_fmt_grad(self.grad)}{name})"
+
+    @property
+    def label(self) -> str | None:
+        """micrograd's name for `name` (the two engines, like PyTorch, say `name`)."""
+        return self.name
+
+    @label.setter
+    def label(self, text: str | None) -> None:
+        self.name = text
 
 
 # ---------------------------------------------------------------------- the node constructor
@@ -241,7 +252,7 @@ def _node(
     out = Value.__new__(Value)
     out.data = data
     out.grad = None
-    out.label = None
+    out.name = None
     out._op = op
     out._order = tick()
     if away.count and not _modes_allow(out, a, b, many):  # some thread left the default modes
