@@ -1,4 +1,4 @@
-"""symbolic: the derivative text of every op comes from value.RULES, and each text means the right derivative.
+"""symbolic: every op's derivative text comes from its rule (sweep.RULES), and each text means the right derivative.
 
 Each form is read back as Python (`·` → `*`, `x²` → `x**2`, ...), evaluated at the node's numbers and
 compared with central finite differences of the op on plain floats: a wrong form cannot pass.
@@ -10,9 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tinygrad_edu.fused import weighted_sum
 from tinygrad_edu.graph import walk
+from tinygrad_edu.sweep import RULES
 from tinygrad_edu.symbolic import Symbol, local_forms
-from tinygrad_edu.value import RULES, Value, weighted_sum
+from tinygrad_edu.value import Value
 from tinygrad_edu.viz.trace import read_graph, timeline
 
 
@@ -82,7 +84,7 @@ def test_each_op_reads_its_rule_and_the_text_is_the_derivative(op, build, on_flo
 
 
 def test_every_op_of_the_engine_has_a_case():
-    """A new op in value.RULES gets its text from its rule; this makes sure a case checks what it writes."""
+    """A new op in RULES gets its text from its rule; this makes sure a case checks what it writes."""
     assert set(RULES) <= {c[0] for c in CASES}
 
 

@@ -1,7 +1,7 @@
 """Derivatives as text, read from the engine's own op table: `a_o1·(1 − a_o1)`, `1 − out²`, `2·x`.
 
 value.py writes above each op its local derivatives in Value ops, e.g.
-`@rule("sigmoid", lambda out, a, b: (out * (1.0 - out),))` (kept in `value.RULES`). Called with
+`@rule("sigmoid", lambda out, a, b: (out * (1.0 - out),))` (kept in `sweep.RULES`). Called with
 `Symbol`s instead of Values, the same lambda writes the formula instead of computing it. So the forms
 that `check.explain` and the step-through page print come from the one table the engine
 differentiates with, and cannot drift from it.
@@ -16,7 +16,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .value import RULES, Value
+from .sweep import RULES
+from .value import Value
 
 # How tightly a formula binds, loosest first; an operand looser than its place needs parentheses.
 SUM, NEG, PRODUCT, POWER, ATOM = range(5)
