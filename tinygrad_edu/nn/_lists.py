@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import MixedEngineError, ShapeError
-from ..tensor import Tensor
 from ..value import Value, weighted_sum
+from .engines import engine_of
 
 
 def is_batch(x: Any) -> bool:
@@ -26,7 +26,7 @@ def is_batch(x: Any) -> bool:
 
 def as_sample(x: Any, n: int, where: str) -> list[Any]:
     """One sample as a list of `n` numbers or Values, or an error that names the fix."""
-    if type(x) is Tensor:
+    if engine_of(x, None) == "tensor":
         raise MixedEngineError(
             f"{where}: got a Tensor, but this layer uses the value engine (lists of numbers or Values); "
             "pass x.data.tolist(), or build the model with engine='tensor'"
@@ -57,7 +57,7 @@ def elementwise(x: Any, op: Callable[[Value], Value]) -> Any:
     """
     if type(x) is Value:
         return op(x)
-    if type(x) is Tensor:
+    if engine_of(x, None) == "tensor":
         raise MixedEngineError(f"{op.__name__}: got a Tensor where the value engine expects a Value or a list of them")
     if isinstance(x, np.ndarray):
         x = x.tolist()
