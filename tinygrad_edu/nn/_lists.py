@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import MixedEngineError, ShapeError
-from ..value import Value, weighted_sum
+from ..fused import weighted_sum
+from ..value import Value
 from .engines import engine_of
 
 

@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import ArgumentError, ArgumentTypeError, ShapeError
+from ..fused import weighted_sum
 from ..graph import no_grad
 from ..rng import Seed, as_generator
-from ..value import Value, weighted_sum
+from ..value import Value
 from ._lists import as_sample
 from .layers import Linear, Sigmoid
 from .module import Module, ModuleList, Sequential, _Slot
