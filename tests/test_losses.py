@@ -195,6 +195,13 @@ def test_max_margin_loss_keeps_its_import_paths_and_checks_sizes():
         nn.MaxMarginLoss(reduction="half_sum")
 
 
+def test_max_margin_loss_takes_numpy_int_and_bool_labels_in_a_list():
+    # Value ops refuse NumPy ints and bools as constants; micrograd-style label lists often hold them.
+    scores = [Value(0.5), Value(-0.3)]
+    assert F.max_margin_loss(scores, [np.int64(1), np.int32(-1)]).data == pytest.approx((0.5 + 0.7) / 2)
+    assert F.max_margin_loss(scores, [True, False]).data == pytest.approx((0.5 + 1.0) / 2)
+
+
 # ---------------------------------------------------------------------- against PyTorch
 
 

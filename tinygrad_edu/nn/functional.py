@@ -156,6 +156,7 @@ def max_margin_loss(scores: Any, targets: Any, reduction: str = "mean") -> Any:
         labels = labels.astype(scores.dtype).reshape(scores.shape)  # (batch,) labels would broadcast to (batch, batch)
     else:
         scores, labels = _pair(scores, targets, "max_margin_loss")
+        labels = [float(y) for y in labels]  # labels may be bools or NumPy ints, which Value ops refuse
     return _reduce(_terms(_hinge, scores, labels), reduction)
 
 
