@@ -259,12 +259,6 @@ class Value:
     def item(self) -> float:
         return self.data
 
-    def draw(self, **kwargs: Any) -> Any:
-        """This graph as a `graphviz.Digraph` (shows inline in Jupyter); see `tinygrad_edu.viz.draw`."""
-        from .viz import draw  # graphviz is imported only when drawing
-
-        return draw(self, **kwargs)
-
     def __float__(self) -> float:
         return self.data
 
