@@ -12,6 +12,7 @@ import random
 import re
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -436,3 +437,39 @@ def test_collapse_folds_module_calls_innermost_first_then_their_parents():
     assert set(hidden.values()) == {8}
     forced = parse(draw(outputs[0] * 1.0, params=model, calls=calls, collapse=True).source)[0]
     assert sum(summaries(forced).values()) > 0  # collapse=True folds even a small graph
+
+
+# ---------------------------------------------------------------------- calls= without a model, the method
+
+
+def test_recorded_calls_without_a_model_are_clusters_titled_by_their_kind():
+    layer, act = nn.Linear(2, 2, generator=0, engine="value"), nn.Sigmoid()
+    with record_modules() as calls:
+        out = act(layer([Value(0.5), Value(-1.0)]))[0] * 1.0
+    titles = {tuple(n["clusters"]) for n in parse(draw(out, calls=calls).source)[0].values()}
+    assert ("Linear(2→2)",) in titles and ("Sigmoid",) in titles
+    named = by_name(parse(draw(out, params={f"w{k}": p for k, p in enumerate(layer.parameters())}).source)[0])
+    assert {"w0", "w1", "w4"} <= set(named)  # row 0 and bias 0 (they made out) named by the dict
+    # ... and without calls=, no clusters
+    assert all(n["clusters"] == [] for n in named.values())
+
+
+def test_calls_must_come_from_record_modules():
+    with pytest.raises(TypeError, match=r"calls must be what `with tinygrad_edu.viz.record_modules\(\) as calls:`"):
+        draw(Value(1.0) * 2.0, calls=[(None, 0, 1)])
+
+
+def test_draw_method_comes_from_viz_and_graphviz_loads_on_the_first_drawing():
+    code = (
+        "import sys, tinygrad_edu\n"
+        "from tinygrad_edu import Tensor, Value\n"
+        "assert 'graphviz' not in sys.modules\n"
+        "y = Value(2.0, label='y') * 3.0\n"
+        "assert Value.draw is Tensor.draw and 'graphviz' not in sys.modules\n"
+        "print(y.draw().source.count('data 6'), 'graphviz' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "True"]
+    total = Tensor(np.ones(2), requires_grad=True, name="t").sum()
+    assert total.draw(rankdir="TB").source == draw(total, rankdir="TB").source
