@@ -13,6 +13,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tinygrad_edu"
 ENGINE = ("value", "tensor", "ops", "graph", "autograd", "anomaly", "retention", "errors", "rng")
+ENGINE += ("formulas", "fused", "sweep", "value_checks")  # what the engine rewrite split out of value.py and ops.py
 
 # (which files, the module prefixes they must not import)
 RULES = [
