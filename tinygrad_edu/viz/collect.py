@@ -116,7 +116,7 @@ def collect(
     else:
         ops = [node._op if node._parents else None for node in nodes]
     param_names = param_names_of(params, op)
-    names = [param_names.get(id(node)) or getattr(node, "label" if not is_tensor else "name", None) for node in nodes]
+    names = [param_names.get(id(node)) or node.name for node in nodes]  # both engines say `name`, as PyTorch
     root_i = len(nodes) - 1
 
     module_call_list = module_calls(calls, params)

@@ -41,7 +41,7 @@ def draw(
     """The graph that computed `root`, one record per value and one small node per op.
 
     params:    an `nn.Module` (names from `named_parameters()`) or a dict name -> parameter; names
-               the user gave (`label`, `name`) are used otherwise.
+               the user gave (`name`) are used otherwise.
     calls:     what `with record_modules() as calls:` recorded while the graph was built: each
                module call is drawn as a cluster around the nodes it made (only `params`' modules
                when `params` is a Module). Without it, no clusters.
