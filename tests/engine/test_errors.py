@@ -5,7 +5,7 @@ Four parts: the error classes themselves and a sweep of the package's source for
 test per kind of mistake (shapes, dtypes, graph misuse, the scalar engine's domains, mixing engines,
 gradcheck); a table of bad calls across the public API, each with its exact error class and a
 message pattern. Rows that once failed (bugs the sweeps found, since fixed) stay as regressions.
-The command line's answer to bad input is in test_cli_bad_input.py.
+The command line's answer to bad input is in tests/commands/test_cli_bad_input.py.
 """
 
 from __future__ import annotations

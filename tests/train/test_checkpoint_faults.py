@@ -1,5 +1,5 @@
 """Checkpoint fault sweeps: every truncation length in a sample, byte flips all over a real file, and a
-disk that fails after the k-th write. `tests/test_checkpoint.py` has one case of each kind; these
+disk that fails after the k-th write. `test_checkpoint.py` beside this file has one case of each kind; these
 sweep many positions. The contract for every bad file: `load` either succeeds with exactly the saved
 values or raises `CheckpointError`, and in both cases nothing else; a failed load leaves the model's
 parameters untouched, and a failed save leaves the previous file byte for byte.
