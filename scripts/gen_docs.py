@@ -130,7 +130,7 @@ def _composed_from(fn: object) -> str:
 
 
 def op_reference() -> str:
-    from tinygrad_edu import ops, tensor, value
+    from tinygrad_edu import fused, ops, tensor, value
 
     callers = _callers(inspect.getsource(tensor), "tinygrad_edu")
     out = [
@@ -171,7 +171,7 @@ def op_reference() -> str:
         (value.Value.tanh, "x.tanh()", a.tanh()),
         (value.Value.sigmoid, "x.sigmoid()", a.sigmoid()),
         (value.Value.relu, "x.relu()", a.relu()),
-        (value.weighted_sum, "tinygrad_edu.weighted_sum(ws, xs, b)", value.weighted_sum([a], [b], a)),
+        (fused.weighted_sum, "tinygrad_edu.weighted_sum(ws, xs, b)", fused.weighted_sum([a], [b], a)),
     ]
     for fn, spelled, sample in primitives:
         forward, derivative = _split_value_doc(fn)

@@ -137,7 +137,8 @@ def test_sum_over_paths_equals_autodiff_on_random_graphs(data, program, labelled
 def test_weighted_sum_partners_come_from_the_graph_not_from_equal_numbers():
     """A constant input 0.5 beside a bias of 0.5 and a weight of 1.0 once looked like a (w, x) pair."""
     from tinygrad_edu.check.explain import _edge_symbol
-    from tinygrad_edu.value import Value, edge_partners, weighted_sum
+    from tinygrad_edu.fused import edge_partners, weighted_sum
+    from tinygrad_edu.value import Value
 
     w, b = Value(1.0, label="w"), Value(0.5, label="b")
     s = weighted_sum([w], [0.5], b)

@@ -12,7 +12,8 @@ from typing import Any
 from .. import nn
 from ..check.article import INPUTS, PARAMS, TARGETS  # the article's numbers live in one place
 from ..errors import ArgumentError
-from ..value import Value, weighted_sum
+from ..fused import weighted_sum
+from ..value import Value
 from .argtypes import GRAPH_FORMATS, check_output, count, drawing_format, positive_float
 
 
