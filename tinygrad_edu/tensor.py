@@ -528,10 +528,20 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any) -> Tensor:
     """Run `op` forward and, when some input needs a gradient, record it in the graph.
 
-    This runs once per op, so it is written for speed (comprehensions, no generators). `needs`
-    records which inputs want a gradient, fixed now as in PyTorch; backward hands it to the op.
+    This runs once per op, so it is written for speed: one plain loop sorts the inputs into the
+    arrays the op reads, the parents it records (None for a constant) and `needs`, which inputs want
+    a gradient, fixed now as in PyTorch (backward hands it to the op).
     """
-    arrays = [x.data if type(x) is Tensor else x for x in inputs]
+    arrays, parents, needs = [], [], []
+    for x in inputs:
+        if type(x) is Tensor:
+            arrays.append(x.data)
+            parents.append(x)
+            needs.append(x.requires_grad)
+        else:
+            arrays.append(x)
+            parents.append(None)
+            needs.append(False)
     try:
         out, saved = op.forward(*arrays, *args, **kwargs)
     except ValueError as error:
@@ -549,13 +559,12 @@ def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any)
     # neither thread-local mode needs reading.
     if away.count and anomaly_mode.enabled:
         check_forward(op.__name__, out, arrays, [np.shape(a) for a in arrays], result._order)
-    needs = tuple([type(x) is Tensor and x.requires_grad for x in inputs])
     if True in needs and (not away.count or grad_mode.enabled):
         result.requires_grad = True
         result._op = op
         result._saved = saved
-        result._needs = needs
-        result._parents = tuple([x if type(x) is Tensor else None for x in inputs])
+        result._needs = tuple(needs)
+        result._parents = tuple(parents)
     else:
         result.requires_grad = False
         result._op = result._saved = None

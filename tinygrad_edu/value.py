@@ -37,13 +37,15 @@ class Value(Node):
     keeps the constant in `_db`; `weighted_sum` keeps its many edges in `_many`.
     """
 
-    __slots__ = ("_a", "_b", "_da", "_db", "_many", "_op", "_order", "data", "grad", "label", "requires_grad")
+    __slots__ = ("_a", "_b", "_da", "_db", "_many", "_op", "_order", "data", "grad", "name", "requires_grad")
 
-    def __init__(self, data: Number, requires_grad: bool = True, label: str | None = None) -> None:
+    def __init__(
+        self, data: Number, requires_grad: bool = True, name: str | None = None, *, label: str | None = None
+    ) -> None:
         self.data = float(data) if type(data) is float or type(data) is int else as_float(data, type(data) is Value)
         self.grad: Any = None
         self.requires_grad = bool(requires_grad)
-        self.label = label
+        self.name = name if label is None else label  # `label`: micrograd's word for it
         self._op = ""
         self._a = self._b = self._many = None
         self._da = self._db = 0.0
@@ -154,12 +156,13 @@ class Value(Node):
 
     # ------------------------------------------------------------------ autodiff
 
-    def backward(self, grad: float = 1.0, create_graph: bool = False) -> None:
-        """Fill `.grad` of every node this value depends on with d(self)/d(node).
+    def backward(self, gradient: float = 1.0, create_graph: bool = False) -> None:
+        """Fill `.grad` of every node this value depends on with d(self)/d(node), times `gradient`.
 
-        Leaves accumulate across calls, as in PyTorch: call backward twice and their grads double;
-        reset with `v.grad = None` (or `model.zero_grad()`). Intermediate nodes show the gradient
-        of this pass only. The graph is kept, so backward can be called again.
+        `gradient` is dL/d(self) to start from (PyTorch's name; 1.0 when self is the loss). Leaves
+        accumulate across calls, as in PyTorch: call backward twice and their grads double; reset
+        with `v.grad = None` (or `model.zero_grad()`). Intermediate nodes show the gradient of this
+        pass only. The graph is kept, so backward can be called again.
         With `create_graph=True` every `.grad` is a Value with a graph of its own, which can be
         differentiated again (second derivatives) and drawn.
         """
@@ -169,10 +172,10 @@ class Value(Node):
                 "create the leaves with Value(x) (requires_grad=True is the default)"
             )
         if create_graph:
-            return backward_graph(self, grad)
+            return backward_graph(self, gradient)
         check = away.count and anomaly_mode.enabled  # read the thread-local only when some thread switched
         order = _graph_below(self)
-        self.grad += grad
+        self.grad += gradient
         for node in order:  # newest first: every user of a node comes before it
             g = node.grad
             if check:
@@ -226,8 +229,17 @@ class Value(Node):
         return format(self.data, spec) if spec else repr(self)
 
     def __repr__(self) -> str:
-        label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self.data:.6g}, grad={_fmt_grad(self.grad)}{label})"
+        name = f", name={self.name!r}" if self.name else ""
+        return f"Value(data={self.data:.6g}, grad={_fmt_grad(self.grad)}{name})"
+
+    @property
+    def label(self) -> str | None:
+        """micrograd's name for `name` (the two engines, like PyTorch, say `name`)."""
+        return self.name
+
+    @label.setter
+    def label(self, text: str | None) -> None:
+        self.name = text
 
 
 # ---------------------------------------------------------------------- the node constructor
@@ -240,7 +252,7 @@ def _node(
     out = Value.__new__(Value)
     out.data = data
     out.grad = None
-    out.label = None
+    out.name = None
     out._op = op
     out._order = tick()
     if away.count and not _modes_allow(out, a, b, many):  # some thread left the default modes

@@ -164,3 +164,13 @@ def test_item_and_float():
     assert x.item() == 1.25
     assert float(x) == 1.25
     assert "1.25" in repr(x)
+
+
+def test_backward_takes_pytorch_gradient_keyword_and_scales_every_grad():
+    torch = pytest.importorskip("torch")
+    a, b = Value(1.5), Value(-2.0)
+    (a * b + a.tanh()).backward(gradient=0.25)
+    ta = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
+    tb = torch.tensor(-2.0, dtype=torch.float64, requires_grad=True)
+    (ta * tb + ta.tanh()).backward(gradient=torch.tensor(0.25, dtype=torch.float64))
+    assert a.grad == pytest.approx(ta.grad.item(), abs=1e-15) and b.grad == pytest.approx(tb.grad.item(), abs=1e-15)
