@@ -3,7 +3,7 @@
     python scripts/gen_docs.py          # rewrite them
     python scripts/gen_docs.py --check  # exit 1 if a committed page differs from what the code gives now
 
-Text outputs (compared by tests/test_docs.py, so the docs cannot drift from the code):
+Text outputs (compared by tests/docs/test_docs.py, so the docs cannot drift from the code):
 * docs/ops.md — the op reference: every op of the tensor engine (`tinygrad_edu.ops.TABLE`: the first
   docstring line is the maths, `torch` the PyTorch twin) and of the scalar engine (`Value`'s op docstrings),
   with the tinygrad_edu spelling that reaches each op, read from the source with `ast`.

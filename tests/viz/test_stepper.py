@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 import pytest
+from locations import ROOT
 
 from tinygrad_edu import Tensor, Value, nn
 from tinygrad_edu.check import article
@@ -268,9 +269,8 @@ def test_without_dot_the_error_says_how_to_install_it(monkeypatch):
 def test_the_page_assets_ship_in_the_wheel(tmp_path):
     """The page's .html/.js/.css are package data: a wheel built from this tree carries them."""
     pytest.importorskip("setuptools")
-    from pathlib import Path
 
-    root, src = Path(__file__).resolve().parent.parent, tmp_path / "src"
+    root, src = ROOT, tmp_path / "src"
     shutil.copytree(root / "tinygrad_edu", src / "tinygrad_edu", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(root / name, src / name)  # a copy, so the build leaves nothing in the checkout

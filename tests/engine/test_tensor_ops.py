@@ -131,6 +131,17 @@ def test_matmul(shapes, data):
     check(lambda a, b: tg.matmul(a, b), np.matmul, x, y)
 
 
+def test_one_tensor_on_both_sides_of_matmul_matches_a_hand_derivation():
+    """sum(sigmoid(x) @ x): x's gradient is the sum of its two uses, written out by hand."""
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    t = Tensor(x, requires_grad=True)
+    (t.sigmoid() @ t).sum().backward()
+    s = 1 / (1 + np.exp(-x))
+    ones = np.ones((2, 2))
+    # d/dx sum(s(x) @ x) = (1 @ x^T) * s (1 - s)  +  s^T @ 1
+    np.testing.assert_allclose(t.grad, (ones @ x.T) * s * (1 - s) + s.T @ ones, rtol=1e-12)
+
+
 @pytest.mark.parametrize("x_shape", [(4,), (3, 4), (2, 3, 4)])
 @pytest.mark.parametrize("bias", [True, False])
 @given(data=st.data())

@@ -9,10 +9,11 @@ sample and batches, SGD, momentum and Adam.
 from pathlib import Path
 
 import pytest
+from locations import CHECKER_CASES
 
 from tinygrad_edu.check.userfile import check_file
 
-CASES = sorted((Path(__file__).parent / "checker_cases").glob("*_case.py"))
+CASES = sorted((CHECKER_CASES).glob("*_case.py"))
 
 
 def _header(path: Path) -> tuple[str, dict[str, str]]:
@@ -53,14 +54,14 @@ def test_case(path, model):
     ],
 )
 def test_the_line_that_computed_the_first_wrong_delta_is_named(case, line_text):
-    path = Path(__file__).parent / "checker_cases" / f"{case}_case.py"
+    path = CHECKER_CASES / f"{case}_case.py"
     line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if text.strip() == line_text)
     result = check_file(str(path))
     assert f"is first computed at {path}, line {line}: {line_text}" in result.text
 
 
 def test_the_file_can_name_its_loss(tmp_path):
-    source = (Path(__file__).parent / "checker_cases" / "bug_mean_loss_3_outputs_case.py").read_text()
+    source = (CHECKER_CASES / "bug_mean_loss_3_outputs_case.py").read_text()
     assert not check_file(str(_write(tmp_path, "plain.py", source))).ok  # checked as ½ Σ: 0.6667x
     told = _write(tmp_path, "told.py", source + '\nLOSS = "mean"\n')
     assert check_file(str(told)).ok

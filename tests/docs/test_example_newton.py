@@ -3,12 +3,12 @@
 import importlib.util
 import itertools
 import math
-import pathlib
 
 import numpy as np
 import pytest
+from locations import EXAMPLES
 
-EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "newton.py"
+EXAMPLE = EXAMPLES / "newton.py"
 
 
 @pytest.fixture(scope="module")

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from locations import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 # Packages a page may use that are not dependencies of tinygrad_edu: without them the page is skipped.
 OPTIONAL = {"torch", "micrograd", "matplotlib", "sklearn", "tqdm"}

@@ -179,6 +179,15 @@ def test_load_state_dict_refuses_non_numbers():
         model.load_state_dict(sd)
 
 
+def test_load_state_dict_casts_integer_arrays_to_the_parameter_dtype():
+    """Integer arrays are a documented result: they are cast to the parameter's float dtype."""
+    layer = nn.Linear(2, 3)
+    layer.load_state_dict({"weight": np.arange(6).reshape(3, 2), "bias": np.array([1, 2, 3])})
+    assert layer.weight.data.dtype == np.float32
+    np.testing.assert_array_equal(layer.weight.data, np.arange(6).reshape(3, 2))
+    np.testing.assert_array_equal(layer.bias.data, [1.0, 2.0, 3.0])
+
+
 def test_repr_like_pytorch():
     model = nn.Sequential(nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 2, bias=False, engine="tensor"))
     assert repr(model) == (

@@ -2,7 +2,8 @@
 
 Two shapes of graph:
 
-* chains, y_{k+1} = c y_k (+ a constant), where dy_n/dy_0 = c^n;
+* chains, y_{k+1} = c y_k (+ a constant), where dy_n/dy_0 = c^n, and a chain of mixed ops
+  (y_{k+1} = tanh(0.9 y_k + 0.2)) checked against the same recurrence run by hand on floats;
 * a W-wide, D-deep DAG where node j of each layer combines nodes j and j+1 (mod W) of the layer
   before, y'_j = u y_j + v y_{j+1}. With a loss L = Σ_j w_j y_j at the end, the gradient flows
   back through the transposed map, g_j <- u g_j + v g_{j-1}, D times, which NumPy computes
@@ -83,6 +84,22 @@ def test_value_chain_of_200_000_nodes(low_recursion_limit):
 @pytest.mark.slow
 def test_value_chain_of_a_million_nodes(low_recursion_limit):
     value_chain(1_000_000, 1.000001)
+
+
+def test_deep_mixed_chain_matches_a_hand_run_recurrence(low_recursion_limit):
+    """3,000 nodes of mixed ops, deeper than any recursive walk gets; compare with a hand-run recurrence."""
+    n = 1_000  # the slope shrinks ~0.6x per step, so it stays far above float64's underflow
+    x = Value(0.3)
+    y = x
+    expected, slope = 0.3, 1.0
+    for _ in range(n):
+        y = (y * 0.9 + 0.2).tanh()
+        nxt = math.tanh(expected * 0.9 + 0.2)
+        slope *= 0.9 * (1 - nxt * nxt)
+        expected = nxt
+    y.backward()
+    assert y.data == pytest.approx(expected, rel=1e-12)
+    assert 0 < x.grad == pytest.approx(slope, rel=1e-9)
 
 
 def tensor_chain(n: int, c: float) -> None:

@@ -11,8 +11,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from locations import EXAMPLES
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "examples" / "tutorial.ipynb"
+NOTEBOOK = EXAMPLES / "tutorial.ipynb"
 
 
 def _stdout(cell: dict) -> str:

@@ -110,12 +110,13 @@ def test_the_running_sum_at_a_hidden_neuron(browser, article_page):
     hand = article_by_hand()
     E, params = article_network()
     a_h1 = read_graph(E, params).names.index("a_h1")
-    reach = [k + 1 for k, s in enumerate(line) for e in s.get("edges", []) if e["parent"] == a_h1]
-    assert len(reach) == 2
-    open_at(browser, url, reach[0])
-    first = float(node_attrs(browser)["a_h1"][1])
-    assert first in (pytest.approx(hand["grad a_h1 via o1"]), pytest.approx(hand["grad a_h1 via o2"]))
-    open_at(browser, url, reach[1])
+    reach = [(k + 1, e["symbol"]) for k, s in enumerate(line) for e in s.get("edges", []) if e["parent"] == a_h1]
+    assert sorted(symbol for _, symbol in reach) == ["w5", "w7"]  # via o1 (weight w5) and via o2 (w7)
+    (first_step, first_weight), (second_step, _) = reach
+    open_at(browser, url, first_step)
+    via = "o1" if first_weight == "w5" else "o2"
+    assert float(node_attrs(browser)["a_h1"][1]) == pytest.approx(hand[f"grad a_h1 via {via}"], rel=1e-12)
+    open_at(browser, url, second_step)
     assert float(node_attrs(browser)["a_h1"][1]) == pytest.approx(hand["grad a_h1"], rel=1e-12)
     assert "running sum" in browser.find_element("id", "step-text").text
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
+from locations import EXAMPLES
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "examples" / "tutorial.ipynb"
+NOTEBOOK = EXAMPLES / "tutorial.ipynb"
 nbformat = pytest.importorskip("nbformat", reason="needs the dev extra (nbformat, nbclient, ipykernel)")
 
 

@@ -3,16 +3,16 @@
 import itertools
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from locations import EXAMPLES
 
 from tinygrad_edu import nn, reference
 from tinygrad_edu.check import article, compare_gradients
 from tinygrad_edu.check.compare import from_step, loss_function
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "examples" / "article_code"))
+sys.path.insert(0, str(EXAMPLES / "article_code"))
 import level1
 import level2
 
@@ -167,7 +167,7 @@ def test_draw_marks_wrong_parameters_red():
 def test_the_example_script_reports_both_mistakes(capsys):
     import runpy
 
-    runpy.run_path(str(Path(__file__).parents[1] / "examples" / "check_article_code.py"), run_name="__main__")
+    runpy.run_path(str(EXAMPLES / "check_article_code.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert out.count("MISTAKES FOUND") == 4 and out.count("all gradients match") == 2
     assert (

@@ -1,15 +1,14 @@
 """Every example runs, keeps the promise its docstring makes, and its gradients are correct backprop."""
 
 import importlib.util
-import pathlib
 
 import numpy as np
 import pytest
+from locations import EXAMPLES
 
 from tinygrad_edu import Tensor
 from tinygrad_edu.datasets import load_article, make_moons
 
-EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 X, Y = load_article()
 LABELS = Y.argmax(axis=1)
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import pytest
+from locations import SCRIPTS
 
 pytest.importorskip("latex2mathml", reason="needs the docs extra: pip install -e '.[docs]'")
-_spec = importlib.util.spec_from_file_location(
-    "mkdocs_mathml", Path(__file__).resolve().parent.parent / "scripts" / "mkdocs_mathml.py"
-)
+_spec = importlib.util.spec_from_file_location("mkdocs_mathml", SCRIPTS / "mkdocs_mathml.py")
 hook = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(hook)
 

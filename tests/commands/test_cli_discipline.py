@@ -7,10 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from locations import ROOT
 
 from tinygrad_edu.cli import EXIT_CODES, build_parser, main
-
-ROOT = Path(__file__).parents[1]
 
 
 def usage_error(capsys, argv):

@@ -4,14 +4,12 @@ import json
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from locations import ROOT
 
 from tinygrad_edu.check import article
 from tinygrad_edu.cli import main
-
-ROOT = Path(__file__).parents[1]
 
 
 def run(capsys, *argv):

@@ -18,8 +18,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from locations import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 pytest.importorskip("mkdocs", reason="needs the docs extra: pip install -e '.[docs]'")
 webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (the dev extra)")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
