@@ -10,8 +10,9 @@ import ast
 from pathlib import Path
 
 import pytest
+from locations import ROOT
 
-PACKAGE = Path(__file__).resolve().parent.parent / "tinygrad_edu"
+PACKAGE = ROOT / "tinygrad_edu"
 ENGINE = ("value", "tensor", "ops", "graph", "autograd", "anomaly", "retention", "errors", "rng")
 ENGINE += ("formulas", "fused", "sweep", "value_checks")  # what the engine rewrite split out of value.py and ops.py
 
