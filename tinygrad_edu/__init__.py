@@ -29,6 +29,7 @@ from .value import Value
 
 from . import nn, optim  # isort: skip (they build on the engine above)
 from .checkpoint import CheckpointError, load, save  # isort: skip
+from . import viz as viz  # isort: skip (gives Value and Tensor their .draw(); graphviz loads on the first drawing)
 
 __version__ = "0.1.0"
 

@@ -293,14 +293,16 @@ def _autodiff(
     model: Any, loss_fn: Callable[[Any, Any], Any], inputs: Any, targets: Any
 ) -> tuple[dict[str, np.ndarray], float, list[trace.LayerTrace], dict[str, Any]]:
     """Forward (recording each layer), loss, backward; the gradients as float64 state-shaped arrays."""
+    from ..nn import engine_of
     from ..retention import keep_graph
     from ..tensor import Tensor
+    from ..viz.modules import record_modules  # which module made which node: report.draw()'s clusters
 
     state = {k: np.asarray(v) for k, v in model.state_dict().items()}
-    engine = getattr(model, "engine", None) or _engine_of(model)
+    engine = engine_of(model, "tensor")
     x: Any = np.asarray(inputs, dtype=np.float64).tolist() if engine == "value" else Tensor(np.asarray(inputs))
     model.zero_grad()
-    with trace.record(model) as recorder:
+    with trace.record(model) as recorder, record_modules() as calls:
         out = model(x)
     loss = loss_fn(out, targets)
     with keep_graph():  # report.draw() draws this graph, gradients on it
@@ -318,14 +320,8 @@ def _autodiff(
     layers = trace.layers(recorder, trace.owners(model), state)
     prefixes = {layer.prefix for layer in layers}
     outputs = {name: y for name, kind, _x, y in recorder.calls if kind == "layer" and name in prefixes}
-    return grads, float(np.asarray(loss.data)), layers, {"root": loss, "model": model, "layer_outputs": outputs}
-
-
-def _engine_of(model: Any) -> str:
-    for module in model.modules():
-        if getattr(module, "engine", None):
-            return module.engine
-    return "tensor"
+    graph = {"root": loss, "model": model, "layer_outputs": outputs, "calls": calls}
+    return grads, float(np.asarray(loss.data)), layers, graph
 
 
 def _as_gradients(
@@ -554,7 +550,7 @@ def _highlight(report: GradientReport, **draw_kwargs: Any) -> Any:
         for node in out if isinstance(out, list) else [out]:
             if node is not None:
                 marks[node] = ("#ff7f00", f"first wrong quantity: the delta of layer {prefix}")
-    dot = draw(root, params=model, highlight=marks, **draw_kwargs)
+    dot = draw(root, params=model, calls=report._graph.get("calls"), highlight=marks, **draw_kwargs)
     dot.body.append(
         '\tcheck_legend [shape=note fillcolor="#ffffff" label="red: manual gradient wrong\\l'
         'orange: first wrong quantity (from the loss down)\\l"]\n'

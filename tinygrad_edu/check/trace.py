@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..nn import ReLU, Sigmoid, Tanh
+from ..nn.engines import engine_of
 
 ACTIVATIONS = {Sigmoid: "Sigmoid", Tanh: "Tanh", ReLU: "ReLU"}
 
@@ -152,7 +153,7 @@ def _grads(x: Any) -> np.ndarray:
 
 
 def _walk(x: Any, attr: str) -> np.ndarray:
-    if hasattr(x, "data") and isinstance(getattr(x, "data", None), np.ndarray):  # a Tensor
+    if engine_of(x, None) == "tensor":
         v = getattr(x, attr)
         return np.zeros(x.data.shape) if v is None else np.array(v, dtype=np.float64)
     if isinstance(x, (list, tuple)):

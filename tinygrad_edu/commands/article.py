@@ -103,18 +103,19 @@ def _graph(path: str, engine: str, to_stderr: bool) -> None:
     from ..check import article
 
     try:
-        from ..viz import render
+        from ..viz import record_modules, render
     except ImportError as error:
         from ..errors import TinygradEduError
 
         raise TinygradEduError(f"--graph needs tinygrad_edu.viz and the graphviz package ({error})") from None
     fmt = drawing_format(path) or "svg"
-    if engine == "value":  # the drawing `graph --model article` makes: targets and ½ as named constants
-        from .graph import article_network
+    with record_modules() as calls:  # each layer's call drawn as a cluster
+        if engine == "value":  # the drawing `graph --model article` makes: targets and ½ as named constants
+            from .graph import article_network
 
-        root, params = article_network()
-    else:
-        graph = article.build(engine)
-        root, params = graph.loss, graph.model
-    written = render(root, path, format=fmt, params=params)
+            root, params = article_network()
+        else:
+            graph = article.build(engine)
+            root, params = graph.loss, graph.model
+    written = render(root, path, format=fmt, params=params, calls=calls)
     print(f"wrote {written}", file=sys.stderr if to_stderr else sys.stdout)

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import ArgumentTypeError, GraphError
 from ..graph import walk
+from ..nn.engines import engine_of
 from ..symbolic import NEG, Symbol, local_forms
 from .labels import array, number
 from .labels import param_names as param_names_of
@@ -59,7 +60,7 @@ def node_record(node: Any, is_tensor: bool) -> tuple[list[Any], list[float] | No
         doc = (op.__doc__ or "").strip().splitlines()[0] if op is not None else ""
         return parents, None, op.__name__ if op is not None else None, doc, node.name, node._order
     local = [float(x) for x in node._locals]
-    return parents, local, node._op if parents else None, "", node.label, node._order
+    return parents, local, node._op if parents else None, "", node.name, node._order
 
 
 def read_graph(root: Any, params: Any = None) -> Graph:
@@ -68,7 +69,7 @@ def read_graph(root: Any, params: Any = None) -> Graph:
         raise ArgumentTypeError(
             f"to_html: expected a Value or a Tensor (the end of a graph), got {type(root).__name__}"
         )
-    is_tensor = isinstance(root.data, np.ndarray)
+    is_tensor = engine_of(root) == "tensor"
     nodes = walk(root)[::-1]
     if is_tensor and len(nodes) == 1:
         raise GraphError(
