@@ -141,7 +141,7 @@ def test_check_the_articles_code(capsys, file, expected):
 def test_check_a_correct_file_and_a_bad_one(capsys, tmp_path):
     good = tmp_path / "good.py"
     good.write_text(
-        "from tinygrad_edu import reference\n"
+        "from tinygrad_edu.check import reference\n"
         "SIZES = [3, 2]\nINPUTS = [0.1, 0.2, 0.3]\nTARGETS = [0.0, 1.0]\n"
         "def gradients(state, inputs, targets):\n    return reference.gradients(state, inputs, targets)\n"
     )

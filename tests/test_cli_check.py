@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 GOOD = (
-    "from tinygrad_edu import reference\n\ndef gradients(state, x, t):\n    return reference.gradients(state, x, t)\n"
+    "from tinygrad_edu.check import reference\n\n"
+    "def gradients(state, x, t):\n    return reference.gradients(state, x, t)\n"
 )
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygrad_edu import nn, reference
-from tinygrad_edu.check import article, compare_gradients
+from tinygrad_edu import nn
+from tinygrad_edu.check import article, compare_gradients, reference
 from tinygrad_edu.check.compare import from_step, loss_function
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "examples" / "article_code"))

@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygrad_edu import TinygradEduError, checkpoint, gradcheck, nn, optim
-from tinygrad_edu import datasets as ds
+from tinygrad_edu import TinygradEduError, gradcheck, nn, optim
 from tinygrad_edu.rng import as_generator
-from tinygrad_edu.summary import summary
-from tinygrad_edu.train import fit
+from tinygrad_edu.train import checkpoint, fit, summary
+from tinygrad_edu.train import datasets as ds
 from tinygrad_edu.viz import draw, render
 
 PACKAGE = Path(__file__).parents[1] / "tinygrad_edu"

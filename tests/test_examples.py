@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tinygrad_edu import Tensor
-from tinygrad_edu.datasets import load_article, make_moons
+from tinygrad_edu.train.datasets import load_article, make_moons
 
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 X, Y = load_article()

@@ -28,9 +28,9 @@ from tinygrad_edu import (
     nn,
     optim,
 )
-from tinygrad_edu.checkpoint import CheckpointError, load, save
 from tinygrad_edu.cli import main
-from tinygrad_edu.datasets import make_moons, one_hot
+from tinygrad_edu.train.checkpoint import CheckpointError, load, save
+from tinygrad_edu.train.datasets import make_moons, one_hot
 
 
 def ones(*shape):

@@ -18,7 +18,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..errors import ArgumentError, RenderError
+from ..errors import ArgumentError, NoLayoutProgramError, RenderError
 from ..files import write_atomic
 from .draw import draw
 
@@ -116,10 +116,6 @@ def layout(source: str, format: str, timeout: float) -> bytes:  # noqa: A002
         message = done.stderr.decode(errors="replace").strip().splitlines()
         raise RenderError(f"render: {Path(command[0]).name} failed on the graph: {' '.join(message[-3:])}")
     return done.stdout
-
-
-class NoLayoutProgramError(Exception):
-    """No program to lay the graph out in this format (caught by `render` and by notebook display)."""
 
 
 def _wasm_available() -> bool:

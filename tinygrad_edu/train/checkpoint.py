@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ArgumentTypeError, TinygradEduError
-from .files import write_atomic
+from ..errors import ArgumentTypeError, CheckpointError, TinygradEduError
+from ..files import write_atomic
 
 # Stored next to the parameters; a reader can tell a checkpoint written by this package (and which
 # layout) from any other .npz. Its name cannot clash with a parameter's dotted name.
@@ -34,10 +34,6 @@ FORMAT_KEY = "__tinygrad_edu_checkpoint__"
 FORMAT_VERSION = 1
 
 PathLike = str | os.PathLike
-
-
-class CheckpointError(TinygradEduError, ValueError):
-    """A checkpoint file that cannot be read or does not fit the model (the model is left unchanged)."""
 
 
 def save(model: Any, path: PathLike) -> None:

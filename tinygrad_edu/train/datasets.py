@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ArgumentError, ArgumentTypeError, MissingDependencyError, ShapeError
-from .rng import Seed, as_generator
+from ..errors import ArgumentError, ArgumentTypeError, MissingDependencyError, ShapeError
+from ..rng import Seed, as_generator
 
 # The article's dataset (from machinelearningmastery's backprop tutorial): 5 points of class 0 on the
 # left, 5 of class 1 on the right, so one straight line separates them.

@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ArgumentTypeError, ShapeError
-from .graph import no_grad
-from .nn.module import Module, ModuleList
-from .tensor import Tensor
-from .value import Value
+from ..errors import ArgumentTypeError, ShapeError
+from ..graph import no_grad
+from ..nn.module import Module, ModuleList
+from ..tensor import Tensor
+from ..value import Value
 
 _WIDTHS = (29, 26, 10)  # Layer (type) | Output Shape | Param #
 
