@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 LOSSES = ("half-sum", "half-sum-batch-mean", "mean", "sum")
+GRAPH_TIMEOUT = 30.0  # seconds `dot` may take to lay out --graph's drawing; past it the DOT source is left
 
 
 def _positive(text: str) -> float:
@@ -186,9 +187,9 @@ def _plain(value: Any) -> Any:
 
 
 def _write_graph(file: str, result: Any, path: str) -> str:
-    """The report's graph (wrong parameters red) as DOT source, or rendered by Graphviz's `dot`."""
-    from ..errors import TinygradEduError
-    from ..files import write_atomic
+    """The report's graph (wrong parameters red), written by viz's `render`: atomically, `dot` under a time-out."""
+    from ..errors import RenderError, TinygradEduError
+    from ..viz import render
 
     report = result.report
     if report is None:
@@ -203,20 +204,10 @@ def _write_graph(file: str, result: Any, path: str) -> str:
         page = steps(root, params=model, highlight=_marks(report, model), title="Your backprop against autodiff")
         page.save(path)
         return f"wrote {path}"
-    dot = report.draw()
-    if fmt == "dot":
-        write_atomic(path, lambda f: f.write(dot.source.encode()))
-    else:
-        try:
-            data = dot.pipe(format=fmt if fmt in ("svg", "png", "pdf") else "svg")
-            write_atomic(path, lambda f: f.write(data))
-        except Exception as error:  # (graphviz raises its own types when `dot` is missing or fails)
-            fallback = Path(path).with_suffix(".dot")
-            write_atomic(fallback, lambda f: f.write(dot.source.encode()))
-            raise TinygradEduError(
-                f"--graph: could not run Graphviz's `dot` ({error}); the DOT source is in {fallback}. "
-                "Install Graphviz (apt install graphviz / brew install graphviz), or pass a .dot path"
-            ) from None
+    try:  # any other suffix gets SVG, as before; `dot` missing or too slow leaves the DOT source next to it
+        render(report.draw(), path, timeout=GRAPH_TIMEOUT)
+    except RenderError as error:
+        raise RenderError(f"--graph: {error}") from None
     return f"wrote {path}"
 
 
