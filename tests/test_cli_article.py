@@ -89,7 +89,6 @@ def test_explain_an_unknown_name_is_one_line(capsys):
 
 
 def test_graph_writes_a_dot_file(capsys, tmp_path):
-    pytest.importorskip("graphviz")
     path = tmp_path / "article.dot"
     code, _, _ = run(capsys, "article", "--graph", str(path))
     assert code == 0 and path.exists()
@@ -99,7 +98,6 @@ def test_graph_writes_a_dot_file(capsys, tmp_path):
 
 def test_graph_draws_the_targets_and_the_half_as_named_constants(capsys, tmp_path):
     """Issue 15 item 7: the article's E = ½ Σ (t - a)² with its 0.1, 0.9 and ½ visible, layers as clusters."""
-    pytest.importorskip("graphviz")
     path = tmp_path / "article.dot"
     code, _, _ = run(capsys, "article", "--graph", str(path))
     source = path.read_text()

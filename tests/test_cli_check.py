@@ -120,7 +120,6 @@ def test_the_articles_level2_code_yields_its_defect():
 
 
 def test_the_graph_is_written(tmp_path):
-    pytest.importorskip("graphviz")
     path = tmp_path / "level2.dot"
     out = subprocess.run(
         [sys.executable, "-m", "tinygrad_edu.cli", "check", "examples/article_code/level2.py", "--graph", str(path)],
@@ -140,7 +139,6 @@ def test_the_graph_goes_through_render_with_its_time_out(tmp_path, monkeypatch):
     from tinygrad_edu.commands import check as command
     from tinygrad_edu.errors import RenderError
 
-    pytest.importorskip("graphviz")
     hanging = tmp_path / "bin" / "dot"
     hanging.parent.mkdir()
     hanging.write_text("#!/bin/sh\nexec sleep 5\n")
@@ -158,7 +156,8 @@ def test_the_graph_goes_through_render_with_its_time_out(tmp_path, monkeypatch):
 
 
 def test_render_writes_a_drawing_as_it_is_and_refuses_draw_keywords_with_it(tmp_path):
-    graphviz = pytest.importorskip("graphviz")
+    import graphviz
+
     from tinygrad_edu.errors import ArgumentError
     from tinygrad_edu.viz import render
 

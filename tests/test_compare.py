@@ -155,7 +155,6 @@ def test_manual_must_return_a_dict():
 
 
 def test_draw_marks_wrong_parameters_red():
-    pytest.importorskip("graphviz")
     report = compare(lambda s, x, t: (level2.step(s, x, t, 0.5), 0.5))
     source = report.draw().source
     assert source.count('fillcolor="#e31a1c"') == 2  # 0.weight and 0.bias

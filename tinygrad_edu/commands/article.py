@@ -101,13 +101,8 @@ def _explain(name: str, rows: list[Any], as_json: bool) -> None:
 
 def _graph(path: str, engine: str, to_stderr: bool) -> None:
     from ..check import article
+    from ..viz import render
 
-    try:
-        from ..viz import render
-    except ImportError as error:
-        from ..errors import TinygradEduError
-
-        raise TinygradEduError(f"--graph needs tinygrad_edu.viz and the graphviz package ({error})") from None
     fmt = drawing_format(path) or "svg"
     if engine == "value":  # the drawing `graph --model article` makes: targets and ½ as named constants
         from .graph import article_network
