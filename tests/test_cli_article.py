@@ -159,3 +159,25 @@ def test_python_dash_m_runs_the_same_cli():
     )
     assert done.returncode == 0
     assert [r["name"] for r in json.loads(done.stdout)["rows"]] == list(article.ROW_NAMES)
+
+
+def test_the_article_network_is_built_in_one_place():
+    """`article` (audit, --explain, --graph) and `graph --model article` use one builder of the network."""
+    from tinygrad_edu.check import article_network as network
+    from tinygrad_edu.commands import graph
+
+    assert graph.MODELS["article"] is network.article_network
+    E, figure = network.article_network()  # E written as the article writes it, for the drawing
+    audited = network.build("value")  # E by mse_loss, for the audit and explain
+    assert type(audited.model) is type(figure) is network.ArticleNetwork
+    # Independent: the article's forward pass and its deltas in plain floats.
+    sig = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
+    a_h1, a_h2 = sig(0.1 * 2.78 + 0.2 * 2.55 + 0.5), sig(0.3 * 2.78 + 0.4 * 2.55 + 0.12)
+    a_o1, a_o2 = sig(0.5 * a_h1 + 0.6 * a_h2 + 0.2), sig(0.7 * a_h1 + 0.8 * a_h2 + 0.4)
+    d_o1, d_o2 = (a_o1 - 0.1) * a_o1 * (1 - a_o1), (a_o2 - 0.9) * a_o2 * (1 - a_o2)
+    d_h1 = (0.5 * d_o1 + 0.7 * d_o2) * a_h1 * (1 - a_h1)
+    expected = {"w5": d_o1 * a_h1, "w8": d_o2 * a_h2, "w1": d_h1 * 2.78, "b_h1": d_h1, "b_o2": d_o2}
+    for name, grad in expected.items():
+        assert audited.grad(name) == pytest.approx(grad, abs=1e-15)
+        assert figure[name].grad == audited.grad(name)  # the same network, whichever way E is written
+    assert audited.number("a_o2") == pytest.approx(a_o2, abs=1e-15) and E.data == audited.loss.data
