@@ -3,7 +3,7 @@
     python scripts/gen_docs.py          # rewrite them
     python scripts/gen_docs.py --check  # exit 1 if a committed page differs from what the code gives now
 
-Text outputs (compared by tests/test_docs.py, so the docs cannot drift from the code):
+Text outputs (compared by tests/docs/test_docs.py, so the docs cannot drift from the code):
 * docs/ops.md — the op reference: every op of the tensor engine (`tinygrad_edu.ops.TABLE`: the first
   docstring line is the maths, `torch` the PyTorch twin) and of the scalar engine (`Value`'s op docstrings),
   with the tinygrad_edu spelling that reaches each op, read from the source with `ast`.
@@ -130,7 +130,7 @@ def _composed_from(fn: object) -> str:
 
 
 def op_reference() -> str:
-    from tinygrad_edu import ops, tensor, value
+    from tinygrad_edu import fused, ops, tensor, value
 
     callers = _callers(inspect.getsource(tensor), "tinygrad_edu")
     out = [
@@ -171,7 +171,7 @@ def op_reference() -> str:
         (value.Value.tanh, "x.tanh()", a.tanh()),
         (value.Value.sigmoid, "x.sigmoid()", a.sigmoid()),
         (value.Value.relu, "x.relu()", a.relu()),
-        (value.weighted_sum, "tinygrad_edu.weighted_sum(ws, xs, b)", value.weighted_sum([a], [b], a)),
+        (fused.weighted_sum, "tinygrad_edu.weighted_sum(ws, xs, b)", fused.weighted_sum([a], [b], a)),
     ]
     for fn, spelled, sample in primitives:
         forward, derivative = _split_value_doc(fn)

@@ -22,11 +22,12 @@ from .errors import (
     TinygradEduWarning,
     UnregisteredParametersWarning,
 )
+from .fused import weighted_sum
 from .gradcheck import gradcheck, gradgradcheck
 from .graph import enable_grad, gc_paused, is_grad_enabled, no_grad, set_grad_enabled
 from .retention import is_graph_kept, keep_graph
 from .tensor import Tensor, concatenate, cross_entropy, linear, matmul, stack
-from .value import Value, weighted_sum
+from .value import Value
 
 from . import nn, optim  # isort: skip (they build on the engine above)
 from .train.checkpoint import load, save  # isort: skip

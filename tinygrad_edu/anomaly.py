@@ -86,3 +86,16 @@ def report(where: str, op: str, shapes: list[Any], order: int) -> AnomalyError:
         f"detect_anomaly: {where} of {op} produced NaN or inf (inputs: {shape_text}); the op was created at "
         f"{site}. Check that op's inputs: a log or division of zero, an overflowing exp, or a too-large learning rate"
     )
+
+
+def check_forward(op: str, out: Any, inputs: list[Any], shapes: list[Any], order: int) -> None:
+    """Remember where this op was made; stop at a NaN or inf it produced from inputs that had none."""
+    record_site(order)
+    if is_bad(out) and not any(is_bad(x) for x in inputs if x is not None):
+        raise report("forward", op, shapes, order)
+
+
+def check_backward(op: str, grads: Any, shapes: list[Any], order: int) -> None:
+    """Stop at a NaN or inf among the gradients an op's backward passes to its inputs."""
+    if any(g is not None and is_bad(g) for g in grads):
+        raise report("backward", op, shapes, order)

@@ -26,6 +26,13 @@ tick = _clock.__next__
 _by_order = attrgetter("_order")
 
 
+class Node:
+    """The base both engines' nodes share (`Value`, `Tensor`): each engine recognises the other by this
+    type, never by a class-name string, and neither has to import the other."""
+
+    __slots__ = ()
+
+
 # ---------------------------------------------------------------------- modes, one per thread
 # As in PyTorch, grad mode (and anomaly mode, in anomaly.py) belongs to a thread: a thread that
 # evaluates under `no_grad` must not switch recording off in a thread that trains. A new thread

@@ -5,19 +5,14 @@ Each op is a class with two static methods:
 * `forward(*arrays, *args) -> (out, saved)`: compute the result with NumPy and keep what the
   backward pass will need (`saved`); never the result Tensor itself, so the graph has no cycles.
 * `backward(saved, g, needs) -> grads`: given `g` = dL/d(out), return dL/d(input) for each input
-  (`None` where `needs[i]` is False, so no work is wasted on inputs that need no gradient).
-  It returns `g` itself, a view of `g`, or a new array, never an array it saved: the engine keeps
-  new arrays as gradients without copying them.
+  (`None` where `needs[i]` is False). It returns `g` itself, a view of `g`, or a new array, never
+  an array it saved: the engine keeps new arrays as gradients without copying them.
 
-One formula, two engines. Each backward is written with operators and the few helpers below, so the
-same line runs on NumPy arrays (a first-order `backward()`: fast, nothing recorded) and on Tensors
-(`backward(create_graph=True)`: `saved` and `g` are Tensors, so the gradient is itself a graph that
-can be differentiated again). `saved_tensors` says which saved arrays become which Tensors, like
-`ctx.saved_tensors` in PyTorch; masks and shapes stay constants (their derivative is zero).
-
-Gradients may come back with a broadcast shape; the engine sums them back to each input's shape
-(`unbroadcast`) where they land. The first line of each docstring is the maths; the docs' op
-reference is generated from it, so docs and code cannot drift. `torch` names PyTorch's twin.
+Each backward is one formula (written with the helpers in formulas.py) that runs on NumPy arrays
+in a first-order `backward()` and on Tensors under `backward(create_graph=True)`, so a gradient can
+be differentiated again. Gradients may come back with a broadcast shape; the engine sums them back
+to each input's shape where they land. The first line of each docstring is the maths, and the
+docs' op reference is generated from it. `torch` names PyTorch's twin.
 """
 
 from __future__ import annotations
@@ -26,10 +21,23 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ShapeError
+from .formulas import (
+    data_of,
+    exp,
+    expand,
+    g_times_s_1_minus_s,
+    log,
+    minus_onehot,
+    mT,
+    permute,
+    scatter,
+    sigmoid,
+    unbroadcast,
+    unreduce,
+)
 
 Array = np.ndarray
-_NUMPY = (np.ndarray, np.generic, int, float)  # a first-order backward works on these; else on Tensors
+Saved = int | str | None  # what one saved item is: input i, "out" (the result), or None (a constant)
 
 # log(0) = -inf, x/0 = ±inf, exp(1000) = inf, as in PyTorch: returned without NumPy's RuntimeWarning
 # (detect_anomaly() turns them into errors). Only ops whose finite inputs can produce them pay for it.
@@ -37,14 +45,27 @@ _quiet = np.errstate(all="ignore")
 
 
 class Op:
-    """Base of the table: an op is forward + backward, with no state of its own."""
+    """Base of the table: an op is forward + backward, with no state of its own.
+
+    Each op declares, on its class line: `torch`, PyTorch's twin; `reads`, which input values its
+    backward reads, as PyTorch saves them (reads[i] lists the inputs the gradient of input i is
+    computed from; backward checks those were not changed in place since the forward pass; None,
+    the safe default: every input for every gradient); `reads_out`, whether backward reads the
+    op's own result; `saves`, what `saved` holds, for `backward(create_graph=True)`, which needs
+    each saved input or output as its Tensor: input i, "out", or None (a constant such as a mask or
+    a shape), a tuple when `saved` is one; None (the default): only constants.
+    """
 
     torch = ""
-    # Which input values backward reads, as PyTorch saves them: reads[i] lists the inputs that the
-    # gradient of input i is computed from. Backward checks those were not changed in place since
-    # the forward pass (a version counter). None (the safe default): every input, for every gradient.
     reads: tuple[tuple[int, ...], ...] | None = None
-    reads_out = False  # backward reads the op's own result (eˣ, tanh, softmax, ...)
+    reads_out = False
+    saves: Saved | tuple[Saved, ...] = None
+
+    def __init_subclass__(
+        cls, torch: str = "", reads: Any = None, reads_out: bool = False, saves: Any = None, **kwargs: Any
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.torch, cls.reads, cls.reads_out, cls.saves = torch, reads, reads_out, saves
 
     @staticmethod
     def forward(*args: Any) -> tuple[Array, Any]:
@@ -54,128 +75,27 @@ class Op:
     def backward(saved: Any, g: Array, needs: tuple[bool, ...]) -> tuple[Array | None, ...]:
         raise NotImplementedError
 
-    @staticmethod
-    def saved_tensors(parents: tuple[Any, ...], out: Any, saved: Any) -> Any:
-        """`saved` for `backward(create_graph=True)`: each saved input or output as its Tensor.
+    @classmethod
+    def saved_tensors(cls, parents: tuple[Any, ...], out: Any, saved: Any) -> Any:
+        """`saved` with each saved input or output swapped for its Tensor, as `saves` says."""
 
-        `parents` are the input Tensors (None for a constant input), `out` the result Tensor. The
-        default keeps `saved` as it is: right for ops that save only shapes, axes and masks.
-        """
-        return saved
+        def tensor(what: Saved, item: Any) -> Any:
+            if what == "out":
+                return out
+            return item if what is None or parents[what] is None else parents[what]  # type: ignore[index]
 
-
-def _inputs(parents: tuple[Any, ...], saved: tuple[Any, ...]) -> tuple[Any, ...]:
-    """The saved inputs as Tensors, keeping a constant input (no parent) as the saved constant."""
-    return tuple(a if p is None else p for p, a in zip(parents, saved))
-
-
-def unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
-    """Sum `grad` back to `shape`, undoing NumPy broadcasting.
-
-    Broadcasting copies an input along new leading axes and along axes of size 1; the gradient of a
-    copy is the sum of the gradients of its copies, so sum over exactly those axes.
-    """
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
-    if grad.shape != shape:  # the gradient must land exactly on its input's shape
-        raise ShapeError(f"unbroadcast: a gradient of shape {grad.shape} cannot be summed back to {shape}")
-    return grad
-
-
-# ------------------------------------------------------------------------ one formula, two engines
-# NumPy arrays and Tensors share +, -, *, /, **, @, reshape, sum and indexing; these helpers name
-# the rest once, so each backward below stays a single formula for both.
-
-
-def _graph_apply(op: type[Op], inputs: tuple[Any, ...], *args: Any) -> Any:
-    from .tensor import _apply  # at call time: tensor.py imports this module
-
-    return _apply(op, inputs, *args)
-
-
-def exp(a: Any) -> Any:
-    return np.exp(a) if isinstance(a, _NUMPY) else a.exp()
-
-
-def log(a: Any) -> Any:
-    return np.log(a) if isinstance(a, _NUMPY) else a.log()
-
-
-def data_of(a: Any) -> Any:
-    """The numbers: for masks and tests on values, which are constants to differentiation."""
-    return a if isinstance(a, _NUMPY) else a.data
-
-
-def expand(a: Any, shape: tuple[int, ...]) -> Any:
-    """`a` broadcast to `shape` as a new array (PyTorch's `expand`; its gradient is `unbroadcast`)."""
-    if isinstance(a, _NUMPY):
-        return Expand.forward(a, shape)[0]
-    return _graph_apply(Expand, (a,), shape)
-
-
-def mT(a: Any) -> Any:  # noqa: N802 (PyTorch's name)
-    """The last two axes swapped: the matrix transpose, batched (PyTorch's `.mT`)."""
-    if isinstance(a, np.ndarray):
-        return a.swapaxes(-1, -2)
-    n = a.ndim
-    return a.permute(*range(n - 2), n - 1, n - 2)
-
-
-def permute(a: Any, axes: tuple[int, ...]) -> Any:
-    return np.transpose(a, axes) if isinstance(a, _NUMPY) else a.permute(axes)
-
-
-def sigmoid(x: Array) -> Array:
-    """1 / (1 + e⁻ˣ), written into one buffer: no temporaries on every hidden layer's activations."""
-    # e^-x overflows to inf for very negative x; 1/(1+inf) = 0 is still the right answer.
-    with np.errstate(over="ignore"):
-        out = np.asarray(np.exp(-x))  # asarray: a 0-d input gives a NumPy scalar
-    out += 1
-    return np.reciprocal(out, out=out)
-
-
-def g_times_s_1_minus_s(g: Any, s: Any) -> Any:
-    """g * (s * (1 - s)), for arrays written into one buffer (sigmoid's backward at every hidden layer)."""
-    if not isinstance(s, _NUMPY):
-        return g * (s * (1 - s))
-    out = 1 - s
-    out *= s
-    out *= g
-    return out
-
-
-def minus_onehot(p: Any, rows: Array, target: Array) -> Any:
-    """p - onehot(target): 1 taken off each row's target column (for arrays, in one copy of p)."""
-    if isinstance(p, _NUMPY):
-        out = p.copy()
-        out[rows, target] -= 1
-        return out
-    onehot = np.zeros(p.shape, dtype=p.dtype)
-    onehot[rows, target] = 1
-    return p - onehot
-
-
-def scatter(a: Any, shape: tuple[int, ...], index: Any) -> Any:
-    """zeros(shape) with `a` added at `index`: the gradient of `x[index]`."""
-    if isinstance(a, _NUMPY):
-        return Scatter.forward(a, shape, index)[0]
-    return _graph_apply(Scatter, (a,), shape, index)
+        if cls.saves is None:
+            return saved
+        if isinstance(cls.saves, tuple):
+            return tuple(tensor(what, item) for what, item in zip(cls.saves, saved))
+        return tensor(cls.saves, saved)
 
 
 # ------------------------------------------------------------------------ elementwise, binary
 
 
-class Add(Op):
+class Add(Op, torch="torch.add", reads=()):
     """z = x + y    ·  dz/dx = 1, dz/dy = 1"""
-
-    torch = "torch.add"
-    reads = ()
 
     @staticmethod
     def forward(x, y):
@@ -186,11 +106,8 @@ class Add(Op):
         return g, g
 
 
-class Sub(Op):
+class Sub(Op, torch="torch.sub", reads=()):
     """z = x - y    ·  dz/dx = 1, dz/dy = -1"""
-
-    torch = "torch.sub"
-    reads = ()
 
     @staticmethod
     def forward(x, y):
@@ -201,11 +118,8 @@ class Sub(Op):
         return g, (-g if needs[1] else None)
 
 
-class Mul(Op):
+class Mul(Op, torch="torch.mul", reads=((1,), (0,)), saves=(0, 1)):
     """z = x * y    ·  dz/dx = y, dz/dy = x"""
-
-    torch = "torch.mul"
-    reads = ((1,), (0,))
 
     @staticmethod
     def forward(x, y):
@@ -216,16 +130,9 @@ class Mul(Op):
         x, y = saved
         return (g * y if needs[0] else None), (g * x if needs[1] else None)
 
-    @staticmethod
-    def saved_tensors(parents, out, saved):
-        return _inputs(parents, saved)
 
-
-class Div(Op):
+class Div(Op, torch="torch.div", reads=((1,), (0, 1)), saves=(0, 1)):
     """z = x / y    ·  dz/dx = 1/y, dz/dy = -x/y²"""
-
-    torch = "torch.div"
-    reads = ((1,), (0, 1))
 
     @staticmethod
     def forward(x, y):
@@ -240,17 +147,9 @@ class Div(Op):
         gx = g / y
         return (gx if needs[0] else None), (-gx * x / y if needs[1] else None)
 
-    @staticmethod
-    def saved_tensors(parents, out, saved):
-        return _inputs(parents, saved)
 
-
-class Pow(Op):
+class Pow(Op, torch="torch.pow", reads=((0, 1), (0, 1)), reads_out=True, saves=(0, 1, "out")):
     """z = x ** y   ·  dz/dx = y x^(y-1), dz/dy = x^y ln x  (0 where x = 0 and y >= 0)"""
-
-    torch = "torch.pow"
-    reads = ((0, 1), (0, 1))
-    reads_out = True
 
     @staticmethod
     @_quiet
@@ -274,16 +173,9 @@ class Pow(Op):
                 gy = g * out * log(x + at_zero if at_zero.any() else x)
         return gx, gy
 
-    @staticmethod
-    def saved_tensors(parents, out, saved):
-        return (*_inputs(parents, saved[:2]), out)
 
-
-class Maximum(Op):
+class Maximum(Op, torch="torch.maximum", reads=((0, 1), (0, 1))):
     """z = max(x, y) elementwise  ·  g goes to the larger input (split evenly on ties)"""
-
-    torch = "torch.maximum"
-    reads = ((0, 1), (0, 1))
 
     @staticmethod
     def forward(x, y):
@@ -299,11 +191,8 @@ class Maximum(Op):
 # ------------------------------------------------------------------------ elementwise, unary
 
 
-class Neg(Op):
+class Neg(Op, torch="torch.neg", reads=()):
     """z = -x       ·  dz/dx = -1"""
-
-    torch = "torch.neg"
-    reads = ()
 
     @staticmethod
     def forward(x):
@@ -314,12 +203,8 @@ class Neg(Op):
         return (-g,)
 
 
-class Exp(Op):
+class Exp(Op, torch="torch.exp", reads=(), reads_out=True, saves="out"):
     """z = eˣ       ·  dz/dx = eˣ = z"""
-
-    torch = "torch.exp"
-    reads = ()
-    reads_out = True
 
     @staticmethod
     @_quiet
@@ -331,16 +216,9 @@ class Exp(Op):
     def backward(out, g, needs):
         return (g * out,)
 
-    @staticmethod
-    def saved_tensors(parents, out, saved):
-        return out
 
-
-class Log(Op):
+class Log(Op, torch="torch.log", reads=((0,),), saves=0):
     """z = ln x     ·  dz/dx = 1/x"""
-
-    torch = "torch.log"
-    reads = ((0,),)
 
     @staticmethod
     @_quiet
@@ -351,17 +229,9 @@ class Log(Op):
     def backward(x, g, needs):
         return (g / x,)
 
-    @staticmethod
-    def saved_tensors(parents, out, saved):
-        return parents[0]
 
-
-class Tanh(Op):
+class Tanh(Op, torch="torch.tanh", reads=(), reads_out=True, saves="out"):
     """z = tanh x   ·  dz/dx = 1 - z²"""
-
-    torch = "torch.tanh"
-    reads = ()
-    reads_out = True
 
     @staticmethod
     def forward(x):
@@ -372,17 +242,9 @@ class Tanh(Op):
     def backward(out, g, needs):
         return (g * (1 - out * out),)
 
-    @staticmethod
-    def saved_tensors(parents, out, saved):
-        return out
 
-
-class Sigmoid(Op):
+class Sigmoid(Op, torch="torch.sigmoid", reads=(), reads_out=True, saves="out"):
     """z = 1/(1+e⁻ˣ) ·  dz/dx = z(1 - z)   (the article's a * (1 - a))"""
-
-    torch = "torch.sigmoid"
-    reads = ()
-    reads_out = True
 
     @staticmethod
     def forward(x):
@@ -393,17 +255,9 @@ class Sigmoid(Op):
     def backward(out, g, needs):
         return (g_times_s_1_minus_s(g, out),)
 
-    @staticmethod
-    def saved_tensors(parents, out, saved):
-        return out
 
-
-class Relu(Op):
+class Relu(Op, torch="torch.relu", reads=(), reads_out=True):
     """z = max(0,x) ·  dz/dx = 1 where x > 0, else 0"""
-
-    torch = "torch.relu"
-    reads = ()
-    reads_out = True
 
     @staticmethod
     def forward(x):
@@ -415,11 +269,8 @@ class Relu(Op):
         return (g * positive,)
 
 
-class Abs(Op):
+class Abs(Op, torch="torch.abs", reads=((0,),)):
     """z = |x|      ·  dz/dx = sign(x)  (0 at 0, as in PyTorch)"""
-
-    torch = "torch.abs"
-    reads = ((0,),)
 
     @staticmethod
     def forward(x):
@@ -430,11 +281,8 @@ class Abs(Op):
         return (g * sign,)
 
 
-class Clip(Op):
+class Clip(Op, torch="torch.clamp", reads=((0,),)):
     """z = min(max(x, lo), hi)  ·  dz/dx = 1 where lo <= x <= hi, else 0"""
-
-    torch = "torch.clamp"
-    reads = ((0,),)
 
     @staticmethod
     def forward(x, lo, hi):
@@ -453,11 +301,8 @@ class Clip(Op):
 # ------------------------------------------------------------------------ linear algebra
 
 
-class MatMul(Op):
+class MatMul(Op, torch="torch.matmul", reads=((1,), (0,)), saves=(0, 1)):
     """z = x @ y    ·  dz/dx = g @ yᵀ, dz/dy = xᵀ @ g  (1-D operands act as a row / a column)"""
-
-    torch = "torch.matmul"
-    reads = ((1,), (0,))
 
     @staticmethod
     def forward(x, y):
@@ -480,16 +325,9 @@ class MatMul(Op):
         gy = unbroadcast(mT(x2) @ g, y2.shape).reshape(y.shape) if needs[1] else None
         return gx, gy
 
-    @staticmethod
-    def saved_tensors(parents, out, saved):
-        return _inputs(parents, saved)
 
-
-class Linear(Op):
+class Linear(Op, torch="torch.nn.functional.linear", reads=((1,), (0,), ()), saves=(0, 1)):
     """z = x @ Wᵀ + b  ·  dz/dx = g @ W, dz/dW = gᵀ @ x, dz/db = Σ g over the batch"""
-
-    torch = "torch.nn.functional.linear"
-    reads = ((1,), (0,), ())
 
     @staticmethod
     def forward(x, w, b):
@@ -510,29 +348,12 @@ class Linear(Op):
         gb = g2.sum(axis=0) if needs[2] else None
         return gx, gw, gb
 
-    @staticmethod
-    def saved_tensors(parents, out, saved):
-        return _inputs(parents[:2], saved)
-
 
 # ------------------------------------------------------------------------ reductions
 
 
-def _unreduce(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
-    """Give a reduced gradient its reduced axes back (size 1), so it broadcasts against the input."""
-    if keepdims:
-        return g
-    if axis is None:
-        return g.reshape((1,) * len(shape))
-    axes = {int(a) % len(shape) for a in (axis if isinstance(axis, (tuple, list)) else (axis,))}
-    return g.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
-
-
-class Sum(Op):
+class Sum(Op, torch="torch.sum", reads=()):
     """z = Σ x over axis  ·  dz/dx = 1 for every summed element"""
-
-    torch = "torch.sum"
-    reads = ()
 
     @staticmethod
     def forward(x, axis, keepdims):
@@ -541,14 +362,11 @@ class Sum(Op):
     @staticmethod
     def backward(saved, g, needs):
         shape, axis, keepdims = saved
-        return (expand(_unreduce(g, shape, axis, keepdims), shape),)
+        return (expand(unreduce(g, shape, axis, keepdims), shape),)
 
 
-class Mean(Op):
+class Mean(Op, torch="torch.mean", reads=()):
     """z = Σ x / n over axis  ·  dz/dx = 1/n"""
-
-    torch = "torch.mean"
-    reads = ()
 
     @staticmethod
     def forward(x, axis, keepdims):
@@ -558,15 +376,11 @@ class Mean(Op):
     @staticmethod
     def backward(saved, g, needs):
         shape, axis, keepdims, n = saved
-        return (expand(_unreduce(g, shape, axis, keepdims) / n, shape),)
+        return (expand(unreduce(g, shape, axis, keepdims) / n, shape),)
 
 
-class Max(Op):
+class Max(Op, torch="torch.amax", reads=((0,),), reads_out=True):
     """z = max x over axis  ·  dz/dx = 1 at the maximum (split evenly between ties), else 0"""
-
-    torch = "torch.amax"
-    reads = ((0,),)
-    reads_out = True
 
     @staticmethod
     def forward(x, axis, keepdims):
@@ -578,20 +392,15 @@ class Max(Op):
     @staticmethod
     def backward(saved, g, needs):
         share, axis, keepdims = saved
-        return (_unreduce(g, share.shape, axis, keepdims) * share,)
+        return (unreduce(g, share.shape, axis, keepdims) * share,)
 
 
-class Expand(Op):
+class Expand(Op, torch="torch.Tensor.expand", reads=()):
     """z = x broadcast to a shape  ·  dz/dx = g summed over the copies (unbroadcast)"""
-
-    torch = "torch.Tensor.expand"
-    reads = ()
 
     @staticmethod
     def forward(x, shape):
-        out = np.empty(shape, dtype=x.dtype)  # a new array: faster than np.broadcast_to for small ones
-        out[...] = x
-        return out, np.shape(x)
+        return expand(x, shape), np.shape(x)
 
     @staticmethod
     def backward(shape, g, needs):
@@ -601,11 +410,8 @@ class Expand(Op):
 # ------------------------------------------------------------------------ shape and indexing
 
 
-class Reshape(Op):
+class Reshape(Op, torch="torch.reshape", reads=()):
     """z = x viewed with a new shape  ·  dz/dx = g reshaped back"""
-
-    torch = "torch.reshape"
-    reads = ()
 
     @staticmethod
     def forward(x, shape):
@@ -616,11 +422,8 @@ class Reshape(Op):
         return (g.reshape(shape),)
 
 
-class Permute(Op):
+class Permute(Op, torch="torch.permute", reads=()):
     """z = x with its axes reordered  ·  dz/dx = g with the inverse order"""
-
-    torch = "torch.permute"
-    reads = ()
 
     @staticmethod
     def forward(x, axes):
@@ -634,11 +437,8 @@ class Permute(Op):
         return (permute(g, tuple(int(i) for i in np.argsort(order))),)
 
 
-class Index(Op):
+class Index(Op, torch="torch.Tensor.__getitem__", reads=()):
     """z = x[index]  ·  dz/dx = g scattered back to where it was read (repeats add up)"""
-
-    torch = "torch.Tensor.__getitem__"
-    reads = ()
 
     @staticmethod
     def forward(x, index):
@@ -650,36 +450,20 @@ class Index(Op):
         return (scatter(g, shape, index),)
 
 
-class Scatter(Op):
+class Scatter(Op, torch="torch.Tensor.index_put(accumulate=True)", reads=()):
     """z = zeros(shape) with x added at index  ·  dz/dx = g[index]  (the backward of x[index])"""
-
-    torch = "torch.Tensor.index_put(accumulate=True)"
-    reads = ()
 
     @staticmethod
     def forward(x, shape, index):
-        out = np.zeros(shape, dtype=x.dtype)
-        if _is_basic(index):
-            out[index] = x  # slices and ints never read an element twice
-        else:
-            np.add.at(out, index, x)  # integer arrays may repeat an element: add, don't overwrite
-        return out, index
+        return scatter(x, shape, index), index
 
     @staticmethod
     def backward(index, g, needs):
         return (g[index],)
 
 
-def _is_basic(index: Any) -> bool:
-    items = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items)
-
-
-class Concatenate(Op):
+class Concatenate(Op, torch="torch.cat", reads=()):
     """z = [x₁ x₂ …] joined along axis  ·  dz/dxᵢ = the slice of g where xᵢ landed"""
-
-    torch = "torch.cat"
-    reads = ()
 
     @staticmethod
     def forward(*xs, axis):
@@ -698,12 +482,8 @@ class Concatenate(Op):
 # ------------------------------------------------------------------------ softmax family
 
 
-class Softmax(Op):
+class Softmax(Op, torch="torch.softmax", reads=(), reads_out=True, saves=("out", None)):
     """s = eˣ / Σ eˣ  ·  dL/dx = s (g - Σ g s)"""
-
-    torch = "torch.softmax"
-    reads = ()
-    reads_out = True
 
     @staticmethod
     def forward(x, axis):
@@ -719,17 +499,9 @@ class Softmax(Op):
         s, axis = saved
         return (s * (g - (g * s).sum(axis=axis, keepdims=True)),)
 
-    @staticmethod
-    def saved_tensors(parents, out, saved):
-        return out, saved[1]
 
-
-class LogSoftmax(Op):
+class LogSoftmax(Op, torch="torch.log_softmax", reads=(), reads_out=True, saves=("out", None)):
     """z = x - log Σ eˣ  ·  dL/dx = g - softmax(x) Σ g"""
-
-    torch = "torch.log_softmax"
-    reads = ()
-    reads_out = True
 
     @staticmethod
     def forward(x, axis):
@@ -744,16 +516,9 @@ class LogSoftmax(Op):
         out, axis = saved
         return (g - exp(out) * g.sum(axis=axis, keepdims=True),)
 
-    @staticmethod
-    def saved_tensors(parents, out, saved):
-        return out, saved[1]
 
-
-class CrossEntropy(Op):
+class CrossEntropy(Op, torch="torch.nn.functional.cross_entropy", reads=()):
     """L = mean of -log softmax(x)[target]  ·  dL/dx = (softmax(x) - onehot(target)) / n"""
-
-    torch = "torch.nn.functional.cross_entropy"
-    reads = ()
 
     @staticmethod
     def forward(logits, target):

@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .anomaly import anomaly_mode, is_bad, record_site
-from .anomaly import report as anomaly_report
+from .anomaly import anomaly_mode, check_backward, check_forward
 from .errors import (
     ArgumentError,
     ArgumentTypeError,
@@ -29,7 +28,8 @@ from .errors import (
     ShapeError,
     TinygradEduError,
 )
-from .graph import _by_order, away, grad_mode, set_mode, tick, walk
+from .formulas import unbroadcast
+from .graph import Node, _by_order, away, grad_mode, set_mode, tick, walk
 from .retention import is_graph_kept
 from .rng import Seed, as_generator
 
@@ -49,7 +49,7 @@ _last_write = [-1]
 _write_lock = threading.Lock()
 
 
-class Tensor:
+class Tensor(Node):
     """An n-dimensional array node: `data` is a `numpy.ndarray`, `grad` None or an array of its shape.
 
     Lists and Python numbers become float32 unless `dtype` says otherwise; an ndarray keeps its
@@ -63,7 +63,7 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None) -> None:
         if isinstance(data, Tensor):
             data = data.data
-        elif type(data).__name__ == "Value":
+        elif isinstance(data, Node):
             raise MixedEngineError("Tensor(Value): use Tensor(v.data) to copy a scalar Value's number into a Tensor")
         try:
             if isinstance(data, np.ndarray):
@@ -372,6 +372,10 @@ class Tensor:
         """This tensor broadcast to `shape`, as a new array (PyTorch's `expand`, without the sharing)."""
         return _apply(ops.Expand, (self,), _shape(shape))
 
+    def _scatter(self, shape: tuple[int, ...], index: Any) -> Tensor:
+        """zeros(shape) with this tensor added at `index`: x[index]'s gradient, recorded (create_graph)."""
+        return _apply(ops.Scatter, (self,), shape, index)
+
     def permute(self, *axes: int | Sequence[int]) -> Tensor:
         return _view(self, _apply(ops.Permute, (self,), _shape(axes, "permute")))
 
@@ -524,10 +528,20 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any) -> Tensor:
     """Run `op` forward and, when some input needs a gradient, record it in the graph.
 
-    This runs once per op, so it is written for speed (comprehensions, no generators). `needs`
-    records which inputs want a gradient, fixed now as in PyTorch; backward hands it to the op.
+    This runs once per op, so it is written for speed: one plain loop sorts the inputs into the
+    arrays the op reads, the parents it records (None for a constant) and `needs`, which inputs want
+    a gradient, fixed now as in PyTorch (backward hands it to the op).
     """
-    arrays = [x.data if type(x) is Tensor else x for x in inputs]
+    arrays, parents, needs = [], [], []
+    for x in inputs:
+        if type(x) is Tensor:
+            arrays.append(x.data)
+            parents.append(x)
+            needs.append(x.requires_grad)
+        else:
+            arrays.append(x)
+            parents.append(None)
+            needs.append(False)
     try:
         out, saved = op.forward(*arrays, *args, **kwargs)
     except ValueError as error:
@@ -539,42 +553,23 @@ def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any)
         out = np.asarray(out)  # NumPy reductions return scalars; a Tensor always holds an array
     result = Tensor.__new__(Tensor)
     result.data = out
-    result.grad = None
-    result.name = None
+    result.grad = result.name = None
     result._order = tick()
     # `away.count` is 0 while every thread is in the default modes (grad on, anomaly off): then
     # neither thread-local mode needs reading.
     if away.count and anomaly_mode.enabled:
-        _check_forward(op, arrays, result)
-    if away.count and not grad_mode.enabled:
-        needs: tuple[bool, ...] = (False,)
-    else:
-        needs = tuple([type(x) is Tensor and x.requires_grad for x in inputs])
-    if True in needs:
+        check_forward(op.__name__, out, arrays, [np.shape(a) for a in arrays], result._order)
+    if True in needs and (not away.count or grad_mode.enabled):
         result.requires_grad = True
         result._op = op
         result._saved = saved
-        result._needs = needs
-        result._parents = tuple([x if type(x) is Tensor else None for x in inputs])
+        result._needs = tuple(needs)
+        result._parents = tuple(parents)
     else:
         result.requires_grad = False
-        result._op = None
-        result._saved = None
-        result._needs = ()
-        result._parents = ()
+        result._op = result._saved = None
+        result._needs = result._parents = ()
     return result
-
-
-def _check_forward(op: type[ops.Op], arrays: list[Any], result: Tensor) -> None:
-    record_site(result._order)
-    if is_bad(result.data) and not any(is_bad(a) for a in arrays if a is not None):
-        raise anomaly_report("forward", op.__name__, [np.shape(a) for a in arrays], result._order)
-
-
-def _check_backward(node: Tensor, grads: tuple[Any, ...]) -> None:
-    if any(g is not None and is_bad(_raw(g)) for g in grads):
-        shapes = [None if p is None else p.shape for p in node._parents]
-        raise anomaly_report("backward", node._op.__name__, shapes, node._order)
 
 
 def is_released(node: Any) -> bool:
@@ -674,7 +669,7 @@ def _inplace(t: Tensor, name: str, ufunc: Any, other: Any, index: Any = None, gr
             f"{name}: {what}, and tinygrad_edu does not record in-place {name} (PyTorch does); compute a new "
             "tensor instead (x = x * 0, or build it with stack / concatenate), or do it under `with no_grad():`"
         )
-    if type(other).__name__ == "Value":
+    if isinstance(other, Node) and type(other) is not Tensor:  # a Value
         raise MixedEngineError(f"{name}: a Value cannot be written into a Tensor; use its number, v.data")
     value = _raw(other)
     try:
@@ -810,7 +805,10 @@ def _backprop(
             op = node._op
             if op is None:
                 if wanted is None and g is not None:
-                    _to_leaf(node, g, node in owned)
+                    if node.grad is None and node in owned:
+                        node.grad = g  # the usual leaf: a new array of its own, nothing to add to
+                    else:
+                        _to_leaf(node, g, node in owned)
                 continue
             if wanted is None:
                 # An intermediate result shows this pass's gradient when the graph is kept (to draw
@@ -835,14 +833,21 @@ def _backprop(
                 _check_versions(node)
             grads = op.backward(saved, g, needs)
             if away.count and anomaly_mode.enabled:
-                _check_backward(node, grads)
+                shapes = [None if p is None else p.shape for p in parents]
+                check_backward(op.__name__, [_raw(g) for g in grads], shapes, node._order)
             if not retain_graph:  # release: what it saved and its links to its inputs (and so the graph behind)
                 node._saved, node._parents = _FREED, ()
             for parent, grad, need in zip(parents, grads, needs):
-                if need and grad is not None:
-                    # A new array (not g, not a view of g) is the engine's own: no copy needed.
-                    fresh = grad is not g and type(grad) is np.ndarray and grad.base is None
-                    _hand_over(pending, owned, parent, grad, fresh, create_graph)
+                if not need or grad is None:
+                    continue
+                # A new array (not g, not a view of g) is the engine's own: no copy needed.
+                fresh = grad is not g and type(grad) is np.ndarray and grad.base is None
+                data = parent.data
+                if fresh and parent not in pending and grad.shape == data.shape and grad.dtype == data.dtype:
+                    pending[parent] = grad  # the usual edge: a new array of the input's kind, the first to arrive
+                    owned.add(parent)
+                    continue
+                _hand_over(pending, owned, parent, grad, fresh, create_graph)
     finally:
         if create_graph and not was_enabled:
             set_mode(grad_mode, False, True)
@@ -855,7 +860,7 @@ def _hand_over(
     """Add `grad` into dL/d(node), summed back to the node's shape and cast to its dtype; in place
     when the engine owns the buffer, which saves an allocation per edge."""
     if grad.shape != node.data.shape:
-        grad = ops.unbroadcast(grad, node.data.shape)
+        grad = unbroadcast(grad, node.data.shape)
         fresh = type(grad) is np.ndarray  # a sum is a new array; a Tensor is never added into
     if type(grad) is not Tensor:
         if type(grad) is not np.ndarray:
@@ -910,7 +915,7 @@ def _operand(other: Any, op: str) -> Any:
     """A Tensor, or a constant NumPy can combine with one; a Value is refused."""
     if type(other) is Tensor or isinstance(other, (int, float, np.ndarray, np.generic)):
         return other
-    if type(other).__name__ == "Value":
+    if isinstance(other, Node):  # not a Tensor (tested first): a Value
         raise MixedEngineError(
             f"Tensor {op} Value: the tensor and scalar engines do not mix; use Tensor(v.data) or t.item()"
         )

@@ -16,10 +16,11 @@ import numpy as np
 
 from .. import nn
 from ..errors import ArgumentError
+from ..fused import weighted_sum
 from ..graph import walk
 from ..retention import keep_graph
 from ..tensor import Tensor
-from ..value import Value, weighted_sum
+from ..value import Value
 
 INPUTS = (2.78, 2.55)
 TARGETS = (0.1, 0.9)
@@ -84,9 +85,9 @@ class Layer(nn.Module):
         out = []
         for neuron, w, b in zip(self.neurons, weights, biases):
             s = weighted_sum(w, x, b)
-            s.label = f"s_{neuron}"
+            s.name = f"s_{neuron}"
             a = s.sigmoid()
-            a.label = f"a_{neuron}"
+            a.name = f"a_{neuron}"
             out.append(a)
         return out
 
@@ -97,7 +98,7 @@ class ArticleNetwork(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         for name, x in PARAMS.items():
-            setattr(self, name, Value(x, label=name))
+            setattr(self, name, Value(x, name=name))
         self.hidden = Layer(("h1", "h2"))
         self.output = Layer(("o1", "o2"))
 
@@ -112,7 +113,7 @@ class ArticleNetwork(nn.Module):
 
 
 def _inputs() -> list[Value]:
-    return [Value(x, requires_grad=False, label=name) for name, x in zip(("i1", "i2"), INPUTS)]
+    return [Value(x, requires_grad=False, name=name) for name, x in zip(("i1", "i2"), INPUTS)]
 
 
 def article_network() -> tuple[Value, ArticleNetwork]:
@@ -124,15 +125,15 @@ def article_network() -> tuple[Value, ArticleNetwork]:
     """
     net = ArticleNetwork()
     a_o1, a_o2 = net(_inputs())
-    half = Value(0.5, requires_grad=False, label="½")
+    half = Value(0.5, requires_grad=False, name="½")
     errors = []
     for neuron, a, t in zip(("o1", "o2"), (a_o1, a_o2), TARGETS):
-        target = Value(t, requires_grad=False, label=f"target_{neuron}")
+        target = Value(t, requires_grad=False, name=f"target_{neuron}")
         e = half * (target - a) ** 2
-        e.label = f"E_{neuron}"
+        e.name = f"E_{neuron}"
         errors.append(e)
     E = errors[0] + errors[1]
-    E.label = "E"
+    E.name = "E"
     E.backward()
     return E, net
 
@@ -186,8 +187,8 @@ def build(engine: str = "value") -> ArticleGraph:
         model: Any = ArticleNetwork()
         out = model(_inputs())
         loss = nn.functional.mse_loss(out, list(TARGETS), reduction="half_sum")
-        loss.label = "E"
-        named = {node.label: node for node in walk(loss) if node.label in QUANTITY_INDEX}
+        loss.name = "E"
+        named = {node.name: node for node in walk(loss) if node.name in QUANTITY_INDEX}
         nodes: dict[str, tuple[Any, int | None]] = {name: (named[name], None) for name in QUANTITY_INDEX}
         params: dict[str, tuple[Any, tuple[int, ...] | None]] = {name: (model[name], None) for name in PARAMS}
     else:

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import GraphError
+from ..fused import edge_partners
 from ..graph import walk
-from ..value import Value, edge_partners
+from ..value import Value
 
 
 @dataclass

@@ -27,10 +27,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import ArgumentError, ArgumentTypeError, MixedEngineError, ShapeError
+from ..fused import weighted_sum
 from ..graph import no_grad
 from ..rng import Seed, as_generator
 from ..tensor import Tensor
-from ..value import Value, weighted_sum
+from ..value import Value
 from .module import Module, ModuleList, Sequential, _Slot
 
 Number = int | float

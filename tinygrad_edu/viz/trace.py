@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ArgumentTypeError, GraphError
+from ..fused import edge_partners
 from ..graph import walk
-from ..value import edge_partners
 from .labels import array, number
 from .labels import param_names as param_names_of
 

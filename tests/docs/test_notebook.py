@@ -1,0 +1,60 @@
+"""examples/tutorial.ipynb runs end to end, and its printed numbers are the article's (the `notebook` extra).
+
+Skipped when nbclient, nbformat or ipykernel is not installed; `.ci/run` installs them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from locations import EXAMPLES
+
+NOTEBOOK = EXAMPLES / "tutorial.ipynb"
+
+
+def _stdout(cell: dict) -> str:
+    return "".join(out.get("text", "") for out in cell.get("outputs", []) if out.get("output_type") == "stream")
+
+
+def test_tutorial_notebook_runs(tmp_path: Path) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    pytest.importorskip("matplotlib")
+
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": tmp_path}})
+    client.execute()  # raises CellExecutionError, naming the cell, if any cell fails
+
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    printed = "".join(_stdout(cell) for cell in code)
+
+    # The article's forward pass, computed here independently in plain floats.
+    def sigmoid(s: float) -> float:
+        return 1 / (1 + math.exp(-s))
+
+    a_h1, a_h2 = sigmoid(0.1 * 2.78 + 0.2 * 2.55 + 0.5), sigmoid(0.3 * 2.78 + 0.4 * 2.55 + 0.12)
+    a_o1, a_o2 = sigmoid(0.5 * a_h1 + 0.6 * a_h2 + 0.2), sigmoid(0.7 * a_h1 + 0.8 * a_h2 + 0.4)
+    E = 0.5 * ((0.1 - a_o1) ** 2 + (0.9 - a_o2) ** 2)
+    assert f"E = {E:.6f}" in printed
+    w5_new = 0.5 - 0.5 * (a_o1 - 0.1) * a_o1 * (1 - a_o1) * a_h1
+    assert f"w5 after one step: {w5_new:.6f}" in printed
+
+    # The inline drawing: Jupyter displayed the Digraph as SVG (Graphviz's `dot` makes it).
+    draw_cell = next(cell for cell in code if "draw(E" in cell.source)
+    kinds = {key for out in draw_cell.outputs for key in out.get("data", {})}
+    if shutil.which("dot"):
+        assert "image/svg+xml" in kinds, kinds
+        svg = next(out["data"]["image/svg+xml"] for out in draw_cell.outputs if "image/svg+xml" in out.get("data", {}))
+        assert "hidden_layers.0" in svg and "output_layer" in svg  # parameter names and clusters from params=net
+
+    # The training run reached the article's 100% and plotted its loss as a PNG.
+    match = re.search(r"'accuracy': ([0-9.]+)", printed)
+    assert match and float(match.group(1)) == 1.0, printed
+    assert "predicted classes: [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]" in printed
+    plot_cell = next(cell for cell in code if "plt.show()" in cell.source)
+    assert any("image/png" in out.get("data", {}) for out in plot_cell.outputs)
