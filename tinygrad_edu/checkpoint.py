@@ -3,6 +3,6 @@
 The code lives in `tinygrad_edu/train/checkpoint.py`; import it as `from tinygrad_edu.train import checkpoint`.
 """
 
-from .train.checkpoint import FORMAT_KEY, FORMAT_VERSION, CheckpointError, load, read_state_dict, save
+from .train.checkpoint import FORMAT_KEY, FORMAT_VERSION, CheckpointError, PathLike, load, read_state_dict, save
 
-__all__ = ["FORMAT_KEY", "FORMAT_VERSION", "CheckpointError", "load", "read_state_dict", "save"]
+__all__ = ["FORMAT_KEY", "FORMAT_VERSION", "CheckpointError", "PathLike", "load", "read_state_dict", "save"]

@@ -36,3 +36,19 @@ def test_old_summary_and_datasets_paths():
     )
     X, y = load_article(one_hot=False)
     assert X.shape == (10, 2) and y.tolist() == [0] * 5 + [1] * 5
+
+
+def test_every_public_name_of_the_old_modules_is_still_there():
+    import importlib
+
+    old = {  # each public name the flat modules defined, before the move
+        "tinygrad_edu.train": "History Metric accuracy engine_of evaluate fit format_logs max_margin_loss "
+        "predict progress_bar step_graph",
+        "tinygrad_edu.checkpoint": "CheckpointError FORMAT_KEY FORMAT_VERSION PathLike load read_state_dict save",
+        "tinygrad_edu.summary": "summary",
+        "tinygrad_edu.datasets": "load_article load_digits make_moons one_hot",
+    }
+    missing = [
+        f"{m}.{n}" for m, names in old.items() for n in names.split() if not hasattr(importlib.import_module(m), n)
+    ]
+    assert missing == []

@@ -12,18 +12,21 @@ Nothing in the engines or in `nn` imports this package; it only builds on them.
 
 from . import checkpoint, datasets
 from .checkpoint import load, save
-from .loop import History, evaluate, fit, max_margin_loss, predict, step_graph
-from .metrics import accuracy
+from .loop import History, engine_of, evaluate, fit, max_margin_loss, predict, step_graph
+from .metrics import Metric, accuracy
 from .model_summary import summary
-from .progress import progress_bar
+from .progress import format_logs, progress_bar
 
 __all__ = [
     "History",
+    "Metric",
     "accuracy",
     "checkpoint",
     "datasets",
+    "engine_of",
     "evaluate",
     "fit",
+    "format_logs",
     "load",
     "max_margin_loss",
     "predict",
