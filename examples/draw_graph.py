@@ -18,7 +18,7 @@ import numpy as np
 
 from tinygrad_edu import Tensor
 from tinygrad_edu.check.article_network import article_network
-from tinygrad_edu.viz import RenderError, draw, render
+from tinygrad_edu.viz import RenderError, draw, record_modules, render
 
 
 def save(root: object, path: Path, **draw_kwargs: object) -> None:
@@ -40,12 +40,13 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
 
     # 1. The article's network: names from the article, gradients from one backward pass.
-    E, params = article_network()
-    save(E, folder / "article_graph.svg", params=params)
+    with record_modules() as calls:  # which layer made which node: drawn as clusters
+        E, params = article_network()
+    save(E, folder / "article_graph.svg", params=params, calls=calls)
     print(f"E = {E.data:.6f}; delta_o1 = dE/db_o1 = {params['b_o1'].grad:.4f} (the article: 0.121)")
 
     # 2. The same drawing, as DOT text: what `draw` returns, no file written (this is what Jupyter shows).
-    digraph = draw(E, params=params, rankdir="TB")
+    digraph = draw(E, params=params, calls=calls, rankdir="TB")
     print(f"the DOT source has {len(digraph.source.splitlines())} lines")
 
     # 3. A Tensor model: nodes show shape and dtype, and the values when a tensor has at most 6 of them.

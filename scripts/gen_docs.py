@@ -285,7 +285,7 @@ def graph_figures() -> dict[Path, bytes]:
     import numpy as np
 
     from tinygrad_edu import Tensor, Value, nn
-    from tinygrad_edu.viz import draw
+    from tinygrad_edu.viz import draw, record_modules
 
     a, b = Value(2.0, label="a"), Value(-3.0, label="b")
     c = a * b + a
@@ -294,11 +294,12 @@ def graph_figures() -> dict[Path, bytes]:
 
     model = nn.Sequential(nn.Linear(2, 2, generator=0), nn.Sigmoid(), nn.Linear(2, 2, generator=1), nn.Sigmoid())
     x = Tensor(np.array([[2.78, 2.55]], dtype=np.float32), name="x")
-    loss = nn.MSELoss()(model(x), np.array([[0.1, 0.9]], dtype=np.float32))
+    with record_modules() as calls:  # each layer's call drawn as a cluster
+        loss = nn.MSELoss()(model(x), np.array([[0.1, 0.9]], dtype=np.float32))
     loss.backward(retain_graph=True)  # keep the graph and its gradients for the drawing
     return {
         GENERATED / "graph_first.svg": draw(c).pipe(format="svg"),
-        GENERATED / "graph_sequential.svg": draw(loss, params=model).pipe(format="svg"),
+        GENERATED / "graph_sequential.svg": draw(loss, params=model, calls=calls).pipe(format="svg"),
         GENERATED / "graph_sigmoid_second.svg": draw(sigmoid_first_derivative()).pipe(format="svg"),
     }
 
@@ -324,10 +325,11 @@ def stepper_figures() -> dict[Path, bytes]:
     import tempfile
 
     from tinygrad_edu.check.article_network import article_network
-    from tinygrad_edu.viz import steps
+    from tinygrad_edu.viz import record_modules, steps
 
-    E, params = article_network()
-    page = steps(E, params=params, title="Step through backprop: the article's network").html
+    with record_modules() as calls:
+        E, params = article_network()
+    page = steps(E, params=params, calls=calls, title="Step through backprop: the article's network").html
     out = {GENERATED / "stepper_article.html": page.encode("utf-8")}
     sys.path.insert(0, str(ROOT / "tests"))
     from browser import chromium_driver  # the tests' headless Chromium (Debian's); nothing is downloaded

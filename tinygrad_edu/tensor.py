@@ -182,12 +182,6 @@ class Tensor(Node):
             raise ShapeError(f"item: only a tensor with one element has an item; this one has shape {self.shape}")
         return self.data.item()
 
-    def draw(self, **kwargs: Any) -> Any:
-        """This graph as a `graphviz.Digraph` (shows inline in Jupyter); see `tinygrad_edu.viz.draw`."""
-        from .viz import draw  # graphviz is imported only when drawing
-
-        return draw(self, **kwargs)
-
     def detach(self) -> Tensor:
         """The same data, cut off from the graph (shares memory and the version counter, requires no grad)."""
         out = _leaf(self.data)

@@ -200,21 +200,6 @@ def test_repr_like_pytorch():
     assert repr(nn.MSELoss(reduction="half_sum")) == "MSELoss(reduction='half_sum')"
 
 
-def test_call_records_the_tick_range_of_the_nodes_it_created():
-    model = mlp()
-    x = Tensor(np.ones((1, 2)), requires_grad=True)
-    out = model(x)
-    start, end = model._call_ranges[-1]
-    assert start < out._order < end
-    assert not start < x._order < end  # made before the call
-    hidden = out._parents[0]  # the sigmoid's output, made inside model[1]'s call
-    s1, e1 = model[1]._call_ranges[-1]
-    assert s1 < hidden._order < e1 and start < s1 and e1 < end
-    for _ in range(20):
-        model(x)
-    assert len(model._call_ranges) == 16
-
-
 def test_sequential_indexing_and_engines():
     model = mlp()
     assert len(model) == 3 and isinstance(model[-1], nn.Linear)

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from tinygrad_edu import Value
-from tinygrad_edu.viz import draw
+from tinygrad_edu.viz import draw, record_modules
 from tinygrad_edu.viz import rendering as render_module
 from tinygrad_edu.viz.notebook import NO_RENDERER
 
@@ -102,8 +102,9 @@ def test_the_default_collapse_keeps_a_big_training_step_on_a_screen(tmp_path, ca
 def test_the_article_graph_draws_its_constants_and_its_layers_as_clusters():
     from tinygrad_edu.commands.graph import article_network
 
-    E, net = article_network()
-    source = draw(E, params=net).source
+    with record_modules() as calls:
+        E, net = article_network()
+    source = draw(E, params=net, calls=calls).source
     # The targets and the ½ of E = ½ Σ (t - a)² are named constants (green, no gradient asked).
     for name, value in (("target_o1", "0.1"), ("target_o2", "0.9"), ("½", "0.5")):
         assert f'[label="{name}|data {value}|grad —" fillcolor="#b2df8a"]' in source

@@ -15,11 +15,12 @@ import numpy as np
 import pytest
 from locations import ROOT
 
-from tinygrad_edu import Tensor, Value
+from tinygrad_edu import Tensor, Value, nn
 from tinygrad_edu.check import article
 from tinygrad_edu.commands.graph import article_network
 from tinygrad_edu.errors import GraphError
-from tinygrad_edu.viz import steps, to_html
+from tinygrad_edu.viz import record_modules, steps, to_html
+from tinygrad_edu.viz.collect import collect
 from tinygrad_edu.viz.html import script_json
 from tinygrad_edu.viz.trace import decimal, read_graph, timeline
 
@@ -209,9 +210,11 @@ def test_cli_graph_train_and_check_write_pages(tmp_path):
     done = _cli("graph", "--model", "article", "--format", "html", "-o", "step.html", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert 'data-label="w5"' in (tmp_path / "step.html").read_text(encoding="utf-8")
+    assert (tmp_path / "step.html").read_text(encoding="utf-8").count("<title>cluster_m") == 3  # net, 2 layers
     done = _cli("train", "--dataset", "article", "--epochs", "1", "--no-progress", "--graph", "t.html", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "data-steps=" in (tmp_path / "t.html").read_text(encoding="utf-8")
+    assert "<title>cluster_m" in (tmp_path / "t.html").read_text(encoding="utf-8")  # recorded by train --graph
     wrong = tmp_path / "wrong.py"
     wrong.write_text(
         "import numpy as np\n"
@@ -231,6 +234,25 @@ def test_cli_graph_train_and_check_write_pages(tmp_path):
     assert flag.startswith("0.weight: manual") and "vs autodiff" in flag
     assert sum("(ok)" in n for n in notes) == 3
     assert 'xlink:title="0.weight: manual' in page  # the same note on hover, on the drawing itself
+    assert "<title>cluster_m" in page  # the layers, recorded while check ran the model
+
+
+@needs_dot
+def test_the_page_lights_up_the_boxes_the_picture_draws_one_plan():
+    """Folded or not, every node's unit is a box in the SVG, and the folding is the picture's own."""
+    model = nn.Sequential(*[nn.Linear(3, 3, generator=k, engine="value") for k in range(4)])
+    with record_modules() as calls:
+        outs = [model([Value(0.1 * k), Value(0.2), Value(-0.3)]) for k in range(6)]
+    root = sum((o for out in outs for o in out), Value(0.0))
+    text = to_html(root, params=model, calls=calls, max_nodes=150)
+    data = json.loads(re.search(r'type="application/json">(.*?)</script>', text, re.S).group(1))
+    drawn = set(re.findall(r'data-unit="(\w+)"', text))
+    picture = collect(root, params=model, calls=calls, max_nodes=150)
+    assert data["units"] == picture.units and set(data["units"]) <= drawn
+    assert any(u.startswith("g") for u in data["units"])  # something was folded
+    # The recorded calls shape the plan: each layer call folded into a summary titled by it, inside
+    # the cluster of its Sequential call.
+    assert "0: Linear(3→3)</text>" in text and text.count("<title>cluster_m") == 6
 
 
 def test_without_dot_the_error_says_how_to_install_it(monkeypatch):

@@ -12,24 +12,25 @@ import random
 import re
 import shutil
 import subprocess
-from collections import deque
+import sys
 
 import numpy as np
 import pytest
 
-from tinygrad_edu import Tensor, Value, keep_graph, weighted_sum
+from tinygrad_edu import Tensor, Value, keep_graph, nn, weighted_sum
 from tinygrad_edu.check import article
 from tinygrad_edu.commands.graph import article_network
-from tinygrad_edu.graph import tick, walk
-from tinygrad_edu.viz import draw
+from tinygrad_edu.graph import walk
+from tinygrad_edu.viz import draw, record_modules
 from tinygrad_edu.viz.draw import COLOURS
 
 # ---------------------------------------------------------------------- a small DOT reader
 
-_NODE = re.compile(r'^\s*(\w+) \[label="((?:[^"\\]|\\.)*)"(.*)\]$')
+# A label is quoted, or bare when it is a plain DOT identifier (graphviz quotes only what needs it).
+_NODE = re.compile(r'^\s*(\w+) \[label=(?:"((?:[^"\\]|\\.)*)"|(\w+))(.*)\]$')
 _EDGE = re.compile(r"^\s*(\w+) -> (\w+)$")
 _CLUSTER = re.compile(r"^\s*subgraph (cluster_\w+) \{$")
-_CLUSTER_LABEL = re.compile(r'^\s*label="((?:[^"\\]|\\.)*)"')
+_CLUSTER_LABEL = re.compile(r'^\s*label=(?:"((?:[^"\\]|\\.)*)"|(\w+))')
 
 # The article's numbers, keyed the way these tests read them.
 WEIGHTS, BIASES = article.WEIGHTS, article.BIASES
@@ -65,12 +66,13 @@ def parse(source: str) -> tuple[dict[str, dict], list[tuple[str, str]]]:
             clusters.append("?")
             expect_label = True
         elif expect_label and (m := _CLUSTER_LABEL.match(line)):
-            clusters[-1] = fields(m.group(1))[0]
+            clusters[-1] = fields(m.group(1) if m.group(1) is not None else m.group(2))[0]
             expect_label = False
         elif line.strip() == "}" and clusters:
             clusters.pop()
         elif (m := _NODE.match(line)) and not m.group(1).startswith("legend"):
-            nodes[m.group(1)] = {"fields": fields(m.group(2)), "attrs": m.group(3), "clusters": list(clusters)}
+            label = m.group(2) if m.group(2) is not None else m.group(3)
+            nodes[m.group(1)] = {"fields": fields(label), "attrs": m.group(4), "clusters": list(clusters)}
         elif m := _EDGE.match(line):
             edges.append((m.group(1), m.group(2)))
     return nodes, edges
@@ -245,55 +247,29 @@ def _svg_unescape(text: str) -> str:
     return html.unescape(text).replace("\xa0", " ")  # dot writes escaped spaces as &#160;
 
 
-# ---------------------------------------------------------------------- module clusters (stand-in modules)
+# ---------------------------------------------------------------------- module clusters (recorded with record_modules)
 
 
-class FakeModule:
-    """Just the Module contract draw() reads: named_parameters, named_modules, _call_ranges."""
+class FakeModule(nn.Module):
+    """A small `nn.Module` written here: children by keyword, so names can be anything (`0`, `x"}|<y>`)."""
 
     def __init__(self, **children):
-        self.children = children
-        self._call_ranges = deque(maxlen=16)
-
-    def __call__(self, *args):
-        start = tick()
-        out = self.forward(*args)
-        self._call_ranges.append((start, tick()))
-        return out
-
-    def named_modules(self, prefix=""):
-        stack = [(prefix, self)]
-        while stack:
-            name, module = stack.pop()
-            yield name, module
-            for key, child in reversed(list(module.children.items())):
-                stack.append((f"{name}.{key}" if name else key, child))
-
-    def named_parameters(self):
-        for name, module in self.named_modules():
-            for key, p in module.own_parameters():
-                yield (f"{name}.{key}" if name else key), p
-
-    def own_parameters(self):
-        return []
+        super().__init__()
+        for key, child in children.items():
+            setattr(self, key, child)
 
 
 class FakeLinear(FakeModule):
+    """The scalar engine's linear layer, written out: `weight` rows of Values, one `weighted_sum` per output."""
+
     def __init__(self, weights, biases):
         super().__init__()
-        self.weights = [[Value(w) for w in row] for row in weights]
-        self.biases = [Value(b) for b in biases]
+        self.weight = [[Value(w) for w in row] for row in weights]
+        self.bias = [Value(b) for b in biases]
         self.in_features, self.out_features = len(weights[0]), len(weights)
 
-    def own_parameters(self):
-        for i, row in enumerate(self.weights):
-            for j, w in enumerate(row):
-                yield f"weight.{i}.{j}", w
-        for i, b in enumerate(self.biases):
-            yield f"bias.{i}", b
-
     def forward(self, x):
-        return [weighted_sum(row, x, b) for row, b in zip(self.weights, self.biases)]
+        return [weighted_sum(row, x, b) for row, b in zip(self.weight, self.bias)]
 
 
 class FakeSigmoid(FakeModule):
@@ -303,7 +279,7 @@ class FakeSigmoid(FakeModule):
 
 class FakeSequential(FakeModule):
     def forward(self, x):
-        for child in self.children.values():
+        for _, child in self.named_children():
             x = child(x)
         return x
 
@@ -328,9 +304,12 @@ def article_loss(model, engine_inputs):
 def test_clusters_per_module_call_nested_and_labelled():
     model = article_stand_in()
     inputs = [Value(x, requires_grad=False) for x in INPUTS.values()]
-    E = article_loss(model, inputs)
+    with record_modules() as calls:
+        E = article_loss(model, inputs)
     E.backward()
-    nodes, _ = parse(draw(E, params=model).source)
+    assert parse(draw(E, params=model).source)[0].keys() == parse(draw(E, params=model, calls=calls).source)[0].keys()
+    assert "cluster_m" not in draw(E, params=model).source  # built outside record_modules: no clusters
+    nodes, _ = parse(draw(E, params=model, calls=calls).source)
     named = by_name(nodes)
     where = {k: n["clusters"] for k, n in nodes.items()}
     expected = article_by_hand()
@@ -353,7 +332,6 @@ def test_clusters_per_module_call_nested_and_labelled():
 
 
 def test_clusters_with_the_real_nn_sequential():
-    nn = pytest.importorskip("tinygrad_edu.nn")
     model = nn.Sequential(
         nn.Linear(2, 2, dtype=np.float64), nn.Sigmoid(), nn.Linear(2, 2, dtype=np.float64), nn.Sigmoid()
     )
@@ -362,10 +340,11 @@ def test_clusters_with_the_real_nn_sequential():
     model[0].bias.data[:] = [b["b_h1"], b["b_h2"]]
     model[2].weight.data[:] = [[w["w5"], w["w6"]], [w["w7"], w["w8"]]]
     model[2].bias.data[:] = [b["b_o1"], b["b_o2"]]
-    out = model(Tensor(np.array([[INPUTS["i1"], INPUTS["i2"]]])))
+    with record_modules() as calls:
+        out = model(Tensor(np.array([[INPUTS["i1"], INPUTS["i2"]]])))
     E = (((Tensor(np.array([[TARGETS["o1"], TARGETS["o2"]]])) - out) ** 2) * 0.5).sum()
     E.backward(retain_graph=True)  # keeps the graph and every intermediate gradient for draw
-    nodes, _ = parse(draw(E, params=model).source)
+    nodes, _ = parse(draw(E, params=model, calls=calls).source)
     named = by_name(nodes)
     expected = article_by_hand()
     assert set(named) >= {"0.weight", "0.bias", "2.weight", "2.bias"}
@@ -378,8 +357,9 @@ def test_clusters_with_the_real_nn_sequential():
 
 def test_hostile_module_names_are_escaped():
     model = FakeSequential(**{'x"}|<y>': FakeSigmoid()})
-    y = model([Value(1.0)])[0]
-    nodes, _ = parse(draw(y * 1.0, params=model).source)
+    with record_modules() as calls:
+        y = model([Value(1.0)])[0]
+    nodes, _ = parse(draw(y * 1.0, params=model, calls=calls).source)
     assert ["FakeSequential", 'x"}|<y>: FakeSigmoid'] in [n["clusters"] for n in nodes.values()]
 
 
@@ -435,11 +415,12 @@ def test_collapse_keeps_a_wide_random_graph_under_max_nodes():
 def test_collapse_folds_module_calls_innermost_first_then_their_parents():
     model = article_stand_in()
     outputs = []
-    for k in range(12):  # nn keeps the latest 16 calls of each module
-        outputs += model([Value(x + k, requires_grad=False) for x in INPUTS.values()])
+    with record_modules() as calls:
+        for k in range(12):
+            outputs += model([Value(x + k, requires_grad=False) for x in INPUTS.values()])
     root = sum(outputs[1:], outputs[0])
     assert 2 * len(walk(root)) > 200  # too big to draw whole
-    nodes, _ = parse(draw(root, params=model, max_nodes=200).source)
+    nodes, _ = parse(draw(root, params=model, calls=calls, max_nodes=200).source)
     assert drawn_count(nodes) <= 200
     hidden = summaries(nodes)
     titles = [nodes[k]["fields"][0] for k in hidden]
@@ -449,10 +430,46 @@ def test_collapse_folds_module_calls_innermost_first_then_their_parents():
     assert set(hidden.values()) == {2}
     assert all(n["clusters"] == ["FakeSequential"] for k, n in nodes.items() if k in hidden)
     # A tighter budget folds whole model calls instead: the 8 results of one forward pass each.
-    nodes, _ = parse(draw(root, params=model, max_nodes=100).source)
+    nodes, _ = parse(draw(root, params=model, calls=calls, max_nodes=100).source)
     hidden = summaries(nodes)
     assert drawn_count(nodes) <= 100
     assert [nodes[k]["fields"][0] for k in hidden] == ["FakeSequential"] * 12
     assert set(hidden.values()) == {8}
-    forced = parse(draw(outputs[0] * 1.0, params=model, collapse=True).source)[0]
+    forced = parse(draw(outputs[0] * 1.0, params=model, calls=calls, collapse=True).source)[0]
     assert sum(summaries(forced).values()) > 0  # collapse=True folds even a small graph
+
+
+# ---------------------------------------------------------------------- calls= without a model, the method
+
+
+def test_recorded_calls_without_a_model_are_clusters_titled_by_their_kind():
+    layer, act = nn.Linear(2, 2, generator=0, engine="value"), nn.Sigmoid()
+    with record_modules() as calls:
+        out = act(layer([Value(0.5), Value(-1.0)]))[0] * 1.0
+    titles = {tuple(n["clusters"]) for n in parse(draw(out, calls=calls).source)[0].values()}
+    assert ("Linear(2→2)",) in titles and ("Sigmoid",) in titles
+    named = by_name(parse(draw(out, params={f"w{k}": p for k, p in enumerate(layer.parameters())}).source)[0])
+    assert {"w0", "w1", "w4"} <= set(named)  # row 0 and bias 0 (they made out) named by the dict
+    # ... and without calls=, no clusters
+    assert all(n["clusters"] == [] for n in named.values())
+
+
+def test_calls_must_come_from_record_modules():
+    with pytest.raises(TypeError, match=r"calls must be what `with tinygrad_edu.viz.record_modules\(\) as calls:`"):
+        draw(Value(1.0) * 2.0, calls=[(None, 0, 1)])
+
+
+def test_draw_method_comes_from_viz_and_graphviz_loads_on_the_first_drawing():
+    code = (
+        "import sys, tinygrad_edu\n"
+        "from tinygrad_edu import Tensor, Value\n"
+        "assert 'graphviz' not in sys.modules\n"
+        "y = Value(2.0, label='y') * 3.0\n"
+        "assert Value.draw is Tensor.draw and 'graphviz' not in sys.modules\n"
+        "print(y.draw().source.count('data 6'), 'graphviz' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "True"]
+    total = Tensor(np.ones(2), requires_grad=True, name="t").sum()
+    assert total.draw(rankdir="TB").source == draw(total, rankdir="TB").source

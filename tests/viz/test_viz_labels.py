@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tinygrad_edu import Tensor, Value, nn
-from tinygrad_edu.viz import draw, render
+from tinygrad_edu.viz import draw, record_modules, render
 from tinygrad_edu.viz.labels import escape
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs the Graphviz `dot` program")
@@ -93,9 +93,10 @@ def test_module_names_with_control_characters_give_well_formed_svg(tmp_path):
     model = nn.Sequential()
     setattr(model, "layer\x1b[1m", nn.Linear(2, 2, generator=0))
     setattr(model, "b&amp;\x00", nn.Sigmoid())
-    loss = model(Tensor(np.ones((1, 2)))).sum()
+    with record_modules() as calls:
+        loss = model(Tensor(np.ones((1, 2)))).sum()
     loss.backward(retain_graph=True)  # drawn afterwards
-    path = render(loss, tmp_path / "m.svg", format="svg", params=model)
+    path = render(loss, tmp_path / "m.svg", format="svg", params=model, calls=calls)
     drawn = svg_texts(path)
     clusters = [lines[0] for lines in drawn.values() if lines]
     assert any(line.startswith("layer\\x1b[1m: Linear") for line in clusters), clusters

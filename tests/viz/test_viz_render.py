@@ -17,7 +17,7 @@ import pytest
 from tinygrad_edu import TinygradEduError, Value
 from tinygrad_edu.cli import main
 from tinygrad_edu.commands.graph import article_network
-from tinygrad_edu.viz import RenderError, draw, render
+from tinygrad_edu.viz import RenderError, draw, record_modules, render
 from tinygrad_edu.viz import rendering as render_module
 
 DOT = shutil.which("dot")
@@ -158,8 +158,10 @@ def test_cli_draws_the_article(tmp_path, capsys):
     out = tmp_path / "article.dot"
     assert main(["graph", "--model", "article", "-o", str(out)]) == 0
     source = out.read_text()
-    root, params = article_network()
-    assert source == draw(root, params=params).source
+    with record_modules() as calls:
+        root, params = article_network()
+    assert source == draw(root, params=params, calls=calls).source
+    assert source.count("subgraph cluster_m") == 3  # the network and its two layers
     assert "w1|data 0.1|grad" in source and "E|data 0.2156|grad 1" in source
     assert str(out) in capsys.readouterr().out
 

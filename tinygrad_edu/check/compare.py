@@ -292,12 +292,13 @@ def _autodiff(
     """Forward (recording each layer), loss, backward; the gradients as float64 state-shaped arrays."""
     from ..retention import keep_graph
     from ..tensor import Tensor
+    from ..viz.modules import record_modules  # which module made which node: report.draw()'s clusters
 
     state = {k: np.asarray(v) for k, v in model.state_dict().items()}
     engine = getattr(model, "engine", None) or _engine_of(model)
     x: Any = np.asarray(inputs, dtype=np.float64).tolist() if engine == "value" else Tensor(np.asarray(inputs))
     model.zero_grad()
-    with trace.record(model) as recorder:
+    with trace.record(model) as recorder, record_modules() as calls:
         out = model(x)
     loss = loss_fn(out, targets)
     with keep_graph():  # report.draw() draws this graph, gradients on it
@@ -314,7 +315,8 @@ def _autodiff(
         grads[key][index] = 0.0 if param.grad is None else param.grad
     layers = trace.layers(recorder)
     outputs = {name: y for name, kind, _x, y in recorder.calls if kind == "Linear"}
-    return grads, float(np.asarray(loss.data)), layers, {"root": loss, "model": model, "layer_outputs": outputs}
+    graph = {"root": loss, "model": model, "layer_outputs": outputs, "calls": calls}
+    return grads, float(np.asarray(loss.data)), layers, graph
 
 
 def _engine_of(model: Any) -> str:
@@ -543,7 +545,7 @@ def _highlight(report: GradientReport, **draw_kwargs: Any) -> Any:
         for node in out if isinstance(out, list) else [out]:
             if node is not None:
                 marks[node] = ("#ff7f00", f"first wrong quantity: the delta of layer {prefix}")
-    dot = draw(root, params=model, highlight=marks, **draw_kwargs)
+    dot = draw(root, params=model, calls=report._graph.get("calls"), highlight=marks, **draw_kwargs)
     dot.body.append(
         '\tcheck_legend [shape=note fillcolor="#ffffff" label="red: manual gradient wrong\\l'
         'orange: first wrong quantity (from the loss down)\\l"]\n'

@@ -102,13 +102,14 @@ def _explain(name: str, rows: list[Any], as_json: bool) -> None:
 
 def _graph(path: str, engine: str, to_stderr: bool) -> None:
     from ..check.article_network import article_network, build
-    from ..viz import render
+    from ..viz import record_modules, render
 
     fmt = drawing_format(path) or "svg"
-    if engine == "value":  # the drawing `graph --model article` makes: targets and ½ as named constants
-        root, params = article_network()
-    else:
-        graph = build(engine)
-        root, params = graph.loss, graph.model
-    written = render(root, path, format=fmt, params=params)
+    with record_modules() as calls:  # each layer's call drawn as a cluster
+        if engine == "value":  # the drawing `graph --model article` makes: targets and ½ as named constants
+            root, params = article_network()
+        else:
+            graph = build(engine)
+            root, params = graph.loss, graph.model
+    written = render(root, path, format=fmt, params=params, calls=calls)
     print(f"wrote {written}", file=sys.stderr if to_stderr else sys.stdout)

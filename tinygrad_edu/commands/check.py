@@ -182,7 +182,8 @@ def _write_graph(file: str, result: Any, path: str) -> str:
         from ..viz import steps
 
         root, model = report._graph["root"], report._graph["model"]
-        page = steps(root, params=model, highlight=_marks(report, model), title="Your backprop against autodiff")
+        marks, calls = _marks(report, model), report._graph.get("calls")
+        page = steps(root, params=model, calls=calls, highlight=marks, title="Your backprop against autodiff")
         page.save(path)
         return f"wrote {path}"
     try:  # any other suffix gets SVG, as before; `dot` missing or too slow leaves the DOT source next to it

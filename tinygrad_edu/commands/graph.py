@@ -56,15 +56,16 @@ def format_and_output(output: str | None, fmt: str | None, model: str) -> tuple[
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..viz import render  # graphviz is imported only when drawing
+    from ..viz import record_modules, render  # graphviz is imported only when drawing
 
     fmt, output = format_and_output(args.output, args.format, args.model)
-    root, params = MODELS[args.model]()
+    with record_modules() as calls:  # each layer's call drawn as a cluster
+        root, params = MODELS[args.model]()
     if fmt == "html":  # the step-through page (viz.to_html), laid out by the same `dot`
         from ..viz import steps
 
         kwargs = {"max_nodes": args.max_nodes, "collapse": False if args.no_collapse else "auto"}
-        print(f"wrote {steps(root, params=params, timeout=args.timeout, **kwargs).save(output)}")
+        print(f"wrote {steps(root, params=params, calls=calls, timeout=args.timeout, **kwargs).save(output)}")
         return 0
     path = render(
         root,
@@ -72,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         format=fmt,
         timeout=args.timeout,
         params=params,
+        calls=calls,
         rankdir=args.rankdir,
         max_nodes=args.max_nodes,
         collapse=False if args.no_collapse else "auto",

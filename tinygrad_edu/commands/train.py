@@ -182,17 +182,19 @@ def run(args: argparse.Namespace) -> int:
         plot_history(history, args.plot, title=f"{args.dataset}, {args.engine} engine")
         print(f"saved the loss curve to {args.plot}")
     if args.graph:
-        from ..viz import render  # graphviz is imported only when drawing
+        from ..viz import record_modules, render  # graphviz is imported only when drawing
 
         last = slice(-(batch_size or len(X)), None)  # the last batch, in data order
-        loss = step_graph(model, loss_fn, X[last], Y[last])
+        with record_modules() as calls:  # each layer's call drawn as a cluster
+            loss = step_graph(model, loss_fn, X[last], Y[last])
         _name_data(loss, model, X[last], Y[last])
         if args.graph.lower().endswith(".html"):  # the page that steps through this step's backprop
             from ..viz import steps
 
-            steps(loss, params=model).save(args.graph)
+            steps(loss, params=model, calls=calls).save(args.graph)
         else:
-            render(loss, args.graph, format=os.path.splitext(args.graph)[1][1:].lower(), params=model)
+            fmt = os.path.splitext(args.graph)[1][1:].lower()
+            render(loss, args.graph, format=fmt, params=model, calls=calls)
         n_last = len(X[last])
         which = "the last sample" if n_last == 1 else f"the last {n_last} samples"
         print(

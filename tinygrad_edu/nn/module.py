@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import sys
 import warnings
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
@@ -39,9 +39,13 @@ from ..errors import (
     ShapeError,
     UnregisteredParametersWarning,
 )
-from ..graph import no_grad, tick
+from ..graph import no_grad
 from ..tensor import Tensor, bump_version
 from ..value import Value
+from . import hooks
+from .hooks import RemovableHandle as RemovableHandle  # here too, at PyTorch's path (torch.nn.modules.module)
+from .hooks import register_module_forward_hook as register_module_forward_hook
+from .hooks import register_module_forward_pre_hook as register_module_forward_pre_hook
 
 Parameter = Tensor | Value
 _REGISTRIES = ("_parameters", "_modules")  # a module's own bookkeeping dicts, not user attributes
@@ -239,9 +243,6 @@ class Module:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
-        # (start, end) creation ticks of the latest calls: nodes with start < _order < end were made
-        # inside that call, which is how the graph drawing groups a module's nodes into a cluster.
-        object.__setattr__(self, "_call_ranges", deque(maxlen=16))
 
     # ------------------------------------------------------------------ registration
 
@@ -288,10 +289,9 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward(...)")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        start = tick()
-        out = self.forward(*args, **kwargs)
-        self._call_ranges.append((start, tick()))
-        return out
+        if hooks.active:  # global forward hooks (nn.hooks), e.g. viz.record_modules() while it records
+            return hooks.call_with_hooks(self, args, kwargs)
+        return self.forward(*args, **kwargs)
 
     def train(self, mode: bool = True) -> Module:
         """Set training mode on this module and every descendant (returns self)."""

@@ -1,11 +1,16 @@
 """Drawing the backprop graph: `draw` returns a `graphviz.Digraph`, `render` writes it to a file.
 
-This is the only part of tinygrad_edu that imports `graphviz`; it reads the graph through
-`tinygrad_edu.graph.walk` and never changes it.
+This is the only part of tinygrad_edu that imports `graphviz` (on the first drawing, so importing
+tinygrad_edu stays light); it reads the graph through `tinygrad_edu.graph.walk` and never changes
+it. It learns which module made which node from `record_modules()`, through nn's public forward
+hooks, and gives `Value` and `Tensor` their `.draw()` convenience method.
 """
 
-from .draw import draw
+from .draw import attach_methods, draw
 from .html import Steps, steps, to_html
+from .modules import ModuleCalls, record_modules
 from .rendering import RenderError, render
 
-__all__ = ["RenderError", "Steps", "draw", "render", "steps", "to_html"]
+attach_methods()
+
+__all__ = ["ModuleCalls", "RenderError", "Steps", "draw", "record_modules", "render", "steps", "to_html"]

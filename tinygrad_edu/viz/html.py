@@ -25,10 +25,8 @@ from typing import Any
 
 from ..errors import ArgumentError, RenderError
 from ..files import write_atomic
-from . import collapse as folding
-from .draw import _place_params, draw
-from .labels import param_names
-from .modules import assign, module_calls
+from .collect import collect
+from .modules import ModuleCalls
 from .rendering import INSTALL_HELP, NoLayoutProgramError, layout
 from .trace import Graph, decimal, explanations, read_graph, timeline
 
@@ -39,6 +37,7 @@ def to_html(
     output: Any,
     *,
     params: Any = None,
+    calls: ModuleCalls | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
     title: str | None = None,
     collapse: bool | str = "auto",
@@ -47,7 +46,8 @@ def to_html(
 ) -> str:
     """The page, as a string: the graph ending in `output` and a stepper through its forward and backward pass.
 
-    params:    an `nn.Module` or a dict name -> parameter (names and module clusters, as in `draw`).
+    params:    an `nn.Module` or a dict name -> parameter (parameter names, as in `draw`).
+    calls:     what `record_modules()` recorded while the graph was built (module clusters, as in `draw`).
     max_nodes: bigger graphs are folded into summary nodes, as `draw` folds them; every node still
                has its steps (a folded node's steps light up its summary).
     highlight: node -> (fill colour, note), as in `draw`; the note shows on hover and beside the node.
@@ -58,12 +58,17 @@ def to_html(
         raise ArgumentError(f"to_html: collapse={collapse!r}; use 'auto', True or False")
     if max_nodes < 10:
         raise ArgumentError(f"to_html: max_nodes={max_nodes} leaves no room for a readable graph; use 10 or more")
+    from .emit import emit  # graphviz is imported on the first drawing
+
     graph = read_graph(output, params)
-    dot = draw(output, params=params, max_nodes=max_nodes, collapse=collapse, highlight=highlight)
+    # One plan for the picture and the page: the page lights up the box `collect` put each node in.
+    picture = collect(
+        output, params=params, calls=calls, max_nodes=max_nodes, collapse=collapse, highlight=highlight, op="to_html"
+    )
+    dot = emit(picture)
     with ThreadPoolExecutor(1) as pool:  # `dot` lays the graph out in its own process while the timeline is read
         pending = pool.submit(layout, dot.source, "svg", timeout)
         line = timeline(graph)
-        units = _units(graph, params, max_nodes, collapse)
         try:
             svg = pending.result().decode("utf-8")
         except NoLayoutProgramError:
@@ -80,7 +85,7 @@ def to_html(
         "root": graph.root,
         "names": graph.names,
         "ops": graph.ops,
-        "units": units,
+        "units": picture.units,
         "value0": line.start_values,
         "shown0": line.start_shown,
         "explain": explanations(graph),
@@ -113,24 +118,6 @@ class Steps:
 def steps(output: Any, **kwargs: Any) -> Steps:
     """`Steps(output, ...)`: in Jupyter, `viz.steps(loss)` shows the stepper; `.save("step.html")` keeps it."""
     return Steps(output, **kwargs)
-
-
-# ---------------------------------------------------------------------- which drawn element shows each node
-
-
-def _units(graph: Graph, params: Any, max_nodes: int, collapse: bool | str) -> list[str]:
-    """The id of the element that shows node i: `v<i>`, or `g<k>` when it is folded into summary k.
-
-    This repeats the first half of `draw` (module calls, then `collapse.plan`) with the same
-    inputs, so the folding is the same one the picture shows.
-    """
-    if collapse is False:
-        return [f"v{i}" for i in range(len(graph.nodes))]
-    calls = module_calls(params)
-    owner = assign(graph.orders, calls)
-    _place_params(graph.ops, param_names(params, "to_html"), graph.nodes, owner, calls)
-    plan = folding.plan(graph.parents, graph.ops, owner, calls, graph.root, max_nodes, force=collapse is True)
-    return [f"v{i}" if g is None else f"g{g}" for i, g in enumerate(plan.group)]
 
 
 # ---------------------------------------------------------------------- the SVG and the page

@@ -1,16 +1,78 @@
 """Which module call created which node: the clusters of a drawing.
 
-`nn.Module.__call__` takes a tick of the graph clock before and after `forward` and keeps the pair in
-`module._call_ranges`. Every node carries the tick of its creation (`_order`), so a node with
-`start < node._order < end` was made inside that call. Calls nest like brackets (a `Sequential`
-call contains its layers' calls), so one sweep over the nodes in creation order, with a stack of
-the calls still open, gives each node its innermost call: no recursion, O(nodes + calls).
+`record_modules()` watches module calls through nn's global forward hooks: a tick of the graph clock
+before `forward` and one after it returns. Every node carries the tick of its creation (`_order`), so
+a node with `start < node._order < end` was made inside that call. Calls nest like brackets (a
+`Sequential` call contains its layers' calls), so one sweep over the nodes in creation order, with a
+stack of the calls still open, gives each node its innermost call: no recursion, O(nodes + calls).
+
+A graph built outside `record_modules()` has no recorded calls: it is drawn without module clusters
+(parameters are still named by `params=`).
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..errors import ArgumentTypeError
+from ..graph import tick
+from ..nn.hooks import register_module_forward_hook, register_module_forward_pre_hook
+from ..nn.module import Module
+
+
+class ModuleCalls:
+    """What `record_modules()` recorded: each finished module call on its thread, as (module, start, end) ticks.
+
+    A call whose `forward` raised is not recorded (it made no result to draw).
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Module, int, int]] = []
+        self._open: list[tuple[Module, int]] = []  # calls started and not finished, innermost last
+        self._thread = threading.get_ident()
+
+    def __len__(self) -> int:
+        return len(self.calls)
+
+    def __repr__(self) -> str:
+        return f"ModuleCalls({len(self.calls)} calls)"
+
+    def _before(self, module: Module, args: tuple) -> None:
+        if threading.get_ident() == self._thread:
+            self._open.append((module, tick()))
+
+    def _after(self, module: Module, args: tuple, output: Any) -> None:
+        if threading.get_ident() != self._thread:
+            return
+        # Pop up to this module's own entry: anything above it is a call whose forward raised and
+        # whose error was caught inside this call, so it never got its "after".
+        while self._open:
+            opened, start = self._open.pop()
+            if opened is module:
+                self.calls.append((module, start, tick()))
+                return
+
+
+@contextmanager
+def record_modules() -> Iterator[ModuleCalls]:
+    """Record which module call made which node, for drawing the calls as clusters.
+
+        with viz.record_modules() as calls:
+            loss = loss_fn(model(x), y)
+        viz.draw(loss, params=model, calls=calls)
+
+    Records the module calls made on this thread while the block runs (other threads' are left out).
+    """
+    record = ModuleCalls()
+    with register_module_forward_pre_hook(record._before), register_module_forward_hook(record._after):
+        try:
+            yield record
+        finally:
+            record._open.clear()  # calls left open by an error: nothing stale stays behind
 
 
 @dataclass
@@ -19,7 +81,7 @@ class Call:
 
     start: int
     end: int
-    name: str  # the dotted name from `named_modules()` ('' for the model itself)
+    name: str | None  # the dotted name from `named_modules()` ('' for the model itself); None without a model
     title: str  # what the cluster says: '0: Linear(2→2)'
     parent: int | None = None  # index of the enclosing call
     depth: int = 0
@@ -35,15 +97,26 @@ def describe(name: str, module: Any) -> str:
     return f"{name}: {kind}" if name else kind
 
 
-def module_calls(params: Any) -> list[Call]:
-    """Every recorded call of `params` and its sub-modules, sorted by start tick (outer before inner)."""
-    if params is None or not hasattr(params, "named_modules"):
+def module_calls(record: ModuleCalls | None, params: Any) -> list[Call]:
+    """The recorded calls to draw, sorted by start tick (outer before inner).
+
+    With a Module as `params`, the calls of its modules, named as `named_modules()` names them;
+    otherwise every recorded call, titled by its class.
+    """
+    if record is None:
         return []
+    if not isinstance(record, ModuleCalls):
+        raise ArgumentTypeError(
+            f"calls must be what `with tinygrad_edu.viz.record_modules() as calls:` recorded, "
+            f"not {type(record).__name__}"
+        )
+    names = {id(module): name for name, module in params.named_modules()} if isinstance(params, Module) else None
     calls = []
-    for name, module in params.named_modules():
-        title = describe(name, module)
-        for start, end in getattr(module, "_call_ranges", ()):
-            calls.append(Call(int(start), int(end), name, title))
+    for module, start, end in record.calls:
+        name = names.get(id(module)) if names is not None else None
+        if names is not None and name is None:
+            continue  # a module outside the model (a loss function, another model)
+        calls.append(Call(start, end, name, describe(name or "", module)))
     calls.sort(key=lambda c: (c.start, -c.end))
     return calls
 
@@ -56,8 +129,8 @@ def assign(orders: list[int], calls: list[Call]) -> list[int | None]:
     owner: list[int | None] = [None] * len(orders)
     stack: list[int] = []  # calls open at the current tick, outermost first
     nxt = 0
-    for i, tick in enumerate(orders):
-        while nxt < len(calls) and calls[nxt].start < tick:
+    for i, made in enumerate(orders):
+        while nxt < len(calls) and calls[nxt].start < made:
             call = calls[nxt]
             while stack and calls[stack[-1]].end <= call.start:
                 stack.pop()
@@ -66,7 +139,7 @@ def assign(orders: list[int], calls: list[Call]) -> list[int | None]:
                 call.depth = calls[stack[-1]].depth + 1
             stack.append(nxt)
             nxt += 1
-        while stack and calls[stack[-1]].end <= tick:
+        while stack and calls[stack[-1]].end <= made:
             stack.pop()
         if stack:
             owner[i] = stack[-1]

@@ -59,7 +59,7 @@ def node_record(node: Any, is_tensor: bool) -> tuple[list[Any], list[float] | No
         doc = (op.__doc__ or "").strip().splitlines()[0] if op is not None else ""
         return parents, None, op.__name__ if op is not None else None, doc, node.name, node._order
     local = [float(x) for x in node._locals]
-    return parents, local, node._op if parents else None, "", node.label, node._order
+    return parents, local, node._op if parents else None, "", node.name, node._order
 
 
 def read_graph(root: Any, params: Any = None) -> Graph:

@@ -1,0 +1,270 @@
+"""`collect`: what the drawing of a graph shows, as plain data, before any DOT is written.
+
+One pass over the graph (the same iterative `walk` that backward uses) decides everything: which
+nodes are drawn and which are folded into summaries, the text on each box, its colour, the module
+call (cluster) it sits in, and the edges. `emit` turns the result into a `graphviz.Digraph`; the
+step-through page reads the same result to know which drawn box shows each node. Text here is the
+text to draw, not yet escaped for DOT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import ArgumentError, ArgumentTypeError, GraphError
+from ..graph import walk
+from ..tensor import RELEASED_HINT, is_released
+from . import collapse as folding
+from .labels import param_names as param_names_of
+from .labels import tensor_fields, value_fields
+from .modules import Call, ModuleCalls, assign, module_calls
+
+# Fill colours (ColorBrewer "Paired", readable in print and by most colour-blind readers).
+COLOURS = {
+    "param": "#a6cee3",  # parameters: what training changes
+    "input": "#b2df8a",  # inputs and constants: leaves that are not parameters
+    "result": "#ffffff",  # intermediate results
+    "output": "#fb9a99",  # the node draw() was called on (the loss, usually)
+    "op": "#eeeeee",  # the op that made a result
+    "folded": "#fdbf6f",  # a summary node standing for many
+}
+
+# The legend's rows: (colour key, what it means).
+LEGEND = [
+    ("param", "parameter"),
+    ("input", "input / constant"),
+    ("result", "intermediate result"),
+    ("op", "op"),
+    ("output", "output"),
+]
+
+
+@dataclass
+class Box:
+    """One drawn node: a value (`v<i>`), the op that made it (`o<i>`), or a folded summary (`g<k>`)."""
+
+    id: str
+    fields: list[str]  # the lines of its label (a record's fields; one line for an op)
+    fill: str
+    cluster: int | None = None  # index into `Picture.clusters`; None: outside every cluster
+    shape: str | None = None  # None: a record box
+    dashed: bool = False  # a summary standing for many nodes
+    tooltip: str | None = None
+    bold: bool = False  # highlighted (`highlight=`)
+
+
+@dataclass
+class Cluster:
+    """One module call drawn as a box around the nodes it made; `parent` is an index into the same list."""
+
+    key: int  # the call's index among all recorded calls: the `cluster_m<key>` name
+    title: str
+    parent: int | None
+
+
+@dataclass
+class Picture:
+    """Everything a drawing shows, as plain data: `emit` writes it as DOT."""
+
+    boxes: list[Box]
+    edges: list[tuple[str, str]]  # (from id, to id), in drawing order
+    clusters: list[Cluster]  # parents before their children
+    legend: list[str]  # colour keys of the legend's rows
+    notes: list[str]  # what the picture leaves out, said under the legend
+    units: list[str]  # for each graph node (oldest first), the id of the box that shows it
+    rankdir: str
+    comment: str
+
+
+def collect(
+    root: Any,
+    *,
+    rankdir: str = "LR",
+    show_data: bool = True,
+    show_grad: bool = True,
+    params: Any = None,
+    calls: ModuleCalls | None = None,
+    max_nodes: int = 500,
+    collapse: bool | str = "auto",
+    highlight: Mapping[Any, tuple[str, str]] | None = None,
+    op: str = "draw",
+) -> Picture:
+    """The `Picture` of the graph that computed `root`; the arguments are `draw`'s (`op` names the caller in errors)."""
+    if rankdir not in ("LR", "RL", "TB", "BT"):
+        raise ArgumentError(f"{op}: rankdir={rankdir!r}; use 'LR' (left to right), 'RL', 'TB' or 'BT'")
+    if collapse not in ("auto", True, False):
+        raise ArgumentError(f"{op}: collapse={collapse!r}; use 'auto', True or False")
+    if not hasattr(root, "_parents") or not hasattr(root, "data"):
+        raise ArgumentTypeError(f"{op}: expected a Value or a Tensor (the end of a graph), got {type(root).__name__}")
+    if highlight is not None and not isinstance(highlight, Mapping):
+        raise ArgumentTypeError(f"{op}: highlight must map node -> (colour, tooltip), got {type(highlight).__name__}")
+    if max_nodes < 10:
+        raise ArgumentError(f"{op}: max_nodes={max_nodes} leaves no room for a readable graph; use 10 or more")
+
+    nodes = walk(root)[::-1]  # oldest first: inputs before the results computed from them
+    if any(is_released(node) for node in nodes):
+        raise GraphError(f"{op}: {RELEASED_HINT}")
+    index = {id(node): i for i, node in enumerate(nodes)}
+    is_tensor = isinstance(root.data, np.ndarray)
+    parents = [[index[id(p)] for p in node._parents if p is not None] for node in nodes]
+    if is_tensor:
+        ops = [node._op.__name__ if node._op is not None else None for node in nodes]
+    else:
+        ops = [node._op if node._parents else None for node in nodes]
+    param_names = param_names_of(params, op)
+    names = [param_names.get(id(node)) or node.name for node in nodes]  # both engines say `name`, as PyTorch
+    root_i = len(nodes) - 1
+
+    module_call_list = module_calls(calls, params)
+    owner = assign([node._order for node in nodes], module_call_list)
+    _place_params(ops, param_names, nodes, owner, module_call_list)
+    if collapse is False:
+        plan = folding.Plan([None] * len(nodes), [], set())
+    else:
+        plan = folding.plan(parents, ops, owner, module_call_list, root_i, max_nodes, force=collapse is True)
+
+    fields = tensor_fields if is_tensor else value_fields
+    hidden = _hidden_calls(module_call_list, plan.folded_calls)
+    units = [f"v{i}" if g is None else f"g{g}" for i, g in enumerate(plan.group)]
+    boxes: list[Box] = []  # cluster of each box: the module call index for now, renumbered below
+    edges: list[tuple[str, str]] = []
+    group_edges: set[tuple[str, str]] = set()
+
+    for i, node in enumerate(nodes):
+        if plan.group[i] is not None:
+            continue
+        kind = _kind(i, root_i, ops[i], id(node) in param_names, params is None and node.requires_grad)
+        home = _visible(owner[i], module_call_list, hidden)
+        mark = highlight.get(node) if highlight else None
+        box = Box(f"v{i}", fields(node, names[i], show_data, show_grad), COLOURS[kind], home)
+        if mark is not None:
+            box.fill, box.tooltip, box.bold = mark[0], mark[1], True
+        boxes.append(box)
+        if ops[i] is None:
+            continue
+        boxes.append(Box(f"o{i}", [ops[i]], COLOURS["op"], home, shape="ellipse"))
+        edges.append((f"o{i}", f"v{i}"))
+        for p in parents[i]:
+            if plan.group[p] is None:
+                edges.append((f"v{p}", f"o{i}"))
+            else:
+                group_edges.add((units[p], f"o{i}"))
+
+    for g, group in enumerate(plan.groups):
+        summary = [group.title, f"{len(group.members)} nodes hidden", _op_summary(group.ops)]
+        home = _visible(group.cluster, module_call_list, hidden)
+        tip = f"{len(group.members)} nodes hidden"
+        boxes.append(Box(f"g{g}", summary, COLOURS["folded"], home, dashed=True, tooltip=tip))
+        for i in group.members:
+            for p in parents[i]:
+                if plan.group[p] != g:
+                    group_edges.add((units[p], f"g{g}"))
+    edges.extend(sorted(group_edges))
+
+    clusters = _drawn_clusters(module_call_list, {box.cluster for box in boxes})
+    position = {cluster.key: c for c, cluster in enumerate(clusters)}
+    for box in boxes:
+        box.cluster = None if box.cluster is None else position[box.cluster]
+
+    legend = [key for key, _ in LEGEND] + (["folded"] if plan.groups else [])
+    notes = []
+    if show_grad and not any(node.grad is not None for node in nodes):
+        notes.append("no backward pass has run:\ngrads are shown as —")
+    n_hidden = sum(len(g.members) for g in plan.groups)
+    if plan.groups:
+        notes.append(f"{n_hidden} of {len(nodes)} nodes folded\n(max_nodes={max_nodes})")
+    comment = f"tinygrad_edu.viz: {len(nodes)} nodes, {len(plan.groups)} summaries hiding {n_hidden} of them"
+    return Picture(boxes, edges, clusters, legend, notes, units, rankdir, comment)
+
+
+# ---------------------------------------------------------------------- names and kinds
+
+
+def _kind(i: int, root: int, op: str | None, named: bool, tracked: bool) -> str:
+    if i == root:
+        return "output"
+    if op is not None:
+        return "result"
+    return "param" if named or tracked else "input"
+
+
+def _place_params(
+    ops: list[str | None],
+    param_names: dict[int, str],
+    nodes: list[Any],
+    owner: list[int | None],
+    calls: list[Call],
+) -> None:
+    """Draw each parameter inside the cluster of the module that owns it, when that module ran once.
+
+    The owner is the longest module name that prefixes the parameter's dotted name: `0` for the
+    tensor engine's `0.weight`, and also for the scalar engine's `0.weight.1.0`.
+    """
+    modules = {call.name for call in calls if call.name is not None}
+    if not modules:
+        return
+    ran: dict[str, list[int]] = {}
+    for c, call in enumerate(calls):
+        if call.members and call.name is not None:
+            ran.setdefault(call.name, []).append(c)
+    for i, node in enumerate(nodes):
+        name = param_names.get(id(node))
+        if name is None or ops[i] is not None or owner[i] is not None:
+            continue
+        module = name.rpartition(".")[0]
+        while module and module not in modules:
+            module = module.rpartition(".")[0]
+        if module in modules and len(ran.get(module, ())) == 1:
+            owner[i] = ran[module][0]
+            calls[owner[i]].members.append(i)
+
+
+# ---------------------------------------------------------------------- clusters, summaries
+
+
+def _hidden_calls(calls: list[Call], folded: set[int]) -> list[bool]:
+    """Calls not drawn as clusters: the folded ones and everything inside them (parents come first)."""
+    hidden: list[bool] = []
+    for c, call in enumerate(calls):
+        hidden.append(c in folded or (call.parent is not None and hidden[call.parent]))
+    return hidden
+
+
+def _visible(c: int | None, calls: list[Call], hidden: list[bool]) -> int | None:
+    """The innermost drawn cluster at or above call `c`."""
+    while c is not None and hidden[c]:
+        c = calls[c].parent
+    return c
+
+
+def _drawn_clusters(calls: list[Call], used: set[int | None]) -> list[Cluster]:
+    """The module calls that hold drawn boxes, and the calls around them, in depth-first order (no recursion)."""
+    full = [c in used for c in range(len(calls))]
+    for c in range(len(calls) - 1, -1, -1):  # children come after their parent: propagate upwards
+        if full[c] and calls[c].parent is not None:
+            full[calls[c].parent] = True
+    children: dict[int | None, list[int]] = {}
+    for c, call in enumerate(calls):
+        if full[c]:
+            children.setdefault(call.parent, []).append(c)
+    out: list[Cluster] = []
+    position: dict[int, int] = {}
+    stack = list(reversed(children.get(None, [])))
+    while stack:
+        c = stack.pop()
+        parent = calls[c].parent
+        position[c] = len(out)
+        out.append(Cluster(c, calls[c].title, None if parent is None else position[parent]))
+        stack.extend(reversed(children.get(c, [])))
+    return out
+
+
+def _op_summary(ops: dict[str, int], top: int = 3) -> str:
+    """'6 × *, 5 × +, 2 × leaf, …': the most common ops a summary node hides."""
+    common = sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))
+    text = ", ".join(f"{n} × {op}" for op, n in common[:top])
+    return text + (", …" if len(common) > top else "")
