@@ -18,8 +18,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import graphviz
-
 from ..errors import ArgumentError, NoLayoutProgramError, RenderError
 from ..files import write_atomic
 from .draw import draw
@@ -73,6 +71,8 @@ def render(
         )
     if not (timeout > 0 and math.isfinite(timeout)):
         raise ArgumentError(f"render: timeout={timeout} s; it must be a positive, finite number of seconds")
+    import graphviz  # on the first drawing, as draw does, so importing tinygrad_edu stays light
+
     drawn = isinstance(root, graphviz.Digraph)
     if drawn and draw_kwargs:
         raise ArgumentError(
