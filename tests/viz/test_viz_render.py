@@ -18,7 +18,7 @@ from tinygrad_edu import TinygradEduError, Value
 from tinygrad_edu.check.article_network import article_network
 from tinygrad_edu.cli import main
 from tinygrad_edu.viz import RenderError, draw, record_modules, render
-from tinygrad_edu.viz import rendering as render_module
+from tinygrad_edu.viz import layout as render_module
 
 DOT = shutil.which("dot")
 needs_dot = pytest.mark.skipif(DOT is None, reason="needs the Graphviz `dot` program")

@@ -290,12 +290,13 @@ def _autodiff(
     model: Any, loss_fn: Callable[[Any, Any], Any], inputs: Any, targets: Any
 ) -> tuple[dict[str, np.ndarray], float, list[trace.LayerTrace], dict[str, Any]]:
     """Forward (recording each layer), loss, backward; the gradients as float64 state-shaped arrays."""
+    from ..nn import engine_of
     from ..retention import keep_graph
     from ..tensor import Tensor
     from ..viz.modules import record_modules  # which module made which node: report.draw()'s clusters
 
     state = {k: np.asarray(v) for k, v in model.state_dict().items()}
-    engine = getattr(model, "engine", None) or _engine_of(model)
+    engine = engine_of(model, "tensor")
     x: Any = np.asarray(inputs, dtype=np.float64).tolist() if engine == "value" else Tensor(np.asarray(inputs))
     model.zero_grad()
     with trace.record(model) as recorder, record_modules() as calls:
@@ -317,13 +318,6 @@ def _autodiff(
     outputs = {name: y for name, kind, _x, y in recorder.calls if kind == "Linear"}
     graph = {"root": loss, "model": model, "layer_outputs": outputs, "calls": calls}
     return grads, float(np.asarray(loss.data)), layers, graph
-
-
-def _engine_of(model: Any) -> str:
-    for module in model.modules():
-        if getattr(module, "engine", None):
-            return module.engine
-    return "tensor"
 
 
 def _as_gradients(

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..nn.engines import engine_of
+
 ACTIVATIONS = ("Sigmoid", "Tanh", "ReLU")
 
 
@@ -99,7 +101,7 @@ def _grads(x: Any) -> np.ndarray:
 
 
 def _walk(x: Any, attr: str) -> np.ndarray:
-    if hasattr(x, "data") and isinstance(getattr(x, "data", None), np.ndarray):  # a Tensor
+    if engine_of(x, None) == "tensor":
         v = getattr(x, attr)
         return np.zeros(x.data.shape) if v is None else np.array(v, dtype=np.float64)
     if isinstance(x, (list, tuple)):

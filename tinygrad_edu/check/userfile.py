@@ -300,13 +300,14 @@ def check_error(error_fn: Callable[..., Any], model: Any, inputs: np.ndarray, ta
 
     The check uses one-hot targets (the class of the largest target), as classification code builds them from labels.
     """
+    from ..nn import engine_of
     from ..tensor import Tensor
 
     x = np.atleast_2d(inputs)
     onehot = np.zeros((x.shape[0], np.atleast_2d(targets).shape[1]))
     labels = np.atleast_2d(targets).argmax(axis=1)
     onehot[np.arange(len(labels)), labels] = 1.0
-    engine = next((m.engine for m in model.modules() if getattr(m, "engine", None)), "tensor")
+    engine = engine_of(model, "tensor")
     out = model(x.tolist() if engine == "value" else Tensor(x))
     outputs = np.array(
         [[v.data for v in row] for row in out] if isinstance(out, list) else out.data, dtype=np.float64

@@ -2,7 +2,7 @@
 
 The tensor engine is the default: a batch is a Tensor (or NumPy array) of shape (batch, in_features)
 and `Linear` is one fused op, `y = x Wᵀ + b`. With `engine="value"` the same layer holds its
-weights as lists of `Value`s and takes one sample as a list of numbers (see `nn.scalar`); its
+weights as lists of `Value`s and takes one sample as a list of numbers (see `nn._lists`); its
 `state_dict` has the same keys and shapes, so a model moves between engines with
 `load_state_dict`. Activations have no parameters and work on whatever they are given.
 """
@@ -19,15 +19,8 @@ from ..rng import Seed, as_generator
 from ..tensor import Tensor
 from ..value import Value
 from . import functional, init
+from .engines import check_engine, engine_of
 from .module import Module
-
-ENGINES = ("tensor", "value")
-
-
-def check_engine(engine: str | None, where: str, allow_none: bool = False) -> None:
-    if engine in ENGINES or (allow_none and engine is None):
-        return
-    raise ArgumentError(f"{where}: engine must be 'tensor' or 'value', got {engine!r}")
 
 
 class Linear(Module):
@@ -91,7 +84,7 @@ class _Activation(Module):
         self.engine = engine
 
     def _check(self, x: Any) -> None:
-        if self.engine is not None and (type(x) is Tensor) != (self.engine == "tensor"):
+        if self.engine is not None and (engine_of(x, "value") == "tensor") != (self.engine == "tensor"):
             raise MixedEngineError(
                 f"{type(self).__name__}(engine={self.engine!r}) got {type(x).__name__}; "
                 "build the model with one engine= for every layer"

@@ -1,7 +1,8 @@
 """Losses as Modules: `loss_fn(output, target)` returns a scalar Tensor or Value to call `backward()` on.
 
-Each works on both engines (see `nn.functional`): Tensors in, a one-element Tensor out; a value-engine
-output (a list of Values, or a list of such lists) with numbers as targets, a `Value` out.
+Each works on both engines (see `nn.functional`, where each loss's formula is written once): Tensors
+in, a one-element Tensor out; a value-engine output (a list of Values, or a list of such lists) with
+numbers as targets, a `Value` out. `max_margin_loss`, micrograd's demo loss, is here too.
 """
 
 from __future__ import annotations
@@ -9,7 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from . import functional
+from .functional import max_margin_loss
 from .module import Module
+
+__all__ = ["BCELoss", "CrossEntropyLoss", "MSELoss", "MaxMarginLoss", "max_margin_loss"]
 
 
 class _Loss(Module):
@@ -45,3 +49,10 @@ class BCELoss(_Loss):
 
     def forward(self, input: Any, target: Any) -> Any:  # noqa: A002
         return functional.binary_cross_entropy(input, target, self.reduction)
+
+
+class MaxMarginLoss(_Loss):
+    """relu(1 - y·score) with labels y in {-1, +1}: micrograd's demo loss (an SVM's hinge), as a Module."""
+
+    def forward(self, input: Any, target: Any) -> Any:  # noqa: A002
+        return functional.max_margin_loss(input, target, self.reduction)

@@ -1,11 +1,4 @@
-"""The scalar (`Value`) engine's nn: layers over Python lists, and the article's Neuron / Layer / Network.
-
-On this engine a sample is a list of numbers (or Values) and a layer returns a list of Values, one
-per neuron. `nn.Linear(..., engine="value")` keeps `weight` as a list of rows of Values (row i is
-output neuron i's weights, like the tensor engine's `weight[i]`) and computes each output with one
-`weighted_sum` node, the article's Σ wᵢ xᵢ + b.
-
-The article's own vocabulary is here too, as thin Modules:
+"""The article's own vocabulary on the scalar (`Value`) engine, as thin Modules:
 
     Neuron(weights, bias)              a = sigmoid(Σ wᵢ xᵢ + b)
     Layer(neurons)                     [neuron(x) for neuron in neurons]
@@ -17,6 +10,9 @@ State dict layout. A `Layer` packs its neurons the way `Linear` stores a layer: 
 and hidden layer k is entry `2k` of the equivalent `Sequential(Linear, Sigmoid, Linear, Sigmoid, ...)`
 (`Network.to_sequential` builds it). `named_parameters()` still lists every scalar:
 `hidden_layers.0.neurons.1.weights.0` is hidden neuron 1's weight for input 0.
+
+A sample is a list of numbers (or Values) and a layer returns a list of Values, one per neuron, as
+`nn.Linear(..., engine="value")` does (its list maths is in `nn._lists`).
 """
 
 from __future__ import annotations
@@ -26,90 +22,17 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ArgumentError, ArgumentTypeError, MixedEngineError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, ShapeError
 from ..fused import weighted_sum
 from ..graph import no_grad
 from ..rng import Seed, as_generator
-from ..tensor import Tensor
 from ..value import Value
+from ._lists import as_sample
+from .layers import Linear, Sigmoid
 from .module import Module, ModuleList, Sequential, _Slot
 
 Number = int | float
 Sample = Sequence[Number | Value]
-
-
-# ---------------------------------------------------------------------- value-engine maths
-
-
-def is_batch(x: Any) -> bool:
-    """True for a list of samples (a list of lists, or a 2-D array) rather than one sample."""
-    if isinstance(x, np.ndarray):
-        return x.ndim == 2
-    return isinstance(x, (list, tuple)) and len(x) > 0 and isinstance(x[0], (list, tuple, np.ndarray))
-
-
-def as_sample(x: Any, n: int, where: str) -> list[Any]:
-    """One sample as a list of `n` numbers or Values, or an error that names the fix."""
-    if type(x) is Tensor:
-        raise MixedEngineError(
-            f"{where}: got a Tensor, but this layer uses the value engine (lists of numbers or Values); "
-            "pass x.data.tolist(), or build the model with engine='tensor'"
-        )
-    if isinstance(x, np.ndarray):
-        x = x.tolist()
-    elif type(x) is Value:
-        x = [x]
-    if len(x) != n:
-        raise ShapeError(f"{where}: expected {n} inputs (in_features), got a sample of {len(x)}")
-    return list(x)
-
-
-def linear(x: Any, weight: list[list[Value]], bias: list[Value] | None = None) -> Any:
-    """yᵢ = Σⱼ Wᵢⱼ xⱼ + bᵢ with one `weighted_sum` node per output; a list of samples maps over them."""
-    if is_batch(x):
-        return [linear(sample, weight, bias) for sample in x]
-    x = as_sample(x, len(weight[0]), "Linear(engine='value')")
-    if bias is None:
-        return [weighted_sum(row, x) for row in weight]
-    return [weighted_sum(row, x, b) for row, b in zip(weight, bias)]
-
-
-def elementwise(x: Any, name: str) -> Any:
-    """Apply the Value method `name` ("sigmoid", "relu", ...) to a Value or every Value of a nested list.
-
-    Plain numbers become constant Values first, so an activation can also take raw inputs.
-    """
-    if type(x) is Value:
-        return getattr(x, name)()
-    if type(x) is Tensor:
-        raise MixedEngineError(f"{name}: got a Tensor where the value engine expects a Value or a list of them")
-    if isinstance(x, np.ndarray):
-        x = x.tolist()
-    if isinstance(x, (list, tuple)):
-        return [elementwise(item, name) for item in x]
-    return getattr(Value(x, requires_grad=False), name)()
-
-
-def flatten(x: Any) -> list[Any]:
-    """The leaves of a nested list (Values or numbers), in order; a lone leaf becomes a 1-list."""
-    if isinstance(x, np.ndarray):
-        return x.reshape(-1).tolist()
-    if not isinstance(x, (list, tuple)):
-        return [x]
-    out: list[Any] = []
-    stack = [iter(x)]
-    while stack:
-        for item in stack[-1]:
-            if isinstance(item, (list, tuple, np.ndarray)):
-                stack.append(iter(item.tolist() if isinstance(item, np.ndarray) else item))
-                break
-            out.append(item)
-        else:
-            stack.pop()
-    return out
-
-
-# ---------------------------------------------------------------------- the article's vocabulary
 
 
 def _as_parameter(x: Number | Value) -> Value:
@@ -236,8 +159,6 @@ class Network(Module):
 
         Hidden layer k becomes entries `2k` (Linear) and `2k + 1` (Sigmoid).
         """
-        from .layers import Linear, Sigmoid  # layers builds on this module, so import it late
-
         modules: list[Module] = []
         state = {}
         for k, layer in enumerate(self.layers):

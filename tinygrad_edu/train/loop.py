@@ -25,7 +25,8 @@ import numpy as np
 
 from ..errors import ArgumentError, ArgumentTypeError, ShapeError
 from ..graph import gc_paused, no_grad
-from ..nn.scalar import flatten
+from ..nn import engine_of
+from ..nn import max_margin_loss as max_margin_loss  # its import path from before nn had it
 from ..retention import keep_graph
 from ..rng import Seed, as_generator
 from ..tensor import Tensor
@@ -215,42 +216,7 @@ def evaluate(
     return logs
 
 
-# ---------------------------------------------------------------------- a loss nn does not have
-
-
-def max_margin_loss(scores: Any, targets: Any) -> Any:
-    """micrograd's demo loss: mean over samples of relu(1 - y·score), with labels y in {-1, +1}.
-
-    A sample scored on the right side by a margin of at least 1 costs nothing; inside the margin or
-    on the wrong side it costs linearly (the hinge loss of a support vector machine). Works on a
-    `(batch, 1)` Tensor of scores, and on one sample's list of `Value` scores (the scalar engine).
-    """
-    if isinstance(scores, Tensor):
-        y = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
-        if y.size != scores.size:
-            raise ShapeError(f"max_margin_loss: scores are {scores.shape} but targets are {y.shape}")
-        y = y.astype(scores.dtype).reshape(scores.shape)  # (batch,) labels would broadcast to (batch, batch)
-        return (1.0 - scores * y).relu().mean()
-    scores = flatten(scores)  # one sample's scores, or a batch: a list of such lists
-    labels = [float(y) for y in flatten(targets)]
-    if len(labels) != len(scores) or not scores:
-        raise ShapeError(f"max_margin_loss: {len(scores)} scores but {len(labels)} targets")
-    terms = [(1.0 - s * y).relu() for s, y in zip(scores, labels)]
-    return sum(terms[1:], terms[0]) / len(terms)
-
-
 # ---------------------------------------------------------------------- helpers
-
-
-def engine_of(model: Any) -> str:
-    """`"value"` or `"tensor"`: which engine the model's parameters live on."""
-    for p in model.parameters():
-        if isinstance(p, Value):
-            return "value"
-        if isinstance(p, Tensor):
-            return "tensor"
-        raise ArgumentTypeError(f"a model's parameters must be Values or Tensors, got {type(p).__name__}")
-    raise ArgumentError(f"{type(model).__name__} has no parameters, so there is nothing to train or tell the engine by")
 
 
 def _param_dtype(model: Any) -> Any:

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import ArgumentTypeError, ShapeError
 from ..graph import no_grad
+from ..nn.engines import engine_of
 from ..nn.module import Module, ModuleList
 from ..tensor import Tensor
 from ..value import Value
@@ -82,7 +83,7 @@ def _rows(model: Module, prefix: str = "") -> Iterator[tuple[str, Module]]:
 def _run_and_record(model: Module, shape: tuple[int, ...], rows: list[tuple[str, Module]], shapes: dict) -> None:
     """One forward pass of zeros, with each row's forward wrapped to record its output shape."""
     params = list(model.parameters())
-    is_value = bool(params) and isinstance(params[0], Value)
+    is_value = engine_of(model, "tensor") == "value"
     wrapped = []
     for _, module in rows:
         if "forward" in module.__dict__:

@@ -13,10 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from ..errors import ArgumentError, ArgumentTypeError, GraphError
 from ..graph import walk
+from ..nn.engines import engine_of
 from ..tensor import RELEASED_HINT, is_released
 from . import collapse as folding
 from .labels import param_names as param_names_of
@@ -109,7 +108,7 @@ def collect(
     if any(is_released(node) for node in nodes):
         raise GraphError(f"{op}: {RELEASED_HINT}")
     index = {id(node): i for i, node in enumerate(nodes)}
-    is_tensor = isinstance(root.data, np.ndarray)
+    is_tensor = engine_of(root) == "tensor"
     parents = [[index[id(p)] for p in node._parents if p is not None] for node in nodes]
     if is_tensor:
         ops = [node._op.__name__ if node._op is not None else None for node in nodes]

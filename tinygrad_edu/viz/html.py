@@ -26,8 +26,8 @@ from typing import Any
 from ..errors import ArgumentError, RenderError
 from ..files import write_atomic
 from .collect import collect
+from .layout import INSTALL_HELP, NoLayoutProgramError, layout
 from .modules import ModuleCalls
-from .rendering import INSTALL_HELP, NoLayoutProgramError, layout
 from .trace import Graph, decimal, explanations, read_graph, timeline
 
 DEFAULT_MAX_NODES = 300  # drawn nodes; the page stays quick to lay out and to step through

@@ -30,7 +30,7 @@ class Drawing(graphviz.Digraph):
         if shutil.which("dot") is not None:
             return super()._repr_mimebundle_(include, exclude, **kwargs)
         from ..errors import RenderError
-        from .rendering import NoLayoutProgramError, layout  # rendering imports draw, which imports us
+        from .layout import NoLayoutProgramError, layout
 
         try:
             svg = layout(self.source, "svg", NOTEBOOK_TIMEOUT).decode()

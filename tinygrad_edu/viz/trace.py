@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import ArgumentTypeError, GraphError
 from ..fused import edge_partners
 from ..graph import walk
+from ..nn.engines import engine_of
 from .labels import array, number
 from .labels import param_names as param_names_of
 
@@ -68,7 +69,7 @@ def read_graph(root: Any, params: Any = None) -> Graph:
         raise ArgumentTypeError(
             f"to_html: expected a Value or a Tensor (the end of a graph), got {type(root).__name__}"
         )
-    is_tensor = isinstance(root.data, np.ndarray)
+    is_tensor = engine_of(root) == "tensor"
     nodes = walk(root)[::-1]
     if is_tensor and len(nodes) == 1:
         raise GraphError(
