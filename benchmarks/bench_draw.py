@@ -27,7 +27,7 @@ from typing import Any
 import common
 
 from tinygrad_edu import Value
-from tinygrad_edu.commands.graph import article_network
+from tinygrad_edu.check.article_network import article_network
 from tinygrad_edu.graph import walk
 from tinygrad_edu.viz import draw
 

@@ -94,7 +94,7 @@ def digits_step_fn(seed: int, batch: int = 32) -> Callable[[int], float]:
 def moons_step_fn(seed: int, batch: int = 4) -> Callable[[int], float]:
     """One SGD step of the scalar 2-16-16-1 moons MLP (max-margin loss) per call (Value engine)."""
     rng = np.random.default_rng(seed)
-    from tinygrad_edu.datasets import make_moons
+    from tinygrad_edu.train.datasets import make_moons
 
     X, y = make_moons(100, noise=0.1, generator=seed) if _moons_takes_generator() else make_moons(100)
     y = np.where(np.asarray(y).reshape(len(X), -1)[:, -1] > 0, 1.0, -1.0)
@@ -124,7 +124,7 @@ def moons_step_fn(seed: int, batch: int = 4) -> Callable[[int], float]:
 def _moons_takes_generator() -> bool:
     import inspect
 
-    from tinygrad_edu.datasets import make_moons
+    from tinygrad_edu.train.datasets import make_moons
 
     params = inspect.signature(make_moons).parameters
     return "noise" in params and "generator" in params

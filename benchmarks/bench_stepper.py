@@ -24,7 +24,7 @@ from pathlib import Path
 import common
 from bench_draw import chain, moons_mlp
 
-from tinygrad_edu.commands.graph import article_network
+from tinygrad_edu.check.article_network import article_network
 from tinygrad_edu.graph import walk
 from tinygrad_edu.viz import draw, to_html
 

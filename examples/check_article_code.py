@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).parent / "article_code"))
 import level1
 import level2
 
-from tinygrad_edu import nn, reference
-from tinygrad_edu.check import article, compare_gradients
+from tinygrad_edu import nn
+from tinygrad_edu.check import article, compare_gradients, reference
 from tinygrad_edu.check.compare import from_step
 from tinygrad_edu.check.userfile import check_error
 
@@ -41,7 +41,7 @@ def half_sse(output, target):
 def main() -> None:
     lr = article.LR
     candidates = {
-        "reference (tinygrad_edu/reference.py, the textbook delta rule)": reference.gradients,
+        "reference (tinygrad_edu/check/reference.py, the textbook delta rule)": reference.gradients,
         "article Level 1 (pure Python)": from_step(level1.step, lr),
         "article Level 2 (NumPy)": from_step(level2.step, lr),
     }

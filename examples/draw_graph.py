@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from tinygrad_edu import Tensor
-from tinygrad_edu.commands.graph import article_network
+from tinygrad_edu.check.article_network import article_network
 from tinygrad_edu.viz import RenderError, draw, record_modules, render
 
 

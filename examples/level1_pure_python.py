@@ -30,8 +30,8 @@ import argparse
 import numpy as np
 
 from tinygrad_edu import Value
-from tinygrad_edu.datasets import load_article
 from tinygrad_edu.nn import Layer, Network
+from tinygrad_edu.train.datasets import load_article
 
 
 def build_network(seed: int) -> Network:

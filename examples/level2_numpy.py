@@ -27,7 +27,7 @@ import argparse
 import numpy as np
 
 from tinygrad_edu import Tensor, nn, optim
-from tinygrad_edu.datasets import load_article
+from tinygrad_edu.train.datasets import load_article
 
 
 def build_model(seed: int) -> nn.Sequential:

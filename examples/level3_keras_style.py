@@ -25,9 +25,8 @@ import argparse
 import numpy as np
 
 from tinygrad_edu import nn, optim
-from tinygrad_edu.datasets import load_article
-from tinygrad_edu.summary import summary
-from tinygrad_edu.train import evaluate, fit, predict
+from tinygrad_edu.train import evaluate, fit, predict, summary
+from tinygrad_edu.train.datasets import load_article
 
 
 def build_model(seed: int) -> nn.Sequential:

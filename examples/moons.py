@@ -25,8 +25,8 @@ import argparse
 import numpy as np
 
 from tinygrad_edu import nn, optim
-from tinygrad_edu.datasets import make_moons
 from tinygrad_edu.train import evaluate, fit, max_margin_loss, predict
+from tinygrad_edu.train.datasets import make_moons
 
 
 def build_model(seed: int, engine: str = "tensor") -> nn.Sequential:

@@ -324,7 +324,7 @@ def stepper_figures() -> dict[Path, bytes]:
     """The 'Step through backprop' page's iframe (the article's network) and its screenshots, from a real browser."""
     import tempfile
 
-    from tinygrad_edu.commands.graph import article_network
+    from tinygrad_edu.check.article_network import article_network
     from tinygrad_edu.viz import record_modules, steps
 
     with record_modules() as calls:

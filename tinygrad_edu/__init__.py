@@ -1,10 +1,12 @@
 """tinygrad_edu: a small, readable autograd — a scalar `Value` engine and a NumPy `Tensor` engine."""
 
-from .anomaly import AnomalyError, detect_anomaly
+from .anomaly import detect_anomaly
 from .autograd import grad
 from .errors import (
+    AnomalyError,
     ArgumentError,
     ArgumentTypeError,
+    CheckpointError,
     DTypeError,
     GradcheckError,
     GraphError,
@@ -28,7 +30,7 @@ from .tensor import Tensor, concatenate, cross_entropy, linear, matmul, stack
 from .value import Value
 
 from . import nn, optim  # isort: skip (they build on the engine above)
-from .checkpoint import CheckpointError, load, save  # isort: skip
+from .train.checkpoint import load, save  # isort: skip
 from . import viz as viz  # isort: skip (gives Value and Tensor their .draw(); graphviz loads on the first drawing)
 
 __version__ = "0.1.0"

@@ -17,16 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from .errors import TinygradEduError
+from .errors import AnomalyError
 from .graph import set_mode
 
 _intern = sys.intern  # one string per source line, however many ops it makes
 
 _PACKAGE_DIR = __file__.rsplit("/", 1)[0]
-
-
-class AnomalyError(TinygradEduError, RuntimeError):
-    """An op produced NaN or inf while `detect_anomaly()` was on."""
 
 
 SITES_KEPT = 1 << 16  # the creation sites of the last 65,536 ops are kept while anomaly mode is on

@@ -42,13 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tinygrad-edu {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"tinygrad_edu.commands.{name}")
-        except ModuleNotFoundError as error:
-            if error.name != f"tinygrad_edu.commands.{name}":
-                raise
-            continue  # a subcommand not written yet
-        module.register(subparsers)
+        importlib.import_module(f"tinygrad_edu.commands.{name}").register(subparsers)
     parser.epilog = EXIT_CODES
     for sub in subparsers.choices.values():
         sub.epilog = f"{sub.epilog}\n\n{EXIT_CODES}" if sub.epilog else EXIT_CODES

@@ -36,6 +36,10 @@ class GraphError(TinygradEduError, RuntimeError):
     """Misuse of the autograd graph: a freed graph, a non-scalar root without `gradient`, ..."""
 
 
+class AnomalyError(TinygradEduError, RuntimeError):
+    """An op produced NaN or inf while `detect_anomaly()` was on (the message names the op and where it was made)."""
+
+
 class GradcheckError(TinygradEduError, AssertionError):
     """`gradcheck` found an analytic gradient that disagrees with finite differences."""
 
@@ -46,6 +50,18 @@ class MissingDependencyError(TinygradEduError, ImportError):
 
 class RenderError(TinygradEduError, RuntimeError):
     """The graph could not be turned into an image (no `dot`, `dot` failed, or it ran out of time)."""
+
+
+class NoLayoutProgramError(RenderError):
+    """No program here lays a graph out in this format (no `dot`, no WebAssembly build for it)."""
+
+
+class CheckpointError(TinygradEduError, ValueError):
+    """A checkpoint file that cannot be read or does not fit the model (the model is left unchanged)."""
+
+
+class UserFileError(TinygradEduError, ValueError):
+    """The learner's file could not be checked: it fails to load, crashes, or returns the wrong thing."""
 
 
 class ArgumentError(TinygradEduError, ValueError):

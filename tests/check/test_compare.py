@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from locations import EXAMPLES
 
-from tinygrad_edu import Tensor, linear, nn, reference
-from tinygrad_edu.check import article, compare_gradients
+from tinygrad_edu import Tensor, linear, nn
+from tinygrad_edu.check import article, compare_gradients, reference
 from tinygrad_edu.check.compare import from_step, loss_function
 
 sys.path.insert(0, str(EXAMPLES / "article_code"))
@@ -155,7 +155,6 @@ def test_manual_must_return_a_dict():
 
 
 def test_draw_marks_wrong_parameters_red():
-    pytest.importorskip("graphviz")
     report = compare(lambda s, x, t: (level2.step(s, x, t, 0.5), 0.5))
     source = report.draw().source
     assert source.count('fillcolor="#e31a1c"') == 2  # 0.weight and 0.bias

@@ -1,4 +1,4 @@
-"""The textbook delta rule in tinygrad_edu.reference matches autodiff to 1e-12 on random networks."""
+"""The textbook delta rule in tinygrad_edu.check.reference matches autodiff to 1e-12 on random networks."""
 
 import itertools
 
@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinygrad_edu import ShapeError, Tensor, nn, reference
+from tinygrad_edu import ShapeError, Tensor, nn
+from tinygrad_edu.check import reference
 
 
 def sequential(sizes, engine="tensor"):

@@ -87,7 +87,6 @@ def test_explain_an_unknown_name_is_one_line(capsys):
 
 
 def test_graph_writes_a_dot_file(capsys, tmp_path):
-    pytest.importorskip("graphviz")
     path = tmp_path / "article.dot"
     code, _, _ = run(capsys, "article", "--graph", str(path))
     assert code == 0 and path.exists()
@@ -97,7 +96,6 @@ def test_graph_writes_a_dot_file(capsys, tmp_path):
 
 def test_graph_draws_the_targets_and_the_half_as_named_constants(capsys, tmp_path):
     """Issue 15 item 7: the article's E = ½ Σ (t - a)² with its 0.1, 0.9 and ½ visible, layers as clusters."""
-    pytest.importorskip("graphviz")
     path = tmp_path / "article.dot"
     code, _, _ = run(capsys, "article", "--graph", str(path))
     source = path.read_text()
@@ -139,7 +137,7 @@ def test_check_the_articles_code(capsys, file, expected):
 def test_check_a_correct_file_and_a_bad_one(capsys, tmp_path):
     good = tmp_path / "good.py"
     good.write_text(
-        "from tinygrad_edu import reference\n"
+        "from tinygrad_edu.check import reference\n"
         "SIZES = [3, 2]\nINPUTS = [0.1, 0.2, 0.3]\nTARGETS = [0.0, 1.0]\n"
         "def gradients(state, inputs, targets):\n    return reference.gradients(state, inputs, targets)\n"
     )
@@ -159,3 +157,25 @@ def test_python_dash_m_runs_the_same_cli():
     )
     assert done.returncode == 0
     assert [r["name"] for r in json.loads(done.stdout)["rows"]] == list(article.ROW_NAMES)
+
+
+def test_the_article_network_is_built_in_one_place():
+    """`article` (audit, --explain, --graph) and `graph --model article` use one builder of the network."""
+    from tinygrad_edu.check import article_network as network
+    from tinygrad_edu.commands import graph
+
+    assert graph.MODELS["article"] is network.article_network
+    E, figure = network.article_network()  # E written as the article writes it, for the drawing
+    audited = network.build("value")  # E by mse_loss, for the audit and explain
+    assert type(audited.model) is type(figure) is network.ArticleNetwork
+    # Independent: the article's forward pass and its deltas in plain floats.
+    sig = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
+    a_h1, a_h2 = sig(0.1 * 2.78 + 0.2 * 2.55 + 0.5), sig(0.3 * 2.78 + 0.4 * 2.55 + 0.12)
+    a_o1, a_o2 = sig(0.5 * a_h1 + 0.6 * a_h2 + 0.2), sig(0.7 * a_h1 + 0.8 * a_h2 + 0.4)
+    d_o1, d_o2 = (a_o1 - 0.1) * a_o1 * (1 - a_o1), (a_o2 - 0.9) * a_o2 * (1 - a_o2)
+    d_h1 = (0.5 * d_o1 + 0.7 * d_o2) * a_h1 * (1 - a_h1)
+    expected = {"w5": d_o1 * a_h1, "w8": d_o2 * a_h2, "w1": d_h1 * 2.78, "b_h1": d_h1, "b_o2": d_o2}
+    for name, grad in expected.items():
+        assert audited.grad(name) == pytest.approx(grad, abs=1e-15)
+        assert figure[name].grad == audited.grad(name)  # the same network, whichever way E is written
+    assert audited.number("a_o2") == pytest.approx(a_o2, abs=1e-15) and E.data == audited.loss.data

@@ -3,14 +3,17 @@
 The file runs in a child process with a time limit, so an early exit() or an endless loop cannot fake a pass.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from locations import EXAMPLES
 
 GOOD = (
-    "from tinygrad_edu import reference\n\ndef gradients(state, x, t):\n    return reference.gradients(state, x, t)\n"
+    "from tinygrad_edu.check import reference\n\n"
+    "def gradients(state, x, t):\n    return reference.gradients(state, x, t)\n"
 )
 
 
@@ -118,7 +121,6 @@ def test_the_articles_level2_code_yields_its_defect():
 
 
 def test_the_graph_is_written(tmp_path):
-    pytest.importorskip("graphviz")
     path = tmp_path / "level2.dot"
     out = subprocess.run(
         [sys.executable, "-m", "tinygrad_edu.cli", "check", "examples/article_code/level2.py", "--graph", str(path)],
@@ -127,3 +129,42 @@ def test_the_graph_is_written(tmp_path):
     )
     assert out.returncode == 1 and f"wrote {path}" in out.stdout
     assert "digraph" in path.read_text() and "#e31a1c" in path.read_text()  # wrong parameters in red
+
+
+def test_the_graph_goes_through_render_with_its_time_out(tmp_path, monkeypatch):
+    """A `dot` that hangs is stopped after the time-out, the DOT source (legend and all) is left, no half image.
+
+    Before, --graph ran `dot` through graphviz's pipe() with no time-out and wrote whatever came back.
+    """
+    from tinygrad_edu.check.userfile import check_file
+    from tinygrad_edu.commands import check as command
+    from tinygrad_edu.errors import RenderError
+
+    hanging = tmp_path / "bin" / "dot"
+    hanging.parent.mkdir()
+    hanging.write_text("#!/bin/sh\nexec sleep 5\n")
+    hanging.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{hanging.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(command, "GRAPH_TIMEOUT", 0.5)
+    result = check_file(str(EXAMPLES / "article_code" / "level2.py"))
+    target = tmp_path / "graph.svg"
+    with pytest.raises(RenderError, match=r"--graph: render: `dot` did not finish within 0.5 s") as caught:
+        command._write_graph("level2.py", result, str(target))
+    assert not target.exists()
+    left = tmp_path / "graph.dot"
+    assert str(left) in str(caught.value)
+    assert "check_legend" in left.read_text() and "#e31a1c" in left.read_text()  # the report's drawing, as drawn
+
+
+def test_render_writes_a_drawing_as_it_is_and_refuses_draw_keywords_with_it(tmp_path):
+    import graphviz
+
+    from tinygrad_edu.errors import ArgumentError
+    from tinygrad_edu.viz import render
+
+    drawing = graphviz.Digraph()
+    drawing.node("a", "only a note")
+    assert Path(render(drawing, tmp_path / "note.dot")).read_text() == drawing.source
+    with pytest.raises(ArgumentError, match=r"already a drawing, so draw's keywords \(max_nodes\)"):
+        render(drawing, tmp_path / "note.svg", max_nodes=10)
+    assert not (tmp_path / "note.svg").exists()

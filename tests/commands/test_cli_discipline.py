@@ -33,6 +33,11 @@ def usage_error(capsys, argv):
         (["graph", "--timeout", "nan"], "--timeout: must be a positive, finite number"),
         (["graph", "--timeout", "inf"], "--timeout: must be a positive, finite number"),
         (["train", "--lr", "nan"], "--lr: must be a positive, finite number"),
+        (["check", "f.py", "--timeout", "0"], "--timeout: must be a positive, finite number"),
+        (["check", "f.py", "--steps", "0"], "--steps: must be from 1 to 1000, got 0"),
+        (["check", "f.py", "--steps", "1001"], "--steps: must be from 1 to 1000, got 1001"),
+        (["check", "f.py", "--rtol", "-0.5"], "--rtol: must be a finite number >= 0"),
+        (["check", "f.py", "--atol", "nan"], "--atol: must be a finite number >= 0"),
     ],
 )
 def test_bad_numbers_are_refused_by_argparse(capsys, argv, says):
@@ -84,6 +89,23 @@ def test_article_graph_path_is_checked_first(tmp_path, capsys):
     assert main(["article", "--graph", str(tmp_path / "missing" / "g.svg")]) == 2
     out, err = capsys.readouterr()
     assert "does not exist" in err and out == ""
+
+
+def test_check_takes_any_spelling_of_a_zero_tolerance():
+    # `--rtol 0.00` was refused as "must be a finite number > 0": only the strings "0" and "0.0" meant zero
+    for text in ("0", "0.0", "0.00", "0e0", "-0"):
+        args = build_parser().parse_args(["check", "f.py", "--rtol", text, "--atol", text])
+        assert args.rtol == 0.0 and args.atol == 0.0
+    assert build_parser().parse_args(["check", "f.py", "--rtol", "1e-3"]).rtol == 1e-3
+
+
+def test_check_graph_path_is_checked_before_the_file_runs(tmp_path, capsys):
+    # it used to run the whole check, then die in the child with a traceback and a false "the file's code ended
+    # the process" message
+    level1 = str(ROOT / "examples" / "article_code" / "level1.py")
+    assert main(["check", level1, "--graph", str(tmp_path / "missing" / "g.svg")]) == 2
+    out, err = capsys.readouterr()
+    assert "--graph" in err and "does not exist" in err and "Traceback" not in err and out == ""
 
 
 def test_every_command_help_states_the_exit_codes():

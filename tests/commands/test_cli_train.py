@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tinygrad_edu.cli import main
-from tinygrad_edu.datasets import load_article
+from tinygrad_edu.train.datasets import load_article
 
 
 def final_numbers(out):
@@ -115,8 +115,8 @@ def test_python_dash_m_runs_it():
 
 
 def test_graph_draws_the_last_step_with_the_trained_weights_and_their_gradients(tmp_path, capsys):
-    from tinygrad_edu import checkpoint, nn
-    from tinygrad_edu.train import step_graph
+    from tinygrad_edu import nn
+    from tinygrad_edu.train import checkpoint, step_graph
 
     graph, saved = tmp_path / "step.dot", tmp_path / "model.npz"
     argv = ["train", "--dataset", "article", "--engine", "value", "--no-progress"]
@@ -151,8 +151,8 @@ CLI = [sys.executable, "-m", "tinygrad_edu"]
 
 
 def test_piped_output_has_epoch_lines_and_labelled_numbers_that_agree(tmp_path):
-    from tinygrad_edu import checkpoint, nn
-    from tinygrad_edu.train import step_graph
+    from tinygrad_edu import nn
+    from tinygrad_edu.train import checkpoint, step_graph
 
     saved, graph = tmp_path / "m.npz", tmp_path / "g.dot"
     result = subprocess.run(

@@ -7,7 +7,7 @@ import pytest
 from locations import EXAMPLES
 
 from tinygrad_edu import Tensor
-from tinygrad_edu.datasets import load_article, make_moons
+from tinygrad_edu.train.datasets import load_article, make_moons
 
 X, Y = load_article()
 LABELS = Y.argmax(axis=1)

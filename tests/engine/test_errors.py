@@ -32,20 +32,18 @@ from tinygrad_edu import (
     Tensor,
     TinygradEduError,
     Value,
-    checkpoint,
     errors,
     gradcheck,
     nn,
     ops,
     optim,
 )
-from tinygrad_edu import datasets as ds
-from tinygrad_edu.checkpoint import CheckpointError, load, save
 from tinygrad_edu.errors import DivisionByZeroError
 from tinygrad_edu.rng import as_generator
-from tinygrad_edu.summary import summary
 from tinygrad_edu.tensor import _apply
-from tinygrad_edu.train import fit
+from tinygrad_edu.train import checkpoint, fit, summary
+from tinygrad_edu.train import datasets as ds
+from tinygrad_edu.train.checkpoint import CheckpointError, load, save
 from tinygrad_edu.viz import draw, render
 
 PACKAGE = Path(tg.__file__).parent

@@ -99,7 +99,6 @@ def test_backward_create_graph_makes_grad_a_value_with_a_graph():
     assert x.grad.data == pytest.approx(s * (1 - s), rel=1e-15)
     (second,) = tg.grad(x.grad, x)
     assert second == pytest.approx(s * (1 - s) * (1 - 2 * s), rel=1e-12)
-    pytest.importorskip("graphviz")
     from tinygrad_edu.viz import draw
 
     assert "sigmoid" in draw(x.grad).source  # the gradient's graph is drawn like any graph

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from tinygrad_edu import Tensor, TinygradEduError, nn
-from tinygrad_edu import checkpoint as ckpt
-from tinygrad_edu.checkpoint import CheckpointError, load, save
+from tinygrad_edu.train import checkpoint as ckpt
+from tinygrad_edu.train.checkpoint import CheckpointError, load, save
 
 
 def make_model(seed, hidden=3, engine="tensor", dtype=np.float32):

@@ -18,9 +18,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from tinygrad_edu import checkpoint as ckpt
 from tinygrad_edu import nn
-from tinygrad_edu.checkpoint import CheckpointError, load, save
+from tinygrad_edu.train import checkpoint as ckpt
+from tinygrad_edu.train.checkpoint import CheckpointError, load, save
 
 
 def make_model(seed: int):

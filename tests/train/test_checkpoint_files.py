@@ -9,9 +9,10 @@ import time
 import numpy as np
 import pytest
 
-from tinygrad_edu import checkpoint, nn
+from tinygrad_edu import nn
 from tinygrad_edu.errors import ReadOnlyFileError, TinygradEduError
 from tinygrad_edu.files import remove_stale_temp_files, write_atomic
+from tinygrad_edu.train import checkpoint
 
 
 def model(seed=0):

@@ -20,7 +20,7 @@ import tracemalloc
 import numpy as np
 
 from tinygrad_edu import Tensor, Value, nn, optim
-from tinygrad_edu.datasets import make_moons
+from tinygrad_edu.train.datasets import make_moons
 
 
 def digits_like_step(seed: int = 0):

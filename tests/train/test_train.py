@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 
 from tinygrad_edu import Tensor, Value, nn, optim
-from tinygrad_edu.datasets import MissingDependencyError, load_article, load_digits, make_moons, one_hot
 from tinygrad_edu.errors import ShapeError
-from tinygrad_edu.summary import summary
-from tinygrad_edu.train import History, accuracy, evaluate, fit, max_margin_loss, predict, progress_bar
+from tinygrad_edu.train import History, accuracy, evaluate, fit, max_margin_loss, predict, progress_bar, summary
+from tinygrad_edu.train.datasets import MissingDependencyError, load_article, load_digits, make_moons, one_hot
 
 X_ARTICLE, Y_ARTICLE = load_article()
 

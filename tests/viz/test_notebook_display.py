@@ -100,7 +100,7 @@ def test_the_default_collapse_keeps_a_big_training_step_on_a_screen(tmp_path, ca
 
 
 def test_the_article_graph_draws_its_constants_and_its_layers_as_clusters():
-    from tinygrad_edu.commands.graph import article_network
+    from tinygrad_edu.check.article_network import article_network
 
     with record_modules() as calls:
         E, net = article_network()

@@ -17,7 +17,7 @@ from locations import ROOT
 
 from tinygrad_edu import Tensor, Value, nn
 from tinygrad_edu.check import article
-from tinygrad_edu.commands.graph import article_network
+from tinygrad_edu.check.article_network import article_network
 from tinygrad_edu.errors import GraphError
 from tinygrad_edu.viz import record_modules, steps, to_html
 from tinygrad_edu.viz.collect import collect

@@ -13,7 +13,7 @@ from browser import chromium_driver
 from test_stepper import article_by_hand
 
 from tinygrad_edu import Value
-from tinygrad_edu.commands.graph import article_network
+from tinygrad_edu.check.article_network import article_network
 from tinygrad_edu.viz import steps
 from tinygrad_edu.viz.trace import read_graph, timeline
 

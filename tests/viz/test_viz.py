@@ -19,7 +19,7 @@ import pytest
 
 from tinygrad_edu import Tensor, Value, keep_graph, nn, weighted_sum
 from tinygrad_edu.check import article
-from tinygrad_edu.commands.graph import article_network
+from tinygrad_edu.check.article_network import article_network
 from tinygrad_edu.graph import walk
 from tinygrad_edu.viz import draw, record_modules
 from tinygrad_edu.viz.draw import COLOURS

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tinygrad_edu import TinygradEduError, Value
+from tinygrad_edu.check.article_network import article_network
 from tinygrad_edu.cli import main
-from tinygrad_edu.commands.graph import article_network
 from tinygrad_edu.viz import RenderError, draw, record_modules, render
 from tinygrad_edu.viz import layout as render_module
 

@@ -5,8 +5,9 @@ The network is 2-2-2 with sigmoids: inputs i1 = 2.78, i2 = 2.55 (the article wri
 and 0.9, error E = ½ Σ (target − a_o)², one SGD step at learning rate α = 0.5. Each row of the
 audit is one quantity the article computes:
 
-* autodiff: the network built with `nn.Sequential(Linear, Sigmoid, Linear, Sigmoid)`, one
-  `backward()`; a delta is ∂E/∂s, the gradient backward leaves on the weighted sum s;
+* autodiff: the network `article_network.build` makes (its neurons on the value engine,
+  `nn.Sequential(Linear, Sigmoid, Linear, Sigmoid)` on the tensor engine), one `backward()`; a
+  delta is ∂E/∂s, the gradient backward leaves on the weighted sum s;
 * manual: the article's own formulas (δ_o = (a_o − t)·a_o(1 − a_o), δ_h = (Σ δ_o w)·a_h(1 − a_h),
   w' = w − α δ a) evaluated in plain float arithmetic;
 * article: the number the article prints, with every intermediate step it prints on that line.
@@ -30,54 +31,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
+from .article_network import (  # noqa: F401 (the audit's numbers are read from check.article too)
+    BIASES,
+    INPUTS,
+    PARAMS,
+    QUANTITY_INDEX,
+    STATE_INDEX,
+    TARGETS,
+    WEIGHTS,
+    ArticleGraph,
+    build,
+    state_dict,
+)
 
-from ..errors import ArgumentError
-
-INPUTS = (2.78, 2.55)
-TARGETS = (0.1, 0.9)
 LR = 0.5
-WEIGHTS = {"w1": 0.1, "w2": 0.2, "w3": 0.3, "w4": 0.4, "w5": 0.5, "w6": 0.6, "w7": 0.7, "w8": 0.8}
-BIASES = {"b_h1": 0.5, "b_h2": 0.12, "b_o1": 0.2, "b_o2": 0.4}
-PARAMS = {**WEIGHTS, **BIASES}
 
-# Where each article parameter lives in the Sequential's state dict: weight (out, in), so row j
-# holds neuron j's weights (s_h1 = w1 i1 + w2 i2 + b_h1).
-STATE_INDEX: dict[str, tuple[str, tuple[int, ...]]] = {
-    "w1": ("0.weight", (0, 0)),
-    "w2": ("0.weight", (0, 1)),
-    "w3": ("0.weight", (1, 0)),
-    "w4": ("0.weight", (1, 1)),
-    "w5": ("2.weight", (0, 0)),
-    "w6": ("2.weight", (0, 1)),
-    "w7": ("2.weight", (1, 0)),
-    "w8": ("2.weight", (1, 1)),
-    "b_h1": ("0.bias", (0,)),
-    "b_h2": ("0.bias", (1,)),
-    "b_o1": ("2.bias", (0,)),
-    "b_o2": ("2.bias", (1,)),
-}
-
-# The named quantities of the forward pass: which layer output (Sequential child) and which neuron.
-QUANTITY_INDEX = {
-    "s_h1": (0, 0),
-    "s_h2": (0, 1),
-    "a_h1": (1, 0),
-    "a_h2": (1, 1),
-    "s_o1": (2, 0),
-    "s_o2": (2, 1),
-    "a_o1": (3, 0),
-    "a_o2": (3, 1),
-}
 DELTA_OF = {"delta_h1": "s_h1", "delta_h2": "s_h2", "delta_o1": "s_o1", "delta_o2": "s_o2"}
-
-
-def state_dict() -> dict[str, np.ndarray]:
-    """The article's parameters as the state dict of `Sequential(Linear(2, 2), Sigmoid(), Linear(2, 2), Sigmoid())`."""
-    state = {"0.weight": np.zeros((2, 2)), "0.bias": np.zeros(2), "2.weight": np.zeros((2, 2)), "2.bias": np.zeros(2)}
-    for name, (key, index) in STATE_INDEX.items():
-        state[key][index] = PARAMS[name]
-    return state
 
 
 def _sigmoid(x: float) -> float:
@@ -283,94 +252,6 @@ def manual_numbers() -> dict[str, float]:
         if row.kind == "quantity":  # updates must not overwrite the initial parameter they start from
             q[row.name] = out[row.name]
     return out
-
-
-# ---------------------------------------------------------------------- autodiff: the Module API
-
-
-@dataclass
-class ArticleGraph:
-    """The article network after one forward and backward pass.
-
-    `model` is the Sequential; `nodes` maps s_h1 ... a_o2 and E to (node, index) — a Value and
-    None on the value engine, a Tensor and the neuron's index on the tensor engine; `params` maps
-    w1 ... b_o2 to the parameter (a Value, or (Tensor, index)); `loss` is E.
-    """
-
-    engine: str
-    model: Any
-    loss: Any
-    nodes: dict[str, tuple[Any, int | None]]
-    params: dict[str, tuple[Any, tuple[int, ...] | None]]
-
-    def number(self, name: str) -> float:
-        node, index = self.nodes[name]
-        return float(node.data if index is None else node.data[index])
-
-    def grad_of_node(self, name: str) -> float:
-        node, index = self.nodes[name]
-        return float(node.grad if index is None else node.grad[index])
-
-    def grad(self, param: str) -> float:
-        node, index = self.params[param]
-        return float(node.grad if index is None else node.grad[index])
-
-    def value_params(self) -> dict[str, Any]:
-        """name -> parameter node, for drawing with the article's names (value engine)."""
-        return {name: node for name, (node, index) in self.params.items() if index is None}
-
-
-def build(engine: str = "value") -> ArticleGraph:
-    """The article's network with the Module API, one forward pass and `E.backward()`.
-
-    The layers are run one at a time so that every quantity the article names (s_h1, a_h1, ...)
-    is at hand, and on the value engine those nodes get the article's labels.
-    """
-    from .. import Tensor, Value, keep_graph, nn
-
-    if engine not in ("value", "tensor"):
-        raise ArgumentError(f"article: engine={engine!r}; use 'value' or 'tensor'")
-    model = nn.Sequential(
-        nn.Linear(2, 2, dtype=np.float64, engine=engine),
-        nn.Sigmoid(),
-        nn.Linear(2, 2, dtype=np.float64, engine=engine),
-        nn.Sigmoid(),
-    )
-    model.load_state_dict(state_dict())
-    if engine == "value":
-        x: Any = [Value(v, requires_grad=False, label=f"i{k + 1}") for k, v in enumerate(INPUTS)]
-    else:
-        x = Tensor(np.array(INPUTS, dtype=np.float64), name="i")
-    outputs = []
-    for layer in model:
-        x = layer(x)
-        outputs.append(x)
-    loss = nn.functional.mse_loss(x, list(TARGETS), reduction="half_sum")
-    nodes: dict[str, tuple[Any, int | None]] = {}
-    params: dict[str, tuple[Any, tuple[int, ...] | None]] = {}
-    if engine == "value":
-        for name, (layer, neuron) in QUANTITY_INDEX.items():
-            nodes[name] = (outputs[layer][neuron], None)
-            outputs[layer][neuron].label = name
-        for name, (key, index) in STATE_INDEX.items():
-            module, attr = model[int(key[0])], key.split(".")[1]
-            value = getattr(module, attr)[index[0]][index[1]] if len(index) == 2 else getattr(module, attr)[index[0]]
-            value.label = name
-            params[name] = (value, None)
-        loss.label = "E"
-    else:
-        for k, tensor_name in enumerate(("s_h", "a_h", "s_o", "a_o")):
-            outputs[k].name = tensor_name
-        for name, (layer, neuron) in QUANTITY_INDEX.items():
-            nodes[name] = (outputs[layer], neuron)
-        for name, (key, index) in STATE_INDEX.items():
-            module, attr = model[int(key[0])], key.split(".")[1]
-            params[name] = (getattr(module, attr), index)
-        loss.name = "E"
-    nodes["E"] = (loss, None if engine == "value" else ())
-    with keep_graph():  # the deltas are read off intermediate nodes, and the graph may be drawn
-        loss.backward()
-    return ArticleGraph(engine, model, loss, nodes, params)
 
 
 def autodiff_numbers(engine: str = "value") -> dict[str, float]:

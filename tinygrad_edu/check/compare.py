@@ -525,13 +525,8 @@ def _findings(
 
 def _highlight(report: GradientReport, **draw_kwargs: Any) -> Any:
     """viz's `draw` of the loss's graph, wrong parameters filled red and the first wrong δ orange."""
-    try:
-        from ..viz import draw
-    except ImportError as error:
-        raise TinygradEduError(
-            f"report.draw() needs tinygrad_edu.viz and the graphviz package ({error}); "
-            "install it with: pip install graphviz"
-        ) from None
+    from ..viz import draw
+
     root, model = report._graph["root"], report._graph["model"]
     wrong = set(report._graph["marks"]["params"])
     marks: dict[Any, tuple[str, str]] = {}

@@ -27,12 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import TinygradEduError
-
-
-class UserFileError(TinygradEduError, ValueError):
-    """The learner's file could not be checked: it fails to load, crashes, or returns the wrong thing."""
-
+from ..errors import UserFileError
 
 ACTIVATIONS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU"}
 

@@ -16,14 +16,16 @@ DRAWING_FORMATS = ("svg", "png", "pdf", "dot")  # what viz.render writes
 GRAPH_FORMATS = (*DRAWING_FORMATS, "html")  # and the step-through page (viz.steps), for graph and train --graph
 
 
-def count(minimum: int) -> Callable[[str], int]:
-    """A whole number of at least `minimum` (`--epochs`, `--seed`, `--max-nodes`)."""
+def count(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """A whole number of at least `minimum`, and at most `maximum` if given (`--epochs`, `--seed`, `--steps`)."""
 
     def parse(text: str) -> int:
         try:
             number = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if maximum is not None and not minimum <= number <= maximum:
+            raise argparse.ArgumentTypeError(f"must be from {minimum} to {maximum}, got {number}")
         if number < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {number}")
         return number
@@ -39,6 +41,17 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not (number > 0 and math.isfinite(number)):
         raise argparse.ArgumentTypeError(f"must be a positive, finite number, got {text}")
+    return number
+
+
+def tolerance(text: str) -> float:
+    """A finite number >= 0 (`--rtol`, `--atol`): 0 asks for exact equality; `nan`, `inf` and negatives are refused."""
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (number >= 0 and math.isfinite(number)):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
     return number
 
 

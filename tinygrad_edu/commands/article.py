@@ -58,10 +58,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"rows": [r.to_dict() for r in rows]}, indent=2, ensure_ascii=False))
     else:
+        network = "its neurons as an nn.Module" if args.engine == "value" else "nn.Sequential"
         print(
             f"The article's worked example: inputs i1 = {article.INPUTS[0]}, i2 = {article.INPUTS[1]}, targets "
             f"{article.TARGETS[0]} and {article.TARGETS[1]}, E = ½ Σ (target − output)², one SGD step at "
-            f"lr {article.LR}. autodiff: nn.Sequential on the {args.engine} engine; manual: the article's formulas.\n"
+            f"lr {article.LR}. autodiff: {network} on the {args.engine} engine; manual: the article's formulas.\n"
         )
         print(article.format_table(rows))
     if args.graph:
@@ -100,22 +101,15 @@ def _explain(name: str, rows: list[Any], as_json: bool) -> None:
 
 
 def _graph(path: str, engine: str, to_stderr: bool) -> None:
-    from ..check import article
+    from ..check.article_network import article_network, build
+    from ..viz import record_modules, render
 
-    try:
-        from ..viz import record_modules, render
-    except ImportError as error:
-        from ..errors import TinygradEduError
-
-        raise TinygradEduError(f"--graph needs tinygrad_edu.viz and the graphviz package ({error})") from None
     fmt = drawing_format(path) or "svg"
     with record_modules() as calls:  # each layer's call drawn as a cluster
         if engine == "value":  # the drawing `graph --model article` makes: targets and ½ as named constants
-            from .graph import article_network
-
             root, params = article_network()
         else:
-            graph = article.build(engine)
+            graph = build(engine)
             root, params = graph.loss, graph.model
     written = render(root, path, format=fmt, params=params, calls=calls)
     print(f"wrote {written}", file=sys.stderr if to_stderr else sys.stdout)

