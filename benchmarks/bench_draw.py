@@ -70,7 +70,7 @@ def moons_mlp(n_points: int, seed: int) -> Value:
 
 
 def chain(n_steps: int) -> Value:
-    y = Value(1.0, label="x")
+    y = Value(1.0, name="x")
     for _ in range(n_steps):
         y = y * 0.999 + 0.001
     y.backward()

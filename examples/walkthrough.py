@@ -32,13 +32,13 @@ def forward(params: dict[str, Value], i1: Value, i2: Value) -> dict[str, Value]:
     q["a_o2"] = q["s_o2"].sigmoid()
     q["E"] = 0.5 * ((TARGETS[0] - q["a_o1"]) ** 2 + (TARGETS[1] - q["a_o2"]) ** 2)
     for name, node in q.items():
-        node.label = name
+        node.name = name
     return q
 
 
 def main() -> None:
-    params = {name: Value(x, label=name) for name, x in {**WEIGHTS, **BIASES}.items()}
-    i1, i2 = (Value(x, requires_grad=False, label=name) for name, x in INPUTS.items())
+    params = {name: Value(x, name=name) for name, x in {**WEIGHTS, **BIASES}.items()}
+    i1, i2 = (Value(x, requires_grad=False, name=name) for name, x in INPUTS.items())
     q = forward(params, i1, i2)
     q["E"].backward()
 

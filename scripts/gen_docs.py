@@ -287,9 +287,9 @@ def graph_figures() -> dict[Path, bytes]:
     from tinygrad_edu import Tensor, Value, nn
     from tinygrad_edu.viz import draw, record_modules
 
-    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    a, b = Value(2.0, name="a"), Value(-3.0, name="b")
     c = a * b + a
-    c.label = "c"
+    c.name = "c"
     c.backward()
 
     model = nn.Sequential(nn.Linear(2, 2, generator=0), nn.Sigmoid(), nn.Linear(2, 2, generator=1), nn.Sigmoid())

@@ -46,7 +46,7 @@ def _leaves_and_output(fn: Callable[..., Any], inputs: list[Any], check: str) ->
     """Fresh leaves for `inputs` (Tensors in float64, so finite differences are exact enough) and fn of them."""
     engine = type(inputs[0])
     if engine is Value:
-        leaves: list[Any] = [Value(x.data, label=x.label) for x in inputs]
+        leaves: list[Any] = [Value(x.data, name=x.label) for x in inputs]
     else:
         leaves = [Tensor(np.asarray(x.data, dtype=np.float64), requires_grad=True, name=x.name) for x in inputs]
     out = fn(*leaves)
@@ -68,7 +68,7 @@ def _check_values(fn: Callable[..., Any], inputs: list[Value], eps: float, atol:
 
         numeric = (f(eps) - f(-eps)) / (2 * eps)
         analytic = 0.0 if leaf.grad is None else leaf.grad
-        _compare(analytic, numeric, f"input {i}" + (f" ({leaf.label})" if leaf.label else ""), (), atol, rtol)
+        _compare(analytic, numeric, f"input {i}" + (f" ({leaf.name})" if leaf.name else ""), (), atol, rtol)
     return True
 
 
@@ -135,7 +135,7 @@ def _gradgrad_values(fn: Callable[..., Any], inputs: list[Value], eps: float, at
         for j, leaf in enumerate(leaves):
             numeric = (first_at(eps, j)[i] - first_at(-eps, j)[i]) / (2 * eps)
             analytic = 0.0 if second[j] is None else second[j]
-            name = f"d/d(input {j}) of the gradient for input {i}" + (f" ({leaf.label})" if leaf.label else "")
+            name = f"d/d(input {j}) of the gradient for input {i}" + (f" ({leaf.name})" if leaf.name else "")
             _compare(analytic, numeric, name, (), atol, rtol)
     return True
 

@@ -142,7 +142,7 @@ def test_render_takes_the_format_from_the_suffix_and_refuses_a_clash(tmp_path):
     from tinygrad_edu.errors import ArgumentError
     from tinygrad_edu.viz import render
 
-    y = Value(2.0, label="x").tanh()
+    y = Value(2.0, name="x").tanh()
     y.backward()
     with pytest.raises(ArgumentError, match=r"ends in \.svg"):
         render(y, tmp_path / "x.svg", format="png")

@@ -367,7 +367,7 @@ def test_gradcheck_on_values_names_the_label():
         return out
 
     with raises(GradcheckError, AssertionError, "input 0", "(a)"):
-        tg.gradcheck(wrong_square, [Value(3.0, label="a")])
+        tg.gradcheck(wrong_square, [Value(3.0, name="a")])
 
 
 def test_gradcheck_refuses_mixed_inputs():

@@ -91,7 +91,7 @@ def test_gradgradcheck_catches_a_wrong_second_derivative(monkeypatch):
 
 
 def test_backward_create_graph_makes_grad_a_value_with_a_graph():
-    x = Value(0.5, label="x")
+    x = Value(0.5, name="x")
     y = x.sigmoid()
     y.backward(create_graph=True)
     s = 1 / (1 + math.exp(-0.5))
@@ -126,7 +126,7 @@ def test_first_order_grad_equals_backward_exactly():
 
 
 def test_grad_refuses_an_unused_input_unless_allowed():
-    x, unused = Value(1.0), Value(2.0, label="u")
+    x, unused = Value(1.0), Value(2.0, name="u")
     y = x * 3.0
     with pytest.raises(GraphError, match=r"input 1 \(u\) is not used.*allow_unused=True"):
         tg.grad(y, [x, unused])

@@ -174,3 +174,12 @@ def test_backward_takes_pytorch_gradient_keyword_and_scales_every_grad():
     tb = torch.tensor(-2.0, dtype=torch.float64, requires_grad=True)
     (ta * tb + ta.tanh()).backward(gradient=torch.tensor(0.25, dtype=torch.float64))
     assert a.grad == pytest.approx(ta.grad.item(), abs=1e-15) and b.grad == pytest.approx(tb.grad.item(), abs=1e-15)
+
+
+def test_micrograd_label_is_another_spelling_of_name():
+    a = Value(2.0, label="a")
+    assert a.name == "a" and a.label == "a"
+    a.label = "b"
+    assert a.name == "b"
+    b = Value(1.0, name="x")
+    assert b.label == "x" and "name='x'" in repr(b)

@@ -18,7 +18,7 @@ has_wasm = pytest.mark.skipif(
 
 
 def _graph():
-    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    a, b = Value(2.0, name="a"), Value(-3.0, name="b")
     c = (a * b + 1.0).tanh()
     c.backward()
     return c

@@ -107,9 +107,9 @@ def test_a_hidden_neuron_shows_its_gradient_as_a_running_sum(article_steps):
 
 
 def test_a_scalar_graph_needs_no_backward_beforehand():
-    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    a, b = Value(2.0, name="a"), Value(-3.0, name="b")
     c = a * b + a  # dc/da = b + 1 = -2, dc/db = a = 2
-    c.label = "c"
+    c.name = "c"
     line = timeline(read_graph(c)).steps
     grads = {e["parent"]: float(e["grad"]) for s in line for e in s.get("edges", [])}
     assert a.grad is None and grads == {0: -2.0, 1: 2.0, 2: 1.0}  # the graph is left untouched
@@ -148,7 +148,7 @@ def test_a_tensor_graph_without_gradients_is_refused_with_the_fix():
 def test_bad_arguments_name_the_function_and_the_fix():
     with pytest.raises(TypeError, match="to_html: expected a Value or a Tensor"):
         to_html(3.0)
-    x = Value(1.0, label="x").tanh()
+    x = Value(1.0, name="x").tanh()
     with pytest.raises(ValueError, match=r"to_html: max_nodes=3 .* use 10 or more"):
         to_html(x, max_nodes=3)
     with pytest.raises(ValueError, match="to_html: collapse='yes'; use 'auto', True or False"):
@@ -173,9 +173,9 @@ def test_script_json_cannot_end_the_script_and_round_trips():
 @needs_dot
 def test_hostile_labels_are_escaped_in_every_context():
     evil = '</script><script>alert(1)</script><img src=x onerror="alert(2)">{{data}}'
-    a = Value(1.5, label=evil)
+    a = Value(1.5, name=evil)
     b = (a * 2.0).tanh()
-    b.label = "out"
+    b.name = "out"
     page = to_html(b)
     assert "<script>alert" not in page and "<img src=x" not in page
     assert f'data-label="{html.escape(evil, quote=True)}"' in page
@@ -261,7 +261,7 @@ def test_without_dot_the_error_says_how_to_install_it(monkeypatch):
 
     monkeypatch.setattr(rendering.shutil, "which", lambda name: None)
     monkeypatch.setattr(rendering, "_wasm_available", lambda: False)
-    x = Value(1.0, label="x")
+    x = Value(1.0, name="x")
     with pytest.raises(RenderError, match=r"needs Graphviz's `dot`.*apt-get install graphviz"):
         to_html(x.tanh())
 
@@ -300,7 +300,7 @@ def test_a_dot_that_runs_out_of_time_says_which_knob_to_turn(monkeypatch):
 
     monkeypatch.setattr(page, "layout", slow)
     with pytest.raises(RenderError, match=r"within 0\.5 s; pass a smaller max_nodes= \(now 300\) or a larger timeout="):
-        to_html(Value(1.0, label="x").tanh(), timeout=0.5)
+        to_html(Value(1.0, name="x").tanh(), timeout=0.5)
 
 
 def test_the_chain_rule_trace_is_kept_to_nodes_with_few_paths():
@@ -309,7 +309,7 @@ def test_the_chain_rule_trace_is_kept_to_nodes_with_few_paths():
     E, params = article_network()
     traces = dict(zip(read_graph(E, params).names, explanations(read_graph(E, params))))
     assert "2 paths from E to w1" in traces["w1"] and "1 path from E to w5" in traces["w5"]
-    x = Value(0.5, label="x")
+    x = Value(0.5, name="x")
     y = x
     for _ in range(12):  # 2^12 paths from y down to x: too many to list, so no trace (and no long wait)
         y = y * y + y
@@ -319,9 +319,9 @@ def test_the_chain_rule_trace_is_kept_to_nodes_with_few_paths():
 
 
 def test_an_input_used_twice_by_one_op_gets_two_terms():
-    x = Value(3.0, label="x")
+    x = Value(3.0, name="x")
     y = x * x  # dy/dx = 2x = 6: two edges from y to x, 3 × 1 each
-    y.label = "y"
+    y.name = "y"
     (step,) = [s for s in timeline(read_graph(y)).steps if s["kind"] == "backward"]
     assert [(e["parent"], e["local"], e["symbol"], e["grad"]) for e in step["edges"]] == [
         (0, 3.0, "x", 3.0),

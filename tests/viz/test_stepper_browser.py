@@ -179,9 +179,9 @@ def test_clicking_a_node_shows_its_chain_rule_and_search_finds_it(browser, artic
 
 def test_a_hostile_label_cannot_run_script(browser, tmp_path):
     evil = '</script><script>document.title="pwned"</script><img src=x onerror="document.title=\'pwned\'">'
-    a = Value(0.5, label=evil)
+    a = Value(0.5, name=evil)
     b = a.sigmoid() * 3.0
-    b.label = "<b onmouseover=alert(1)>out</b>"
+    b.name = "<b onmouseover=alert(1)>out</b>"
     path = tmp_path / "evil.html"
     steps(b, title=evil).save(path)
     browser.get(path.as_uri() + "#step=end")
@@ -195,9 +195,9 @@ def test_a_hostile_label_cannot_run_script(browser, tmp_path):
 def test_in_a_notebook_the_iframe_steps_too(browser, tmp_path):
     from selenium.webdriver.common.keys import Keys
 
-    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    a, b = Value(2.0, name="a"), Value(-3.0, name="b")
     c = a * b + a  # dc/da = b + 1 = -2
-    c.label = "c"
+    c.name = "c"
     cell = tmp_path / "cell.html"
     cell.write_text(f"<!DOCTYPE html><html><body>{steps(c)._repr_html_()}</body></html>", encoding="utf-8")
     browser.get(cell.as_uri())
@@ -213,10 +213,10 @@ def test_in_a_notebook_the_iframe_steps_too(browser, tmp_path):
 
 
 def test_a_collapsed_graph_lights_up_the_summary_of_a_folded_node(browser, tmp_path):
-    y = Value(1.0, label="x")
+    y = Value(1.0, name="x")
     for _ in range(400):  # 801 nodes, far more than max_nodes
         y = y * 0.999 + 0.001
-    y.label = "y"
+    y.name = "y"
     path = tmp_path / "chain.html"
     page = steps(y, max_nodes=40)
     page.save(path)

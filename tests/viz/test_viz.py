@@ -154,7 +154,7 @@ def test_one_op_node_per_result_and_edges_run_forward():
 
 
 def test_grads_before_backward_are_dashes_and_legend_says_so():
-    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    a, b = Value(2.0, name="a"), Value(-3.0, name="b")
     c = a * b + a
     source = draw(c).source
     nodes, _ = parse(source)
@@ -192,7 +192,7 @@ def test_tensor_nodes_show_shape_dtype_small_values_and_op_names():
 
 
 def test_params_dict_names_win_over_labels():
-    w = Value(0.5, label="weight")
+    w = Value(0.5, name="weight")
     x = Value(2.0, requires_grad=False)
     y = w * x
     named = by_name(parse(draw(y, params={"layer.w": w}).source)[0])
@@ -219,9 +219,9 @@ HOSTILE = 'a"b<c>d{e}f|g\\h\nnext  \\N "x\\'
 
 
 def test_hostile_labels_are_escaped_in_the_source():
-    v = Value(1.0, label=HOSTILE)
+    v = Value(1.0, name=HOSTILE)
     y = v * 2
-    y.label = "}]; evil -> x; a [label={"
+    y.name = "}]; evil -> x; a [label={"
     nodes, edges = parse(draw(y).source)
     labels = [n["fields"] for n in nodes.values()]
     assert [HOSTILE, "data 1", "grad —"] in labels
@@ -231,9 +231,9 @@ def test_hostile_labels_are_escaped_in_the_source():
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="needs the Graphviz `dot` program")
 def test_hostile_labels_render_literally_with_dot():
-    v = Value(1.0, label=HOSTILE)
+    v = Value(1.0, name=HOSTILE)
     y = v * 2
-    y.label = "}]; evil -> x"
+    y.name = "}]; evil -> x"
     done = subprocess.run(["dot", "-Tsvg"], input=draw(y).source.encode(), capture_output=True, check=True)
     svg = done.stdout.decode()
     texts = [_svg_unescape(t) for t in re.findall(r"<text[^>]*>(.*?)</text>", svg)]
@@ -381,7 +381,7 @@ def drawn_count(nodes: dict[str, dict]) -> int:
 
 
 def test_collapse_folds_a_10000_node_chain_and_counts_what_it_hides():
-    x = Value(1.0, label="x")
+    x = Value(1.0, name="x")
     y = x
     for _ in range(5000):
         y = y * 0.999 + 0.001
@@ -464,7 +464,7 @@ def test_draw_method_comes_from_viz_and_graphviz_loads_on_the_first_drawing():
         "import sys, tinygrad_edu\n"
         "from tinygrad_edu import Tensor, Value\n"
         "assert 'graphviz' not in sys.modules\n"
-        "y = Value(2.0, label='y') * 3.0\n"
+        "y = Value(2.0, name='y') * 3.0\n"
         "assert Value.draw is Tensor.draw and 'graphviz' not in sys.modules\n"
         "print(y.draw().source.count('data 6'), 'graphviz' in sys.modules)\n"
     )

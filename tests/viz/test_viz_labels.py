@@ -48,9 +48,9 @@ def svg_texts(path) -> dict[str, list[str]]:
 
 
 def labelled_graph(label: str) -> Value:
-    a = Value(2.0, label=label)
+    a = Value(2.0, name=label)
     y = (a * 3.0).tanh()
-    y.label = "y"
+    y.name = "y"
     y.backward()
     return y
 

@@ -25,15 +25,15 @@ needs_dot = pytest.mark.skipif(DOT is None, reason="needs the Graphviz `dot` pro
 
 
 def small_graph() -> Value:
-    a = Value(2.0, label="a")
+    a = Value(2.0, name="a")
     y = (a * 3.0).tanh()
-    y.label = "y"
+    y.name = "y"
     y.backward()
     return y
 
 
 def chain(n: int) -> Value:
-    y = Value(1.0, label="x")
+    y = Value(1.0, name="x")
     for _ in range(n):
         y = y * 0.5 + 1.0
     return y
