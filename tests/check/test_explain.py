@@ -58,14 +58,14 @@ def test_errors_name_the_problem(graph):
         explain(graph.loss, "w9")
     with pytest.raises(GraphError, match="not in the graph"):
         explain(graph.loss, Value(1.0))
-    a = Value(2.0, label="a")
-    b = Value(3.0, label="b")
+    a = Value(2.0, name="a")
+    b = Value(3.0, name="b")
     with pytest.raises(GraphError):
         explain(a * 3 + 0.0, b)
 
 
 def test_backward_runs_when_needed():
-    x = Value(0.5, label="x")
+    x = Value(0.5, name="x")
     y = (x * x).sigmoid()
     e = explain(y, x)
     assert e.autodiff == pytest.approx(sig(0.25) * (1 - sig(0.25)) * 2 * 0.5)
@@ -114,12 +114,12 @@ def float_op(op, a, b):
     labelled=st.booleans(),
 )
 def test_sum_over_paths_equals_autodiff_on_random_graphs(data, program, labelled):
-    leaves = [Value(x, label=f"x{k}") for k, x in enumerate(data)]
+    leaves = [Value(x, name=f"x{k}") for k, x in enumerate(data)]
     root = run_program(program, leaves, value_op)
     if labelled:  # label a few intermediates, so some edges are folded and some are not
         for k, node in enumerate(n for n in walk(root) if n._parents):
             if k % 2:
-                node.label = f"h{k}"
+                node.name = f"h{k}"
     root.backward()
     for k, leaf in enumerate(leaves):
         if leaf.grad is None:
@@ -139,15 +139,15 @@ def test_weighted_sum_partners_come_from_the_graph_not_from_equal_numbers():
     from tinygrad_edu.fused import edge_partners, weighted_sum
     from tinygrad_edu.value import Value
 
-    w, b = Value(1.0, label="w"), Value(0.5, label="b")
+    w, b = Value(1.0, name="w"), Value(0.5, name="b")
     s = weighted_sum([w], [0.5], b)
-    s.label = "s"
+    s.name = "s"
     assert edge_partners(s) == {}
     assert [f.symbol for f in explain(s, w).paths[0].factors] == ["0.5"]  # ds/dw = the constant x, not b's name
 
-    x = Value(2.0, label="x")
+    x = Value(2.0, name="x")
     t = weighted_sum([w, b], [x, 3.0])  # edges: w, x (a pair), b (with the constant 3)
-    t.label = "t"
+    t.name = "t"
     assert edge_partners(t) == {0: 1, 1: 0}
     assert [f.symbol for f in explain(t, w).paths[0].factors] == ["x"]
     assert [f.symbol for f in explain(t, x).paths[0].factors] == ["w"]
@@ -156,7 +156,7 @@ def test_weighted_sum_partners_come_from_the_graph_not_from_equal_numbers():
 
 def test_a_sum_among_the_factors_is_parenthesised():
     """`y · 1 − tanh²` read as (y·1) − tanh²; the factor is y·(1 − tanh²) = 0.6 × 0.63 ≈ 0.38."""
-    x, y = Value(0.7, label="x"), Value(0.6, label="y")
+    x, y = Value(0.7, name="x"), Value(0.6, name="y")
     root = x.tanh() * y
     (path,) = explain(root, x).paths
     assert [f.symbol for f in path.factors] == ["y · (1 − tanh(x)²)"]
@@ -165,7 +165,7 @@ def test_a_sum_among_the_factors_is_parenthesised():
 
 def test_unlabelled_nodes_in_a_factor_are_written_by_their_ops():
     """The hidden sigmoid and sum are `sigmoid(x·y)` and `(x + y)`, not machine names like `n3:sigmoid`."""
-    x, y = Value(0.5, label="x"), Value(1.5, label="y")
+    x, y = Value(0.5, name="x"), Value(1.5, name="y")
     root = (x * y).sigmoid() * (x + y)
     (path,) = explain(root, y).paths  # one factor, summing the two hidden sub-paths
     (factor,) = path.factors

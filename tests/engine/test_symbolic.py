@@ -66,7 +66,7 @@ def forms_of(node, names):
 @pytest.mark.parametrize(("op", "build", "on_floats", "expected"), CASES, ids=[f"{c[0]}:{c[3]}" for c in CASES])
 def test_each_op_reads_its_rule_and_the_text_is_the_derivative(op, build, on_floats, expected):
     floats = {"x": X, "y": Y, "w1": W1, "w2": W2, "b": B}
-    leaves = {k: Value(x, label=k) for k, x in floats.items()}
+    leaves = {k: Value(x, name=k) for k, x in floats.items()}
     node = build(leaves)
     assert node._op.startswith(op)
     names = {id(v): k for k, v in leaves.items()}
@@ -90,7 +90,7 @@ def test_every_op_of_the_engine_has_a_case():
 
 def test_a_rule_a_stand_in_cannot_follow_gives_the_recorded_numbers():
     """0 ** Value: the pow rule compares its exponent with a number, which a stand-in does not support."""
-    a, b = Value(0.0, label="a"), Value(2.0, label="b")
+    a, b = Value(0.0, name="a"), Value(2.0, name="b")
     node = a**b
     assert forms_of(node, {id(a): "a", id(b): "b"}) == ["0", "0"]
 
@@ -133,11 +133,11 @@ def test_a_name_that_is_a_formula_keeps_its_binding():
 
 def test_the_step_through_page_writes_the_same_forms():
     """The page and explain read one table: log's 1/x (once a bare number on the page), tanh's (1 − t²)."""
-    x = Value(0.7, label="x")
+    x = Value(0.7, name="x")
     t = x.tanh()
-    t.label = "t"
+    t.name = "t"
     root = t * x.log()
-    root.label = "r"
+    root.name = "r"
     root.backward()
     graph = read_graph(root)
     symbols = {
@@ -180,13 +180,13 @@ def test_every_form_on_random_graphs_reads_back_as_its_recorded_derivative(data,
         nodes.append(UNARY[op](a) if op in UNARY else BINARY[op](a, b))
     graph = walk(nodes[-1])
     for k, node in enumerate(graph):
-        node.label = f"v{k}"
-    env = {node.label: node.data for node in graph}
+        node.name = f"v{k}"
+    env = {node.name: node.data for node in graph}
     for node in graph:
         if not node._parents:
             continue
         forms = local_forms(
-            node, Symbol.named(node.label, node.data), [Symbol.named(p.label, p.data) for p in node._parents]
+            node, Symbol.named(node.name, node.data), [Symbol.named(p.name, p.data) for p in node._parents]
         )
         for form, local in zip(forms, node._locals):
             assert read_back(form.text, env) == pytest.approx(local, rel=1e-9, abs=1e-12), form.text

@@ -149,7 +149,7 @@ def explain(root: Value, param: Value | str, *, fold_unlabelled: bool = True, ma
     edge_paths = _edge_paths(root, target, reaches, max_paths)
 
     def is_stop(node: Value) -> bool:
-        return node is root or node is target or not fold_unlabelled or bool(node.label)
+        return node is root or node is target or not fold_unlabelled or bool(node.name)
 
     # Group the full paths by their sequence of labelled nodes; each segment between two labelled
     # nodes gets the sum over the distinct unlabelled sub-paths it hides (a product of sums, so the
@@ -173,7 +173,7 @@ def explain(root: Value, param: Value | str, *, fold_unlabelled: bool = True, ma
     forms: dict[Value, list[Symbol]] = {}
 
     def by_name(node: Value) -> bool:  # a formula names the labelled nodes, root and param; the rest by their ops
-        return node is root or node is target or bool(node.label)
+        return node is root or node is target or bool(node.name)
 
     def edge_forms(node: Value) -> list[Symbol]:
         """∂node/∂parent per edge, from the op's rule; written once per node."""
@@ -203,9 +203,9 @@ def _find(nodes: list[Value], param: Value | str, root: Value) -> Value:
         if not any(n is param for n in nodes):
             raise GraphError(f"explain: {param!r} is not in the graph of the root; pass a node root was computed from")
         return param
-    found = [n for n in nodes if n.label == param]
+    found = [n for n in nodes if n.name == param]
     if len(found) != 1:
-        labels = sorted({n.label for n in nodes if n.label})
+        labels = sorted({n.name for n in nodes if n.name})
         what = "no node" if not found else f"{len(found)} nodes"
         raise GraphError(
             f"explain: {what} labelled {param!r} in the graph; labels there: {', '.join(labels) or 'none'} "
@@ -218,8 +218,8 @@ def _names(nodes: list[Value], root: Value, target: Value) -> dict[Value, str]:
     """A display name per node: its label, else `n<k>:<op>` (k counts from the oldest node)."""
     names = {}
     for k, node in enumerate(reversed(nodes)):
-        names[node] = node.label or f"n{k}:{node._op or 'leaf'}"
-    if not root.label:
+        names[node] = node.name or f"n{k}:{node._op or 'leaf'}"
+    if not root.name:
         names[root] = "root"
     return names
 
