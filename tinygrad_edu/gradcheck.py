@@ -46,7 +46,7 @@ def _leaves_and_output(fn: Callable[..., Any], inputs: list[Any], check: str) ->
     """Fresh leaves for `inputs` (Tensors in float64, so finite differences are exact enough) and fn of them."""
     engine = type(inputs[0])
     if engine is Value:
-        leaves: list[Any] = [Value(x.data, name=x.label) for x in inputs]
+        leaves: list[Any] = [Value(x.data, name=x.name) for x in inputs]
     else:
         leaves = [Tensor(np.asarray(x.data, dtype=np.float64), requires_grad=True, name=x.name) for x in inputs]
     out = fn(*leaves)

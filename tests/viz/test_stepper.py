@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 from locations import ROOT
 
-from tinygrad_edu import Tensor, Value, nn
+from tinygrad_edu import Tensor, Value, nn, weighted_sum
 from tinygrad_edu.check import article
 from tinygrad_edu.check.article_network import article_network
 from tinygrad_edu.errors import GraphError
 from tinygrad_edu.viz import record_modules, steps, to_html
 from tinygrad_edu.viz.collect import collect
 from tinygrad_edu.viz.html import script_json
-from tinygrad_edu.viz.trace import decimal, read_graph, timeline
+from tinygrad_edu.viz.trace import decimal, forward_text, read_graph, timeline
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
 
@@ -334,3 +334,19 @@ def test_a_tensor_graph_released_by_backward_is_refused_with_the_fix():
     loss.backward()  # releases the graph, as PyTorch does
     with pytest.raises(GraphError, match=r"released by backward.*retain_graph=True"):
         to_html(loss)
+
+
+def test_forward_text_pairs_weighted_sum_edges_as_recorded_not_by_equal_numbers():
+    # w = 1.0 times a number input 0.5, plus a bias Value 0.5: the numbers would pair w with b
+    w, b = Value(1.0, name="w"), Value(0.5, name="b")
+    s = weighted_sum([w], [0.5], b)
+    s.name = "s"
+    graph = read_graph(s)
+    i = graph.nodes.index(s)
+    lines = forward_text(graph, i)
+    assert lines[0] == "s = w·0.5 + b" and lines[1] == "= 1×0.5 + 0.5"
+    x = Value(2.0, name="x")
+    t = weighted_sum([w], [x], b)
+    t.name = "t"
+    graph = read_graph(t)
+    assert forward_text(graph, graph.nodes.index(t))[0] == "t = w·x + b"

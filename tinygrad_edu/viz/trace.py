@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ArgumentTypeError, GraphError
+from ..fused import edge_partners
 from ..graph import walk
 from ..nn.engines import engine_of
 from ..symbolic import NEG, Symbol, local_forms
@@ -225,9 +226,9 @@ def _scalar_forward(graph: Graph, i: int) -> tuple[str, str]:
     if op == "Σw·x":
         terms, values, j = [], [], 0
         total = 0.0
+        partners = edge_partners(node)  # which edges are a (w, x) pair: recorded, never guessed from the numbers
         while j < len(ps):
-            paired = j + 1 < len(ps) and loc[j] == nd[j + 1] and loc[j + 1] == nd[j]
-            if paired:
+            if partners.get(j) == j + 1:
                 terms.append(f"{names[ps[j]]}·{names[ps[j + 1]]}")
                 values.append(f"{short(nd[j])}×{short(nd[j + 1])}")
                 total += nd[j] * nd[j + 1]
