@@ -142,7 +142,7 @@ def op_reference() -> str:
         "`Value` in `tinygrad_edu/value.py`. A test fails when the page and the code disagree, so they cannot drift.\n",
         "## Tensor engine (`tinygrad_edu.ops`)\n",
         "`g` is the gradient arriving from above, dL/dz. Where an input was broadcast, the gradient is then summed "
-        "back to the input's shape by `ops.unbroadcast` (see [Level 2](level2-tensors.md#broadcasting)).\n",
+        "back to the input's shape by `formulas.unbroadcast` (see [Level 2](level2-tensors.md#broadcasting)).\n",
         "| op | you write | forward | derivative | PyTorch |",
         "|---|---|---|---|---|",
     ]
