@@ -88,5 +88,4 @@ def _as_list(x: Any, what: str) -> list[Any]:
 
 
 def _named(x: Any) -> str:
-    label = getattr(x, "label", None) or getattr(x, "name", None)
-    return f" ({label})" if label else ""
+    return f" ({x.name})" if x.name else ""

@@ -837,11 +837,12 @@ def _backprop(
                 # A new array (not g, not a view of g) is the engine's own: no copy needed.
                 fresh = grad is not g and type(grad) is np.ndarray and grad.base is None
                 data = parent.data
-                if fresh and parent not in pending and grad.shape == data.shape and grad.dtype == data.dtype:
+                first = fresh and not create_graph and parent not in pending
+                if first and grad.shape == data.shape and grad.dtype == data.dtype:
                     pending[parent] = grad  # the usual edge: a new array of the input's kind, the first to arrive
                     owned.add(parent)
-                    continue
-                _hand_over(pending, owned, parent, grad, fresh, create_graph)
+                else:
+                    _hand_over(pending, owned, parent, grad, fresh, create_graph)
     finally:
         if create_graph and not was_enabled:
             set_mode(grad_mode, False, True)

@@ -52,3 +52,22 @@ def test_every_public_name_of_the_old_modules_is_still_there():
         f"{m}.{n}" for m, names in old.items() for n in names.split() if not hasattr(importlib.import_module(m), n)
     ]
     assert missing == []
+
+
+def test_old_reference_path_is_the_checker_one():
+    from tinygrad_edu import reference
+    from tinygrad_edu.check import reference as moved
+
+    assert reference.gradients is moved.gradients and reference.backprop is moved.backprop
+
+
+def test_fit_on_a_model_without_parameters_says_so():
+    import pytest
+
+    from tinygrad_edu.errors import ArgumentError
+
+    model = nn.Sequential(nn.Sigmoid(engine="tensor"))
+    with pytest.raises(ArgumentError, match="has no parameters"):
+        train.fit(model, nn.MSELoss(), None, np.zeros((2, 1)), np.zeros((2, 1)), epochs=1)
+    with pytest.raises(ArgumentError, match="has no parameters"):
+        train.predict(model, np.zeros((2, 1)))

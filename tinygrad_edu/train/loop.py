@@ -220,7 +220,9 @@ def evaluate(
 
 
 def _param_dtype(model: Any) -> Any:
-    p = next(iter(model.parameters()))
+    p = next(iter(model.parameters()), None)
+    if p is None:
+        raise ArgumentError(f"{type(model).__name__} has no parameters, so there is nothing to train or evaluate")
     return p.data.dtype if isinstance(p, Tensor) else np.float64
 
 
