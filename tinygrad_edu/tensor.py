@@ -799,10 +799,7 @@ def _backprop(
             op = node._op
             if op is None:
                 if wanted is None and g is not None:
-                    if node.grad is None and node in owned:
-                        node.grad = g  # the usual leaf: a new array of its own, nothing to add to
-                    else:
-                        _to_leaf(node, g, node in owned)
+                    _to_leaf(node, g, node in owned)
                 continue
             if wanted is None:
                 # An intermediate result shows this pass's gradient when the graph is kept (to draw
