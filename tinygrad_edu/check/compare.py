@@ -312,10 +312,10 @@ def _autodiff(
         if name in grads:  # a Tensor parameter: one array
             grads[name] = np.zeros(grads[name].shape) if param.grad is None else np.array(param.grad, np.float64)
             continue
-        key = next((k for k in grads if name.startswith(k + ".")), None)
-        if key is None:
+        found = parameter_element(name, grads)
+        if found is None:
             continue
-        index = tuple(int(i) for i in name[len(key) + 1 :].split("."))  # a Value of a list: `0.weight.1.0`
+        key, index = found  # a Value of a list: `0.weight.1.0`
         grads[key][index] = 0.0 if param.grad is None else param.grad
     layers = trace.layers(recorder, trace.owners(model), state)
     prefixes = {layer.prefix for layer in layers}
@@ -523,6 +523,19 @@ def _findings(
 # ---------------------------------------------------------------------- drawing
 
 
+def parameter_element(name: str, keys: Any) -> tuple[str, tuple[int, ...]] | None:
+    """Which state-dict key a named parameter belongs to, and its index there.
+
+    A Tensor parameter is its key (index `()`); a scalar model's Value parameters are named
+    `<key>.<i>.<j>` (Module's naming for a list of lists), so `0.weight.1.0` is element (1, 0) of `0.weight`.
+    None when the name belongs to none of `keys`.
+    """
+    if name in keys:
+        return name, ()
+    key = next((k for k in keys if name.startswith(k + ".")), None)
+    return None if key is None else (key, tuple(int(i) for i in name[len(key) + 1 :].split(".")))
+
+
 def _highlight(report: GradientReport, **draw_kwargs: Any) -> Any:
     """viz's `draw` of the loss's graph, wrong parameters filled red and the first wrong δ orange."""
     from ..viz import draw
@@ -531,14 +544,14 @@ def _highlight(report: GradientReport, **draw_kwargs: Any) -> Any:
     wrong = set(report._graph["marks"]["params"])
     marks: dict[Any, tuple[str, str]] = {}
     for name, param in model.named_parameters():
-        key = name if name in wrong else next((w for w in wrong if name.startswith(w + ".")), None)
-        if key is None:
+        found = parameter_element(name, wrong)
+        if found is None:
             continue
+        key, element = found
         check = report[key]
-        if check.manual is not None and check.manual.shape == check.autodiff.shape and name != key:
-            element = tuple(int(i) for i in name[len(key) + 1 :].split("."))
-            if np.isclose(check.manual[element], check.autodiff[element], rtol=1e-7, atol=1e-10):
-                continue  # this scalar of the parameter is right
+        one_scalar = name != key and check.manual is not None and check.manual.shape == check.autodiff.shape
+        if one_scalar and np.isclose(check.manual[element], check.autodiff[element], rtol=1e-7, atol=1e-10):
+            continue  # this scalar of the parameter is right
         marks[param] = ("#e31a1c", f"manual gradient of {name} is wrong")
     for prefix in report._graph["marks"]["delta_of"]:
         out = report._graph["layer_outputs"].get(prefix)

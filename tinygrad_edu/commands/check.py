@@ -197,15 +197,18 @@ def _marks(report: Any, model: Any) -> dict[Any, tuple[str, str]]:
     """Each parameter -> (fill, tooltip): red where your gradient is wrong; the tooltip says manual vs autodiff."""
     import numpy as np
 
+    from ..check.compare import parameter_element
+
     marks = {}
+    keys = [p.name for p in report.params]
     for name, param in model.named_parameters():
-        key = next((p.name for p in report.params if name == p.name or name.startswith(p.name + ".")), None)
-        if key is None:
+        found = parameter_element(name, keys)
+        if found is None:
             continue
+        key, element = found
         check = report[key]
         auto, manual = check.autodiff, check.manual
         if name != key and manual is not None and manual.shape == auto.shape:  # one scalar of the parameter
-            element = tuple(int(i) for i in name[len(key) + 1 :].split("."))
             auto, manual = auto[element], manual[element]
         wrong = manual is None or np.shape(manual) != np.shape(auto) or not np.allclose(manual, auto, 1e-7, 1e-10)
         text = f"{name}: manual {'missing' if manual is None else np.array2string(np.asarray(manual), precision=6)}"
