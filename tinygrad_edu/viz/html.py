@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import Any
 
-from ..errors import ArgumentError, RenderError
+from ..errors import RenderError
 from ..files import write_atomic
 from .collect import collect
 from .layout import INSTALL_HELP, NoLayoutProgramError, layout
@@ -54,17 +54,14 @@ def to_html(
     A scalar graph needs no backward pass beforehand (the page replays it from the local derivatives);
     a tensor graph needs `loss.backward(retain_graph=True)` first.
     """
-    if collapse not in ("auto", True, False):
-        raise ArgumentError(f"to_html: collapse={collapse!r}; use 'auto', True or False")
-    if max_nodes < 10:
-        raise ArgumentError(f"to_html: max_nodes={max_nodes} leaves no room for a readable graph; use 10 or more")
     from .emit import emit  # graphviz is imported on the first drawing
 
-    graph = read_graph(output, params)
-    # One plan for the picture and the page: the page lights up the box `collect` put each node in.
+    # One plan for the picture and the page: the page lights up the box `collect` put each node in
+    # (collect also refuses a bad collapse= or max_nodes=, naming to_html).
     picture = collect(
         output, params=params, calls=calls, max_nodes=max_nodes, collapse=collapse, highlight=highlight, op="to_html"
     )
+    graph = read_graph(output, params)
     dot = emit(picture)
     with ThreadPoolExecutor(1) as pool:  # `dot` lays the graph out in its own process while the timeline is read
         pending = pool.submit(layout, dot.source, "svg", timeout)
