@@ -825,7 +825,7 @@ def _backprop(
             grads = op.backward(saved, g, needs)
             if away.count and anomaly_mode.enabled:
                 shapes = [None if p is None else p.shape for p in parents]
-                check_backward(op.__name__, [_raw(g) for g in grads], shapes, node._order)
+                check_backward(op.__name__, [_raw(d) for d in grads], shapes, node._order)
             if not retain_graph:  # release: what it saved and its links to its inputs (and so the graph behind)
                 node._saved, node._parents = _FREED, ()
             for parent, grad, need in zip(parents, grads, needs):
