@@ -1,7 +1,7 @@
 """`Tensor`: the `Value` idea over NumPy arrays, with broadcasting (the article's Level 2).
 
 A Tensor produced by an op remembers the op (a class from `ops.TABLE`), its parents and what the
-op saved for backward. `backward()` walks the graph newest node first and asks each op for the
+op saved for backward. `backward()` visits the graph newest node first and asks each op for the
 gradients of its inputs; where an input was broadcast, the gradient is summed back to its shape.
 Then it releases the graph, as PyTorch does (`keep_graph()` keeps it for drawing), and it refuses
 to use an input that was written in place since the forward pass (a version counter per tensor).
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,7 @@ from .errors import (
     TinygradEduError,
 )
 from .formulas import unbroadcast
-from .graph import Node, _by_order, away, grad_mode, set_mode, tick, walk
+from .graph import Node, away, grad_mode, set_mode, tick
 from .retention import is_graph_kept
 from .rng import Seed, as_generator
 
@@ -768,47 +769,46 @@ def _backprop(
 ) -> tuple[Any, ...]:
     """The chain rule over the graph behind `roots`, newest node first.
 
-    `pending` holds dL/d(node) for the nodes reached so far; a node's entry is complete when the
-    walk gets to it (every user of a node is newer than it) and is let go once passed on. Without
+    `pending` holds dL/d(node) for the nodes reached so far, and `frontier` is a heap of them by
+    creation tick. Every user of a node is newer than it, so when the newest pending node comes off
+    the heap its gradient is complete (PyTorch's engine also runs the newest ready node first).
+    No walk or sort beforehand: a node is found when a gradient reaches it, and a node passed is
+    let go at once, so the arrays of the graph behind it are freed as the pass goes. Without
     `inputs` (that is `backward()`), leaves accumulate into `.grad` and, with `retain_graph`,
     intermediate results keep this pass's gradient; with `inputs` (`grad()`), nothing is written
     and the inputs' gradients are returned. With `create_graph`, gradients are Tensors and each
     op's backward records a graph.
     """
-    if len(roots) == 1:
-        order = walk(roots[0], grad_only=True)
-    else:
-        order = sorted({n for r in roots for n in walk(r, grad_only=True)}, key=_by_order, reverse=True)
     wanted = None if inputs is None else dict.fromkeys(inputs)
     pending: dict[Tensor, Any] = {}
     owned: set[Tensor] = set()  # nodes whose pending gradient is an array only the engine holds
+    frontier: list[tuple[int, Tensor]] = []  # (-tick, node): heapq pops the newest first
     for root, seed in zip(roots, seeds):
         if create_graph and type(seed) is not Tensor:
             seed = _leaf(seed)
         elif not create_graph and type(seed) is Tensor:
             seed = np.array(seed.data)
+        if root not in pending:
+            heappush(frontier, (-root._order, root))
         _hand_over(pending, owned, root, seed, not create_graph, create_graph)
     was_enabled = grad_mode.enabled
     if create_graph and not was_enabled:  # asked for a graph: record it even inside no_grad, as PyTorch does
         set_mode(grad_mode, True, True)
     try:
-        for node in order:
-            g = pending.pop(node, None)
+        while frontier:
+            node = heappop(frontier)[1]
+            g = pending.pop(node)
             if wanted is not None and node in wanted:  # the caller gets an array of its own
                 wanted[node] = g.copy() if type(g) is np.ndarray and node not in owned else g
             op = node._op
             if op is None:
-                if wanted is None and g is not None:
+                if wanted is None:
                     _to_leaf(node, g, node in owned)
                 continue
             if wanted is None:
                 # An intermediate result shows this pass's gradient when the graph is kept (to draw
                 # it); otherwise the gradient is let go once passed on, as in PyTorch. The root keeps its own.
                 node.grad = g if retain_graph or node is roots[0] else None
-            if g is None:  # no gradient reached it: nothing to pass on, but release it all the same
-                if not retain_graph:
-                    node._saved, node._parents = _FREED, ()
-                continue
             saved = node._saved
             if saved is _FREED:
                 raise GraphError(
@@ -831,15 +831,19 @@ def _backprop(
             for parent, grad, need in zip(parents, grads, needs):
                 if not need or grad is None:
                     continue
-                # A new array (not g, not a view of g) is the engine's own: no copy needed.
+                if parent not in pending:
+                    heappush(frontier, (-parent._order, parent))
+                    data = parent.data
+                    # The usual edge: the first gradient to reach this input, an array of its shape and dtype.
+                    usual = type(grad) is np.ndarray and grad.shape == data.shape and grad.dtype == data.dtype
+                    if usual and not create_graph:
+                        pending[parent] = grad
+                        if grad is not g and grad.base is None:  # a new array (not g, not a view of it): ours
+                            owned.add(parent)
+                        continue
+                # Any other edge: a second gradient to add, a broadcast input (a bias), a cast, a graph.
                 fresh = grad is not g and type(grad) is np.ndarray and grad.base is None
-                data = parent.data
-                first = fresh and not create_graph and parent not in pending
-                if first and grad.shape == data.shape and grad.dtype == data.dtype:
-                    pending[parent] = grad  # the usual edge: a new array of the input's kind, the first to arrive
-                    owned.add(parent)
-                else:
-                    _hand_over(pending, owned, parent, grad, fresh, create_graph)
+                _hand_over(pending, owned, parent, grad, fresh, create_graph)
     finally:
         if create_graph and not was_enabled:
             set_mode(grad_mode, False, True)
