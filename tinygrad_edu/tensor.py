@@ -527,16 +527,16 @@ def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any)
     arrays the op reads, the parents it records (None for a constant) and `needs`, which inputs want
     a gradient, fixed now as in PyTorch (backward hands it to the op).
     """
-    arrays, parents, needs = [], [], []
+    arrays, needs = [], []
+    parents = inputs  # when every input is a Tensor (the usual case); else the constants become None
     for x in inputs:
         if type(x) is Tensor:
             arrays.append(x.data)
-            parents.append(x)
             needs.append(x.requires_grad)
         else:
             arrays.append(x)
-            parents.append(None)
             needs.append(False)
+            parents = None
     try:
         out, saved = op.forward(*arrays, *args, **kwargs)
     except ValueError as error:
@@ -559,12 +559,16 @@ def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any)
         result._op = op
         result._saved = saved
         result._needs = tuple(needs)
-        result._parents = tuple(parents)
+        result._parents = parents if parents is not None else tuple([_as_parent(x) for x in inputs])
     else:
         result.requires_grad = False
         result._op = result._saved = None
         result._needs = result._parents = ()
     return result
+
+
+def _as_parent(x: Any) -> Tensor | None:
+    return x if type(x) is Tensor else None
 
 
 def is_released(node: Any) -> bool:
