@@ -100,9 +100,13 @@ def _is_basic(index: Any) -> bool:
 
 def sigmoid(x: Array) -> Array:
     """1 / (1 + e⁻ˣ), written into one buffer: no temporaries on every hidden layer's activations."""
+    out = np.negative(x)  # -x in a new array, which e^, +1 and 1/ then reuse (one array, not two)
     # e^-x overflows to inf for very negative x; 1/(1+inf) = 0 is still the right answer.
     with np.errstate(over="ignore"):
-        out = np.asarray(np.exp(-x))  # asarray: a 0-d input gives a NumPy scalar
+        if type(out) is np.ndarray and out.dtype.kind == "f":
+            np.exp(out, out=out)
+        else:  # integers (e^ makes floats), or a 0-d input, whose negative is a NumPy scalar
+            out = np.asarray(np.exp(out))
     out += 1
     return np.reciprocal(out, out=out)
 
