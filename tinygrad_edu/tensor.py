@@ -838,14 +838,16 @@ def _backprop(
                 if parent not in pending:
                     heappush(frontier, (-parent._order, parent))
                     data = parent.data
-                    # The usual edge: the first gradient to reach this input, an array of its shape and dtype.
-                    usual = type(grad) is np.ndarray and grad.shape == data.shape and grad.dtype == data.dtype
-                    if usual and not create_graph:
-                        pending[parent] = grad
-                        if grad is not g and grad.base is None:  # a new array (not g, not a view of it): ours
+                    # The usual edge: the first gradient to reach this input, an array of its dtype.
+                    if not create_graph and type(grad) is np.ndarray and grad.dtype == data.dtype:
+                        if grad.shape != data.shape:  # a broadcast input (a bias): summed back, a new array
+                            grad = np.asarray(unbroadcast(grad, data.shape))  # (a 0-d sum is a NumPy scalar)
                             owned.add(parent)
+                        elif grad is not g and grad.base is None:  # a new array (not g, not a view of it): ours
+                            owned.add(parent)
+                        pending[parent] = grad
                         continue
-                # Any other edge: a second gradient to add, a broadcast input (a bias), a cast, a graph.
+                # Any other edge: a second gradient to add, a cast, a graph.
                 fresh = grad is not g and type(grad) is np.ndarray and grad.base is None
                 _hand_over(pending, owned, parent, grad, fresh, create_graph)
     finally:
