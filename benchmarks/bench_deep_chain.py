@@ -8,8 +8,12 @@ every engine must report. A graph this deep is where recursive graph walks fail:
 topological sort raises RecursionError once the chain is about 500 steps (1,000 nodes) deep,
 so micrograd is timed on a short chain (per-op times) and shown failing on the long one.
 
-Rows: tinygrad_edu Value; tinygrad_edu Tensor on a 0-d float64 array; PyTorch on a 0-d float64
-tensor (~20 s, so 1 run by default); micrograd at --micrograd-depth and at --micrograd-fail-n.
+Rows: tinygrad_edu Value, in this process (where PyTorch, micrograd and scikit-learn are loaded too)
+and in a fresh process of its own that imports only tinygrad_edu, as a learner's script does (the
+cyclic collector's full collections walk every object of the process, so ours pays for the peers'
+~200,000 objects here, PyTorch's C++ graph does not); tinygrad_edu Tensor on a 0-d float64 array;
+PyTorch on a 0-d float64 tensor (~20 s, so 1 run by default); micrograd at --micrograd-depth and at
+--micrograd-fail-n.
 
 Run:  python benchmarks/bench_deep_chain.py [--n 1000000] [--repeats 3] [--quick]
 """
@@ -17,7 +21,9 @@ Run:  python benchmarks/bench_deep_chain.py [--n 1000000] [--repeats 3] [--quick
 from __future__ import annotations
 
 import gc
+import json
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -30,6 +36,7 @@ from tinygrad_edu import Tensor, Value
 
 MUL, ADD = 1.0001, 0.001
 GC_PAUSED = "(Value, cyclic GC paused)"
+OWN_PROCESS = "tinygrad_edu Value, own process"
 
 
 def run_chain(leaf: Any, n: int, *, pause_gc: bool = False) -> dict[str, Any]:
@@ -51,6 +58,18 @@ def run_chain(leaf: Any, n: int, *, pause_gc: bool = False) -> dict[str, Any]:
         if pause_gc:
             gc.enable()
     return {"forward": built - start, "backward": done - built, "free": freed - done, "grad": float(leaf.grad)}
+
+
+def run_chain_in_own_process(n: int) -> dict[str, Any]:
+    """`run_chain` in a fresh Python that imports only this file (NumPy and tinygrad_edu), as a learner's
+    script would: none of the peers' objects for the cyclic collector to walk."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = (
+        f"import json, sys; sys.path.insert(0, {here!r}); import bench_deep_chain as b; "
+        f"print(json.dumps(b.run_chain(b.Value(1.0), {n}) | {{'objects': len(b.gc.get_objects())}}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
 
 
 def short_chains(make_leaf: Callable[[], Any], depth: int, count: int) -> dict[str, Any]:
@@ -117,6 +136,8 @@ def main() -> None:
         rows.append((name, n, n, median_phases(runs)))
 
     long_row("tinygrad_edu Value", lambda: Value(1.0), args.repeats)
+    own = [run_chain_in_own_process(n) for _ in range(args.repeats)]
+    rows.append((OWN_PROCESS, n, n, median_phases(own)))
     long_row(GC_PAUSED, lambda: Value(1.0), args.repeats, pause_gc=True)
     long_row("tinygrad_edu Tensor 0-d f64", lambda: Tensor(np.array(1.0), requires_grad=True), args.tensor_repeats)
     if torch is not None:
@@ -167,6 +188,10 @@ def main() -> None:
     if len(short) == 2:
         print(f"on chains of {depth} steps (as deep as micrograd goes): micrograd / tinygrad_edu Value = "
               f"{common.speedup(short[1], short[0])} per step")  # fmt: skip
+    print(
+        f"tracked objects for the collector to walk besides the chain: {len(gc.get_objects()):,} in this process, "
+        f"{own[0]['objects']:,} in the learner's own (after the chain was freed)"
+    )
     print(f"{GC_PAUSED} is a diagnosis, not a peer: the same run with gc.disable() around it.")
     print("target (issue 12): tinygrad_edu Value fwd+bwd <= 0.25x torch's at 3e5 ops (aim: 0.1x)")
 

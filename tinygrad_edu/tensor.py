@@ -773,11 +773,12 @@ def _backprop(
 ) -> tuple[Any, ...]:
     """The chain rule over the graph behind `roots`, newest node first.
 
-    `pending` holds dL/d(node) for the nodes reached so far, and `frontier` is a heap of them by
-    creation tick. Every user of a node is newer than it, so when the newest pending node comes off
-    the heap its gradient is complete (PyTorch's engine also runs the newest ready node first).
-    No walk or sort beforehand: a node is found when a gradient reaches it, and a node passed is
-    let go at once, so the arrays of the graph behind it are freed as the pass goes. Without
+    `pending` holds dL/d(node) for the nodes reached so far, and `frontier` is a heap of the ops
+    among them by creation tick. Every user of a node is newer than it, so when the newest pending
+    op comes off the heap its gradient is complete (PyTorch's engine also runs the newest ready node
+    first). No walk or sort beforehand: a node is found when a gradient reaches it, and an op passed
+    is let go at once, so the arrays of the graph behind it are freed as the pass goes. Leaves have
+    nothing to pass on: they wait in `pending` and get their sums when the heap is empty. Without
     `inputs` (that is `backward()`), leaves accumulate into `.grad` and, with `retain_graph`,
     intermediate results keep this pass's gradient; with `inputs` (`grad()`), nothing is written
     and the inputs' gradients are returned. With `create_graph`, gradients are Tensors and each
@@ -792,7 +793,7 @@ def _backprop(
             seed = _leaf(seed)
         elif not create_graph and type(seed) is Tensor:
             seed = np.array(seed.data)
-        if root not in pending:
+        if root not in pending and root._op is not None:
             heappush(frontier, (-root._order, root))
         _hand_over(pending, owned, root, seed, not create_graph, create_graph)
     was_enabled = grad_mode.enabled
@@ -802,13 +803,9 @@ def _backprop(
         while frontier:
             node = heappop(frontier)[1]
             g = pending.pop(node)
-            if wanted is not None and node in wanted:  # the caller gets an array of its own
-                wanted[node] = g.copy() if type(g) is np.ndarray and node not in owned else g
+            if wanted is not None and node in wanted:
+                wanted[node] = _returned(g, node in owned)
             op = node._op
-            if op is None:
-                if wanted is None:
-                    _to_leaf(node, g, node in owned)
-                continue
             if wanted is None:
                 # An intermediate result shows this pass's gradient when the graph is kept (to draw
                 # it); otherwise the gradient is let go once passed on, as in PyTorch. The root keeps its own.
@@ -836,7 +833,8 @@ def _backprop(
                 if not need or grad is None:
                     continue
                 if parent not in pending:
-                    heappush(frontier, (-parent._order, parent))
+                    if parent._op is not None:
+                        heappush(frontier, (-parent._order, parent))
                     data = parent.data
                     # The usual edge: the first gradient to reach this input, an array of its dtype.
                     if not create_graph and type(grad) is np.ndarray and grad.dtype == data.dtype:
@@ -850,10 +848,20 @@ def _backprop(
                 # Any other edge: a second gradient to add, a cast, a graph.
                 fresh = grad is not g and type(grad) is np.ndarray and grad.base is None
                 _hand_over(pending, owned, parent, grad, fresh, create_graph)
+        for leaf, g in pending.items():  # only leaves are left, each with its whole gradient
+            if wanted is None:
+                _to_leaf(leaf, g, leaf in owned)
+            elif leaf in wanted:
+                wanted[leaf] = _returned(g, leaf in owned)
     finally:
         if create_graph and not was_enabled:
             set_mode(grad_mode, False, True)
     return () if wanted is None else tuple(wanted.values())
+
+
+def _returned(g: Any, ours: bool) -> Any:
+    """A gradient `grad()` returns: the caller gets an array of its own."""
+    return g.copy() if type(g) is np.ndarray and not ours else g
 
 
 def _hand_over(
