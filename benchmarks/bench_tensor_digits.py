@@ -180,7 +180,7 @@ def blas_limit(threads: int) -> Any:
 
 
 def main() -> None:
-    parser = common.make_parser(__doc__.splitlines()[0], repeats=7, steps=50)
+    parser = common.make_parser(__doc__.splitlines()[0], repeats=15, steps=50)
     parser.add_argument("--batches", type=int, nargs="+", default=list(BATCHES), help="batch sizes (default 32 1024)")
     parser.add_argument(
         "--blas-threads",
@@ -261,16 +261,19 @@ def main() -> None:
         med = {name: common.median(runs) for name, runs in times.items()}
         torch_1 = med.get("torch (1 thread)")
         for name, runs in times.items():
-            vs_numpy = common.ratio(med[name], med["numpy by hand"]) if name != "numpy by hand" else "-"
+            vs_numpy = common.paired_ratio(runs, times["numpy by hand"]) if name != "numpy by hand" else "-"
             vs_torch = common.ratio(med[name], torch_1) if torch_1 and name != "torch (1 thread)" else "-"
             flt = common.median(faults[f"{name}|{size}"])
             rows.append(
                 [name, size, common.fmt_time(med[name] * 1e3), common.spread(runs), vs_numpy, vs_torch, f"{flt:.0f}"]
             )
 
-    print(f"ms per SGD step, median of {args.repeats} runs x {args.steps} steps;")
-    print("ratio = this row's time / the peer's (below 1: faster); faults = minor page faults per step (median):")
-    headers = ["implementation", "batch", "ms/step", "min..max", "vs numpy", "vs torch 1 thread", "faults/step"]
+    print(f"ms per SGD step, median of {args.repeats} runs x {args.steps} steps, the cases interleaved;")
+    print("vs numpy: the median of this row's time / NumPy by hand's over the runs, each pair back to back,")
+    print("with their min..max; vs torch: the ratio of the medians (below 1: faster); faults = minor page")
+    print("faults per step (median):")
+    headers = ["implementation", "batch", "ms/step", "min..max", "vs numpy (min..max)", "vs torch 1 thread"]
+    headers.append("faults/step")
     common.print_table(headers, rows)
     print("bars (issue 12): the @ + row <= 1.5x numpy at batch 32 (aim 1.2x), <= 1.2x at 1024 (aim 1.0x)")
 

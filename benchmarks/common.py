@@ -194,6 +194,16 @@ def ratio(ours: float, theirs: float) -> str:
     return f"{r:.2f}x" if r >= 0.1 else f"{r:.3f}x"
 
 
+def paired_ratio(ours: Sequence[float], theirs: Sequence[float]) -> str:
+    """The median of ours[i] / theirs[i] over interleaved runs, with their min..max, as '1.46x (1.39..1.52)'.
+
+    Each pair ran back to back, so a slow patch of a shared machine hits both sides of a pair alike:
+    steadier than the ratio of two medians taken from different moments.
+    """
+    ratios = sorted(a / b for a, b in zip(ours, theirs))
+    return f"{statistics.median(ratios):.2f}x ({ratios[0]:.2f}..{ratios[-1]:.2f})"
+
+
 def speedup(ours: float, theirs: float) -> str:
     """theirs / ours as '12.3x faster' (how many times faster we are)."""
     return f"{theirs / ours:.1f}x"
