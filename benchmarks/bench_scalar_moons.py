@@ -17,6 +17,12 @@ Our engine runs two ways:
 Times are means over consecutive steps (a full collection of the cyclic GC lands in some steps
 only) with the min..max of single steps, and the share of the time spent in the collector.
 
+The "own process" rows run micrograd and our op-by-op model each in a fresh Python that imports
+only itself and this file (the data comes in as numbers), interleaved with the other rows: the
+collector's full collections walk every object of a process, and scikit-learn, loaded here for
+make_moons, adds ~70,000 of them that a learner's script on tinygrad_edu (with its own make_moons)
+does not have.
+
 Run:  python benchmarks/bench_scalar_moons.py [--repeats 5] [--steps 10] [--quick]
 """
 
@@ -25,8 +31,12 @@ from __future__ import annotations
 import contextlib
 import gc
 import itertools
+import json
+import os
 import random
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -39,6 +49,7 @@ ALPHA = 1e-4  # L2 strength, as in micrograd's demo
 CHECK_STEPS = 3  # steps over which the losses must agree
 TOLERANCE = 1e-9
 GC_PAUSED = "(op by op, cyclic GC paused)"
+OWN = ", own process"  # the suffix of the rows run in a fresh process (see the module docstring)
 
 # Initial weights, engine-neutral: for each layer, for each neuron, (weights, bias, has_relu).
 Init = list[list[tuple[list[float], float, bool]]]
@@ -208,21 +219,32 @@ def main() -> None:
         assert diff <= TOLERANCE, f"{name}: loss differs from {reference_name} by {diff:g} > {TOLERANCE:g}"
     print()
 
-    steps: dict[str, list[float]] = {name: [] for name in engines}
-    gc_share: dict[str, list[float]] = {name: [] for name in engines}
+    names = list(engines)
+    if micrograd:
+        names += ["micrograd" + OWN, "tinygrad_edu op by op" + OWN]
+    steps: dict[str, list[float]] = {name: [] for name in names}
+    gc_share: dict[str, list[float]] = {name: [] for name in names}
+    objects: dict[str, int] = {}
 
     def run(name: str) -> float:
-        step_times, _, share = case(name, args.steps)
+        if name.endswith(OWN):
+            child = run_in_own_process(name.removesuffix(OWN), X, labels, init, args.steps)
+            diff = max(abs(a - b) for a, b in zip(child["losses"], histories[reference_name]))
+            assert diff <= TOLERANCE, f"{name}: loss differs from {reference_name} by {diff:g} > {TOLERANCE:g}"
+            step_times, share, objects[name] = child["step_times"], child["gc_share"], child["objects"]
+        else:
+            step_times, _, share = case(name, args.steps)
         steps[name] += step_times
         gc_share[name].append(share)
         return 0.0
 
-    common.interleaved({name: (lambda n=name: run(n)) for name in engines}, args.repeats)
-    base = statistics.fmean(steps["micrograd"]) if micrograd else None
+    common.interleaved({name: (lambda n=name: run(n)) for name in names}, args.repeats)
     rows = []
     for name, runs in steps.items():
         mean = statistics.fmean(runs)
-        vs = base is not None and name != "micrograd"
+        peer = "micrograd" + OWN if name.endswith(OWN) else "micrograd"  # own-process rows: against each other
+        base = statistics.fmean(steps[peer]) if micrograd else None
+        vs = base is not None and name != peer
         ratio = common.ratio(mean, base) if vs else "-"
         faster = common.speedup(mean, base) + " faster" if vs else "-"
         share = f"{100 * statistics.fmean(gc_share[name]):.0f}%"
@@ -234,9 +256,47 @@ def main() -> None:
     print("GC share = time inside the cyclic collector (gc.callbacks) / run time;")
     print("ratio = our time / micrograd's (below 1: we are faster), speedup = micrograd's time / ours:")
     common.print_table(["engine", "ms/step", "min..max", "GC share", "ratio vs micrograd", "speedup"], rows)
+    if objects:
+        here = len(gc.get_objects())
+        own = ", ".join(f"{name}: {count:,}" for name, count in objects.items())
+        print(f"objects the collector walks besides the graphs: {here:,} in this process; before training, {own}")
+        print(
+            f"rows ending '{OWN}' ran in a fresh process each, and their ratio is against micrograd's own-process row"
+        )
     print(f"{GC_PAUSED} is a diagnosis, not a peer: the same op-by-op run with gc.disable() inside the clock,")
     print("showing how much of the op-by-op time is Python's cyclic garbage collector (triggered by allocation")
     print("counts, so it runs even though tinygrad_edu's graphs hold no reference cycles).")
+
+
+def run_in_own_process(engine: str, X: list[list[float]], labels: list[int], init: Init, steps: int) -> dict[str, Any]:
+    """`steps` op-by-op training steps of `engine` ("micrograd" or ours) in a fresh Python (see the docstring)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = f"import sys; sys.path.insert(0, {here!r}); import bench_scalar_moons as b; b.own_process_child()"
+    job = json.dumps({"engine": engine, "X": X, "labels": labels, "init": init, "steps": steps})
+    done = subprocess.run([sys.executable, "-c", code], input=job, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def own_process_child() -> None:
+    """The child of `run_in_own_process`: the job on stdin, step times, GC share and losses on stdout."""
+    job = json.load(sys.stdin)
+    gc.collect()
+    baseline = len(gc.get_objects())  # what the collector walks besides the graphs
+    if job["engine"] == "micrograd":
+        from micrograd.engine import Value as MicroValue
+
+        value, reset = MicroValue, _zero
+    else:
+        value, reset = Value, _none
+    model = ScalarMLP(value, job["init"], op_by_op_neuron)
+    train = make_trainer(value, reset, True)
+    gc.collect()
+    with gc_clock() as in_gc:
+        start = time.perf_counter()
+        history = train(model, job["X"], job["labels"], job["steps"])
+        seconds = time.perf_counter() - start
+    result = {"step_times": train.step_times, "gc_share": in_gc[0] / seconds, "losses": history}
+    print(json.dumps(result | {"objects": baseline}))
 
 
 @contextlib.contextmanager
