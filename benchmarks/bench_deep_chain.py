@@ -100,7 +100,6 @@ def main() -> None:
     parser = common.make_parser(__doc__.splitlines()[0], repeats=3)
     parser.add_argument("--n", type=int, default=150_000, help="chain length in steps (default 150000: 3e5 ops)")
     parser.add_argument("--tensor-repeats", type=int, default=1, help="runs of the Tensor engine (default 1)")
-    parser.add_argument("--torch-repeats", type=int, default=1, help="runs of PyTorch, ~20 s each (default 1)")
     parser.add_argument(
         "--micrograd-depth", type=int, default=400, help="steps per micrograd chain that it survives (default 400)"
     )
@@ -119,7 +118,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.quick:
-        args.n, args.repeats, args.tensor_repeats, args.torch_repeats = 10_000, 1, 1, 1
+        args.n, args.repeats, args.tensor_repeats = 10_000, 1, 1
         args.micrograd_steps = 20_000
     if args.micrograd_fail_n is None:
         args.micrograd_fail_n = args.n
@@ -135,16 +134,31 @@ def main() -> None:
         runs = [run_chain(make_leaf(), n, pause_gc=pause_gc) for _ in range(repeats)]
         rows.append((name, n, n, median_phases(runs)))
 
-    long_row("tinygrad_edu Value", lambda: Value(1.0), args.repeats)
-    own = [run_chain_in_own_process(n) for _ in range(args.repeats)]
-    rows.append((OWN_PROCESS, n, n, median_phases(own)))
+    # The rows the bar compares run in rounds, interleaved (ours here, ours in its own process, PyTorch
+    # with its default threads (os.cpu_count()) and with one: on a shared box the two swing apart), so
+    # that each round's ratio compares runs made minutes apart at most.
+    def torch_leaf(threads: int) -> Callable[[], Any]:
+        def make() -> Any:
+            torch.set_num_threads(threads)
+            return torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+
+        return make
+
+    rounds: dict[str, Callable[[], dict[str, Any]]] = {
+        "tinygrad_edu Value": lambda: run_chain(Value(1.0), n),
+        OWN_PROCESS: lambda: run_chain_in_own_process(n),
+    }
+    if torch is not None:
+        rounds["torch 0-d f64"] = lambda: run_chain(torch_leaf(os.cpu_count() or 1)(), n)
+        rounds["torch 0-d f64, 1 thread"] = lambda: run_chain(torch_leaf(1)(), n)
+    by_round: dict[str, list[dict[str, Any]]] = {name: [] for name in rounds}
+    for _ in range(args.repeats):
+        for name, run in rounds.items():
+            by_round[name].append(run())
+    for name, runs in by_round.items():
+        rows.append((name, n, n, median_phases(runs)))
     long_row(GC_PAUSED, lambda: Value(1.0), args.repeats, pause_gc=True)
     long_row("tinygrad_edu Tensor 0-d f64", lambda: Tensor(np.array(1.0), requires_grad=True), args.tensor_repeats)
-    if torch is not None:
-        # PyTorch with its default threads (os.cpu_count()) and with one: on a shared box the two swing apart.
-        for threads, name in ((os.cpu_count() or 1, "torch 0-d f64"), (1, "torch 0-d f64, 1 thread")):
-            torch.set_num_threads(threads)
-            long_row(name, lambda: torch.tensor(1.0, dtype=torch.float64, requires_grad=True), args.torch_repeats)
 
     depth = args.micrograd_depth
     count = max(1, args.micrograd_steps // depth)
@@ -177,7 +191,7 @@ def main() -> None:
              f"{phases['grad']:.6e}"]
         )  # fmt: skip
     print(
-        f"seconds (medians: Value {args.repeats} runs, Tensor {args.tensor_repeats}, torch {args.torch_repeats}); "
+        f"seconds (medians: Value and torch {args.repeats} interleaved rounds, Tensor {args.tensor_repeats}); "
         "us/step = (forward + backward) / steps; ratio = our us/step / the faster torch row's:"
     )
     common.print_table(
@@ -190,8 +204,16 @@ def main() -> None:
               f"{common.speedup(short[1], short[0])} per step")  # fmt: skip
     print(
         f"tracked objects for the collector to walk besides the chain: {len(gc.get_objects()):,} in this process, "
-        f"{own[0]['objects']:,} in the learner's own (after the chain was freed)"
+        f"{by_round[OWN_PROCESS][0]['objects']:,} in the learner's own (after the chain was freed)"
     )
+    if torch is not None:
+        for name in ("tinygrad_edu Value", OWN_PROCESS):
+            ours = [r["forward"] + r["backward"] for r in by_round[name]]
+            theirs = [
+                min(a["forward"] + a["backward"], b["forward"] + b["backward"])
+                for a, b in zip(by_round["torch 0-d f64"], by_round["torch 0-d f64, 1 thread"])
+            ]
+            print(f"{name} / the faster torch row of the same round: {common.paired_ratio(ours, theirs)}")
     print(f"{GC_PAUSED} is a diagnosis, not a peer: the same run with gc.disable() around it.")
     print("target (issue 12): tinygrad_edu Value fwd+bwd <= 0.25x torch's at 3e5 ops (aim: 0.1x)")
 

@@ -256,6 +256,15 @@ def main() -> None:
     print("GC share = time inside the cyclic collector (gc.callbacks) / run time;")
     print("ratio = our time / micrograd's (below 1: we are faster), speedup = micrograd's time / ours:")
     common.print_table(["engine", "ms/step", "min..max", "GC share", "ratio vs micrograd", "speedup"], rows)
+    if micrograd:
+
+        def round_means(name: str) -> list[float]:
+            runs = steps[name]
+            return [statistics.fmean(runs[i : i + args.steps]) for i in range(0, len(runs), args.steps)]
+
+        for ours, peer in (("tinygrad_edu op by op", "micrograd"), ("tinygrad_edu op by op" + OWN, "micrograd" + OWN)):
+            paired = common.paired_ratio(round_means(peer), round_means(ours))
+            print(f"speedup of {ours} over {peer}, round by round (median, min..max): {paired}")
     if objects:
         here = len(gc.get_objects())
         own = ", ".join(f"{name}: {count:,}" for name, count in objects.items())
