@@ -367,17 +367,19 @@ def _stepper_step(page: str, name: str) -> int:
 
 # A ratio column: its header says "ratio" or "vs" (e.g. "vs torch", "ratio to micrograd").
 _RATIO_HEADER = re.compile(r"\bratio\b|^vs\b|\bvs\.? ", re.IGNORECASE)
-_NUMBER = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*[x×]?\s*$")
+_NUMBER = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*[x×]?\s*(?:\([0-9.]+\.\.[0-9.]+\))?\s*$")  # "1.4x (1.3..1.5)"
 
 
 def benchmark_ratios(markdown: str) -> list[tuple[str, str, float]]:
     """(section, "row: column", ratio) for every number in a ratio column of the tables in `markdown`.
 
     The benchmark helper writes docs/benchmarks.md with Markdown tables; the chart is read from them,
-    so it shows exactly the committed results and is never typed in by hand.
+    so it shows exactly the committed results and is never typed in by hand. Only the first table of
+    each section counts: it is the latest run, and the tables after it keep earlier runs for the record.
     """
     found: list[tuple[str, str, float]] = []
     section = ""
+    read: set[str] = set()  # sections whose first table was read
     lines = markdown.splitlines()
     i = 0
     while i < len(lines):
@@ -389,7 +391,8 @@ def benchmark_ratios(markdown: str) -> list[tuple[str, str, float]]:
             i += 1
             continue
         header = [c.strip() for c in line.strip("|").split("|")]
-        columns = [k for k, h in enumerate(header) if _RATIO_HEADER.search(h)]
+        columns = [] if section in read else [k for k, h in enumerate(header) if _RATIO_HEADER.search(h)]
+        read.add(section)
         i += 2
         rows = []
         while i < len(lines) and lines[i].strip().startswith("|"):
@@ -403,7 +406,7 @@ def benchmark_ratios(markdown: str) -> list[tuple[str, str, float]]:
             for k in columns:
                 m = _NUMBER.match(cells[k]) if k < len(cells) else None
                 if m:
-                    found.append((section, f"{name}: {header[k]}", float(m[1])))
+                    found.append((section, f"{name}: {header[k].removesuffix(' (min..max)')}", float(m[1])))
     return found
 
 
