@@ -3,7 +3,9 @@
 A node of either engine (`Value` or `Tensor`) has `_parents` (the nodes it was computed from) and
 `_order` (a tick of a global clock taken when it was created). A node is always created after its
 parents, so sorting the nodes by `_order`, newest first, is a topological order for backward:
-no recursion, no post-order bookkeeping, just "find what is reachable, then sort".
+no recursion, no post-order bookkeeping, just "find what is reachable, then sort" (`walk`, which
+`Value.backward` and the drawings use). The tensor engine's backward uses the same fact another way:
+a heap of the nodes a gradient has reached, newest first (`tensor._backprop`).
 """
 
 from __future__ import annotations
@@ -218,7 +220,7 @@ def gc_paused() -> Iterator[None]:
 def walk(root: Any, *, grad_only: bool = False) -> list[Any]:
     """All nodes reachable from `root` (itself included), newest first: a topological order.
 
-    With `grad_only`, only nodes that require grad are followed, which is what backward needs.
+    With `grad_only`, only nodes that require grad are followed: what a backward pass visits.
     The walk uses an explicit stack, so a chain of a million ops cannot hit Python's recursion limit.
     """
     seen = {root}

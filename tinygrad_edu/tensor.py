@@ -524,11 +524,12 @@ def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any)
     """Run `op` forward and, when some input needs a gradient, record it in the graph.
 
     This runs once per op, so it is written for speed: one plain loop sorts the inputs into the
-    arrays the op reads, the parents it records (None for a constant) and `needs`, which inputs want
-    a gradient, fixed now as in PyTorch (backward hands it to the op).
+    arrays the op reads and `needs`, which inputs want a gradient, fixed now as in PyTorch (backward
+    hands it to the op), and notes whether every input is a Tensor (then the inputs tuple itself is
+    the parents; otherwise a constant's place holds None).
     """
     arrays, needs = [], []
-    parents = inputs  # when every input is a Tensor (the usual case); else the constants become None
+    all_tensors = True
     for x in inputs:
         if type(x) is Tensor:
             arrays.append(x.data)
@@ -536,7 +537,7 @@ def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any)
         else:
             arrays.append(x)
             needs.append(False)
-            parents = None
+            all_tensors = False
     try:
         out, saved = op.forward(*arrays, *args, **kwargs)
     except ValueError as error:
@@ -559,16 +560,13 @@ def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any)
         result._op = op
         result._saved = saved
         result._needs = tuple(needs)
-        result._parents = parents if parents is not None else tuple([_as_parent(x) for x in inputs])
+        # The parents: the inputs themselves, with None for a constant (a number, an array).
+        result._parents = inputs if all_tensors else tuple([x if type(x) is Tensor else None for x in inputs])
     else:
         result.requires_grad = False
         result._op = result._saved = None
         result._needs = result._parents = ()
     return result
-
-
-def _as_parent(x: Any) -> Tensor | None:
-    return x if type(x) is Tensor else None
 
 
 def is_released(node: Any) -> bool:
@@ -776,9 +774,10 @@ def _backprop(
     `pending` holds dL/d(node) for the nodes reached so far, and `frontier` is a heap of the ops
     among them by creation tick. Every user of a node is newer than it, so when the newest pending
     op comes off the heap its gradient is complete (PyTorch's engine also runs the newest ready node
-    first). No walk or sort beforehand: a node is found when a gradient reaches it, and an op passed
-    is let go at once, so the arrays of the graph behind it are freed as the pass goes. Leaves have
-    nothing to pass on: they wait in `pending` and get their sums when the heap is empty. Without
+    first). No walk or sort beforehand: a node is found when a gradient reaches it, and (unless
+    `retain_graph`) an op passed is let go at once, so the arrays of the graph behind it are freed
+    as the pass goes. A node no gradient reaches is not visited. Leaves have nothing to pass on:
+    they wait in `pending` and get their sums when the heap is empty. Without
     `inputs` (that is `backward()`), leaves accumulate into `.grad` and, with `retain_graph`,
     intermediate results keep this pass's gradient; with `inputs` (`grad()`), nothing is written
     and the inputs' gradients are returned. With `create_graph`, gradients are Tensors and each
@@ -787,21 +786,23 @@ def _backprop(
     wanted = None if inputs is None else dict.fromkeys(inputs)
     pending: dict[Tensor, Any] = {}
     owned: set[Tensor] = set()  # nodes whose pending gradient is an array only the engine holds
-    frontier: list[tuple[int, Tensor]] = []  # (-tick, node): heapq pops the newest first
+    # (-tick, id, node): heapq pops the newest first; the id breaks a tie (a copied node keeps its tick)
+    # so that two Tensors are never compared (their < is elementwise).
+    frontier: list[tuple[int, int, Tensor]] = []
     for root, seed in zip(roots, seeds):
         if create_graph and type(seed) is not Tensor:
             seed = _leaf(seed)
         elif not create_graph and type(seed) is Tensor:
             seed = np.array(seed.data)
         if root not in pending and root._op is not None:
-            heappush(frontier, (-root._order, root))
+            heappush(frontier, (-root._order, id(root), root))
         _hand_over(pending, owned, root, seed, not create_graph, create_graph)
     was_enabled = grad_mode.enabled
     if create_graph and not was_enabled:  # asked for a graph: record it even inside no_grad, as PyTorch does
         set_mode(grad_mode, True, True)
     try:
         while frontier:
-            node = heappop(frontier)[1]
+            node = heappop(frontier)[2]
             g = pending.pop(node)
             if wanted is not None and node in wanted:
                 wanted[node] = _returned(g, node in owned)
@@ -834,7 +835,7 @@ def _backprop(
                     continue
                 if parent not in pending:
                     if parent._op is not None:
-                        heappush(frontier, (-parent._order, parent))
+                        heappush(frontier, (-parent._order, id(parent), parent))
                     data = parent.data
                     # The usual edge: the first gradient to reach this input, an array of its dtype.
                     if not create_graph and type(grad) is np.ndarray and grad.dtype == data.dtype:
@@ -845,18 +846,27 @@ def _backprop(
                             owned.add(parent)
                         pending[parent] = grad
                         continue
-                # Any other edge: a second gradient to add, a cast, a graph.
+                # Any other edge: a second gradient to add, a NumPy scalar, a cast, a graph.
                 fresh = grad is not g and type(grad) is np.ndarray and grad.base is None
                 _hand_over(pending, owned, parent, grad, fresh, create_graph)
         for leaf, g in pending.items():  # only leaves are left, each with its whole gradient
             if wanted is None:
-                _to_leaf(leaf, g, leaf in owned)
+                if leaf.requires_grad:  # (a leaf switched off since the forward pass gets none, as in PyTorch)
+                    _to_leaf(leaf, g, leaf in owned)
             elif leaf in wanted:
                 wanted[leaf] = _returned(g, leaf in owned)
     finally:
         if create_graph and not was_enabled:
             set_mode(grad_mode, False, True)
-    return () if wanted is None else tuple(wanted.values())
+    if wanted is None:
+        return ()
+    # One entry per input, in order; an input given twice gets its gradient twice, as two arrays.
+    found, given = [], set()
+    for x in inputs:
+        g = wanted[x]
+        found.append(g.copy() if x in given and type(g) is np.ndarray else g)
+        given.add(x)
+    return tuple(found)
 
 
 def _returned(g: Any, ours: bool) -> Any:
@@ -889,9 +899,11 @@ def _hand_over(
     elif node in owned:
         total += grad  # ours alone: add in place
     else:
-        pending[node] = total = total + grad
-        if type(total) is np.ndarray:  # (0-d arrays add up to a NumPy scalar, which cannot be added into)
-            owned.add(node)
+        total = total + grad
+        if type(total) is not Tensor:
+            total = np.asarray(total)  # (0-d arrays add up to a NumPy scalar; a gradient is an array)
+            owned.add(node)  # a new array: ours to add into
+        pending[node] = total
 
 
 def _to_leaf(node: Tensor, grad: Any, fresh: bool) -> None:

@@ -263,3 +263,49 @@ def test_gradient_of_x_to_the_zero_at_zero():
     v = Value(0.0)
     (v**0).backward()
     assert v.grad == 0.0
+
+
+# ---------------------------------------------------------------------- the tensor backward's heap (issue 12)
+
+
+def test_copied_op_node_with_the_same_tick_backpropagates():
+    """A copied op node keeps its creation tick; the heap must never compare two Tensors (their < is elementwise)."""
+    import copy
+
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = x * 2
+    (y * copy.copy(y)).sum().backward()  # d/dx (2x)² = 8x
+    np.testing.assert_array_equal(x.grad, [8.0, 16.0])
+
+
+def test_leaf_switched_off_after_forward_gets_no_gradient():
+    """As in PyTorch: requires_grad_(False) between forward and backward leaves .grad None (an optimizer skips it)."""
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    w = Tensor(np.array([3.0, 4.0]), requires_grad=True)
+    loss = (x * w).sum()
+    x.requires_grad_(False)
+    loss.backward()
+    assert x.grad is None
+    np.testing.assert_array_equal(w.grad, [1.0, 2.0])
+
+
+def test_zero_d_leaf_with_two_gradients_keeps_an_array():
+    """x * x on a 0-d leaf sends it two gradients; their sum is 2x, and .grad stays an ndarray (not a NumPy scalar)."""
+    x = Tensor(np.array(3.0, dtype=np.float32), requires_grad=True)
+    (x * x).backward()
+    assert type(x.grad) is np.ndarray and x.grad.shape == () and x.grad.dtype == np.float32
+    assert x.grad == 6.0
+    x.grad += 1.0  # an array can be updated in place, as optimizers do
+    assert x.grad == 7.0
+
+
+def test_grad_of_an_input_given_twice_returns_it_twice():
+    """grad(loss, [x, x]) gives two entries (as torch.autograd.grad does), two separate arrays."""
+    from tinygrad_edu.tensor import grad_tensors
+
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    first, second = grad_tensors((x * x).sum(), [x, x])
+    np.testing.assert_array_equal(first, [2.0, 4.0])
+    np.testing.assert_array_equal(second, [2.0, 4.0])
+    first[0] = 99.0
+    assert second[0] == 2.0

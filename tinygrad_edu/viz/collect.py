@@ -1,6 +1,6 @@
 """`collect`: what the drawing of a graph shows, as plain data, before any DOT is written.
 
-One pass over the graph (the same iterative `walk` that backward uses) decides everything: which
+One pass over the graph (`graph.walk`, an explicit stack, newest first) decides everything: which
 nodes are drawn and which are folded into summaries, the text on each box, its colour, the module
 call (cluster) it sits in, and the edges. `emit` turns the result into a `graphviz.Digraph`; the
 step-through page reads the same result to know which drawn box shows each node. Text here is the

@@ -1,6 +1,6 @@
 """`draw`: the computation graph ending in a `Value` or `Tensor`, as a `graphviz.Digraph`.
 
-A pure function: it reads the graph (with the same iterative `walk` that backward uses) and returns
+A pure function: it reads the graph (with `graph.walk`, an explicit stack, newest first) and returns
 a Digraph; it writes no file and runs no program (that is `render`'s job). In Jupyter the Digraph
 shows itself inline. Reading the picture left to right is the forward pass; the `grad` on each
 node is what the backward pass, which runs right to left, left there:

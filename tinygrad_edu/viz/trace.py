@@ -1,7 +1,7 @@
 """The timeline of one forward and one backward pass, read off a recorded graph, with the real numbers.
 
 The forward pass is replayed one result at a time in creation order (leaves are known from the
-start); the backward pass one node at a time in the engine's own order (`walk`, newest first), each
+start); the backward pass one node at a time, newest first (`walk`, the order of `Value.backward`), each
 step doing what `Value.backward` does for that node: `parent.grad += local * node.grad` on every
 edge, so a node that feeds several others shows its gradient as a running sum.
 
