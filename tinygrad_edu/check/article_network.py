@@ -208,10 +208,8 @@ def build(engine: str = "value") -> ArticleGraph:
         for k, tensor_name in enumerate(("s_h", "a_h", "s_o", "a_o")):
             outputs[k].name = tensor_name
         nodes = {name: (outputs[layer], neuron) for name, (layer, neuron) in QUANTITY_INDEX.items()}
-        params = {}
-        for name, (key, index) in STATE_INDEX.items():
-            module, attr = model[int(key[0])], key.split(".")[1]
-            params[name] = (getattr(module, attr), index)
+        tensors = dict(model.named_parameters())  # "0.weight" -> its Tensor, the state dict's own names
+        params = {name: (tensors[key], index) for name, (key, index) in STATE_INDEX.items()}
         loss.name = "E"
     nodes["E"] = (loss, None if engine == "value" else ())
     with keep_graph():  # the deltas are read off intermediate nodes, and the graph may be drawn
