@@ -24,8 +24,9 @@ import numpy as np
 
 from .errors import ArgumentError, ArgumentTypeError, DTypeError, GraphError, MathDomainError, ShapeError
 from .graph import no_grad
-from .tensor import Tensor, bump_version
+from .tensor import Tensor
 from .value import Value
+from .versions import bump_version
 
 Parameter = Tensor | Value
 
