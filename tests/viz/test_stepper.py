@@ -21,6 +21,7 @@ from tinygrad_edu.check.article_network import article_network
 from tinygrad_edu.errors import GraphError
 from tinygrad_edu.viz import record_modules, steps, to_html
 from tinygrad_edu.viz.collect import collect
+from tinygrad_edu.viz.fold import loss_region
 from tinygrad_edu.viz.html import script_json
 from tinygrad_edu.viz.trace import decimal, forward_text, read_graph, timeline
 
@@ -136,7 +137,7 @@ def test_big_tensors_are_summarised_by_norm_min_max():
     loss.backward(retain_graph=True)
     line = timeline(read_graph(loss)).steps
     (edge,) = [e for step in line for e in step.get("edges", []) if e["parent"] == 0]
-    assert edge["grad"] == f"norm {np.linalg.norm(np.full((7, 7), 2.0)):.6g}, min 2, max 2"
+    assert edge["grad"] == f"‖g‖ = {np.linalg.norm(np.full((7, 7), 2.0)):.6g}, min 2, max 2"
 
 
 def test_a_tensor_graph_without_gradients_is_refused_with_the_fix():
@@ -191,7 +192,9 @@ def test_the_page_is_self_contained_and_carries_the_contract(tmp_path):
     text = page.html
     assert "http://" not in text.replace("http://www.w3.org", "") and "https://" not in text
     n_steps = int(re.search(r'<body data-steps="(\d+)" data-step="0">', text).group(1))
-    assert n_steps == len(timeline(read_graph(E, params)).steps)
+    graph = read_graph(E, params)
+    fold = loss_region(graph, [graph.names.index("a_o1"), graph.names.index("a_o2")])
+    assert n_steps == len(timeline(graph, fold, 0.5).steps)  # the article's page folds its loss, ends with the update
     labels = re.findall(r'data-label="([^"]*)" data-value="([^"]*)" data-grad=""', text)
     assert ("w5", "0.5") in labels and ("s_h1", "") in labels  # leaves known from the start, results not
     assert page._repr_html_().startswith("<iframe srcdoc=") and "<script" not in page._repr_html_()
@@ -210,7 +213,8 @@ def test_cli_graph_train_and_check_write_pages(tmp_path):
     done = _cli("graph", "--model", "article", "--format", "html", "-o", "step.html", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert 'data-label="w5"' in (tmp_path / "step.html").read_text(encoding="utf-8")
-    assert (tmp_path / "step.html").read_text(encoding="utf-8").count("<title>cluster_m") == 3  # net, 2 layers
+    # the article's page is drawn top to bottom without layer boxes: each weight beside the sum it feeds
+    assert "<title>cluster_m" not in (tmp_path / "step.html").read_text(encoding="utf-8")
     done = _cli("train", "--dataset", "article", "--epochs", "1", "--no-progress", "--graph", "t.html", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "data-steps=" in (tmp_path / "t.html").read_text(encoding="utf-8")
