@@ -31,7 +31,7 @@ from .value import Value
 
 from . import nn, optim  # isort: skip (they build on the engine above)
 from .train.checkpoint import load, save  # isort: skip
-from . import viz as viz  # isort: skip (gives Value and Tensor their .draw(); graphviz loads on the first drawing)
+from . import viz as viz  # isort: skip (tinygrad_edu.viz.draw; graphviz loads on the first drawing)
 
 __version__ = "0.1.0"
 
