@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import importlib
 import inspect
 import itertools
 import threading
@@ -33,6 +34,15 @@ class Node:
     type, never by a class-name string, and neither has to import the other."""
 
     __slots__ = ()
+
+    def draw(self, **options: Any) -> Any:
+        """The graph that computed this node, as a `graphviz.Digraph` (it shows inline in Jupyter).
+
+        The options are those of `tinygrad_edu.viz.draw`. Drawing builds on the engine, so the engine
+        names it only here, loading it by name when a drawing is asked for: no import runs from the
+        engine up to viz, and graphviz is loaded on the first drawing, not by `import tinygrad_edu`.
+        """
+        return importlib.import_module("tinygrad_edu.viz.draw").draw(self, **options)
 
 
 # ---------------------------------------------------------------------- modes, one per thread
