@@ -11,13 +11,12 @@ bitwise equal to `.grad`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from ..errors import ArgumentError
 from ..symbolic import NEG, PRODUCT, SUM, Symbol, local_forms
 
-if TYPE_CHECKING:  # trace builds the timeline from a Fold; the Graph it passes is only read here
-    from .trace import Graph
+Graph = Any  # a `trace.Graph` (trace imports this module, so its type is not imported back)
 
 
 def short(x: float) -> str:
