@@ -1,11 +1,13 @@
-"""What both engines share: the creation clock, the grad-mode switch and the graph walk.
+"""What both engines share: the node's reading protocol, the creation clock, the modes and the graph walk.
 
-A node of either engine (`Value` or `Tensor`) has `_parents` (the nodes it was computed from) and
-`_order` (a tick of a global clock taken when it was created). A node is always created after its
-parents, so sorting the nodes by `_order`, newest first, is a topological order for backward:
-no recursion, no post-order bookkeeping, just "find what is reachable, then sort" (`walk`, which
-`Value.backward` and the drawings use). The tensor engine's backward uses the same fact another way:
-a heap of the nodes a gradient has reached, newest first (`tensor_backward.backprop`).
+A node of either engine (`Value` or `Tensor`) is read through `Node`'s protocol: its `parents`, its
+`op`, its `local_derivatives` and its `order` (a tick of a global clock taken when it was created).
+A node is always created after its parents, so sorting the nodes by `order`, newest first, is a
+topological order: no recursion, no post-order bookkeeping, just "find what is reachable, then sort"
+(`walk`, which the drawings, `explain` and the step-through page use). The engines' own backward
+passes use the same fact without a walk: `Value.backward` sorts the nodes below the root by
+creation tick, and the tensor engine pops a heap of the nodes a gradient has reached, newest first
+(`tensor_backward.backprop`).
 """
 
 from __future__ import annotations
@@ -26,14 +28,32 @@ F = TypeVar("F", bound=Callable[..., Any])
 # A process-wide clock; `next(_clock)` is one C call, cheap enough for every node.
 _clock = itertools.count()
 tick = _clock.__next__
-_by_order = attrgetter("_order")
+_by_order = attrgetter("order")
 
 
 class Node:
     """The base both engines' nodes share (`Value`, `Tensor`): each engine recognises the other by this
-    type, never by a class-name string, and neither has to import the other."""
+    type, never by a class-name string, and neither has to import the other.
+
+    It is also how a node is read. Drawing, `explain`, the formulas of `symbolic`, the step-through
+    page and the checkers read a node of either engine through these four, never its private fields:
+
+    * `parents`: the nodes it was computed from, () for a leaf (None where a Tensor op had a constant);
+    * `op`: the name of the op that made it (`"*"`, `"sigmoid"`, `"MatMul"`), None for a leaf;
+    * `local_derivatives`: d(node)/d(parent) for each parent, as the forward pass recorded them (the
+      scalar engine); None where the op computes them in backward from what it saved (the tensor engine);
+    * `order`: its creation tick; a node is newer than its parents, so newest first is a topological order.
+    """
 
     __slots__ = ()
+
+    @property
+    def parents(self) -> tuple[Any, ...]:
+        return self._parents  # type: ignore[attr-defined]
+
+    @property
+    def order(self) -> int:
+        return self._order  # type: ignore[attr-defined]
 
     def draw(self, **options: Any) -> Any:
         """The graph that computed this node, as a `graphviz.Digraph` (it shows inline in Jupyter).
@@ -236,7 +256,7 @@ def walk(root: Any, *, grad_only: bool = False) -> list[Any]:
     seen = {root}
     stack = [root]
     while stack:
-        for parent in stack.pop()._parents:
+        for parent in stack.pop().parents:
             if parent is None or parent in seen:
                 continue
             if grad_only and not parent.requires_grad:

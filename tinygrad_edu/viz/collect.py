@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ArgumentError, ArgumentTypeError, GraphError
-from ..graph import walk
+from ..graph import Node, walk
 from ..nn.engines import engine_of
 from ..tensor_backward import is_released
 from ..tensor_checks import RELEASED_HINT
@@ -98,7 +98,7 @@ def collect(
         raise ArgumentError(f"{op}: rankdir={rankdir!r}; use 'LR' (left to right), 'RL', 'TB' or 'BT'")
     if collapse not in ("auto", True, False):
         raise ArgumentError(f"{op}: collapse={collapse!r}; use 'auto', True or False")
-    if not hasattr(root, "_parents") or not hasattr(root, "data"):
+    if not isinstance(root, Node):
         raise ArgumentTypeError(f"{op}: expected a Value or a Tensor (the end of a graph), got {type(root).__name__}")
     if highlight is not None and not isinstance(highlight, Mapping):
         raise ArgumentTypeError(f"{op}: highlight must map node -> (colour, tooltip), got {type(highlight).__name__}")
@@ -110,17 +110,14 @@ def collect(
         raise GraphError(f"{op}: {RELEASED_HINT}")
     index = {id(node): i for i, node in enumerate(nodes)}
     is_tensor = engine_of(root) == "tensor"
-    parents = [[index[id(p)] for p in node._parents if p is not None] for node in nodes]
-    if is_tensor:
-        ops = [node._op.__name__ if node._op is not None else None for node in nodes]
-    else:
-        ops = [node._op if node._parents else None for node in nodes]
+    parents = [[index[id(p)] for p in node.parents if p is not None] for node in nodes]
+    ops = [node.op for node in nodes]
     param_names = param_names_of(params, op)
     names = [param_names.get(id(node)) or node.name for node in nodes]  # both engines say `name`, as PyTorch
     root_i = len(nodes) - 1
 
     module_call_list = module_calls(calls, params)
-    owner = assign([node._order for node in nodes], module_call_list)
+    owner = assign([node.order for node in nodes], module_call_list)
     _place_params(ops, param_names, nodes, owner, module_call_list)
     if collapse is False:
         plan = folding.Plan([None] * len(nodes), [], set())
