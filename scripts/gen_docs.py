@@ -340,7 +340,11 @@ def stepper_figures() -> dict[Path, bytes]:
             print(f"gen_docs: {why}; the step-through screenshots were not retaken", file=sys.stderr)
             return out
         try:
-            driver.set_window_size(1280, 800)  # a laptop screen: the size the page is laid out for
+            driver.set_window_size(
+                1280, 800
+            )  # a laptop screen (the viewport itself): the size the page is laid out for
+            inner = driver.execute_script("return [window.innerWidth, window.innerHeight]")
+            driver.set_window_size(2560 - inner[0], 1600 - inner[1])
             path = Path(folder) / "article.html"
             path.write_text(page, encoding="utf-8")
             w5_step = _stepper_step(page, "w5")

@@ -112,9 +112,8 @@ def _fold(graph: Graph, fold_loss: Any) -> Fold | None:
     if fold_loss is False or fold_loss is None:
         return None
     if isinstance(fold_loss, str) and fold_loss == "auto":
-        if not is_article(graph):
-            return None
-        return loss_region(graph, [graph.names.index(name) for name in ("a_o1", "a_o2")])
+        outputs = [graph.names.index(name) for name in ("a_o1", "a_o2") if name in graph.names]
+        return loss_region(graph, outputs) if is_article(graph) and len(outputs) == 2 else None
     if isinstance(fold_loss, (str, bool)) or not hasattr(fold_loss, "__iter__"):
         raise ArgumentError(
             f"to_html: fold_loss={fold_loss!r}; pass the model's outputs (a list of nodes), False or 'auto'"
