@@ -80,6 +80,15 @@ class ParameterAssignmentError(TinygradEduError, TypeError):
     """An assignment that would silently drop a module's parameter or sub-module (a plain tensor over a weight)."""
 
 
+class ParameterNameError(TinygradEduError, KeyError):
+    """A parameter or sub-module name that cannot be a `state_dict` key (one with a `.`, or an empty one).
+
+    A `KeyError`, as PyTorch raises for the same name.
+    """
+
+    __str__ = Exception.__str__  # the message as written, not KeyError's quoted repr
+
+
 class TinygradEduWarning(UserWarning):
     """Base class of the warnings tinygrad_edu gives (filter them all with this one class)."""
 
