@@ -89,6 +89,11 @@ class ParameterNameError(TinygradEduError, KeyError):
     __str__ = Exception.__str__  # the message as written, not KeyError's quoted repr
 
 
+class ConversionError(TinygradEduError, TypeError):
+    """A model, layer, optimizer or setting that has no counterpart on the other side of the PyTorch bridge
+    (`to_torch` / `from_torch`); the message names it and says how to register a converter."""
+
+
 class TinygradEduWarning(UserWarning):
     """Base class of the warnings tinygrad_edu gives (filter them all with this one class)."""
 
