@@ -5,7 +5,7 @@ A node of either engine (`Value` or `Tensor`) has `_parents` (the nodes it was c
 parents, so sorting the nodes by `_order`, newest first, is a topological order for backward:
 no recursion, no post-order bookkeeping, just "find what is reachable, then sort" (`walk`, which
 `Value.backward` and the drawings use). The tensor engine's backward uses the same fact another way:
-a heap of the nodes a gradient has reached, newest first (`tensor._backprop`).
+a heap of the nodes a gradient has reached, newest first (`tensor_backward.backprop`).
 """
 
 from __future__ import annotations
