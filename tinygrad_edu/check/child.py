@@ -26,14 +26,11 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import UserFileError
 from .wire import decode_array, encode
 
 SETTINGS = ("SIZES", "LOSS", "ACTIVATION", "STATE", "INPUTS", "TARGETS", "LR", "OPTIMIZER", "LR_SCHEDULE", "CLIP")
 ENTRIES = ("gradients", "step", "error")
-
-
-class RefusedError(Exception):
-    """A user-file problem, said in one line (the parent raises it as `UserFileError`)."""
 
 
 # ---------------------------------------------------------------------- the learner's file
@@ -45,10 +42,10 @@ def load(path: str) -> ModuleType:
     source = file.read_bytes()
     if b"\0" in source:
         line = source[: source.index(b"\0")].count(b"\n") + 1
-        raise RefusedError(f"{path}, line {line}: the file contains a NUL byte; is it a Python source file?")
+        raise UserFileError(f"{path}, line {line}: the file contains a NUL byte; is it a Python source file?")
     spec = importlib.util.spec_from_file_location(f"_tinygrad_edu_user_{file.stem}", file)
     if spec is None or spec.loader is None:
-        raise RefusedError(f"cannot import {path!r} as Python")
+        raise UserFileError(f"cannot import {path!r} as Python")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look the module up there
     folder = str(file.parent.resolve())
@@ -66,16 +63,16 @@ def guard(path: str, what: str, call: Callable[[], Any]) -> Any:
     try:
         return call()
     except SyntaxError as error:
-        raise RefusedError(f"{path}, line {error.lineno}: syntax error: {error.msg}") from None
+        raise UserFileError(f"{path}, line {error.lineno}: syntax error: {error.msg}") from None
     except (Exception, SystemExit) as error:
         if isinstance(error, SystemExit):
-            raise RefusedError(
+            raise UserFileError(
                 f"{path}{_line(error, path)}: the file called exit({error.code!r}) while {what}; "
                 "the check needs it to return (guard a script part with `if __name__ == '__main__':`)"
             ) from None
         kind = "infinite recursion (RecursionError)" if isinstance(error, RecursionError) else type(error).__name__
         text = str(error).splitlines()[0] if str(error) else ""
-        raise RefusedError(f"{path}{_line(error, path)}: {kind} while {what}: {text}".rstrip(": ")) from None
+        raise UserFileError(f"{path}{_line(error, path)}: {kind} while {what}: {text}".rstrip(": ")) from None
 
 
 def _line(error: BaseException, path: str) -> str:
@@ -104,7 +101,7 @@ class Session:
             return [encode(guard(self.path, "running LR_SCHEDULE", lambda k=k: fn(k))) for k in range(request["steps"])]
         if op == "locate":
             return self.locate(request)
-        raise RefusedError(f"unknown request {op!r}")
+        raise UserFileError(f"unknown request {op!r}")
 
     def describe(self) -> dict[str, Any]:
         module = self.module
@@ -150,7 +147,7 @@ def serve(path: str, read_fd: int, write_fd: int) -> int:
         for line in requests:
             try:
                 reply: dict[str, Any] = {"ok": session.handle(json.loads(line))}
-            except RefusedError as error:
+            except UserFileError as error:
                 reply = {"error": str(error)}
             except RecursionError:
                 reply = {"error": f"{path}: infinite recursion (RecursionError)"}
