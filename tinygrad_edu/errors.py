@@ -104,3 +104,7 @@ class UnregisteredParametersWarning(TinygradEduWarning):
 
 class ReadOnlyFileError(TinygradEduError, PermissionError):
     """A write onto a file without write permission: it is refused, never silently replaced."""
+
+
+class CannotCheckError(TinygradEduError, ValueError):
+    """`check` cannot model what the learner's file does (exit status 3): said plainly instead of guessing a cause."""
