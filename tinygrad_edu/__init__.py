@@ -7,6 +7,7 @@ from .errors import (
     ArgumentError,
     ArgumentTypeError,
     CheckpointError,
+    CompileError,
     DTypeError,
     GradcheckError,
     GraphError,
@@ -32,6 +33,7 @@ from .value import Value
 from . import nn, optim  # isort: skip (they build on the engine above)
 from .train.checkpoint import load, save  # isort: skip
 from . import viz as viz  # isort: skip (gives Value and Tensor their .draw(); graphviz loads on the first drawing)
+from .compile import compile  # isort: skip (records the engine and nn: it comes after them)
 
 __version__ = "0.1.0"
 
@@ -40,6 +42,7 @@ __all__ = [
     "ArgumentError",
     "ArgumentTypeError",
     "CheckpointError",
+    "CompileError",
     "DTypeError",
     "GradcheckError",
     "GraphError",
@@ -58,6 +61,7 @@ __all__ = [
     "Value",
     "__version__",
     "concatenate",
+    "compile",
     "cross_entropy",
     "detect_anomaly",
     "enable_grad",

@@ -90,3 +90,9 @@ class UnregisteredParametersWarning(TinygradEduWarning):
 
 class ReadOnlyFileError(TinygradEduError, PermissionError):
     """A write onto a file without write permission: it is refused, never silently replaced."""
+
+
+class CompileError(TinygradEduError, RuntimeError):
+    """A step that `tinygrad_edu.compile` cannot replay exactly: it reads a traced value into Python,
+    draws random numbers, writes in place, or its replay differed from the eager step (the message says
+    which line of the step and what to write instead)."""
