@@ -12,6 +12,7 @@ from __future__ import annotations
 import keyword
 import math
 import re
+import types
 from typing import Any
 
 import numpy as np
@@ -46,19 +47,34 @@ class Code:
         self.namespace: dict[str, Any] = {"np": np, "math": math}
         self.constants: list[str] = []  # header lines: what the trace froze
         self.live: list[str] = []  # header lines: what each replay reads afresh
-        self._used: set[str] = set(self.namespace) | set(params) | {fn_name}
+        self._used: set[str] = set(self.namespace) | set(params) | {fn_name, "params"}
+        self._next: dict[str, int] = {}
         self._objects: dict[int, str] = {}
         self._block = ""
 
     def name(self, hint: str) -> str:
         """A fresh variable name from `hint`: `a_h1`, then `a_h1_2`, ..."""
         base = identifier(hint)
-        name, k = base, 1
+        name, k = base, self._next.get(base, 1)
         while name in self._used:
             k += 1
             name = f"{base}_{k}"
+        self._next[base] = k
         self._used.add(name)
         return name
+
+    def param(self, obj: Any, hint: str) -> str:
+        """`params.<name>`: how the code reaches a parameter object (a Tensor or a Value) of the model."""
+        key = id(obj)
+        if key not in self._objects:
+            holder = self.namespace.setdefault("params", types.SimpleNamespace())
+            name, k = identifier(hint), 1
+            while hasattr(holder, name):
+                k += 1
+                name = f"{identifier(hint)}_{k}"
+            self._objects[key] = f"params.{name}"
+            setattr(holder, name, obj)
+        return self._objects[key]
 
     def ref(self, obj: Any, hint: str) -> str:
         """The name under which the code reaches `obj` (an optimizer, a parameter, an op class, a helper)."""

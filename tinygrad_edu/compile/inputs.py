@@ -127,3 +127,26 @@ def owners(fn: Callable[..., Any]) -> tuple[dict[int, str], list[Any], list[Any]
         if p.name:
             names[id(p)] = p.name
     return names, modules, optimizers
+
+
+def literals(fn: Callable[..., Any]) -> set[float]:
+    """The numbers written in `fn`'s own code (and functions defined inside it), with their negatives and
+    reciprocals (`x - 2` and `x / 2` reach the engine as `x + -2.0` and `x * 0.5`).
+
+    A number the step uses that is not among them came from somewhere else (a global, a library) and is
+    listed at the top of the code as a constant of the trace.
+    """
+    found: set[float] = set()
+    stack = [getattr(fn, "__code__", None)]
+    while stack:
+        code = stack.pop()
+        if code is None:
+            continue
+        for c in code.co_consts:
+            if hasattr(c, "co_consts"):
+                stack.append(c)
+            elif isinstance(c, int | float) and not isinstance(c, bool):
+                found.update({float(c), -float(c)})
+                if c:
+                    found.update({1.0 / c, -1.0 / c})
+    return found

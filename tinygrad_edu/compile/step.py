@@ -91,6 +91,7 @@ class CompiledStep:
         code = Code("step", params)
         start = tick()
         listener = (TensorStep if engine == "tensor" else ScalarStep)(code, names, start)
+        listener.literals = inputs.literals(self.fn)
         converted, restore = listener.take_inputs(args, params)
         try:
             with recording(listener):

@@ -48,6 +48,8 @@ class TensorStep(Listener):
         self.grad_written: dict[int, Tensor] = {}
         self.root_grad: dict[int, str] = {}
         self.optimizers: list[Any] = []
+        self.literals: set[float] = set()  # numbers written in fn itself (printed as they are)
+        self.named: dict[float, str] = {}
         self.holder: dict[int, str] = {}  # id(input Tensor) -> the replay's name for the Tensor object itself
 
     # ------------------------------------------------------------------ inputs and operands
@@ -55,6 +57,8 @@ class TensorStep(Listener):
     def take_inputs(self, args: tuple[Any, ...], names: list[str], trace: bool = True) -> tuple[list[Any], Any]:
         """fn's arguments as Tensors (arrays wrapped without a copy, numbers as 0-d float32), and an undo."""
         converted, undo = [], []
+        if trace:
+            self.code.block("forward")
         for a, name in zip(args, names):
             if type(a) is Tensor:
                 t = a
@@ -104,7 +108,7 @@ class TensorStep(Listener):
         if t.requires_grad:
             label = self.names.get(id(t)) or t.name or "p"
             name = self.code.name(label)
-            holder = self.code.ref(t, name + "_param" if name in self.code.namespace else "P_" + name)
+            holder = self.code.param(t, name)
             self.code.emit(f"{name} = {holder}.data", f"parameter {label}, shape {t.shape}")
             self.params[id(t)] = t
             self.first_data[id(t)] = t.data.copy()
@@ -124,7 +128,11 @@ class TensorStep(Listener):
         if a is None or isinstance(a, bool | str | int) and not isinstance(a, np.integer):
             return repr(a)
         if isinstance(a, float):
-            return self.code.constant(a, hint, "a Python number the step used")
+            if a in self.literals or a in (0.0, 1.0, -1.0) or a != a:
+                return repr(a)
+            if a not in self.named:
+                self.named[a] = self.code.constant(a, hint, "a Python number the step used, read at trace time")
+            return self.named[a]
         if isinstance(a, np.ndarray):
             key = (a.__array_interface__["data"][0], a.shape, a.strides)
             if key in self.inputs:
@@ -246,7 +254,7 @@ class TensorStep(Listener):
     def _to_leaf(self, leaf: Tensor, g: Any, var: str, owned: bool) -> None:
         code = self.code
         self.note_grad(leaf)
-        holder = self.holder.get(id(leaf)) or code.ref(leaf, "P_" + self.var[id(leaf)])
+        holder = self.holder.get(id(leaf)) or code.param(leaf, self.var[id(leaf)])
         label = self.var[id(leaf)]
         if leaf.grad is None:
             copy = "" if owned else ".copy()"
@@ -289,7 +297,7 @@ class TensorStep(Listener):
         self._check_written("in the step")
         for p in self.grad_written.values():
             if p.grad is None:
-                self.code.emit(f"{self.code.ref(p, 'P')}.grad = None", "the step cleared this gradient")
+                self.code.emit(f"{self.code.param(p, 'p')}.grad = None", "the step cleared this gradient")
 
     # ------------------------------------------------------------------ the return value
 
@@ -297,7 +305,7 @@ class TensorStep(Listener):
         """Source text that rebuilds `fn`'s return value from the replay's arrays."""
         if type(x) is Tensor:
             if id(x) in self.params:
-                return self.code.ref(x, "P")
+                return self.code.param(x, "p")
             if id(x) in self.holder:
                 return self.holder[id(x)]
             if id(x) not in self.var:
