@@ -9,6 +9,7 @@ step read at trace time at the top of the source, and groups statements under `#
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import math
 import re
@@ -47,7 +48,7 @@ class Code:
         self.namespace: dict[str, Any] = {"np": np, "math": math}
         self.constants: list[str] = []  # header lines: what the trace froze
         self.live: list[str] = []  # header lines: what each replay reads afresh
-        self._used: set[str] = set(self.namespace) | set(params) | {fn_name, "params"}
+        self._used: set[str] = set(self.namespace) | set(params) | {fn_name, "params"} | set(dir(builtins))
         self._next: dict[str, int] = {}
         self._objects: dict[int, str] = {}
         self._block = ""

@@ -94,7 +94,9 @@ def render(e: Expr, inline: Callable[[Var], Expr | None]) -> str:
         left, right = e.args
         return f"{render_in(left, CMP, inline, True)} {e.text} {render_in(right, CMP, inline, True)}"
     then, test, other = e.args
-    return f"{render_in(then, COND, inline, True)} if {render_in(test, COND, inline, True)} else {render(other, inline)}"
+    return (
+        f"{render_in(then, COND, inline, True)} if {render_in(test, COND, inline, True)} else {render(other, inline)}"
+    )
 
 
 def render_in(e: Expr, parent: int, inline: Callable[[Var], Expr | None], strict: bool) -> str:

@@ -25,7 +25,7 @@ Number = int | float
 
 
 def engine_of(args: tuple[Any, ...]) -> str:
-    """"tensor" when any argument is an array or a Tensor, else "scalar"."""
+    """ "tensor" when any argument is an array or a Tensor, else "scalar"."""
     kinds = {_kind(a) for a in args}
     if kinds & {"array", "tensor"}:
         if kinds & {"list", "value"}:

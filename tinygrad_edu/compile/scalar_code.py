@@ -28,7 +28,7 @@ DEPTH = 40  # deepest expression a statement may hold (CPython's parser and comp
 SIZE = 400  # most operators in one statement
 
 _WORD = {"+": "add", "*": "mul", "**": "pow", "exp": "exp", "log": "log", "tanh": "tanh"}
-_WORD.update({"sigmoid": "sigmoid", "relu": "relu", "Σw·x": "s", "max": "max"})
+_WORD.update({"sigmoid": "sigmoid", "relu": "relu", "Σw·x": "s", "max": "shift"})
 
 
 def _rule_doc(op: str) -> str:
@@ -199,7 +199,9 @@ class ScalarStep(Listener):
     def value_op(self, out: Any, a: Any, b: Any, const_: Any, many: Any, bias: Any) -> None:
         self._block("forward")
         op = out._op
-        if many is not None:
+        if op == "max":  # softmax's shift (fused.shift_max): no gradient, just the number
+            expr = call("max", *(self.operand(v) for v in many[0]))
+        elif many is not None:
             expr = self._weighted_sum(out, many, bias)
         else:
             left = Sym(self.operand(a))
@@ -324,7 +326,9 @@ class ScalarStep(Listener):
 
     def _check_written(self, when: str) -> None:
         for key, p in self.params.items():
-            if p.data != self.first_data[key] and not (p.data != p.data and self.first_data[key] != self.first_data[key]):
+            if p.data != self.first_data[key] and not (
+                p.data != p.data and self.first_data[key] != self.first_data[key]
+            ):
                 raise error(
                     f"parameter {self.names.get(key) or p.name or 'a Value'} was changed by hand ({when}: "
                     "p.data = ... or p.data -= lr * p.grad)",
@@ -449,5 +453,3 @@ def _result(data: float, grad: Any) -> Value:
     v._op, v._a, v._b, v._many, v._da, v._db = "", None, None, None, 0.0, 0.0
     v._order = tick()
     return v
-
-

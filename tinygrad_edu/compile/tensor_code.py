@@ -142,7 +142,9 @@ class TensorStep(Listener):
             parts = [self.argument(x, hint) for x in a]
             return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
         if type(a) is slice:
-            return f"slice({self.argument(a.start, hint)}, {self.argument(a.stop, hint)}, {self.argument(a.step, hint)})"
+            return (
+                f"slice({self.argument(a.start, hint)}, {self.argument(a.stop, hint)}, {self.argument(a.step, hint)})"
+            )
         if isinstance(a, np.integer | np.floating):
             return self.code.constant(a, hint, f"a NumPy {type(a).__name__} the step used")
         return self.code.constant(a, hint, f"a {type(a).__name__} the step used")
@@ -214,6 +216,7 @@ class TensorStep(Listener):
     def _arrive(self, pending: dict, frontier: list, parent: Tensor, grad: Any, var: str, g: Any) -> None:
         """One gradient reaching `parent`: `_backprop`'s usual edge, or `_hand_over` (sum it back, cast, add)."""
         code = self.code
+        code.ref(unbroadcast, "unbroadcast")
         shape, dtype = parent.data.shape, parent.data.dtype
         if parent not in pending:
             if parent._op is not None:
