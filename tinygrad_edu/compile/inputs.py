@@ -92,8 +92,8 @@ def arg_names(fn: Callable[..., Any], count: int) -> list[str]:
     return names + [f"x{i}" for i in range(len(names), count)]
 
 
-def owners(fn: Callable[..., Any]) -> tuple[dict[int, str], list[Any], list[Any]]:
-    """Names for the parameters `fn` can reach through its globals and closure, the modules and the optimizers.
+def owners(fn: Callable[..., Any]) -> tuple[dict[int, str], list[Any]]:
+    """Names for the parameters `fn` can reach through its globals and closure, and those parameters.
 
     A model `model` gives `layers.0.weight`-style names (from `named_parameters`); a Tensor or Value
     held in a variable of its own gives that variable's name.
@@ -112,7 +112,7 @@ def owners(fn: Callable[..., Any]) -> tuple[dict[int, str], list[Any], list[Any]
     if self_ is not None:
         found["self"] = self_
     names: dict[int, str] = {}
-    modules, optimizers = [], []
+    modules, optimizers, loose = [], [], []
     several = sum(isinstance(obj, Module) for obj in found.values()) > 1
     for var, obj in found.items():
         if isinstance(obj, Module):
@@ -123,10 +123,13 @@ def owners(fn: Callable[..., Any]) -> tuple[dict[int, str], list[Any], list[Any]
             optimizers.append(obj)
         elif type(obj) in (Tensor, Value):
             names.setdefault(id(obj), obj.name or var)
+            loose.append(obj)
     for p in (p for m in modules for p in m.parameters()):
         if p.name:
             names[id(p)] = p.name
-    return names, modules, optimizers
+    params = [p for m in modules for p in m.parameters()]
+    params += [p for opt in optimizers for g in opt.param_groups for p in g["params"]]
+    return names, params + loose
 
 
 def literals(fn: Callable[..., Any]) -> set[float]:

@@ -83,10 +83,8 @@ class CompiledStep:
         from .tensor_code import TensorStep
 
         engine = inputs.engine_of(args)
-        names, modules, optimizers = inputs.owners(self.fn)
-        entry = {id(p): p.grad is None for m in modules for p in m.parameters()}
-        for opt in optimizers:
-            entry.update({id(p): p.grad is None for g in opt.param_groups for p in g["params"]})
+        names, reachable = inputs.owners(self.fn)
+        entry = {id(p): p.grad is None for p in reachable}
         params = inputs.arg_names(self.fn, len(args))
         code = Code("step", params)
         start = tick()

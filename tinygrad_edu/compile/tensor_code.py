@@ -50,6 +50,7 @@ class TensorStep(Listener):
         self.optimizers: list[Any] = []
         self.literals: set[float] = set()  # numbers written in fn itself (printed as they are)
         self.named: dict[float, str] = {}
+        self.traced: list[tuple[Tensor, np.ndarray]] = []  # tensors whose arrays are TracedArrays during the trace
         self.holder: dict[int, str] = {}  # id(input Tensor) -> the replay's name for the Tensor object itself
 
     # ------------------------------------------------------------------ inputs and operands
@@ -80,7 +81,7 @@ class TensorStep(Listener):
             converted.append(t)
 
         def restore() -> None:
-            for t, data in undo:
+            for t, data in [*self.traced, *undo]:
                 t.data = data
 
         return converted, restore
@@ -93,6 +94,7 @@ class TensorStep(Listener):
         self.keep.append(t)
         a = t.data
         self.inputs[(a.__array_interface__["data"][0], a.shape, a.strides)] = name
+        self.traced.append((t, t.data))
         t.data = traced(t.data)
 
     def operand(self, x: Any) -> str:
@@ -170,6 +172,7 @@ class TensorStep(Listener):
             code.emit(f"{name} = np.asarray({name})", "a reduction gives a NumPy scalar; a tensor holds an array")
         self.var[id(out)] = name
         self.keep.append(out)
+        self.traced.append((out, out.data))
         out.data = traced(out.data)
 
     # ------------------------------------------------------------------ backward
