@@ -10,6 +10,7 @@ step read at trace time at the top of the source, and groups statements under `#
 from __future__ import annotations
 
 import builtins
+import functools
 import keyword
 import math
 import re
@@ -21,6 +22,7 @@ import numpy as np
 _NOT_NAME = re.compile(r"\W")
 
 
+@functools.lru_cache(maxsize=4096)
 def identifier(text: str) -> str:
     """`layers.0.weight` -> `layers_0_weight`; Greek letters stay (Python allows them: δ_o1)."""
     name = _NOT_NAME.sub("_", text).strip("_") or "v"

@@ -24,13 +24,10 @@ _PREC = {"+": ADD, "-": ADD, "*": MUL, "/": MUL, "**": POW}
 class Expr:
     """A node of an expression tree: `kind` says which; `prec` is how tightly it binds when printed."""
 
-    __slots__ = ("args", "depth", "kind", "prec", "size", "text")
+    __slots__ = ("args", "kind", "prec", "text")
 
     def __init__(self, kind: str, prec: int, text: str, args: tuple[Any, ...] = ()) -> None:
         self.kind, self.prec, self.text, self.args = kind, prec, text, args
-        sub = [a for a in args if type(a) is Expr]
-        self.depth = 1 + max((a.depth for a in sub), default=0)
-        self.size = 1 + sum(a.size for a in sub)
 
 
 class Var(Expr):
@@ -43,9 +40,17 @@ class Var(Expr):
         self.stmt = stmt
 
 
+_consts: dict[float, Expr] = {}
+
+
 def const(x: float) -> Expr:
-    text = literal(x)
-    return Expr("const", NEG if text.startswith("-") else ATOM, text)
+    e = _consts.get(x)
+    if e is None or x == 0.0:  # (0.0 and -0.0 are equal keys but print differently)
+        text = literal(x)
+        e = Expr("const", NEG if text.startswith("-") else ATOM, text)
+        if len(_consts) < 10_000:
+            _consts[x] = e
+    return e
 
 
 def named_const(name: str) -> Expr:

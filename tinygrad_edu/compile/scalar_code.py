@@ -26,13 +26,19 @@ from .refuse import error
 
 DEPTH = 40  # deepest expression a statement may hold (CPython's parser and compiler recurse on nesting)
 SIZE = 400  # most operators in one statement
+CHUNK = 32  # a longer sum is written as running partial sums, one statement per CHUNK terms
 
 _WORD = {"+": "add", "*": "mul", "**": "pow", "exp": "exp", "log": "log", "tanh": "tanh"}
 _WORD.update({"sigmoid": "sigmoid", "relu": "relu", "Σw·x": "s", "max": "shift"})
 
 
+_docs: dict[str, str] = {}
+
+
 def _rule_doc(op: str) -> str:
     """The maths line of the op's docstring, the one place the rule is written for readers."""
+    if op in _docs:
+        return _docs[op]
     method = {
         "+": Value.__add__,
         "*": Value.__mul__,
@@ -45,7 +51,8 @@ def _rule_doc(op: str) -> str:
         "Σw·x": weighted_sum,
     }.get(op)
     doc = (method.__doc__ or "").strip().splitlines()[0] if method is not None else op
-    return f"{op}: {' '.join(doc.split())}"
+    _docs[op] = f"{op}: {' '.join(doc.split())}"
+    return _docs[op]
 
 
 def forward(op: str, a: Any, b: Any, node_many: Any = None, bias: Any = None) -> Any:
@@ -86,6 +93,7 @@ class ScalarStep(Listener):
         super().__init__()
         self.code = code
         self.names = names
+        self._current = ""
         self.start = start_tick
         self.stmts: list[Any] = []  # _Stmt, or ("block", title), or ("raw", line, comment)
         self.var: dict[int, Var] = {}
@@ -102,7 +110,7 @@ class ScalarStep(Listener):
     # ------------------------------------------------------------------ statements
 
     def _block(self, title: str) -> None:
-        if not any(type(s) is tuple and s[0] == "block" and s[1] == title for s in self.stmts[-1:]):
+        if title != self._current:
             self.stmts.append(("block", title))
             self._current = title
 
@@ -232,10 +240,16 @@ class ScalarStep(Listener):
                 k += 1
         if bias is not None and type(bias) is not Value:
             terms.append(self.number(bias))
-        total = terms[0] if terms else const(0.0)
-        for t in terms[1:]:
-            total = binary("+", total, t)
-        return total
+        return self._sum(terms, "partial")
+
+    def _sum(self, terms: list[Expr], hint: str, start: Expr | None = None) -> Expr:
+        """t₁ + t₂ + … left to right (as the eager engine adds them), cut into statements every CHUNK terms."""
+        total = start
+        for k, t in enumerate(terms):
+            if total is not None and k % CHUNK == 0 and k:
+                total = self._assign(hint, total)
+            total = t if total is None else binary("+", total, t)
+        return total if total is not None else const(0.0)
 
     # ------------------------------------------------------------------ backward
 
@@ -281,9 +295,7 @@ class ScalarStep(Listener):
 
     def _gradient(self, node: Any, terms: list[Expr], rules: list[str]) -> Expr:
         """dL/d(node): the sum of what its users passed down, named if it is more than a name."""
-        total = terms[0] if terms else const(0.0)
-        for t in terms[1:]:
-            total = binary("+", total, t)
+        total = self._sum(terms, "g_partial")
         if total.kind in ("var", "const"):
             return total
         comment = "; ".join(dict.fromkeys(rules))
@@ -296,9 +308,8 @@ class ScalarStep(Listener):
         if holder is None:
             return  # a constant made inside the step: its gradient dies with it, as in eager
         self.note_grad(leaf)
-        total: Expr = named_const(f"{holder}.grad") if leaf.grad is not None else terms[0]
-        for t in terms[1:] if leaf.grad is None else terms:
-            total = binary("+", total, t)
+        start = named_const(f"{holder}.grad") if leaf.grad is not None else None
+        total = self._sum(terms, "g_partial", start)
         self.stmts.append(_Stmt(f"{holder}.grad", total, f"dL/d{self.var[id(leaf)].text}", pure=False))
         self.grad_written[id(leaf)] = leaf
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CompileError
-from ..graph import tick
+from ..graph import gc_paused, tick
 from ..tensor import Tensor
 from ..value import Value
 from . import check, inputs
@@ -91,8 +91,8 @@ class CompiledStep:
         listener = (TensorStep if engine == "tensor" else ScalarStep)(code, names, start)
         listener.literals = inputs.literals(self.fn)
         converted, restore = listener.take_inputs(args, params)
-        try:
-            with recording(listener):
+        try:  # (the cyclic GC would re-scan the growing graph and code over and over: nothing here is cyclic)
+            with recording(listener), gc_paused():
                 result = self.fn(*converted)
                 listener.finish()
                 returns = listener.result(result)
@@ -103,7 +103,8 @@ class CompiledStep:
         filename = f"<tinygrad_edu.compile step {next(_files)}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         namespace = code.namespace
-        exec(builtins.compile(source, filename, "exec"), namespace)  # noqa: S102 (our own generated code)
+        with gc_paused():
+            exec(builtins.compile(source, filename, "exec"), namespace)  # noqa: S102 (our own generated code)
         guard = [
             (p, p.data if type(p) is Tensor else None, listener.grad_at_entry(key_p, entry), p.requires_grad)
             for key_p, p in listener.params.items()
