@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tinygrad_edu as tg
-from tinygrad_edu import Tensor, Value, nn, optim
+from tinygrad_edu import Tensor, nn, optim
 from tinygrad_edu.nn import functional as F
 
 STEPS = 8

@@ -19,7 +19,7 @@ import types
 from typing import Any
 
 from ..errors import CompileError
-from .step import CompiledStep, compile
+from .step import CompiledStep, compile  # noqa: A004 (the package's one function, named as in PyTorch)
 
 __all__ = ["CompileError", "CompiledStep", "compile"]
 

@@ -213,7 +213,7 @@ class Sym(Node):
     __hash__ = None  # type: ignore[assignment]
 
 
-class _Branch(Exception):
+class _Branch(Exception):  # noqa: N818 (a signal to explore(), not an error)
     def __init__(self, test: Expr) -> None:
         self.test = test
 

@@ -7,6 +7,7 @@ is what a new trace needs: shapes and dtypes, list lengths, the engine.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -104,10 +105,8 @@ def owners(fn: Callable[..., Any]) -> tuple[dict[int, str], list[Any]]:
         globals_ = getattr(fn, "__globals__", {})
         found.update({n: globals_[n] for n in code.co_names if n in globals_})
         for n, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or ()):
-            try:
+            with contextlib.suppress(ValueError):  # a cell not filled yet
                 found[n] = cell.cell_contents
-            except ValueError:
-                pass
     self_ = getattr(fn, "__self__", None)
     if self_ is not None:
         found["self"] = self_

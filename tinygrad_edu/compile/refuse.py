@@ -202,6 +202,30 @@ def patches(in_optimizer: Callable[[], bool]) -> list[tuple[Any, str, Any]]:
         return inplace(t, name, ufunc, other, index, graph_op)
 
     out.append((tensor_module, "_inplace", checked_inplace))
+    compare = tensor_module._compare
+
+    def checked_compare(t: Any, other: Any, ufunc: Any, symbol: str) -> Any:
+        if isinstance(t.data, TracedArray) or (type(other) is Tensor and isinstance(other.data, TracedArray)):
+            raise error(
+                f"a comparison ({symbol}) of a traced tensor",
+                "comparisons give a mask with no gradient, read at trace time; use an op that keeps the graph "
+                "(x.relu(), x.maximum(y), x.clip(lo, hi)) or pass the mask in as an argument",
+            )
+        return compare(t, other, ufunc, symbol)
+
+    out.append((tensor_module, "_compare", checked_compare))
+    init = Tensor.__init__
+
+    def checked_init(self: Any, data: Any, *args: Any, **kwargs: Any) -> None:
+        inner = data.data if type(data) is Tensor else data
+        if isinstance(inner, TracedArray):
+            raise error(
+                "Tensor(...) made from a traced value (a copy, cut off from the graph)",
+                "use the tensor itself (or t.detach() to stop its gradient), so the replay reads each call's values",
+            )
+        init(self, data, *args, **kwargs)
+
+    out.append((Tensor, "__init__", checked_init))
     for name in ("randn", "uniform"):
         out.append((Tensor, name, staticmethod(_refuse_random(f"Tensor.{name}"))))
     for module_name, module in list(sys.modules.items()):

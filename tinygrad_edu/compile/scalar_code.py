@@ -427,7 +427,7 @@ class _FakeNode:
 
 def _is_bias(many: Any, k: int) -> bool:
     """Whether edge k (the last, local 1.0, not part of a pair) is weighted_sum's bias edge."""
-    parents, local, pairs = many
+    pairs = many[2]
     paired = [True] * pairs if type(pairs) is int else list(pairs)
     edges = sum(2 if p else 1 for p in paired)
     return k >= edges

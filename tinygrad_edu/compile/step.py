@@ -104,7 +104,7 @@ class CompiledStep:
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         namespace = code.namespace
         with gc_paused():
-            exec(builtins.compile(source, filename, "exec"), namespace)  # noqa: S102 (our own generated code)
+            exec(builtins.compile(source, filename, "exec"), namespace)
         guard = [
             (p, p.data if type(p) is Tensor else None, listener.grad_at_entry(key_p, entry), p.requires_grad)
             for key_p, p in listener.params.items()

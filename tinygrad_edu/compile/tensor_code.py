@@ -50,6 +50,7 @@ class TensorStep(Listener):
         self.optimizers: list[Any] = []
         self.literals: set[float] = set()  # numbers written in fn itself (printed as they are)
         self.named: dict[float, str] = {}
+        self.arrays: dict[int, str] = {}  # id(traced array) -> its variable (a detach() shares the array)
         self.traced: list[tuple[Tensor, np.ndarray]] = []  # tensors whose arrays are TracedArrays during the trace
         self.holder: dict[int, str] = {}  # id(input Tensor) -> the replay's name for the Tensor object itself
 
@@ -96,6 +97,7 @@ class TensorStep(Listener):
         self.inputs[(a.__array_interface__["data"][0], a.shape, a.strides)] = name
         self.traced.append((t, t.data))
         t.data = traced(t.data)
+        self.arrays[id(t.data)] = name
 
     def operand(self, x: Any) -> str:
         if type(x) is Tensor:
@@ -107,6 +109,10 @@ class TensorStep(Listener):
     def _leaf(self, t: Tensor) -> str:
         """A leaf the step reads: a parameter, or a constant tensor (read afresh, or frozen if made inside)."""
         self.keep.append(t)
+        if id(t.data) in self.arrays:  # t.detach() of a traced tensor: the same array, no gradient
+            name = self.arrays[id(t.data)]
+            self.var[id(t)] = name
+            return name
         if t.requires_grad:
             label = self.names.get(id(t)) or t.name or "p"
             name = self.code.name(label)
@@ -127,7 +133,7 @@ class TensorStep(Listener):
 
     def argument(self, a: Any, hint: str) -> str:
         """An op's non-tensor argument as source text: a literal, an input's array, or a listed constant."""
-        if a is None or isinstance(a, bool | str | int) and not isinstance(a, np.integer):
+        if a is None or (isinstance(a, bool | str | int) and not isinstance(a, np.integer)):
             return repr(a)
         if isinstance(a, float):
             if a in self.literals or a in (0.0, 1.0, -1.0) or a != a:
@@ -174,6 +180,7 @@ class TensorStep(Listener):
         self.keep.append(out)
         self.traced.append((out, out.data))
         out.data = traced(out.data)
+        self.arrays[id(out.data)] = name
 
     # ------------------------------------------------------------------ backward
 
