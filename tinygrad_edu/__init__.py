@@ -33,7 +33,7 @@ from .value import Value
 from . import nn, optim  # isort: skip (they build on the engine above)
 from .train.checkpoint import load, save  # isort: skip
 from . import viz as viz  # isort: skip (gives Value and Tensor their .draw(); graphviz loads on the first drawing)
-from .compile import compile  # isort: skip (records the engine and nn: it comes after them)
+from .compile import compile  # noqa: A004  # isort: skip (records the engine and nn: it comes after them)
 
 __version__ = "0.1.0"
 
@@ -60,8 +60,8 @@ __all__ = [
     "UnregisteredParametersWarning",
     "Value",
     "__version__",
-    "concatenate",
     "compile",
+    "concatenate",
     "cross_entropy",
     "detect_anomaly",
     "enable_grad",
