@@ -32,7 +32,7 @@ from .value import Value
 
 from . import nn, optim  # isort: skip (they build on the engine above)
 from .train.checkpoint import load, save  # isort: skip
-from . import viz as viz  # isort: skip (gives Value and Tensor their .draw(); graphviz loads on the first drawing)
+from . import viz as viz  # isort: skip (tinygrad_edu.viz.draw; graphviz loads on the first drawing)
 from .compile import compile  # noqa: A004  # isort: skip (records the engine and nn: it comes after them)
 
 __version__ = "0.1.0"

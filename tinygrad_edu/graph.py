@@ -5,7 +5,7 @@ A node of either engine (`Value` or `Tensor`) has `_parents` (the nodes it was c
 parents, so sorting the nodes by `_order`, newest first, is a topological order for backward:
 no recursion, no post-order bookkeeping, just "find what is reachable, then sort" (`walk`, which
 `Value.backward` and the drawings use). The tensor engine's backward uses the same fact another way:
-a heap of the nodes a gradient has reached, newest first (`tensor._backprop`).
+a heap of the nodes a gradient has reached, newest first (`tensor_backward.backprop`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import importlib
 import inspect
 import itertools
 import threading
@@ -33,6 +34,15 @@ class Node:
     type, never by a class-name string, and neither has to import the other."""
 
     __slots__ = ()
+
+    def draw(self, **options: Any) -> Any:
+        """The graph that computed this node, as a `graphviz.Digraph` (it shows inline in Jupyter).
+
+        The options are those of `tinygrad_edu.viz.draw`. Drawing builds on the engine, so the engine
+        names it only here, loading it by name when a drawing is asked for: no import runs from the
+        engine up to viz, and graphviz is loaded on the first drawing, not by `import tinygrad_edu`.
+        """
+        return importlib.import_module("tinygrad_edu.viz.draw").draw(self, **options)
 
 
 # ---------------------------------------------------------------------- modes, one per thread

@@ -3,7 +3,7 @@
 value.py writes above each op its local derivatives in Value ops, e.g.
 `@rule("sigmoid", lambda out, a, b: (out * (1.0 - out),))` (kept in `sweep.RULES`). Called with
 `Symbol`s instead of Values, the same lambda writes the formula instead of computing it. So the forms
-that `check.explain` and the step-through page print come from the one table the engine
+that `explain` and the step-through page print come from the one table the engine
 differentiates with, and cannot drift from it.
 
 A `Symbol` carries the number it stands for as well (`data`, which a rule may read, as relu's does);

@@ -40,8 +40,9 @@ from ..errors import (
     UnregisteredParametersWarning,
 )
 from ..graph import no_grad
-from ..tensor import Tensor, bump_version
+from ..tensor import Tensor
 from ..value import Value
+from ..versions import bump_version
 from . import hooks
 from .hooks import RemovableHandle as RemovableHandle  # here too, at PyTorch's path (torch.nn.modules.module)
 from .hooks import register_module_forward_hook as register_module_forward_hook

@@ -16,7 +16,8 @@ from typing import Any
 from ..errors import ArgumentError, ArgumentTypeError, GraphError
 from ..graph import walk
 from ..nn.engines import engine_of
-from ..tensor import RELEASED_HINT, is_released
+from ..tensor_backward import is_released
+from ..tensor_checks import RELEASED_HINT
 from . import collapse as folding
 from .labels import param_names as param_names_of
 from .labels import tensor_fields, value_fields

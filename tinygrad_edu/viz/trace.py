@@ -356,10 +356,10 @@ def _tensor_backward(graph: Graph, out: Timeline) -> None:
 
 
 def explanations(graph: Graph) -> list[str]:
-    """Per node, the full chain-rule product back to the root (`check.explain`), for small scalar graphs."""
+    """Per node, the full chain-rule product back to the root (`explain.explain`), for small scalar graphs."""
     if graph.is_tensor or len(graph.nodes) > MAX_EXPLAIN or graph.nodes[graph.root].grad is None:
         return [""] * len(graph.nodes)
-    from ..check.explain import explain
+    from ..explain import explain
 
     paths = [0] * len(graph.nodes)  # edge paths from the root to each node: explain lists every one
     paths[graph.root] = 1

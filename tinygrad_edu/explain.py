@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import GraphError
-from ..graph import walk
-from ..symbolic import NEG, Symbol, forward, local_forms, number
-from ..value import Value
+from .errors import GraphError
+from .graph import walk
+from .symbolic import NEG, Symbol, forward, local_forms, number
+from .value import Value
 
 
 @dataclass
