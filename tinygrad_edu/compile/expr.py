@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import CompileError
 from ..graph import Node
 from .code import literal
 
@@ -130,7 +131,7 @@ def as_expr(x: Any) -> Expr:
     if isinstance(x, Expr):
         return x
     if isinstance(x, bool):
-        raise TypeError("a rule produced a bool where a number was expected")
+        raise CompileError("compile: a derivative rule produced a bool where a number was expected")
     return const(float(x))
 
 
@@ -235,7 +236,7 @@ class SymBool:
         raise _Branch(self.test)
 
     def __and__(self, o: Any) -> Any:
-        raise TypeError("use `and`, which explore() follows branch by branch")
+        raise CompileError("compile: a rule combined comparisons with &; write `and`, which explore() follows")
 
 
 def explore(fn: Callable[[], Any], forced: dict[str, bool] | None = None, depth: int = 0) -> Any:
@@ -249,7 +250,7 @@ def explore(fn: Callable[[], Any], forced: dict[str, bool] | None = None, depth:
     finally:
         _forced.pop()
     if depth > 8:
-        raise RecursionError("explore: a rule branches more than 8 times deep")
+        raise CompileError("compile: a rule branches more than 8 times deep; it cannot be written out")
     k = key(test)
     then = explore(fn, {**forced, k: True}, depth + 1)
     other = explore(fn, {**forced, k: False}, depth + 1)

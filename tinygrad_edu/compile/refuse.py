@@ -152,7 +152,7 @@ def _refuse_read(owner: type, name: str) -> Callable[..., Any]:
             if original is None:
                 if name == "__bool__":
                     return True
-                raise TypeError(f"{owner.__name__} has no {name}")
+                raise CompileError(f"compile: {owner.__name__} has no {name}")
             return original(self, *args, **kwargs)
         raise error(f"{name}() of a traced {owner.__name__}", _READ)
 
