@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import CompileError
+from ..errors import CompileError, RuleBranch
 from ..graph import Node
 from .code import literal
 
@@ -214,11 +214,6 @@ class Sym(Node):
     __hash__ = None  # type: ignore[assignment]
 
 
-class _Branch(Exception):  # noqa: N818 (a signal to explore(), not an error)
-    def __init__(self, test: Expr) -> None:
-        self.test = test
-
-
 _forced: list[dict[str, bool]] = [{}]
 
 
@@ -233,7 +228,7 @@ class SymBool:
         forced = _forced[-1]
         if k in forced:
             return forced[k]
-        raise _Branch(self.test)
+        raise RuleBranch(self.test)
 
     def __and__(self, o: Any) -> Any:
         raise CompileError("compile: a rule combined comparisons with &; write `and`, which explore() follows")
@@ -245,7 +240,7 @@ def explore(fn: Callable[[], Any], forced: dict[str, bool] | None = None, depth:
     _forced.append(forced)
     try:
         return fn()
-    except _Branch as branch:
+    except RuleBranch as branch:
         test = branch.test
     finally:
         _forced.pop()

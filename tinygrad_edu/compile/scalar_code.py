@@ -13,8 +13,10 @@ so a long chain is cut into statements.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from ..article_names import delta_name
 from ..fused import edge_partners, weighted_sum
 from ..graph import tick
 from ..sweep import RULES
@@ -50,9 +52,20 @@ def _rule_doc(op: str) -> str:
         "relu": Value.relu,
         "Σw·x": weighted_sum,
     }.get(op)
-    doc = (method.__doc__ or "").strip().splitlines()[0] if method is not None else op
-    _docs[op] = f"{op}: {' '.join(doc.split())}"
+    doc = " ".join(((method.__doc__ or "").strip().splitlines() or [op])[0].split()) if method is not None else op
+    found = _DERIVATIVE.search(doc)
+    _docs[op] = f"{op}: {doc[found.start() :] if found else doc}"
+    _forward_docs[op] = f"{op}: {doc[: found.start()].strip() if found else doc}"
     return _docs[op]
+
+
+def _forward_doc(op: str) -> str:
+    _rule_doc(op)
+    return _forward_docs.get(op, op)
+
+
+_DERIVATIVE = re.compile(r"\bd\w*/d")
+_forward_docs: dict[str, str] = {}
 
 
 def forward(op: str, a: Any, b: Any, node_many: Any = None, bias: Any = None) -> Any:
@@ -106,6 +119,8 @@ class ScalarStep(Listener):
         self.optimizers: list[Any] = []
         self.literals: set[float] = set()  # numbers written in fn itself (printed as they are)
         self.named: dict[float, str] = {}  # other numbers: constants listed at the top
+        self.loss = "L"
+        self.unnamed: list[tuple[Value, Var]] = []  # results named after the op made them (v.name = "a_h1")
 
     # ------------------------------------------------------------------ statements
 
@@ -219,8 +234,12 @@ class ScalarStep(Listener):
             result = forward(op, left, right)
             expr = as_expr(result)
         word = _WORD.get("**" if op.startswith("**") else op, "v")
-        self.var[id(out)] = self._assign(out.name or self.names.get(id(out)) or word, expr, op)
+        key = "Σw·x" if many is not None and op != "max" else "**" if op.startswith("**") else op
+        var = self._assign(out.name or self.names.get(id(out)) or word, expr, _forward_doc(key))
+        self.var[id(out)] = var
         self.keep.append(out)
+        if not out.name:
+            self.unnamed.append((out, var))
 
     def _weighted_sum(self, out: Any, many: Any, bias: Any) -> Expr:
         """Σ wᵢ xᵢ + b in weighted_sum's order: the products, then the bias."""
@@ -253,9 +272,18 @@ class ScalarStep(Listener):
 
     # ------------------------------------------------------------------ backward
 
+    def _adopt_names(self) -> None:
+        """Results the step named after making them (`s_h1.name = "s_h1"`) take that name in the code."""
+        for node, var in self.unnamed:
+            if node.name:
+                var.text = self.code.name(node.name)
+        self.unnamed = [(n, v) for n, v in self.unnamed if not n.name]
+
     def backward(self, root: Any, gradient: Any) -> None:
         """`Value.backward` written out: newest node first, each gradient the sum of local · g over its users."""
+        self._adopt_names()
         self._block("backward")
+        self.loss = root.name or "L"
         seen = {root}
         stack = [root]
         while stack:
@@ -299,7 +327,8 @@ class ScalarStep(Listener):
         if total.kind in ("var", "const"):
             return total
         comment = "; ".join(dict.fromkeys(rules))
-        return self._assign("g_" + self.var[id(node)].text, total, comment)
+        name = self.var[id(node)].text
+        return self._assign(delta_name(name) or "g_" + name, total, comment)
 
     def _to_leaf(self, leaf: Value, terms: list[Expr]) -> None:
         holder = self.holder.get(id(leaf))
@@ -310,7 +339,7 @@ class ScalarStep(Listener):
         self.note_grad(leaf)
         start = named_const(f"{holder}.grad") if leaf.grad is not None else None
         total = self._sum(terms, "g_partial", start)
-        self.stmts.append(_Stmt(f"{holder}.grad", total, f"dL/d{self.var[id(leaf)].text}", pure=False))
+        self.stmts.append(_Stmt(f"{holder}.grad", total, f"∂{self.loss}/∂{self.var[id(leaf)].text}", pure=False))
         self.grad_written[id(leaf)] = leaf
 
     # ------------------------------------------------------------------ update
@@ -389,6 +418,7 @@ class ScalarStep(Listener):
 
     def _write(self) -> None:
         """Fold single-use values into their users (within DEPTH and SIZE), then print the statements."""
+        self._adopt_names()
         stmts = [s for s in self.stmts if type(s) is _Stmt]
         for s in stmts:
             _count_uses(s.expr)

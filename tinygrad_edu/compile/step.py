@@ -135,7 +135,8 @@ class CompiledStep:
         listener = (TensorStep if engine == "tensor" else ScalarStep)(Code("step", []), {}, tick())
         converted, restore = listener.take_inputs(args, inputs.arg_names(self.fn, len(args)), trace=False)
         try:
-            eager_out = self.fn(*converted)
+            with gc_paused():
+                eager_out = self.fn(*converted)
         finally:
             restore()
         eager = check.State(trace.params, trace.optimizers)

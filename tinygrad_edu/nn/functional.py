@@ -152,7 +152,9 @@ def max_margin_loss(scores: Any, targets: Any, reduction: str = "mean") -> Any:
     list of them); the labels are matched to the scores in order, whatever their shape.
     """
     _check_reduction(reduction, ("mean", "sum"), "max_margin_loss")
-    if _is_tensor(scores):
+    if _is_tensor(scores) and _is_tensor(targets) and targets.dtype == scores.dtype and targets.size == scores.size:
+        labels = targets.reshape(scores.shape)  # an op, not a copy of the numbers: a compiled step sees each batch's
+    elif _is_tensor(scores):
         labels = targets.data if _is_tensor(targets) else np.asarray(targets)
         if labels.size != scores.size:
             raise ShapeError(f"max_margin_loss: scores are {scores.shape} but targets are {labels.shape}")
