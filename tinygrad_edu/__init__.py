@@ -8,6 +8,7 @@ from .errors import (
     ArgumentTypeError,
     CheckpointError,
     CompileError,
+    ConversionError,
     DTypeError,
     GradcheckError,
     GraphError,
@@ -34,6 +35,7 @@ from . import nn, optim  # isort: skip (they build on the engine above)
 from .train.checkpoint import load, save  # isort: skip
 from . import viz as viz  # isort: skip (tinygrad_edu.viz.draw; graphviz loads on the first drawing)
 from .compile import compile  # noqa: A004  # isort: skip (records the engine and nn: it comes after them)
+from .torch_bridge import from_torch, register_torch, to_torch  # isort: skip (torch loads on the first call)
 
 __version__ = "0.1.0"
 
@@ -43,6 +45,7 @@ __all__ = [
     "ArgumentTypeError",
     "CheckpointError",
     "CompileError",
+    "ConversionError",
     "DTypeError",
     "GradcheckError",
     "GraphError",
@@ -65,6 +68,7 @@ __all__ = [
     "cross_entropy",
     "detect_anomaly",
     "enable_grad",
+    "from_torch",
     "gc_paused",
     "grad",
     "gradcheck",
@@ -78,8 +82,10 @@ __all__ = [
     "nn",
     "no_grad",
     "optim",
+    "register_torch",
     "save",
     "set_grad_enabled",
     "stack",
+    "to_torch",
     "weighted_sum",
 ]

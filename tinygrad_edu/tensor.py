@@ -132,6 +132,16 @@ class Tensor(Node):
         """True for tensors the user made (and results recorded under `no_grad`), as in PyTorch."""
         return self._op is None
 
+    @property
+    def op(self) -> str | None:
+        """The name of the op that made this tensor (`"MatMul"`), None for a leaf (`graph.Node`)."""
+        return None if self._op is None else self._op.__name__
+
+    @property
+    def local_derivatives(self) -> None:
+        """None: a tensor op computes its local derivatives in backward, from what it saved (`graph.Node`)."""
+        return None
+
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied)."""
         return self.data

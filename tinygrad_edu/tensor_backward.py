@@ -85,7 +85,7 @@ def backprop(
         _hand_over(pending, owned, root, seed, not create_graph, create_graph)
     was_enabled = grad_mode.enabled
     if create_graph and not was_enabled:  # asked for a graph: record it even inside no_grad, as PyTorch does
-        set_mode(grad_mode, True, True)
+        set_mode(grad_mode, True)
     try:
         while frontier:
             node = heappop(frontier)[2]
@@ -139,7 +139,7 @@ def backprop(
                 wanted[leaf] = _returned(g, leaf in owned)
     finally:
         if create_graph and not was_enabled:
-            set_mode(grad_mode, False, True)
+            set_mode(grad_mode, False)
     if wanted is None:
         return ()
     # One entry per input, in order; an input given twice gets its gradient twice, as two arrays.
