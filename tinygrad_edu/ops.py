@@ -175,8 +175,7 @@ class Pow(Op, torch="torch.pow", reads=((0, 1), (0, 1)), reads_out=True, saves=(
 
 
 class Maximum(Op, torch="torch.maximum", reads=((0, 1), (0, 1))):
-    """z = max(x, y) elementwise  ·  g goes to the larger input (split evenly on ties; to both where
-    either is NaN, whose result is NaN, as in PyTorch: an input gets 0 only where it is the smaller)"""
+    """z = max(x, y) elementwise  ·  g goes to the larger input (split evenly on ties, to both at NaN, as in PyTorch)"""
 
     @staticmethod
     def forward(x, y):

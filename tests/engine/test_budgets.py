@@ -37,9 +37,9 @@ LINE_BUDGETS = {
     "rng.py": 30,
     "sweep.py": 90,
     "symbolic.py": 280,
-    "tensor.py": 620,  # + copy/deepcopy/pickle of nodes (issue 24)
+    "tensor.py": 660,  # + copies of nodes, np.array(t), PyTorch dtype promotion (issue 24)
     "tensor_backward.py": 210,
-    "tensor_checks.py": 330,
+    "tensor_checks.py": 380,  # + a Value inside a list, np.array of a tensor that requires grad (issue 24)
     "value.py": 380,  # + is_leaf, detach and copy/deepcopy/pickle of nodes (issue 24)
     "value_checks.py": 80,
     "versions.py": 90,
