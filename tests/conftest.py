@@ -33,7 +33,7 @@ EXTRAS = {
 def skip_reason(message: str) -> str:
     """The one wording for a skip caused by a missing optional package; other skips keep theirs."""
     for module, reason in EXTRAS.items():
-        if f"could not import '{module}" in message or (module == "torch" and message.startswith("needs PyTorch")):
+        if f"could not import '{module}" in message or message.startswith(reason.split(":")[0].split(" (")[0]):
             return reason
     return message
 

@@ -38,3 +38,13 @@ def test_graph_help_says_html_makes_the_step_through_page(capsys):
     except SystemExit as done:
         assert done.code == 0
     assert "html makes the step-through page" in capsys.readouterr().out
+
+
+def test_the_docs_index_and_the_notebook_name_the_article_too():
+    import json
+
+    index = (ROOT / "docs" / "index.md").read_text(encoding="utf-8").split("##", 1)[0]
+    notebook = json.loads((ROOT / "examples" / "tutorial.ipynb").read_text(encoding="utf-8"))
+    first = "".join(notebook["cells"][0]["source"])
+    for text in (" ".join(index.split()), " ".join(first.split())):
+        assert TITLE in text and "Long Nguyen" in text and "November 2023" in text

@@ -26,7 +26,8 @@ def test_one_wording_for_a_missing_package():
     assert skip_reason("could not import 'torch': No module named 'torch'") == TORCH
     assert skip_reason("needs PyTorch: pip install -e '.[torch]'") == TORCH
     assert "'.[compare]'" in skip_reason("could not import 'sklearn': No module named 'sklearn'")
-    assert "'.[docs]'" in skip_reason("could not import 'mkdocs': No module named 'mkdocs'")
+    docs = skip_reason("could not import 'mkdocs': No module named 'mkdocs'")
+    assert "'.[docs]'" in docs and skip_reason("needs the docs extra: pip install -e '.[docs]'") == docs
     assert skip_reason("no python blocks on this page") == "no python blocks on this page"
 
 

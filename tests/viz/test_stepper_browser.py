@@ -451,6 +451,9 @@ def test_a_tensor_page_shows_shapes_and_the_engine_gradients(browser, tmp_path):
     assert "(2, 2) float64" in browser.find_element("css selector", 'g[data-label="W"]').text
     quiz = browser.find_element("id", "quiz-mode")  # one gradient at a time is a scalar idea: said, not silent
     assert not quiz.is_enabled() and "scalar" in quiz.find_element("xpath", "..").get_attribute("title")
+    assert (
+        quiz.find_element("xpath", "..").text == "quiz mode (Value graphs only)"
+    )  # said on the page, not only on hover
     drawing = browser.find_element("id", "graph").text
     for k in range(1, int(body(browser, "steps")) + 1):  # every node a step names is written on the drawing
         open_at(browser, path.as_uri(), k)

@@ -527,6 +527,7 @@ if (trace.engine !== "value") {
   $("quiz-mode").disabled = true;
   $("quiz-mode").parentElement.title = "The quiz asks for one gradient at a time: scalar (Value) graphs only.";
   $("quiz-mode").parentElement.classList.add("off");
+  $("quiz-mode").parentElement.lastChild.textContent = " quiz mode (Value graphs only)";
 }
 window.addEventListener("hashchange", () => goTo(fromHash()));
 document.addEventListener("keydown", (e) => {
