@@ -285,3 +285,12 @@ def test_the_articles_network_trains_on_in_torch(kind, settings):
     fifteen = network()
     step_network(fifteen, getattr(optim, kind)(fifteen.parameters(), **settings), 15)
     assert_same(back.state_dict(), fifteen.state_dict())
+
+
+def test_a_torch_optimizer_over_weights_of_other_shapes_is_refused():
+    torch_model = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2)).double()
+    named = torch.optim.SGD(torch_model.named_parameters(), lr=0.1)  # paired by its param_names
+    with pytest.raises(ConversionError, match=r"'0\.weight' is \(5, 3\) but the model's is \(4, 3\)"):
+        from_torch(named, build("tensor"))
+    with pytest.raises(ConversionError, match="does not pair by name"):
+        from_torch(torch.optim.SGD(torch_model.parameters(), lr=0.1), build("tensor"))

@@ -187,7 +187,12 @@ def optimizer_from_torch(torch_optimizer: Any, model: Module) -> optim.Optimizer
                     f"pair by name{f' ({key!r})' if key else ''}; pass the model from_torch(torch_model) returned "
                     "(or the one to_torch converted)"
                 )
-            ours = leaves(slots[key])
+            ours = leaves(slots[key].obj)
+            if tuple(tp.shape) != tuple(slots[key].shape):
+                raise ConversionError(
+                    f"from_torch: the optimizer's {key!r} is {tuple(tp.shape)} but the model's is {slots[key].shape}; "
+                    "pass the model from_torch(torch_model) returned"
+                )
             buffers = {k: _to_numpy(torch, v) for k, v in torch_optimizer.state.get(tp, {}).items() if v is not None}
             for i, leaf in enumerate(ours):
                 if buffers:
