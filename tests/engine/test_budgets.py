@@ -23,9 +23,10 @@ LINE_BUDGETS = {
     "anomaly.py": 100,
     "article_names.py": 200,
     "autograd.py": 120,
-    "errors.py": 100,
+    "copying.py": 40,
+    "errors.py": 110,  # + ParameterNameError (issue 24)
     "explain.py": 310,
-    "files.py": 160,
+    "files.py": 210,  # + where a write lands: links followed, FIFOs and devices written in place (issue 24)
     "formulas.py": 140,
     "fused.py": 80,
     "gradcheck.py": 190,
@@ -36,10 +37,10 @@ LINE_BUDGETS = {
     "rng.py": 30,
     "sweep.py": 90,
     "symbolic.py": 280,
-    "tensor.py": 600,
+    "tensor.py": 620,  # + copy/deepcopy/pickle of nodes (issue 24)
     "tensor_backward.py": 210,
     "tensor_checks.py": 330,
-    "value.py": 350,
+    "value.py": 380,  # + is_leaf, detach and copy/deepcopy/pickle of nodes (issue 24)
     "value_checks.py": 80,
     "versions.py": 90,
 }
