@@ -135,7 +135,17 @@ def test_every_setting_and_buffer_is_carried_exactly():
         for key in ("lr", "betas", "eps", "weight_decay"):
             assert theirs[key] == ours[key], key
         assert theirs["amsgrad"] is False and theirs["maximize"] is False
-    assert torch_optimizer.param_groups[1]["param_names"] == ["2.weight", "2.bias"]
+    weights = torch_model.state_dict(keep_vars=True)
+    assert torch_optimizer.param_groups[1]["params"] == [weights["2.weight"], weights["2.bias"]]
+    # the same optimizer a PyTorch user would build: the same settings, no more
+    reference = torch.optim.Adam(
+        [{"params": torch_model[0].parameters()}, {"params": torch_model[2].parameters(), "lr": 0.5, "eps": 1e-3}],
+        lr=0.01,
+        betas=(0.7, 0.9),
+        weight_decay=0.2,
+    )
+    assert torch_optimizer.state_dict()["param_groups"] == reference.state_dict()["param_groups"]
+    assert torch_optimizer.defaults == reference.defaults
     saved = optimizer.state_dict()["state"]
     theirs = torch_optimizer.state_dict()["state"]
     for index in saved:

@@ -61,7 +61,8 @@ def optimizer_to_torch(optimizer: optim.Optimizer, torch_model: Any) -> Any:
         )
     torch_params = torch_model.state_dict(keep_vars=True)
     saved = optimizer.state_dict()
-    groups, state = [], {}
+    groups: list[dict[str, Any]] = []
+    state: dict[Any, dict[str, Any]] = {}
     for group, (found, is_tensor) in zip(optimizer.param_groups, _pair_groups(optimizer, pairs)):
         params = []
         for key, at in found.items():
@@ -78,7 +79,7 @@ def optimizer_to_torch(optimizer: optim.Optimizer, torch_model: Any) -> Any:
             buffers = dict(entries[0] or {}) if is_tensor[key] else _gather(key, entries, tuple(tp.shape))
             if buffers:
                 state[tp] = _to_torch_buffers(torch, buffers, tp)
-            params.append((key, tp))  # named, as torch.optim keeps names (its state_dict's "param_names")
+            params.append(tp)  # plain tensors: the optimizer a PyTorch user builds from torch_model.parameters()
         groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": params})
     accepted = inspect.signature(torch_cls).parameters
     out = torch_cls(groups, **{k: v for k, v in optimizer.defaults.items() if k in accepted})
