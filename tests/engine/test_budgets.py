@@ -24,11 +24,11 @@ LINE_BUDGETS = {
     "article_names.py": 200,
     "autograd.py": 120,
     "copying.py": 40,
-    "errors.py": 110,  # + ParameterNameError (issue 24)
+    "errors.py": 130,  # + ParameterNameError (issue 24), CompileError and RuleBranch (22), CannotCheckError (25)
     "explain.py": 310,
     "files.py": 210,  # + where a write lands: links followed, FIFOs and devices written in place (issue 24)
     "formulas.py": 140,
-    "fused.py": 80,
+    "fused.py": 90,  # + shift_max, softmax's shift as a node (issue 22)
     "gradcheck.py": 190,
     "graph.py": 280,
     "ops.py": 550,
