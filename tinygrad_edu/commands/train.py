@@ -24,6 +24,7 @@ import numpy as np
 from .. import nn, optim
 from ..errors import MissingDependencyError
 from ..train import checkpoint, datasets, evaluate, fit, max_margin_loss, step_graph
+from . import train_live
 from .argtypes import GRAPH_FORMATS, check_output, count, drawing_format, positive_float
 
 
@@ -124,6 +125,7 @@ def register(subparsers: Any) -> None:
         help="draw the graph of the last step, values and gradients on it (.svg, .png, .pdf, .dot or .html)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train_live.add_flags(parser)  # --live, --port, --no-open, --speed, --record
     parser.set_defaults(func=run)
 
 
@@ -148,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
     model = build_model(preset, args.engine, rng)
     loss_fn = preset.loss()
     optimizer = make_optimizer(optimizer_name, model.parameters(), lr, preset)
+    watch = train_live.start(args, model, loss_fn, optimizer, X, Y, epochs, batch_size, rng)  # prints the URL first
     print(f"dataset {args.dataset}: {preset.description}")
     print(
         f"{len(X)} samples, {args.engine} engine, {model.num_parameters()} parameters, {optimizer_name} lr={lr}, "
@@ -155,10 +158,14 @@ def run(args: argparse.Namespace) -> int:
     )
 
     start = time.perf_counter()
-    history = fit(
-        model, loss_fn, optimizer, X, Y, epochs, batch_size=batch_size, progress=not args.no_progress, generator=rng
+    history = (
+        watch.fit()
+        if watch
+        else fit(
+            model, loss_fn, optimizer, X, Y, epochs, batch_size=batch_size, progress=not args.no_progress, generator=rng
+        )
     )
-    seconds = time.perf_counter() - start
+    seconds = watch.seconds if watch else time.perf_counter() - start
     if not args.no_progress and not sys.stdout.isatty():
         print_epochs(history)  # the bar is silent in a pipe or a log file: its numbers go here instead
     final = evaluate(model, loss_fn, X, Y, batch_size=batch_size)

@@ -8,9 +8,11 @@ hooks, and gives `Value` and `Tensor` their `.draw()` convenience method.
 
 from .draw import attach_methods, draw
 from .html import Steps, steps, to_html
+from .live_view import LiveView, live, record
 from .modules import ModuleCalls, record_modules
 from .rendering import RenderError, render
 
 attach_methods()
 
 __all__ = ["ModuleCalls", "RenderError", "Steps", "draw", "record_modules", "render", "steps", "to_html"]
+__all__ += ["LiveView", "live", "record"]  # watch training: a live page, or a recording (live_view.py)
