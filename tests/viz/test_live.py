@@ -285,3 +285,35 @@ def test_bad_commands_are_refused_and_training_is_unharmed(view):
     state = json.loads(request(view, "GET", "/state?since=0&frame=-1&points=-1")[1])
     assert state["n_points"] == 50 and len(state["points"]) == 50
     assert all(np.isfinite(state["losses"]))
+
+
+@pytest.mark.parametrize("engine", ["tensor", "value"])
+def test_a_model_that_is_not_a_chain_gets_its_boundary_from_its_own_forward_pass(engine):
+    class Squared(nn.Module):  # (w·x + b)², then the sign: not a chain of dense layers
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(2, 1, generator=0, engine=engine)
+
+        def forward(self, x):
+            out = self.a(x)
+            return out * out - 0.5 if engine == "tensor" else [v * v - 0.5 for v in out]
+
+    X, Y = moons(20)
+    model = Squared()
+    session = Session(model, X, Y, nn.max_margin_loss, optim.SGD(model.parameters(), lr=0.01), 1, live=False)
+    n = session.meta()["grid"]
+    assert n == (20 if engine == "value" else 40) and session.frame["network"] is None
+    cells = np.frombuffer(base64.b64decode(session.frame["boundary"]), dtype=np.uint8)
+    expected, _ = classify(predict(model, session.grid), 0.0)
+    assert len(cells) == n * n and np.array_equal(cells // 128, expected)
+
+
+def test_data_with_more_than_two_features_has_no_plot_and_refuses_points():
+    X = np.random.default_rng(0).normal(size=(12, 3))
+    y = np.arange(12) % 3
+    model = nn.Sequential(nn.Linear(3, 4, generator=0), nn.ReLU(), nn.Linear(4, 3, generator=1))
+    session = Session(model, X, y, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), 1, live=False)
+    assert session.meta()["box"] is None and "boundary" not in session.frame
+    assert session.points.n_classes == 3
+    with pytest.raises(ArgumentError, match="two features"):
+        read_command(body(action="add", x=0.0, y=0.0, cls=0), session.box, 3)

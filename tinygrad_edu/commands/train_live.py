@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import signal
 import threading
@@ -48,23 +47,31 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
 class Watch:
     """What `train` runs in place of `fit` under --live or --record: `.fit()` returns the History."""
 
-    def __init__(self, args: argparse.Namespace, view: Any, settings: dict[str, Any]) -> None:
-        self.args, self.view, self.settings = args, view, settings
+    def __init__(self, args: argparse.Namespace, run: Any, view: Any = None) -> None:
+        self.args, self._run, self.view = args, run, view
         self.seconds = 0.0  # spent training: not the time paused, or waiting for Ctrl-C
+        self._stopped = threading.Event()
+        self._previous: Any = None
+        if view is not None and threading.current_thread() is threading.main_thread():
+            # From here on Ctrl-C stops the server, quietly, wherever the main thread is (even in a
+            # print); it must reach us even where the shell ignored SIGINT (a job started with `&`).
+            self._previous = signal.signal(signal.SIGINT, self._interrupt)
+
+    def _interrupt(self, signum: int, frame: Any) -> None:
+        self._stopped.set()
+        self.view.session.stop()  # the training thread ends after its step; `wait` then returns
 
     def fit(self) -> Any:
         if self.view is None:  # --record alone: train to the end as fit does, then write the page
-            from ..viz.live_view import record
-
             started = time.perf_counter()
-            history = record(*self.settings.pop("data"), self.args.record, **self.settings)
+            history = self._run()
             self.seconds = time.perf_counter() - started
         else:
-            # Ctrl-C ends the server, so it must reach us even where the shell ignored SIGINT (a job run with `&`)
-            if threading.current_thread() is threading.main_thread():
-                signal.signal(signal.SIGINT, signal.default_int_handler)
-            with contextlib.suppress(KeyboardInterrupt):  # seen enough: train finishes as it always does
+            try:
                 self.view.wait()
+            finally:
+                if self._previous is not None:
+                    signal.signal(signal.SIGINT, self._previous)  # a second Ctrl-C, while saving, interrupts
             history = self.view.stop()
             self.seconds = self.view.session.seconds
         if self.args.record:
@@ -84,11 +91,11 @@ def start(
     batch_size: int | None,
     generator: np.random.Generator,
 ) -> Watch | None:
-    """None without --live or --record. Under --live: start the server and training (paced for watching)
-    and print the page's address as the first line of output."""
+    """None without --live or --record. Under --live: start the server and training (paced for watching),
+    print the page's address as the first line of output, then open it in a browser."""
     if not (args.live or args.record):
         return None
-    from ..viz.live_view import live
+    from ..viz import live_view
 
     if args.record:
         check_output("--record", args.record)  # before training, so a bad path costs no wasted minutes
@@ -102,12 +109,15 @@ def start(
         "title": f"Watch it learn: {args.dataset}, {args.engine} engine",
     }
     if not args.live:
-        return Watch(args, None, {"data": (model, (X, Y)), **settings})
-    view = live(
-        model, (X, Y), port=args.port, speed=args.speed, open_browser=not args.no_open, record=args.record, **settings
+        return Watch(args, lambda: live_view.record(model, (X, Y), args.record, **settings))
+    view = live_view.live(
+        model, (X, Y), port=args.port, speed=args.speed, open_browser=False, record=args.record, **settings
     )
+    watch = Watch(args, None, view)
     print(f"live view: {view.url}", flush=True)
-    return Watch(args, view, settings)
+    if not args.no_open:
+        live_view.open_in_browser(view.url)  # after the address: a browser's own messages come second
+    return watch
 
 
 def _speed(text: str) -> float:

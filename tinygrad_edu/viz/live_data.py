@@ -100,7 +100,7 @@ class Points:
         return [[float(a), float(b), int(c)] for (a, b), c in zip(self.X[:, :2].tolist(), self.classes().tolist())]
 
 
-def check_2d(X: np.ndarray, Y: np.ndarray, where: str) -> None:
+def check_pairs(X: np.ndarray, Y: np.ndarray, where: str) -> None:
     if X.ndim != 2 or len(X) != len(Y) or len(X) == 0:
         raise ShapeError(
             f"{where}: X must be (samples, features) and Y one target per sample, got {X.shape} and {Y.shape}"

@@ -33,7 +33,12 @@ class LiveServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, session: Session, port: int = 0, title: str = "Watch it learn") -> None:
-        super().__init__((HOST, port), _Handler)
+        try:
+            super().__init__((HOST, port), _Handler)
+        except OSError as error:
+            raise ArgumentError(
+                f"live: cannot serve on {HOST}:{port} ({error.strerror}); pass another port, or 0 for any free one"
+            ) from None
         self.session = session
         self.title = title
         self.port = self.server_address[1]

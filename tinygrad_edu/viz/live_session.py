@@ -28,6 +28,7 @@ from ..train.loop import _check_data, _param_dtype, _scalar, _tensor_batch, _val
 from ..train.metrics import named_metrics
 from .live_data import Points
 from .live_model import (
+    GRID,
     boundary_frame,
     dense_layers,
     extent,
@@ -70,7 +71,9 @@ class Session:
         self.layers = dense_layers(model)
         self.points = Points(X, Y)
         self.box = extent(self.points.X) if self.points.plottable else None
-        self.grid = grid_points(self.box) if self.box is not None else None
+        # A model that is not a chain of dense layers is run by its own engine: on Values, a coarser grid
+        coarse = self.layers is None and self.engine == "value"
+        self.grid = None if self.box is None else grid_points(self.box, GRID // 2 if coarse else GRID)
         self.threshold = _threshold(model, self.points) if threshold is None else threshold
         self.full_batch = (batch_size is None and self.engine == "tensor") or (batch_size or 0) >= len(X)
         self.batch_size = 1 if batch_size is None and self.engine == "value" else batch_size
@@ -154,7 +157,7 @@ class Session:
             return forward_numpy(self.layers, grid)
         from ..train import predict  # a model that is not a chain of dense layers: the engine's own forward pass
 
-        return predict(self.model, grid[:: 4 if self.engine == "value" else 1])
+        return predict(self.model, grid)
 
     # ------------------------------------------------------------------ commands from the page
 

@@ -26,7 +26,7 @@ from .. import nn, optim
 from ..errors import ArgumentError
 from ..files import write_atomic
 from ..train import History
-from .live_data import Points, check_2d
+from .live_data import Points, check_pairs
 from .live_html import live_page
 from .live_server import LiveServer
 from .live_session import DEFAULT_SPEED, MAX_FRAMES, MAX_RECORDING_BYTES, Recorder, Session, Step, decimate
@@ -117,10 +117,16 @@ def live(
     )
     view = LiveView(session, LiveServer(session, port, title), None if record is None else os.fspath(record), title)
     view._start()
-    if open_browser and _has_display():
-        with contextlib.suppress(Exception):  # no browser to open is no reason to stop training
-            webbrowser.open(view.url)
+    if open_browser:
+        open_in_browser(view.url)
     return view
+
+
+def open_in_browser(url: str) -> None:
+    """Open `url` in the default browser, where there is a display to open it on."""
+    if _has_display():
+        with contextlib.suppress(Exception):  # no browser to open is no reason to stop training
+            webbrowser.open(url)
 
 
 def record(
@@ -184,7 +190,7 @@ def _session(
         raise ArgumentError("live: data must be a pair (X, Y): X (samples, features) and one target per sample")
     X = np.asarray(data[0].data if hasattr(data[0], "data") else data[0], dtype=np.float64)
     Y = np.asarray(data[1].data if hasattr(data[1], "data") else data[1])
-    check_2d(X, Y, "live")
+    check_pairs(X, Y, "live")
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
         raise ArgumentError(f"live: epochs must be a whole number >= 0, got {epochs!r}")
     if not isinstance(speed, (int, float)) or not speed >= 0:
