@@ -72,6 +72,9 @@ def test_the_page_follows_training(browser, engine):
         assert edges == 2 * 16 + 16 * 1
         tip = browser.execute_script("return document.querySelector('#network line.edge title').textContent;")
         assert "gradient" in tip
+        view.stop()  # the page hears that training has ended and stops polling: no failed requests
+        wait_for(lambda: "stopped" in browser.find_element("id", "state").text, what="the page to hear of the stop")
+        time.sleep(0.3)
         assert errors(browser) == []
     finally:
         view.stop()

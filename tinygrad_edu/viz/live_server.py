@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -44,6 +45,8 @@ class LiveServer(ThreadingHTTPServer):
         self.port = self.server_address[1]
         self.allowed_hosts = {f"127.0.0.1:{self.port}", f"localhost:{self.port}"}
         self.edits = RateLimit()
+        self.last_poll = -1e9  # when a page last asked for the state (time.monotonic)
+        self.told_stopped = threading.Event()  # a page has heard that training has ended
         self._thread: threading.Thread | None = None
 
     @property
@@ -55,14 +58,19 @@ class LiveServer(ThreadingHTTPServer):
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop serving; a page that was polling first hears that training has ended, so it stops asking."""
+        if time.monotonic() - self.last_poll < 2.0:
+            self.told_stopped.wait(0.5)
         self.shutdown()
         self.server_close()
 
     def state(self, since: int, frame: int, points: int) -> dict[str, Any]:
         """What the page polls: always the controls; the losses it lacks; the frame and points when newer."""
         session = self.session
+        self.last_poll = time.monotonic()
         with session.lock:
             state = session.status()
+            state["stopped"] = session.stopping
             since = min(max(since, 0), len(session.losses))
             state["since"] = since
             state["losses"] = session.losses[since:]
@@ -70,6 +78,8 @@ class LiveServer(ThreadingHTTPServer):
                 state["frame"] = session.frame
             if session.points.version != points or points < 0:
                 state["points"] = session.points.as_list()
+        if state["stopped"]:
+            self.told_stopped.set()
         return state
 
 

@@ -239,8 +239,14 @@ async function poll() {
   try {
     const f = frame ? frame.id : -1;
     const response = await fetch(`/state?since=${losses.length}&frame=${f}&points=${pointsVersion}`, { cache: "no-store" });
-    if (response.ok) apply(await response.json());
-    else wait = 1000;
+    if (response.ok) {
+      const state = await response.json();
+      apply(state);
+      if (state.stopped) {
+        $("state").textContent = "(training has ended: the server has stopped)";
+        return; // no more polls: the server is going away
+      }
+    } else wait = 1000;
   } catch (error) {
     wait = 1000; // the server stopped: try again, quietly
     $("state").textContent = "(the server is not answering)";
