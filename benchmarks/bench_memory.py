@@ -289,7 +289,7 @@ def peak_gradient_bytes(batch: int, create_graph: bool, seed: int = 0) -> int:
     """Peak traced memory of one forward pass and one gradient of the 64-128-64-10 digits MLP
     (random data), first order or with `create_graph=True`: what a gradient that is a graph costs."""
     from tinygrad_edu import cross_entropy
-    from tinygrad_edu.tensor import grad_tensors
+    from tinygrad_edu.autograd import grad
 
     rng = np.random.default_rng(seed)
     X, y = rng.random((batch, 64)), rng.integers(0, 10, batch)
@@ -300,7 +300,7 @@ def peak_gradient_bytes(batch: int, create_graph: bool, seed: int = 0) -> int:
     W1, b1, W2, b2, W3, b3 = params
     h = (Tensor(X) @ W1 + b1).sigmoid()
     h = (h @ W2 + b2).sigmoid()
-    grads = grad_tensors(cross_entropy(h @ W3 + b3, y), params, create_graph=create_graph)
+    grads = grad(cross_entropy(h @ W3 + b3, y), params, create_graph=create_graph)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     del grads

@@ -309,12 +309,12 @@ def sigmoid_first_derivative() -> object:
     import numpy as np
 
     from tinygrad_edu import Tensor
-    from tinygrad_edu.tensor import grad_tensors
+    from tinygrad_edu.autograd import grad
 
     x = Tensor(np.array(0.5), requires_grad=True, name="x")
     s = x.sigmoid()
     s.name = "s = σ(x)"
-    (first,) = grad_tensors(s, x, create_graph=True)
+    (first,) = grad(s, x, create_graph=True)
     first.name = "dσ/dx"
     first.backward(retain_graph=True)  # x.grad = σ''(x); every node of the picture shows its gradient
     return first

@@ -7,6 +7,7 @@ from .errors import (
     ArgumentError,
     ArgumentTypeError,
     CheckpointError,
+    ConversionError,
     DTypeError,
     GradcheckError,
     GraphError,
@@ -31,7 +32,8 @@ from .value import Value
 
 from . import nn, optim  # isort: skip (they build on the engine above)
 from .train.checkpoint import load, save  # isort: skip
-from . import viz as viz  # isort: skip (gives Value and Tensor their .draw(); graphviz loads on the first drawing)
+from . import viz as viz  # isort: skip (tinygrad_edu.viz.draw; graphviz loads on the first drawing)
+from .torch_bridge import from_torch, register_torch, to_torch  # isort: skip (torch loads on the first call)
 
 __version__ = "0.1.0"
 
@@ -40,6 +42,7 @@ __all__ = [
     "ArgumentError",
     "ArgumentTypeError",
     "CheckpointError",
+    "ConversionError",
     "DTypeError",
     "GradcheckError",
     "GraphError",
@@ -61,6 +64,7 @@ __all__ = [
     "cross_entropy",
     "detect_anomaly",
     "enable_grad",
+    "from_torch",
     "gc_paused",
     "grad",
     "gradcheck",
@@ -74,8 +78,10 @@ __all__ = [
     "nn",
     "no_grad",
     "optim",
+    "register_torch",
     "save",
     "set_grad_enabled",
     "stack",
+    "to_torch",
     "weighted_sum",
 ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import sys
-import threading
 import traceback
 from collections import OrderedDict
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .errors import AnomalyError
-from .graph import set_mode
+from .graph import Mode, Switch
 
 _intern = sys.intern  # one string per source line, however many ops it makes
 
@@ -28,12 +27,12 @@ _PACKAGE_DIR = __file__.rsplit("/", 1)[0]
 SITES_KEPT = 1 << 16  # the creation sites of the last 65,536 ops are kept while anomaly mode is on
 
 
-class _AnomalyMode(threading.local):
+class _AnomalyMode(Mode):
     """This thread's anomaly mode (off in every new thread) and where its recent ops were created."""
 
     def __init__(self) -> None:  # runs once in every thread that reads it
-        self.enabled = False
-        # node._order -> "file:line in function", oldest first; bounded, so a long run under
+        super().__init__(False)
+        # node.order -> "file:line in function", oldest first; bounded, so a long run under
         # detect_anomaly does not keep one entry per op ever made (ticks are never reused).
         self.sites: OrderedDict[int, str] = OrderedDict()
 
@@ -41,20 +40,18 @@ class _AnomalyMode(threading.local):
 anomaly_mode = _AnomalyMode()
 
 
-class detect_anomaly:  # noqa: N801 (PyTorch's name)
-    """Context manager: raise `AnomalyError` at the first NaN or inf in a forward or backward pass.
+class detect_anomaly(Switch):  # noqa: N801 (PyTorch's name)
+    """Context manager and decorator: raise `AnomalyError` at the first NaN or inf in a forward or backward pass.
 
     It switches only the calling thread, as grad mode does.
     """
 
-    def __enter__(self) -> detect_anomaly:
-        self._previous = anomaly_mode.enabled
-        set_mode(anomaly_mode, True, False)
-        return self
+    def __init__(self) -> None:
+        super().__init__(anomaly_mode, True)
 
     def __exit__(self, *exc_info: object) -> None:
-        set_mode(anomaly_mode, self._previous, False)
-        if not self._previous:
+        super().__exit__(*exc_info)
+        if not anomaly_mode.enabled:
             anomaly_mode.sites.clear()
 
 

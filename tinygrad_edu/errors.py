@@ -80,6 +80,11 @@ class ParameterAssignmentError(TinygradEduError, TypeError):
     """An assignment that would silently drop a module's parameter or sub-module (a plain tensor over a weight)."""
 
 
+class ConversionError(TinygradEduError, TypeError):
+    """A model, layer, optimizer or setting that has no counterpart on the other side of the PyTorch bridge
+    (`to_torch` / `from_torch`); the message names it and says how to register a converter."""
+
+
 class TinygradEduWarning(UserWarning):
     """Base class of the warnings tinygrad_edu gives (filter them all with this one class)."""
 

@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from .autograd import grad
 from .errors import ArgumentError, ArgumentTypeError, GradcheckError
 from .graph import no_grad
-from .tensor import Tensor, grad_tensors
+from .tensor import Tensor
 from .value import Value
 
 
@@ -120,8 +121,6 @@ def gradgradcheck(
 
 
 def _gradgrad_values(fn: Callable[..., Any], inputs: list[Value], eps: float, atol: float, rtol: float) -> bool:
-    from .autograd import grad
-
     leaves, out = _leaves_and_output(fn, inputs, "gradgradcheck")
     first = grad(out, leaves, create_graph=True, allow_unused=True)
 
@@ -151,13 +150,13 @@ def _gradgrad_tensors(fn: Callable[..., Any], inputs: list[Tensor], eps: float, 
         loss = (fn(*args) * w).sum()
         if not loss.requires_grad:
             return 0.0
-        firsts = grad_tensors(loss, args, create_graph=create_graph, allow_unused=True)
+        firsts = grad(loss, args, create_graph=create_graph, allow_unused=True)
         terms = [(f * v).sum() if create_graph else float((f * v).sum()) for f, v in zip(firsts, vs) if f is not None]
         return sum(terms[1:], terms[0]) if terms else 0.0
 
     total = first_sum(leaves, create_graph=True)
     if isinstance(total, Tensor) and total.requires_grad:
-        seconds = grad_tensors(total, leaves, allow_unused=True)
+        seconds = grad(total, leaves, allow_unused=True)
     else:  # the first gradient does not depend on the inputs: every second derivative is 0
         seconds = (None,) * len(leaves)
     for i, leaf in enumerate(leaves):

@@ -1,11 +1,13 @@
-"""What both engines share: the creation clock, the grad-mode switch and the graph walk.
+"""What both engines share: the node's reading protocol, the creation clock, the modes and the graph walk.
 
-A node of either engine (`Value` or `Tensor`) has `_parents` (the nodes it was computed from) and
-`_order` (a tick of a global clock taken when it was created). A node is always created after its
-parents, so sorting the nodes by `_order`, newest first, is a topological order for backward:
-no recursion, no post-order bookkeeping, just "find what is reachable, then sort" (`walk`, which
-`Value.backward` and the drawings use). The tensor engine's backward uses the same fact another way:
-a heap of the nodes a gradient has reached, newest first (`tensor._backprop`).
+A node of either engine (`Value` or `Tensor`) is read through `Node`'s protocol: its `parents`, its
+`op`, its `local_derivatives` and its `order` (a tick of a global clock taken when it was created).
+A node is always created after its parents, so sorting the nodes by `order`, newest first, is a
+topological order: no recursion, no post-order bookkeeping, just "find what is reachable, then sort"
+(`walk`, which the drawings, `explain` and the step-through page use). The engines' own backward
+passes use the same fact without a walk: `Value.backward` sorts the nodes below the root by
+creation tick, and the tensor engine pops a heap of the nodes a gradient has reached, newest first
+(`tensor_backward.backprop`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import importlib
 import inspect
 import itertools
 import threading
@@ -25,37 +28,66 @@ F = TypeVar("F", bound=Callable[..., Any])
 # A process-wide clock; `next(_clock)` is one C call, cheap enough for every node.
 _clock = itertools.count()
 tick = _clock.__next__
-_by_order = attrgetter("_order")
+_by_order = attrgetter("order")
 
 
 class Node:
     """The base both engines' nodes share (`Value`, `Tensor`): each engine recognises the other by this
-    type, never by a class-name string, and neither has to import the other."""
+    type, never by a class-name string, and neither has to import the other.
+
+    It is also how a node is read. Drawing, `explain`, the formulas of `symbolic`, the step-through
+    page and the checkers read a node of either engine through these four, never its private fields:
+
+    * `parents`: the nodes it was computed from, () for a leaf (None where a Tensor op had a constant);
+    * `op`: the name of the op that made it (`"*"`, `"sigmoid"`, `"MatMul"`), None for a leaf;
+    * `local_derivatives`: d(node)/d(parent) for each parent, as the forward pass recorded them (the
+      scalar engine); None where the op computes them in backward from what it saved (the tensor engine);
+    * `order`: its creation tick; a node is newer than its parents, so newest first is a topological order.
+    """
 
     __slots__ = ()
 
+    @property
+    def parents(self) -> tuple[Any, ...]:
+        return self._parents  # type: ignore[attr-defined]
+
+    @property
+    def order(self) -> int:
+        return self._order  # type: ignore[attr-defined]
+
+    def draw(self, **options: Any) -> Any:
+        """The graph that computed this node, as a `graphviz.Digraph` (it shows inline in Jupyter).
+
+        The options are those of `tinygrad_edu.viz.draw`. Drawing builds on the engine, so the engine
+        names it only here, loading it by name when a drawing is asked for: no import runs from the
+        engine up to viz, and graphviz is loaded on the first drawing, not by `import tinygrad_edu`.
+        """
+        return importlib.import_module("tinygrad_edu.viz.draw").draw(self, **options)
+
 
 # ---------------------------------------------------------------------- modes, one per thread
-# As in PyTorch, grad mode (and anomaly mode, in anomaly.py) belongs to a thread: a thread that
-# evaluates under `no_grad` must not switch recording off in a thread that trains. A new thread
-# starts with grad on and anomaly detection off.
+# As in PyTorch, a mode belongs to a thread: a thread that evaluates under `no_grad` must not switch
+# recording off in a thread that trains. Every mode is a `Mode` (grad mode here, anomaly mode in
+# anomaly.py, keeping the graph in retention.py), and every way to switch one for a block is a
+# `Switch` (`no_grad`, `enable_grad`, `set_grad_enabled`, `detect_anomaly`, `keep_graph`).
 
 
-class _GradMode(threading.local):
-    """This thread's grad mode: whether new results record their inputs (the graph)."""
+class Mode(threading.local):
+    """One on/off setting per thread; every new thread starts at `default`."""
 
-    def __init__(self) -> None:  # runs once in every thread that reads it
-        self.enabled = True
+    def __init__(self, default: bool) -> None:  # runs once in every thread that reads it
+        self.default = default
+        self.enabled = default
 
 
-grad_mode = _GradMode()
+grad_mode = Mode(True)  # whether new results record their inputs (the graph)
 
 
 class _Away:
-    """How many threads have a mode away from its default: grad off, or anomaly detection on.
+    """How many modes, over all threads, are away from their default (grad off, anomaly on, ...).
 
     While the count is 0 every thread is in the default modes, so an engine's hot path may skip
-    both thread-local reads (one costs several plain attribute reads). Only `set_mode` changes it.
+    the thread-local reads (one costs several plain attribute reads). Only `set_mode` changes it.
     """
 
     __slots__ = ("count", "lock")
@@ -68,13 +100,13 @@ class _Away:
 away = _Away()
 
 
-def set_mode(mode: Any, enabled: bool, default: bool) -> None:
+def set_mode(mode: Mode, enabled: bool) -> None:
     """Set this thread's `mode.enabled` and keep `away.count` true to it."""
     enabled = bool(enabled)
     with away.lock:
         if mode.enabled != enabled:
             mode.enabled = enabled
-            away.count += -1 if enabled == default else 1
+            away.count += -1 if enabled == mode.default else 1
 
 
 def is_grad_enabled() -> bool:
@@ -82,28 +114,33 @@ def is_grad_enabled() -> bool:
     return grad_mode.enabled
 
 
-class _GradModeSwitch:
-    """What `no_grad`, `enable_grad` and `set_grad_enabled` share: a context manager and a decorator.
+class Switch:
+    """Set one mode for a block, in the calling thread, and put it back afterwards: a context manager and a decorator.
 
-    As a decorator it switches the mode on every call, in the calling thread; on a generator
+    As a decorator it switches the mode on every call (each call with a switch of its own, so that one
+    object may decorate any number of functions and threads never share its state); on a generator
     function, around each resume of the generator (so code after a `yield` runs in the mode too).
     """
 
-    mode = True
-
-    def __init__(self) -> None:
+    def __init__(self, mode: Mode, enabled: bool) -> None:
+        self._mode = mode
+        self._enabled = bool(enabled)
         self._previous: list[bool] = []  # a stack, so one object can be entered again while active
 
-    def __enter__(self) -> None:
-        self._previous.append(grad_mode.enabled)
-        set_mode(grad_mode, self.mode, True)
+    def __enter__(self) -> Any:
+        self._previous.append(self._mode.enabled)
+        set_mode(self._mode, self._enabled)
+        return self
 
     def __exit__(self, *exc_info: object) -> None:
-        set_mode(grad_mode, self._previous.pop(), True)
+        set_mode(self._mode, self._previous.pop())
 
-    def _fresh(self) -> _GradModeSwitch:
-        """A new switch of the same mode for one call, so that threads never share a stack."""
-        return type(self)()
+    def _fresh(self) -> Switch:
+        """The same switch for one call of a decorated function, with a stack of its own."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone._previous = []
+        return clone
 
     def __call__(self, fn: F) -> F:
         if inspect.isgeneratorfunction(fn):
@@ -145,14 +182,12 @@ def _wrap_generator(switch: Callable[[], Any], fn: Callable[..., Generator[Any, 
     return wrapper
 
 
-class no_grad(_GradModeSwitch):  # noqa: N801 (PyTorch's name)
+class no_grad(Switch):  # noqa: N801 (PyTorch's name)
     """Context manager and decorator: results computed inside record no graph (like `torch.no_grad`).
 
     Use it for evaluation and for parameter updates, which must not become part of the next graph.
     `@no_grad` and `@no_grad()` both decorate. It switches only the calling thread.
     """
-
-    mode = False
 
     def __new__(cls, fn: Callable[..., Any] | None = None) -> Any:
         if fn is not None:  # bare `@no_grad`
@@ -160,13 +195,11 @@ class no_grad(_GradModeSwitch):  # noqa: N801 (PyTorch's name)
         return super().__new__(cls)
 
     def __init__(self, fn: Callable[..., Any] | None = None) -> None:
-        super().__init__()
+        super().__init__(grad_mode, False)
 
 
-class enable_grad(_GradModeSwitch):  # noqa: N801 (PyTorch's name)
+class enable_grad(Switch):  # noqa: N801 (PyTorch's name)
     """Context manager and decorator: record the graph again, even inside `no_grad` (like `torch.enable_grad`)."""
-
-    mode = True
 
     def __new__(cls, fn: Callable[..., Any] | None = None) -> Any:
         if fn is not None:  # bare `@enable_grad`
@@ -174,28 +207,32 @@ class enable_grad(_GradModeSwitch):  # noqa: N801 (PyTorch's name)
         return super().__new__(cls)
 
     def __init__(self, fn: Callable[..., Any] | None = None) -> None:
-        super().__init__()
+        super().__init__(grad_mode, True)
 
 
-class set_grad_enabled(_GradModeSwitch):  # noqa: N801 (PyTorch's name)
+class set_grad_enabled(Switch):  # noqa: N801 (PyTorch's name)
     """Switch grad mode on or off in this thread: as a function, it takes effect at once and stays;
     as a context manager or decorator, the previous mode comes back afterwards (like `torch.set_grad_enabled`).
     """
 
     def __init__(self, mode: bool) -> None:
-        super().__init__()
-        self.mode = bool(mode)
-        self._previous.append(grad_mode.enabled)
-        set_mode(grad_mode, self.mode, True)  # a plain call must take effect now
+        super().__init__(grad_mode, mode)
+        super().__enter__()  # a plain call must take effect now,
+        self._pending = True  # and a `with` on this object carries on from it
 
-    def __enter__(self) -> None:
-        pass  # already switched in __init__
+    def __enter__(self) -> Any:
+        if self._pending:  # already switched in __init__
+            self._pending = False
+            return self
+        return super().__enter__()
 
-    def _fresh(self) -> _GradModeSwitch:
-        return set_grad_enabled(self.mode)
+    def _fresh(self) -> Switch:
+        return set_grad_enabled(self._enabled)
 
     def __call__(self, fn: F) -> F:
-        set_mode(grad_mode, self._previous.pop(), True)  # decorating must not switch the mode
+        if self._pending:  # decorating must not switch the mode: put back what __init__ changed
+            self._pending = False
+            set_mode(grad_mode, self._previous.pop())
         return super().__call__(fn)
 
 
@@ -226,7 +263,7 @@ def walk(root: Any, *, grad_only: bool = False) -> list[Any]:
     seen = {root}
     stack = [root]
     while stack:
-        for parent in stack.pop()._parents:
+        for parent in stack.pop().parents:
             if parent is None or parent in seen:
                 continue
             if grad_only and not parent.requires_grad:

@@ -16,6 +16,7 @@ arithmetic is the same for a Tensor (NumPy arrays) and a Value (Python floats).
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -23,8 +24,9 @@ import numpy as np
 
 from .errors import ArgumentError, ArgumentTypeError, DTypeError, GraphError, MathDomainError, ShapeError
 from .graph import no_grad
-from .tensor import Tensor, bump_version
+from .tensor import Tensor
 from .value import Value
+from .versions import bump_version
 
 Parameter = Tensor | Value
 
@@ -51,11 +53,17 @@ def _sqrt(x: Any) -> Any:
 
 
 class Optimizer:
-    """Base class: keeps `param_groups` and per-parameter `state`, and implements `zero_grad`."""
+    """Base class: keeps `param_groups` and per-parameter `state`, and implements `zero_grad`.
+
+    `state` maps each parameter itself to its buffers (`opt.state[p]["exp_avg"]`), as in PyTorch.
+    Keyed by the object, not by `id(p)`, the state travels with its parameters: `copy.deepcopy((model,
+    opt))` and pickle give an optimizer whose state belongs to the copied parameters. Tensors hash by
+    identity (their `==` is elementwise), so two equal tensors are still two keys.
+    """
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
-        self.state: dict[int, dict[str, Any]] = {}  # id(param) -> its buffers (step, moments, ...)
+        self.state: defaultdict[Parameter, dict[str, Any]] = defaultdict(dict)  # param -> step, moments, ...
         items = list(params)
         if not items:
             raise ArgumentError(f"{type(self).__name__}: got an empty parameter list; pass model.parameters()")
@@ -100,7 +108,7 @@ class Optimizer:
                     if grad is not None:
                         if type(p) is Tensor and np.shape(grad) != p.data.shape:
                             _wrong_grad(self, p, grad)
-                        self._update(p, grad, self.state.setdefault(id(p), {}), group)
+                        self._update(p, grad, self.state[p], group)
         return loss
 
     def _update(self, p: Parameter, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
@@ -120,10 +128,9 @@ class Optimizer:
         for group in self.param_groups:
             indices = []
             for p in group["params"]:
-                if id(p) in self.state and self.state[id(p)]:
-                    state[index] = {
-                        k: v if isinstance(v, int) else np.array(v, copy=True) for k, v in self.state[id(p)].items()
-                    }
+                buffers = self.state.get(p)
+                if buffers:
+                    state[index] = {k: v if isinstance(v, int) else np.array(v, copy=True) for k, v in buffers.items()}
                 indices.append(index)
                 index += 1
             groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": indices})
@@ -145,7 +152,7 @@ class Optimizer:
                     f"in the state but {len(group['params'])} here"
                 )
             params.update(zip(saved["params"], group["params"]))
-        new_state: dict[int, dict[str, Any]] = {}
+        new_state: defaultdict[Parameter, dict[str, Any]] = defaultdict(dict)
         for index, buffers in state_dict["state"].items():
             index = int(index)
             if index not in params:
@@ -166,7 +173,7 @@ class Optimizer:
                 if not np.issubdtype(array.dtype, np.floating):
                     raise DTypeError(f"{type(self).__name__}.load_state_dict: buffer {name!r} is {array.dtype}")
                 entry[name] = array.astype(p.data.dtype, copy=True) if type(p) is Tensor else float(array)
-            new_state[id(p)] = entry
+            new_state[p] = entry
         self.state = new_state
         for saved, group in zip(groups, self.param_groups):
             group.update({k: v for k, v in saved.items() if k != "params"})

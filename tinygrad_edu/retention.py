@@ -11,32 +11,18 @@ keeps its graph (it is small, and drawing it is the point).
 
 from __future__ import annotations
 
-import threading
-from types import TracebackType
+from .graph import Mode, Switch
 
-
-class _Retention(threading.local):
-    """Per thread: how many `keep_graph()` blocks are open (a depth, so they nest)."""
-
-    depth = 0
-
-
-_retention = _Retention()
+_kept = Mode(False)  # per thread: whether backward keeps the graph
 
 
 def is_graph_kept() -> bool:
     """True inside `keep_graph()` on this thread."""
-    return _retention.depth > 0
+    return _kept.enabled
 
 
-class keep_graph:  # noqa: N801 (a context manager, named like no_grad)
-    """Context manager: `backward()` inside keeps the graph and every intermediate gradient."""
+class keep_graph(Switch):  # noqa: N801 (a context manager, named like no_grad)
+    """Context manager and decorator: `backward()` inside keeps the graph and every intermediate gradient."""
 
-    def __enter__(self) -> keep_graph:
-        _retention.depth += 1
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        _retention.depth -= 1
+    def __init__(self) -> None:
+        super().__init__(_kept, True)

@@ -3,7 +3,7 @@
 value.py writes above each op its local derivatives in Value ops, e.g.
 `@rule("sigmoid", lambda out, a, b: (out * (1.0 - out),))` (kept in `sweep.RULES`). Called with
 `Symbol`s instead of Values, the same lambda writes the formula instead of computing it. So the forms
-that `check.explain` and the step-through page print come from the one table the engine
+that `explain` and the step-through page print come from the one table the engine
 differentiates with, and cannot drift from it.
 
 A `Symbol` carries the number it stands for as well (`data`, which a rule may read, as relu's does);
@@ -170,17 +170,17 @@ def power(x: Any, k: Any) -> Any:
 def local_forms(node: Value, out: Symbol, parents: Sequence[Symbol]) -> list[Symbol]:
     """d node / d parent for each of the node's edges, as formulas: its op's rule evaluated on stand-ins.
 
-    `out` stands for the node and `parents[k]` for its k-th parent (in `node._parents` order).
+    `out` stands for the node and `parents[k]` for its k-th parent (in `node.parents` order).
     An edge whose rule gives a number, or a form that does not reproduce the recorded derivative
     (a rule that asks `type(b) is Value`, say), is written as the recorded number.
     """
-    recorded = node._locals
-    rule = RULES.get("**" if node._op.startswith("**") else node._op)
+    recorded, op = node.local_derivatives, node.op
+    rule = RULES.get("**" if op.startswith("**") else op)
     results: Sequence[Any] = ()
     if rule is not None:
         try:
-            if node._op == "Σw·x":  # its rule reads the edges weighted_sum recorded, so it gets the node
-                results = [_stand_in(r, node._parents, parents) for r in rule(node, None, None)]
+            if op == "Σw·x":  # its rule reads the edges weighted_sum recorded, so it gets the node
+                results = [_stand_in(r, node.parents, parents) for r in rule(node, None, None)]
             else:
                 b = parents[1] if len(parents) == 2 else constant(node)
                 results = rule(out, parents[0], b)
@@ -195,7 +195,9 @@ def local_forms(node: Value, out: Symbol, parents: Sequence[Symbol]) -> list[Sym
 
 def constant(node: Value) -> float:
     """The number an op with one parent was given (the 3 of `x + 3`, the 2 of `x ** 2`), as the rule's `b`."""
-    return node._db  # where Value keeps it; backward(create_graph=True) calls the rules with it the same way
+    # The one private field read here: a scalar op's constant is the rules' own input (sweep.py reads
+    # it the same way for backward(create_graph=True)), not part of a node's reading protocol.
+    return node._db
 
 
 def forward(node: Value, parents: Sequence[Symbol]) -> Symbol | None:
@@ -203,7 +205,7 @@ def forward(node: Value, parents: Sequence[Symbol]) -> Symbol | None:
 
     An op with one parent and a number (`x + 3`, `x * 2`, `x ** 2`) gets the number it recorded.
     """
-    op = node._op
+    op = node.op or ""
     if len(parents) == 2 and op in _BINARY:
         result = _BINARY[op](parents[0], parents[1])
     elif len(parents) == 1 and (op in _BINARY or op.startswith("**")):

@@ -1,53 +1,28 @@
 """`Tensor`: the `Value` idea over NumPy arrays, with broadcasting (the article's Level 2).
 
 A Tensor produced by an op remembers the op (a class from `ops.TABLE`), its parents and what the
-op saved for backward. `backward()` visits the graph newest node first and asks each op for the
-gradients of its inputs; where an input was broadcast, the gradient is summed back to its shape.
-Then it releases the graph, as PyTorch does (`keep_graph()` keeps it for drawing), and it refuses
-to use an input that was written in place since the forward pass (a version counter per tensor).
+op saved for backward; `_apply` below records it. `backward()` hands the graph to the backward
+pass (`tensor_backward.py`), which visits it newest node first and asks each op for the gradients
+of its inputs. What the ops refuse, and why, is in `tensor_checks.py`; the version counters that
+catch an input written in place since the forward pass are in `versions.py`.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
-from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
 
 from . import ops
-from .anomaly import anomaly_mode, check_backward, check_forward
-from .errors import (
-    ArgumentError,
-    ArgumentTypeError,
-    DTypeError,
-    GraphError,
-    IndexOutOfRangeError,
-    MathDomainError,
-    MixedEngineError,
-    ShapeError,
-    TinygradEduError,
-)
-from .formulas import unbroadcast
-from .graph import Node, away, grad_mode, set_mode, tick
-from .retention import is_graph_kept
+from . import tensor_checks as checks
+from .anomaly import anomaly_mode, check_forward
+from .errors import ShapeError
+from .graph import Node, away, grad_mode, tick
 from .rng import Seed, as_generator
-
-_FREED = object()  # marks a node whose saved arrays were released by backward
-RELEASED_HINT = (
-    "the graph behind this tensor was released by backward(), as PyTorch does; to draw or step through it "
-    "afterwards, call backward(retain_graph=True), or run forward and backward inside "
-    "`with tinygrad_edu.keep_graph():`"
-)
-
-# In-place writes. Each tensor may carry a version counter `_vc = [version, tick of the last write]`,
-# made on its first in-place write and shared with its `detach()`es and NumPy views (same memory). Forward
-# records nothing: a node was created at tick `_order`, so an input it read has changed since iff
-# that input's last write is newer. `_last_write` is the newest write anywhere, which lets backward
-# skip the check with one comparison per node in the usual case (no write since the forward pass).
-_last_write = [-1]
-_write_lock = threading.Lock()
+from .tensor_backward import backprop, keeps_graph, seed
+from .tensor_checks import Axes, one_axis, reduce_args, shape_of
+from .versions import bump_version, counter, share_if_view, version
 
 
 class Tensor(Node):
@@ -65,22 +40,16 @@ class Tensor(Node):
         if isinstance(data, Tensor):
             data = data.data
         elif isinstance(data, Node):
-            raise MixedEngineError("Tensor(Value): use Tensor(v.data) to copy a scalar Value's number into a Tensor")
+            raise checks.from_value()
         try:
             if isinstance(data, np.ndarray):
                 array = np.array(data, dtype=dtype)
             else:
                 array = np.array(data, dtype=dtype if dtype is not None else np.float32)
         except (ValueError, TypeError) as error:
-            raise DTypeError(
-                f"Tensor: cannot make a numeric array from {type(data).__name__} ({error}); pass numbers, "
-                "a rectangular nested list of numbers, or a numpy array"
-            ) from None
+            raise checks.not_numeric(data, error) from None
         if array.dtype.kind not in "biufc":  # strings, objects, dates: not numbers
-            raise DTypeError(
-                f"Tensor: cannot make a numeric array from {type(data).__name__} of dtype {array.dtype}; "
-                "pass numbers (or booleans)"
-            )
+            raise checks.not_numeric(data, dtype=array.dtype)
         self.data = array
         self.grad: np.ndarray | None = None
         self.name = name
@@ -99,7 +68,7 @@ class Tensor(Node):
     def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
         """Wrap `array` without copying it: changes to one show in the other."""
         if not isinstance(array, np.ndarray):
-            raise ArgumentTypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+            raise checks.not_an_array(array)
         t = _leaf(array)
         if requires_grad:
             t.requires_grad_(True)
@@ -107,18 +76,18 @@ class Tensor(Node):
 
     @staticmethod
     def zeros(*shape: int | Sequence[int], dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-        return Tensor(np.zeros(_shape(shape, "zeros", new=True), dtype=dtype), requires_grad=requires_grad)
+        return Tensor(np.zeros(shape_of(shape, "zeros", new=True), dtype=dtype), requires_grad=requires_grad)
 
     @staticmethod
     def ones(*shape: int | Sequence[int], dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-        return Tensor(np.ones(_shape(shape, "ones", new=True), dtype=dtype), requires_grad=requires_grad)
+        return Tensor(np.ones(shape_of(shape, "ones", new=True), dtype=dtype), requires_grad=requires_grad)
 
     @staticmethod
     def randn(
         *shape: int | Sequence[int], generator: Seed = None, dtype: Any = np.float32, requires_grad: bool = False
     ) -> Tensor:
         """Standard normal samples; `generator` is a seed or a `numpy.random.Generator`."""
-        data = as_generator(generator).standard_normal(_shape(shape, "randn", new=True)).astype(dtype)
+        data = as_generator(generator).standard_normal(shape_of(shape, "randn", new=True)).astype(dtype)
         return Tensor.from_numpy(data, requires_grad=requires_grad)
 
     @staticmethod
@@ -131,23 +100,12 @@ class Tensor(Node):
         requires_grad: bool = False,
     ) -> Tensor:
         """Samples from U[low, high); `generator` is a seed or a `numpy.random.Generator`."""
-        data = as_generator(generator).uniform(low, high, _shape((shape,), "uniform", new=True)).astype(dtype)
+        data = as_generator(generator).uniform(low, high, shape_of((shape,), "uniform", new=True)).astype(dtype)
         return Tensor.from_numpy(data, requires_grad=requires_grad)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Turn gradient tracking on or off for this leaf (in place, returns self)."""
-        if not requires_grad and self._op is not None:
-            # Switching it off here would silently cut every gradient above this node.
-            raise GraphError(
-                f"requires_grad_(False): {_describe(self)} is the result of {self._op.__name__}, not a leaf; "
-                "only leaves can stop requiring grad (as in PyTorch). To cut the graph here, use "
-                "t = t.detach(), a new leaf that shares the data"
-            )
-        if requires_grad and not np.issubdtype(self.data.dtype, np.floating):
-            raise DTypeError(
-                f"requires_grad: a {self.data.dtype} tensor cannot require grad (only floating point "
-                "tensors have gradients); make it with dtype=np.float32 or np.float64"
-            )
+        checks.check_requires_grad(self, requires_grad)
         self.requires_grad = bool(requires_grad)
         return self
 
@@ -174,26 +132,35 @@ class Tensor(Node):
         """True for tensors the user made (and results recorded under `no_grad`), as in PyTorch."""
         return self._op is None
 
+    @property
+    def op(self) -> str | None:
+        """The name of the op that made this tensor (`"MatMul"`), None for a leaf (`graph.Node`)."""
+        return None if self._op is None else self._op.__name__
+
+    @property
+    def local_derivatives(self) -> None:
+        """None: a tensor op computes its local derivatives in backward, from what it saved (`graph.Node`)."""
+        return None
+
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied)."""
         return self.data
 
     def item(self) -> float | int | bool:
         if self.data.size != 1:
-            raise ShapeError(f"item: only a tensor with one element has an item; this one has shape {self.shape}")
+            raise checks.not_one_item(self.shape)
         return self.data.item()
 
     def detach(self) -> Tensor:
         """The same data, cut off from the graph (shares memory and the version counter, requires no grad)."""
         out = _leaf(self.data)
-        out._vc = _counter(self)  # an in-place write through either is a write to both, as in PyTorch
+        out._vc = counter(self)  # an in-place write through either is a write to both, as in PyTorch
         return out
 
     @property
     def _version(self) -> int:
         """How many in-place writes this tensor's data has had (PyTorch's `t._version`)."""
-        vc = getattr(self, "_vc", None)
-        return 0 if vc is None else vc[0]
+        return version(self)
 
     # ------------------------------------------------------------------ in-place (PyTorch's trailing _)
     # Each bumps the version counter, so a backward pass that needs the old values raises instead
@@ -239,15 +206,12 @@ class Tensor(Node):
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
-            raise ArgumentTypeError("len: a 0-d tensor has no length (as in PyTorch); use t.item() for its number")
+            raise checks.no_length()
         return len(self.data)
 
     def __bool__(self) -> bool:
         if self.data.size != 1:
-            raise ShapeError(
-                f"bool: a tensor of shape {self.shape} has no single truth value (as in PyTorch); "
-                "reduce it first: (t > 0).data.all() or .any()"
-            )
+            raise checks.no_truth_value(self.shape)
         return bool(self.data)
 
     def __repr__(self) -> str:
@@ -327,7 +291,7 @@ class Tensor(Node):
 
     def clip(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002 (NumPy's names)
         if min is None and max is None:
-            raise ArgumentError("clip: give min, max or both")
+            raise checks.no_clip_bounds()
         return _apply(ops.Clip, (self,), min, max)
 
     # ------------------------------------------------------------------ reductions
@@ -337,73 +301,65 @@ class Tensor(Node):
     def sum(
         self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None, keepdim: bool | None = None
     ) -> Tensor:
-        return _apply(ops.Sum, (self,), *_reduce_args("sum", axis, keepdims, dim, keepdim))
+        return _apply(ops.Sum, (self,), *reduce_args("sum", axis, keepdims, dim, keepdim))
 
     def mean(
         self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None, keepdim: bool | None = None
     ) -> Tensor:
-        return _apply(ops.Mean, (self,), *_reduce_args("mean", axis, keepdims, dim, keepdim))
+        return _apply(ops.Mean, (self,), *reduce_args("mean", axis, keepdims, dim, keepdim))
 
     def max(
         self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None, keepdim: bool | None = None
     ) -> Tensor:
         """The largest values along `axis` (PyTorch's `amax`: values only, no indices)."""
         if self.data.size == 0:
-            raise ShapeError(f"max: the tensor is empty (shape {self.shape}); a maximum needs at least one element")
-        return _apply(ops.Max, (self,), *_reduce_args("max", axis, keepdims, dim, keepdim))
+            raise checks.empty_max(self.shape)
+        return _apply(ops.Max, (self,), *reduce_args("max", axis, keepdims, dim, keepdim))
 
     def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
-        return _apply(ops.Softmax, (self,), _one_axis("softmax", axis, dim))
+        return _apply(ops.Softmax, (self,), one_axis("softmax", axis, dim))
 
     def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
-        return _apply(ops.LogSoftmax, (self,), _one_axis("log_softmax", axis, dim))
+        return _apply(ops.LogSoftmax, (self,), one_axis("log_softmax", axis, dim))
 
     # ------------------------------------------------------------------ shape
 
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
-        return _view(self, _apply(ops.Reshape, (self,), _shape(shape, "reshape")))
+        return share_if_view(self, _apply(ops.Reshape, (self,), shape_of(shape, "reshape")))
 
     def expand(self, *shape: int | Sequence[int]) -> Tensor:
         """This tensor broadcast to `shape`, as a new array (PyTorch's `expand`, without the sharing)."""
-        return _apply(ops.Expand, (self,), _shape(shape))
+        return _apply(ops.Expand, (self,), shape_of(shape))
 
     def _scatter(self, shape: tuple[int, ...], index: Any) -> Tensor:
         """zeros(shape) with this tensor added at `index`: x[index]'s gradient, recorded (create_graph)."""
         return _apply(ops.Scatter, (self,), shape, index)
 
     def permute(self, *axes: int | Sequence[int]) -> Tensor:
-        return _view(self, _apply(ops.Permute, (self,), _shape(axes, "permute")))
+        return share_if_view(self, _apply(ops.Permute, (self,), shape_of(axes, "permute")))
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         """PyTorch's transpose: swap axes `dim0` and `dim1` (on a matrix, `transpose(0, 1)` is `.T`).
 
         NumPy's `transpose(axes)` reorders every axis at once; that is `permute` here, as in PyTorch.
         """
+        checks.check_transpose_axes(self.shape, (dim0, dim1))
         n = self.data.ndim
-        for d in (dim0, dim1):
-            if not isinstance(d, (int, np.integer)) or isinstance(d, bool) or not -max(n, 1) <= d < max(n, 1):
-                raise ShapeError(
-                    f"transpose: axis {d!r} is not an axis of a tensor of shape {self.shape} (use an int between "
-                    f"{-max(n, 1)} and {max(n, 1) - 1}); for a full reordering of the axes, use permute(...)"
-                )
         axes = list(range(n))
         if n:
             axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-        return _view(self, _apply(ops.Permute, (self,), tuple(axes)))
+        return share_if_view(self, _apply(ops.Permute, (self,), tuple(axes)))
 
     @property
     def T(self) -> Tensor:  # noqa: N802 (NumPy's and PyTorch's name)
         """All axes reversed (a matrix's transpose), as in NumPy and PyTorch."""
-        return _view(self, _apply(ops.Permute, (self,), None))
+        return share_if_view(self, _apply(ops.Permute, (self,), None))
 
     def __getitem__(self, index: Any) -> Tensor:
         try:
-            return _view(self, _apply(ops.Index, (self,), _index(index)))
+            return share_if_view(self, _apply(ops.Index, (self,), _index(index)))
         except IndexError as error:
-            raise IndexOutOfRangeError(
-                f"index: {index!r} does not fit a tensor of shape {self.shape}: each index must lie in "
-                f"[-n, n) for an axis of size n, with at most {self.ndim} of them (NumPy: {error})"
-            ) from None
+            raise checks.index_out_of_range(index, self.shape, error) from None
 
     # ------------------------------------------------------------------ comparisons (no gradient)
 
@@ -440,10 +396,9 @@ class Tensor(Node):
         differentiated again (retain_graph then defaults to True).
         """
         if not self.requires_grad:
-            raise GraphError("backward: this tensor does not require grad; create its leaves with requires_grad=True")
-        seed = _seed("backward", self, gradient)
-        keep = (create_graph if retain_graph is None else retain_graph) or is_graph_kept()
-        _backprop((self,), (seed,), keep, create_graph)
+            raise checks.no_grad_to_compute()
+        start = seed("backward", self, gradient)
+        backprop((self,), (start,), keeps_graph(retain_graph, create_graph), create_graph)
 
 
 # ---------------------------------------------------------------------- functions
@@ -456,19 +411,13 @@ def matmul(x: Tensor, y: Any) -> Tensor:
         return _apply(ops.MatMul, (x, y))
     except ShapeError:  # name the cause when it is a number (tested here, off the hot path)
         if np.ndim(_raw(x)) == 0 or np.ndim(_raw(y)) == 0:
-            raise ShapeError("matmul: both operands need at least one axis; use * to scale by a number") from None
+            raise checks.matmul_of_a_number() from None
         raise
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x Wᵀ + b in one op (PyTorch's `F.linear`): weight is (out, in), x is (..., in)."""
-    x_shape, w_shape = x.data.shape, weight.data.shape
-    if x_shape[-1:] != w_shape[1:] or len(w_shape) != 2 or (bias is not None and bias.data.shape != w_shape[:1]):
-        bias_shape = None if bias is None else bias.shape
-        raise ShapeError(
-            f"linear: x is {x.shape}, weight is {weight.shape}, bias is {bias_shape}; weight must be "
-            "(out_features, in_features) with in_features equal to x's last axis, and bias (out_features,)"
-        )
+    checks.check_linear(x.data.shape, weight.data.shape, None if bias is None else bias.data.shape)
     return _apply(ops.Linear, (x, weight, bias))
 
 
@@ -476,39 +425,27 @@ def cross_entropy(logits: Tensor, target: Any) -> Tensor:
     """Mean of -log softmax(logits)[target] over the batch; `target` holds class indices."""
     labels = np.asarray(_raw(target))
     shape = logits.data.shape
-    if len(shape) != 2 or labels.shape != shape[:1]:
-        raise ShapeError(
-            f"cross_entropy: logits are {shape} and target is {labels.shape}; expected logits "
-            "(batch, classes) and target (batch,) of class indices"
-        )
-    if labels.dtype.kind not in "iu":
-        raise DTypeError(f"cross_entropy: target must hold integer class indices, got dtype {labels.dtype}")
-    # Negative indices would silently count from the end, so check them here; an index past the
-    # last class fails inside the op (NumPy's IndexError), saving a second pass over the labels.
-    if labels.size and labels.min() < 0:
-        raise MathDomainError(f"cross_entropy: class indices must lie in [0, {shape[1]}), got {labels.min()}")
+    checks.check_cross_entropy(shape, labels)
     try:
         return _apply(ops.CrossEntropy, (logits,), labels)
     except IndexError:
-        raise MathDomainError(
-            f"cross_entropy: class indices must lie in [0, {shape[1]}), got up to {labels.max()}"
-        ) from None
+        raise checks.class_out_of_range(shape[1], f"up to {labels.max()}") from None
 
 
 def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis (`torch.cat`)."""
     if not tensors:
-        raise ArgumentError("concatenate: needs at least one tensor")
+        raise checks.nothing_to_join("concatenate")
     return _apply(ops.Concatenate, tuple(_operand(t, "concatenate") for t in tensors), axis=axis)
 
 
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along a new axis (`torch.stack`): each gets a size-1 axis, then concatenate."""
     if not tensors:
-        raise ArgumentError("stack: needs at least one tensor")
+        raise checks.nothing_to_join("stack")
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
-        raise ShapeError(f"stack: all tensors need the same shape, got {sorted(shapes)}")
+        raise checks.unequal_shapes(shapes)
     expanded = []
     for t in tensors:
         shape = list(t.shape)
@@ -541,10 +478,9 @@ def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any)
     try:
         out, saved = op.forward(*arrays, *args, **kwargs)
     except ValueError as error:
-        raise _shape_error(op, arrays, error) from None
+        raise checks.shape_error(op.__name__, arrays, error) from None
     except TypeError as error:  # NumPy refuses the dtypes, e.g. `-` on booleans
-        dtypes = " and ".join(str(np.result_type(a)) for a in arrays if a is not None)
-        raise DTypeError(f"{op.__name__.lower()}: cannot apply to dtypes {dtypes} (NumPy: {error})") from None
+        raise checks.dtype_error(op.__name__, arrays, error) from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)  # NumPy reductions return scalars; a Tensor always holds an array
     result = Tensor.__new__(Tensor)
@@ -569,79 +505,6 @@ def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any)
     return result
 
 
-def is_released(node: Any) -> bool:
-    """True for a tensor node whose graph a backward pass released (its inputs and saved arrays are gone)."""
-    return getattr(node, "_saved", None) is _FREED
-
-
-def _check_versions(node: Tensor) -> None:
-    """Raise if an input whose value this node's backward reads was written in place since the forward pass."""
-    op = node._op
-    parents = node._parents
-    written = [
-        (i, parents[i])
-        for i in _read_inputs(op, node._needs, len(parents))
-        if parents[i] is not None and _written_after(parents[i], node._order)
-    ]
-    if op.reads_out and _written_after(node, node._order):
-        written.append((None, node))
-    if written:
-        i, tensor = written[0]
-        which = f"its output ({_describe(tensor)})" if i is None else f"its input {i} ({_describe(tensor)})"
-        raise GraphError(
-            f"backward: one of the variables needed for gradient computation has been modified by an in-place "
-            f"operation: {op.__name__} needs {which}, which is at version {tensor._version} now, changed after "
-            f"{op.__name__} used it in the forward pass, so its gradient would come out wrong. Call backward() "
-            "before changing it (loss.backward(), then optimizer.step()), or compute the forward pass again; "
-            "inside a model, use out-of-place ops (x = x + y) rather than in-place ones (x += y)"
-        )
-
-
-def _read_inputs(op: type[ops.Op], needs: tuple[bool, ...], n: int) -> set[int]:
-    """The inputs whose values `op.backward` reads to make the gradients in `needs` (see `Op.reads`)."""
-    if op.reads is None:
-        return set(range(n))
-    return {j for i, deps in enumerate(op.reads) if i < len(needs) and needs[i] for j in deps}
-
-
-def _written_after(t: Tensor, order: int) -> bool:
-    vc = getattr(t, "_vc", None)
-    return vc is not None and vc[1] > order
-
-
-def _view(base: Tensor, result: Tensor) -> Tensor:
-    """A result that is a NumPy view of `base` (reshape, permute, basic indexing) shares its version counter.
-
-    They share memory, so an in-place write to either changes both: as in PyTorch, the write must
-    be seen by the ops that saved either one.
-    """
-    if np.may_share_memory(result.data, base.data):
-        result._vc = _counter(base)
-    return result
-
-
-def _counter(t: Tensor) -> list[int]:
-    """`t`'s version counter, made on first use (most tensors are never written in place)."""
-    vc = getattr(t, "_vc", None)
-    if vc is None:
-        with _write_lock:  # two threads must not each make one (a view would share the wrong one)
-            vc = getattr(t, "_vc", None)
-            if vc is None:
-                vc = t._vc = [0, -1]
-    return vc
-
-
-def bump_version(t: Tensor) -> None:
-    """Record an in-place write to `t` (its data changed): optimizers and `load_state_dict` call this."""
-    vc = _counter(t)
-    with _write_lock:  # one clock for all threads: the newest write is always the largest tick
-        now = tick()
-        vc[0] += 1
-        vc[1] = now
-        if now > _last_write[0]:
-            _last_write[0] = now
-
-
 def _inplace(t: Tensor, name: str, ufunc: Any, other: Any, index: Any = None, graph_op: Any = None) -> Tensor:
     """`t = ufunc(t, other)` (or a copy of `other` when `ufunc` is None) in t's own array; bumps its version.
 
@@ -653,21 +516,12 @@ def _inplace(t: Tensor, name: str, ufunc: Any, other: Any, index: Any = None, gr
     """
     other_grad = type(other) is Tensor and other.requires_grad
     if grad_mode.enabled and (t.requires_grad or other_grad):
-        if t._op is None and t.requires_grad:
-            raise GraphError(
-                f"{name}: {_describe(t)} is a leaf that requires grad, so changing it in place while gradients "
-                "are recorded would lose its history (PyTorch refuses too); do it under `with no_grad():`, as "
-                "optimizers do, or use an out-of-place op"
-            )
-        if graph_op is not None:
+        leaf = t._op is None and t.requires_grad
+        if graph_op is not None and not leaf:
             return graph_op(t, other)
-        what = _describe(t) + " takes part in a recorded graph" if t.requires_grad else "the value requires grad"
-        raise GraphError(
-            f"{name}: {what}, and tinygrad_edu does not record in-place {name} (PyTorch does); compute a new "
-            "tensor instead (x = x * 0, or build it with stack / concatenate), or do it under `with no_grad():`"
-        )
+        raise checks.inplace_refused(name, t, leaf)
     if isinstance(other, Node) and type(other) is not Tensor:  # a Value
-        raise MixedEngineError(f"{name}: a Value cannot be written into a Tensor; use its number, v.data")
+        raise checks.value_written(name)
     value = _raw(other)
     try:
         if ufunc is not None:
@@ -676,246 +530,10 @@ def _inplace(t: Tensor, name: str, ufunc: Any, other: Any, index: Any = None, gr
             t.data[index] = value
         else:
             np.copyto(t.data, value, casting="unsafe")
-    except IndexError as error:
-        raise IndexOutOfRangeError(
-            f"{name}: index {index!r} does not fit a tensor of shape {t.shape} ({error})"
-        ) from None
-    except TypeError as error:  # NumPy's casting errors (float into an integer tensor) are TypeErrors
-        raise DTypeError(
-            f"{name}: cannot write {np.result_type(value)} values into a {t.dtype} tensor in place ({error}); "
-            "make the tensor floating point, or convert the operand"
-        ) from None
-    except ValueError as error:
-        raise ShapeError(
-            f"{name}: cannot write an operand of shape {np.shape(value)} into a tensor of shape {t.shape} in place: "
-            f"it must broadcast to that shape without growing it (NumPy: {error})"
-        ) from None
+    except (IndexError, TypeError, ValueError) as error:  # (NumPy's casting errors are TypeErrors)
+        raise checks.inplace_error(name, t, value, index, error) from None
     bump_version(t)
     return t
-
-
-def _describe(t: Tensor) -> str:
-    """How an error names a tensor: its name if it has one, its shape and dtype."""
-    name = f"tensor {t.name!r}" if t.name else "a tensor"
-    return f"{name} of shape {t.shape}, dtype {t.dtype}"
-
-
-def grad_tensors(
-    outputs: Tensor | Sequence[Tensor],
-    inputs: Tensor | Sequence[Tensor],
-    grad_outputs: Any = None,
-    retain_graph: bool | None = None,
-    create_graph: bool = False,
-    allow_unused: bool = False,
-) -> tuple[Any, ...]:
-    """d(outputs)/d(inputs), one entry per input, like `torch.autograd.grad`; no `.grad` is touched.
-
-    `grad_outputs` weights each output (needed for outputs with more than one element). With
-    `create_graph=True` the results are Tensors with a graph, so they can be differentiated again;
-    otherwise NumPy arrays. An input the outputs do not depend on raises `GraphError`, unless
-    `allow_unused=True`, when its entry is None.
-    """
-    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
-    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-    if not outputs or not inputs:
-        raise GraphError("grad: give at least one output and one input")
-    for t in (*outputs, *inputs):
-        if not isinstance(t, Tensor):
-            raise ArgumentTypeError(f"grad: outputs and inputs must be Tensors, got {type(t).__name__}")
-    for i, x in enumerate(inputs):
-        if not x.requires_grad:
-            raise GraphError(f"grad: input {i} (shape {x.shape}) does not require grad, so it has no gradient")
-    if grad_outputs is None:
-        grad_outputs = (None,) * len(outputs)
-    elif isinstance(grad_outputs, (Tensor, np.ndarray)):
-        grad_outputs = (grad_outputs,)
-    if len(grad_outputs) != len(outputs):
-        raise ShapeError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs; give one per output")
-    for i, out in enumerate(outputs):
-        if not out.requires_grad:
-            raise GraphError(f"grad: output {i} does not require grad (no input it depends on requires grad)")
-    seeds = tuple(_seed("grad", out, g) for out, g in zip(outputs, grad_outputs))
-    keep = (create_graph if retain_graph is None else retain_graph) or is_graph_kept()
-    found = _backprop(outputs, seeds, keep, create_graph, inputs)
-    for i, (x, g) in enumerate(zip(inputs, found)):
-        if g is None and not allow_unused:
-            raise GraphError(
-                f"grad: input {i} (shape {x.shape}) is not used to compute the outputs; "
-                "pass allow_unused=True to get None for it"
-            )
-    return found
-
-
-def _seed(caller: str, out: Tensor, gradient: Any) -> Any:
-    """dL/d(out) to start from: ones for a one-element output, else the caller's, checked."""
-    if gradient is None:
-        if out.data.size != 1:
-            raise GraphError(
-                f"{caller}: the output has shape {out.shape}, so its gradient is not implied; "
-                "reduce it to a scalar first (e.g. .sum()) or pass gradient= an array of that shape"
-            )
-        return np.ones(out.data.shape, dtype=out.data.dtype)
-    if type(gradient) is not Tensor:
-        gradient = np.array(gradient, dtype=out.data.dtype)  # a copy: the engine may add into it
-    if gradient.shape != out.shape:
-        raise ShapeError(f"{caller}: gradient has shape {gradient.shape} but the output is {out.shape}")
-    return gradient
-
-
-def _backprop(
-    roots: tuple[Tensor, ...],
-    seeds: tuple[Any, ...],
-    retain_graph: bool,
-    create_graph: bool,
-    inputs: tuple[Tensor, ...] | None = None,
-) -> tuple[Any, ...]:
-    """The chain rule over the graph behind `roots`, newest node first.
-
-    `pending` holds dL/d(node) for the nodes reached so far, and `frontier` is a heap of the ops
-    among them by creation tick. Every user of a node is newer than it, so when the newest pending
-    op comes off the heap its gradient is complete (PyTorch's engine also runs the newest ready node
-    first). No walk or sort beforehand: a node is found when a gradient reaches it, and (unless
-    `retain_graph`) an op passed is let go at once, so the arrays of the graph behind it are freed
-    as the pass goes. A node no gradient reaches is not visited. Leaves have nothing to pass on:
-    they wait in `pending` and get their sums when the heap is empty. Without
-    `inputs` (that is `backward()`), leaves accumulate into `.grad` and, with `retain_graph`,
-    intermediate results keep this pass's gradient; with `inputs` (`grad()`), nothing is written
-    and the inputs' gradients are returned. With `create_graph`, gradients are Tensors and each
-    op's backward records a graph.
-    """
-    wanted = None if inputs is None else dict.fromkeys(inputs)
-    pending: dict[Tensor, Any] = {}
-    owned: set[Tensor] = set()  # nodes whose pending gradient is an array only the engine holds
-    # (-tick, id, node): heapq pops the newest first; the id breaks a tie (a copied node keeps its tick)
-    # so that two Tensors are never compared (their < is elementwise).
-    frontier: list[tuple[int, int, Tensor]] = []
-    for root, seed in zip(roots, seeds):
-        if create_graph and type(seed) is not Tensor:
-            seed = _leaf(seed)
-        elif not create_graph and type(seed) is Tensor:
-            seed = np.array(seed.data)
-        if root not in pending and root._op is not None:
-            heappush(frontier, (-root._order, id(root), root))
-        _hand_over(pending, owned, root, seed, not create_graph, create_graph)
-    was_enabled = grad_mode.enabled
-    if create_graph and not was_enabled:  # asked for a graph: record it even inside no_grad, as PyTorch does
-        set_mode(grad_mode, True, True)
-    try:
-        while frontier:
-            node = heappop(frontier)[2]
-            g = pending.pop(node)
-            if wanted is not None and node in wanted:
-                wanted[node] = _returned(g, node in owned)
-            op = node._op
-            if wanted is None:
-                # An intermediate result shows this pass's gradient when the graph is kept (to draw
-                # it); otherwise the gradient is let go once passed on, as in PyTorch. The root keeps its own.
-                node.grad = g if retain_graph or node is roots[0] else None
-            saved = node._saved
-            if saved is _FREED:
-                raise GraphError(
-                    f"backward: the graph through {op.__name__} was already used by a backward pass and "
-                    "its saved arrays were freed; pass retain_graph=True to the first backward() to "
-                    "go through it twice, or recompute the forward pass"
-                )
-            parents = node._parents
-            if create_graph:
-                saved = op.saved_tensors(parents, node, saved)
-            needs = node._needs  # which inputs wanted a gradient, fixed when the op ran (as in PyTorch)
-            if _last_write[0] > node._order:  # something was written in place since this node was made
-                _check_versions(node)
-            grads = op.backward(saved, g, needs)
-            if away.count and anomaly_mode.enabled:
-                shapes = [None if p is None else p.shape for p in parents]
-                check_backward(op.__name__, [_raw(d) for d in grads], shapes, node._order)
-            if not retain_graph:  # release: what it saved and its links to its inputs (and so the graph behind)
-                node._saved, node._parents = _FREED, ()
-            for parent, grad, need in zip(parents, grads, needs):
-                if not need or grad is None:
-                    continue
-                if parent not in pending:
-                    if parent._op is not None:
-                        heappush(frontier, (-parent._order, id(parent), parent))
-                    data = parent.data
-                    # The usual edge: the first gradient to reach this input, an array of its dtype.
-                    if not create_graph and type(grad) is np.ndarray and grad.dtype == data.dtype:
-                        if grad.shape != data.shape:  # a broadcast input (a bias): summed back, a new array
-                            grad = np.asarray(unbroadcast(grad, data.shape))  # (a 0-d sum is a NumPy scalar)
-                            owned.add(parent)
-                        elif grad is not g and grad.base is None:  # a new array (not g, not a view of it): ours
-                            owned.add(parent)
-                        pending[parent] = grad
-                        continue
-                # Any other edge: a second gradient to add, a NumPy scalar, a cast, a graph.
-                fresh = grad is not g and type(grad) is np.ndarray and grad.base is None
-                _hand_over(pending, owned, parent, grad, fresh, create_graph)
-        for leaf, g in pending.items():  # only leaves are left, each with its whole gradient
-            if wanted is None:
-                if leaf.requires_grad:  # (a leaf switched off since the forward pass gets none, as in PyTorch)
-                    _to_leaf(leaf, g, leaf in owned)
-            elif leaf in wanted:
-                wanted[leaf] = _returned(g, leaf in owned)
-    finally:
-        if create_graph and not was_enabled:
-            set_mode(grad_mode, False, True)
-    if wanted is None:
-        return ()
-    # One entry per input, in order; an input given twice gets its gradient twice, as two arrays.
-    found, given = [], set()
-    for x in inputs:
-        g = wanted[x]
-        found.append(g.copy() if x in given and type(g) is np.ndarray else g)
-        given.add(x)
-    return tuple(found)
-
-
-def _returned(g: Any, ours: bool) -> Any:
-    """A gradient `grad()` returns: the caller gets an array of its own."""
-    return g.copy() if type(g) is np.ndarray and not ours else g
-
-
-def _hand_over(
-    pending: dict[Tensor, Any], owned: set[Tensor], node: Tensor, grad: Any, fresh: bool, create_graph: bool
-) -> None:
-    """Add `grad` into dL/d(node), summed back to the node's shape and cast to its dtype; in place
-    when the engine owns the buffer, which saves an allocation per edge."""
-    if grad.shape != node.data.shape:
-        grad = unbroadcast(grad, node.data.shape)
-        fresh = type(grad) is np.ndarray  # a sum is a new array; a Tensor is never added into
-    if type(grad) is not Tensor:
-        if type(grad) is not np.ndarray:
-            grad = np.asarray(grad)  # NumPy gives scalars for 0-d results
-        if grad.dtype != node.data.dtype:
-            grad = grad.astype(node.data.dtype)
-            fresh = True
-        if create_graph:  # a constant gradient (no path to an input) joins as a leaf
-            grad = _leaf(grad)
-            fresh = False
-    total = pending.get(node)
-    if total is None:
-        pending[node] = grad
-        if fresh:
-            owned.add(node)
-    elif node in owned:
-        total += grad  # ours alone: add in place
-    else:
-        total = total + grad
-        if type(total) is not Tensor:
-            total = np.asarray(total)  # (0-d arrays add up to a NumPy scalar; a gradient is an array)
-            owned.add(node)  # a new array: ours to add into
-        pending[node] = total
-
-
-def _to_leaf(node: Tensor, grad: Any, fresh: bool) -> None:
-    """Accumulate into a leaf's `.grad`, which the leaf owns (optimizers update it in place)."""
-    if node.grad is None:
-        # A borrowed gradient is copied: the same array may have been handed to another input (x + x),
-        # and in-place updates of one leaf's grad must never change another's.
-        node.grad = grad if fresh or type(grad) is Tensor else grad.copy()
-    elif type(node.grad) is Tensor and type(grad) is not Tensor:
-        node.grad = _leaf(node.grad.data + grad)  # a first-order pass adds numbers, records nothing
-    else:
-        node.grad += grad
 
 
 def _leaf(array: np.ndarray) -> Tensor:
@@ -937,43 +555,11 @@ def _operand(other: Any, op: str) -> Any:
     """A Tensor, or a constant NumPy can combine with one; a Value is refused."""
     if type(other) is Tensor or isinstance(other, (int, float, np.ndarray, np.generic)):
         return other
-    if isinstance(other, Node):  # not a Tensor (tested first): a Value
-        raise MixedEngineError(
-            f"Tensor {op} Value: the tensor and scalar engines do not mix; use Tensor(v.data) or t.item()"
-        )
-    if isinstance(other, (list, tuple)):
-        return np.asarray(other, dtype=np.float32)
-    raise ArgumentTypeError(f"Tensor {op} {type(other).__name__}: expected a Tensor, a number or a numpy array")
+    return checks.constant(other, op)
 
 
 def _raw(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
-
-
-Axes = int | tuple[int, ...] | list[int] | None
-
-
-def _reduce_args(op: str, axis: Axes, keepdims: bool, dim: Axes, keepdim: bool | None) -> tuple[Any, bool]:
-    """(axis, keepdims) from NumPy's names or PyTorch's `dim`/`keepdim`; a list of axes acts as a tuple."""
-    if dim is not None:
-        if axis is not None:
-            raise ArgumentError(f"{op}: give axis= (NumPy's name) or dim= (PyTorch's), not both")
-        axis = dim
-    if keepdim is not None:
-        keepdims = keepdim
-    if type(axis) is list:
-        axis = tuple(axis)
-    if not (axis is None or type(axis) is int or isinstance(axis, (np.integer, tuple))):
-        raise ArgumentTypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
-    return axis, keepdims
-
-
-def _one_axis(op: str, axis: int, dim: int | None) -> int:
-    if dim is None:
-        return axis
-    if axis != -1:
-        raise ArgumentError(f"{op}: give axis= (NumPy's name) or dim= (PyTorch's), not both")
-    return dim
 
 
 def _index(index: Any) -> Any:
@@ -983,18 +569,6 @@ def _index(index: Any) -> Any:
     return _raw(index)
 
 
-def _shape(dims: tuple[Any, ...], op: str = "shape", new: bool = False) -> tuple[int, ...]:
-    """Accept f(2, 3) and f((2, 3)) alike; each entry must be an int (and >= 0 for a `new` array's shape)."""
-    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
-        dims = tuple(dims[0])
-    for d in dims:
-        if not isinstance(d, (int, np.integer)) or isinstance(d, bool):
-            raise ArgumentTypeError(f"{op}: {dims} is not a shape; give whole numbers, as f(2, 3) or f((2, 3))")
-        if new and d < 0:
-            raise ShapeError(f"{op}: shape {dims} has a negative size; every size must be >= 0")
-    return tuple(dims)
-
-
 def _compare(t: Tensor, other: Any, ufunc: Any, symbol: str) -> Tensor:
     """t < other and friends: a boolean leaf (comparisons have no gradient)."""
     if symbol in ("==", "!=") and not isinstance(other, (Tensor, int, float, np.ndarray, np.generic, list, tuple)):
@@ -1002,35 +576,5 @@ def _compare(t: Tensor, other: Any, ufunc: Any, symbol: str) -> Tensor:
     value = _raw(_operand(other, symbol))
     try:
         return _leaf(ufunc(t.data, value))
-    except ValueError as error:
-        raise ShapeError(f"Tensor {symbol}: cannot compare shapes {t.shape} and {np.shape(value)} ({error})") from None
-    except TypeError as error:
-        raise DTypeError(f"Tensor {symbol}: cannot compare {t.dtype} with {np.result_type(value)} ({error})") from None
-
-
-_HINTS = {
-    "MatMul": "the last axis of the first operand must equal the second-to-last axis of the second "
-    "(did you mean to transpose one with .T?)",
-    "Linear": "weight must be (out_features, in_features) with in_features equal to x's last axis",
-    "Reshape": "the new shape must hold exactly as many elements as the old one (use -1 for one axis to infer it)",
-    "Permute": "give each axis exactly once, each between -ndim and ndim - 1",
-    "Concatenate": "all tensors need the same number of axes and equal sizes on every axis but the joined one",
-}
-for _name in ("Sum", "Mean", "Max", "Softmax", "LogSoftmax"):
-    _HINTS[_name] = "each axis must lie between -ndim and ndim - 1 (and appear once)"
-
-
-def _shape_error(op: type[ops.Op], arrays: list[Any], error: ValueError) -> TinygradEduError:
-    shapes = " and ".join(str(np.shape(a)) for a in arrays)
-    if "negative integer powers" in str(error):  # NumPy's refusal, not a shape problem
-        return MathDomainError(
-            f"pow: an integer tensor cannot be raised to a negative integer power (shapes {shapes}), as in NumPy "
-            "and PyTorch: the result would not be an integer; make the base floating point, e.g. "
-            "Tensor(x, dtype=np.float32) or x ** -1.0"
-        )
-    hint = _HINTS.get(
-        op.__name__,
-        "broadcasting compares shapes from the right and each pair of sizes must be equal or 1; "
-        "reshape one operand so the axes line up",
-    )
-    return ShapeError(f"{op.__name__.lower()}: cannot apply to shapes {shapes}: {hint} (NumPy: {error})")
+    except (ValueError, TypeError) as error:
+        raise checks.comparison_error(symbol, t.shape, t.dtype, value, error) from None

@@ -193,11 +193,11 @@ class Value(Node):
                     if parent.requires_grad:
                         parent.grad += d * g
 
-    # ------------------------------------------------------------------ the edges, for walks and drawings
+    # ------------------------------------------------------------------ the edges (read as graph.Node's protocol)
 
     @property
     def _parents(self) -> tuple[Value, ...]:
-        """The nodes this one was computed from (what `graph.walk`, drawing and explain follow)."""
+        """The nodes this one was computed from (read by others as `parents`)."""
         if self._a is not None:
             return (self._a,) if self._b is None else (self._a, self._b)
         return self._many[0] if self._many is not None else ()
@@ -216,6 +216,16 @@ class Value(Node):
         else:
             self._da, *rest = local
             self._db = rest[0] if rest else self._db
+
+    @property
+    def op(self) -> str | None:
+        """The op that made this node (`"+"`, `"sigmoid"`, `"**2"`, `"Σw·x"`), None for a leaf (`graph.Node`)."""
+        return self._op if self._parents else None
+
+    @property
+    def local_derivatives(self) -> tuple[float, ...]:
+        """d(self)/d(parent) for each of `parents`, recorded by the forward pass (`graph.Node`)."""
+        return self._locals
 
     # ------------------------------------------------------------------ conveniences
 

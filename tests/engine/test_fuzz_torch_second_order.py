@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 
 from tinygrad_edu import Tensor
-from tinygrad_edu.tensor import grad_tensors
+from tinygrad_edu.autograd import grad
 
 torch = pytest.importorskip("torch")
 fuzz = pytest.importorskip("test_fuzz_torch")
@@ -43,7 +43,7 @@ def check_second_order(plan) -> None:
 
     loss_ours = _weighted_sum(ours, cs, Tensor(np.array(0.0)))
     loss_theirs = _weighted_sum(theirs, [torch.as_tensor(c) for c in cs], torch.tensor(0.0, dtype=torch.float64))
-    firsts_ours = grad_tensors(loss_ours, leaves, create_graph=True, allow_unused=True)
+    firsts_ours = grad(loss_ours, leaves, create_graph=True, allow_unused=True)
     firsts_theirs = torch.autograd.grad(loss_theirs, tleaves, create_graph=True, allow_unused=True)
     for k, (a, b) in enumerate(zip(firsts_ours, firsts_theirs)):
         got = np.zeros(leaves[k].shape) if a is None else a.data
@@ -52,7 +52,7 @@ def check_second_order(plan) -> None:
 
     s_ours = _weighted_sum(firsts_ours, vs, Tensor(np.array(0.0)))
     s_theirs = _weighted_sum(firsts_theirs, [torch.as_tensor(v) for v in vs], torch.tensor(0.0, dtype=torch.float64))
-    seconds_ours = grad_tensors(s_ours, leaves, allow_unused=True) if s_ours.requires_grad else (None,) * len(leaves)
+    seconds_ours = grad(s_ours, leaves, allow_unused=True) if s_ours.requires_grad else (None,) * len(leaves)
     seconds_theirs = (
         torch.autograd.grad(s_theirs, tleaves, allow_unused=True) if s_theirs.requires_grad else (None,) * len(leaves)
     )

@@ -182,11 +182,11 @@ def test_grad_hands_tensors_to_the_tensor_engine(monkeypatch):
         calls.append(args)
         return ["g"]
 
-    monkeypatch.setattr(autograd, "grad_tensors", fake)
+    monkeypatch.setattr(autograd, "_grad_tensors", fake)
     t = tg.Tensor(np.ones(2), requires_grad=True)
     out = t.sum()
     assert tg.grad(out, t, create_graph=True) == ("g",)
-    assert calls == [([out], [t], None, None, True, False)]
+    assert calls == [([out], [t], [None], None, True)]
 
 
 def test_create_graph_result_is_differentiable_and_float_result_is_not():

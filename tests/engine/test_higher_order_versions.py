@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tinygrad_edu import GraphError, Tensor, keep_graph, no_grad, ops
-from tinygrad_edu.tensor import grad_tensors
+from tinygrad_edu.autograd import grad
 
 
 def _mul_graph() -> tuple[Tensor, Tensor, Tensor]:
@@ -20,16 +20,16 @@ def test_create_graph_backward_checks_versions():
         y.backward(create_graph=True)
 
 
-def test_grad_tensors_checks_versions():
+def test_tensor_grad_checks_versions():
     a, c, y = _mul_graph()
     c.fill_(0.0)
     with pytest.raises(GraphError, match="Mul needs its input 1"):
-        grad_tensors(y, a)
+        grad(y, a)
 
 
 def test_create_graph_gradient_is_right_when_nothing_was_written():
     a, _, y = _mul_graph()
-    (g,) = grad_tensors(y, a, create_graph=True)
+    (g,) = grad(y, a, create_graph=True)
     np.testing.assert_allclose(g.data, 2 * np.array([3.0, 4.0]) * np.array([1.0, 2.0]))  # d(c a²)/da = 2ca
     g.sum().backward()
     np.testing.assert_allclose(a.grad, 2 * np.array([3.0, 4.0]))  # d²/da² = 2c
@@ -53,16 +53,16 @@ def test_scatter_backward_reads_no_input_value():
     np.testing.assert_array_equal(a.grad, [4.0, 1.0])  # a[0] lands at 3 (weight 4), a[1] at 0 (weight 1)
 
 
-def test_grad_tensors_releases_the_graph_unless_kept():
+def test_tensor_grad_releases_the_graph_unless_kept():
     a, _, y = _mul_graph()
-    grad_tensors(y, a)
+    grad(y, a)
     with pytest.raises(GraphError, match="already used by a backward pass"):
-        grad_tensors(y, a)
+        grad(y, a)
 
     a, _, y = _mul_graph()
     with keep_graph():
-        first = grad_tensors(y, a)[0]
-    second = grad_tensors(y, a)[0]  # the graph was kept, so a second pass works
+        first = grad(y, a)[0]
+    second = grad(y, a)[0]  # the graph was kept, so a second pass works
     np.testing.assert_array_equal(first, second)
 
 

@@ -246,3 +246,60 @@ def test_detect_anomaly_keeps_a_bounded_number_of_sites(monkeypatch):
         newest = max(anomaly_mode.sites)
         assert newest == loss._order and "test_modes.py" in anomaly_mode.sites[newest]
     assert len(anomaly_mode.sites) == 0
+
+
+# ---------------------------------------------------------------------- one mode object, many functions
+
+
+MODE_OBJECTS = {
+    # name: (make the object, read this thread's setting, the setting inside)
+    "no_grad": (lambda: no_grad(), is_grad_enabled, False),
+    "enable_grad": (lambda: enable_grad(), is_grad_enabled, True),
+    "set_grad_enabled(False)": (lambda: set_grad_enabled(False), is_grad_enabled, False),
+    "detect_anomaly": (lambda: tg.detect_anomaly(), lambda: anomaly_mode.enabled, True),
+    "keep_graph": (lambda: tg.keep_graph(), tg.is_graph_kept, True),
+}
+
+
+@pytest.mark.parametrize("name", list(MODE_OBJECTS))
+def test_one_mode_object_decorates_two_functions(name):
+    """Issue 24, item 9: PyTorch lets one `set_grad_enabled(False)` (or any mode object) decorate many functions."""
+    make, read, inside = MODE_OBJECTS[name]
+    outside = read()
+    switch = make()  # (set_grad_enabled switches at once, as a function; decorating puts it back)
+
+    @switch
+    def first():
+        return read()
+
+    @switch
+    def second():
+        return read(), first()
+
+    def third():
+        return read()
+
+    third = switch(third)
+    assert read() == outside  # decorating switches nothing
+    assert first() == inside and second() == (inside, inside) and third() == inside
+    assert read() == outside and away.count == 0
+    with switch:  # still a context manager, and still reusable afterwards
+        assert read() == inside and first() == inside
+    assert read() == outside and away.count == 0
+
+
+def test_one_set_grad_enabled_object_decorates_two_functions_as_in_pytorch():
+    torch = pytest.importorskip("torch")
+
+    def twice(module, switch):
+        @switch
+        def f():
+            return module.is_grad_enabled()
+
+        @switch
+        def g():
+            return module.is_grad_enabled()
+
+        return f(), g(), module.is_grad_enabled()
+
+    assert twice(tg, set_grad_enabled(False)) == twice(torch, torch.set_grad_enabled(False)) == (False, False, True)

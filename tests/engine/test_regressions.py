@@ -301,10 +301,10 @@ def test_zero_d_leaf_with_two_gradients_keeps_an_array():
 
 def test_grad_of_an_input_given_twice_returns_it_twice():
     """grad(loss, [x, x]) gives two entries (as torch.autograd.grad does), two separate arrays."""
-    from tinygrad_edu.tensor import grad_tensors
+    from tinygrad_edu.autograd import grad
 
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
-    first, second = grad_tensors((x * x).sum(), [x, x])
+    first, second = grad((x * x).sum(), [x, x])
     np.testing.assert_array_equal(first, [2.0, 4.0])
     np.testing.assert_array_equal(second, [2.0, 4.0])
     first[0] = 99.0

@@ -1,5 +1,5 @@
 """Gradients of gradients on the Tensor engine: every op's second derivative against PyTorch (float64)
-and against finite differences of first derivatives (gradgradcheck); grad_tensors' contract; an MLP's
+and against finite differences of first derivatives (gradgradcheck); grad()'s contract on Tensors; an MLP's
 Hessian-vector product."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from tinygrad_edu import GradcheckError, GraphError, Tensor, concatenate, cross_entropy, gradgradcheck, linear, ops
-from tinygrad_edu.tensor import _apply, grad_tensors
+from tinygrad_edu.autograd import grad
+from tinygrad_edu.tensor import _apply
 
 TARGET = np.array([1, 0, 4, 2])
 ROWS = [0, 2, 0]  # a repeated row: Index's backward must add, not overwrite
@@ -105,10 +106,10 @@ def _ours(name: str) -> list[np.ndarray]:
     c, vs = _weights(name, [x.shape for x in xs])
     out = fn(*xs)
     loss = (out * out * c).sum()
-    firsts = grad_tensors(loss, xs, create_graph=True)
+    firsts = grad(loss, xs, create_graph=True)
     assert all(isinstance(f, Tensor) for f in firsts)
     total = sum(((f * v).sum() for f, v in zip(firsts, vs)), Tensor(np.array(0.0)))
-    return [np.asarray(g) for g in grad_tensors(total, xs)]
+    return [np.asarray(g) for g in grad(total, xs)]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -141,56 +142,56 @@ def test_gradgradcheck_catches_a_wrong_second_derivative(monkeypatch):
         gradgradcheck(lambda x: x.tanh(), [Tensor(np.array([0.3, -0.8]))])
 
 
-# ---------------------------------------------------------------------- grad_tensors: PyTorch's contract
+# ---------------------------------------------------------------------- grad() on Tensors: PyTorch's contract
 
 
-def test_grad_tensors_does_not_touch_grad_and_matches_backward():
+def test_tensor_grad_does_not_touch_grad_and_matches_backward():
     x = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
     w = Tensor(np.array([1.5, 0.25, -2.0]), requires_grad=True)
-    (gx, gw) = grad_tensors(((x * w).tanh()).sum(), (x, w), retain_graph=True)
+    (gx, gw) = grad(((x * w).tanh()).sum(), (x, w), retain_graph=True)
     assert x.grad is None and w.grad is None
     t = np.tanh(x.data * w.data)
     np.testing.assert_allclose(gx, (1 - t**2) * w.data, rtol=1e-15)
     np.testing.assert_allclose(gw, (1 - t**2) * x.data, rtol=1e-15)
 
 
-def test_grad_tensors_unused_input_raises_unless_allowed():
+def test_tensor_grad_unused_input_raises_unless_allowed():
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
     unused = Tensor(np.array([3.0]), requires_grad=True)
     with pytest.raises(GraphError, match=r"input 1 .* not used"):
-        grad_tensors((x * x).sum(), (x, unused), retain_graph=True)
-    gx, gu = grad_tensors((x * x).sum(), (x, unused), allow_unused=True)
+        grad((x * x).sum(), (x, unused), retain_graph=True)
+    gx, gu = grad((x * x).sum(), (x, unused), allow_unused=True)
     np.testing.assert_array_equal(gx, [2.0, 4.0])
     assert gu is None
 
 
-def test_grad_tensors_needs_grad_outputs_for_a_non_scalar_and_weights_by_them():
+def test_tensor_grad_needs_grad_outputs_for_a_non_scalar_and_weights_by_them():
     x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
     y = x * x
     with pytest.raises(GraphError, match="shape \\(3,\\)"):
-        grad_tensors(y, x, retain_graph=True)
-    (g,) = grad_tensors(y, x, grad_outputs=np.array([1.0, 0.0, -1.0]))
+        grad(y, x, retain_graph=True)
+    (g,) = grad(y, x, grad_outputs=np.array([1.0, 0.0, -1.0]))
     np.testing.assert_array_equal(g, [2.0, 0.0, -6.0])
 
 
-def test_grad_tensors_of_an_input_that_does_not_require_grad_raises():
+def test_tensor_grad_of_an_input_that_does_not_require_grad_raises():
     x = Tensor(np.array([1.0]), requires_grad=True)
     k = Tensor(np.array([2.0]))
     with pytest.raises(GraphError, match="does not require grad"):
-        grad_tensors((x * k).sum(), (x, k))
+        grad((x * k).sum(), (x, k))
 
 
-def test_grad_tensors_of_an_intermediate_result_is_the_gradient_flowing_into_it():
+def test_tensor_grad_of_an_intermediate_result_is_the_gradient_flowing_into_it():
     x = Tensor(np.array([0.2, 0.7]), requires_grad=True)
     h = x.exp()
-    (gh,) = grad_tensors((h * h).sum(), h)
+    (gh,) = grad((h * h).sum(), h)
     np.testing.assert_allclose(gh, 2 * np.exp([0.2, 0.7]), rtol=1e-15)
 
 
 def test_grad_of_several_outputs_adds_their_gradients():
     x = Tensor(np.array([0.5, 1.5]), requires_grad=True)
     a, b = (x * x).sum(), x.exp().sum()
-    (g,) = grad_tensors((a, b), x)
+    (g,) = grad((a, b), x)
     np.testing.assert_allclose(g, 2 * x.data + np.exp(x.data), rtol=1e-15)
 
 
@@ -208,9 +209,9 @@ def test_backward_create_graph_makes_grad_a_tensor_that_can_be_differentiated():
 
 def test_third_derivative_of_a_cube():
     x = Tensor(np.array(1.7), requires_grad=True)
-    (d1,) = grad_tensors(x * x * x, x, create_graph=True)
-    (d2,) = grad_tensors(d1, x, create_graph=True)
-    (d3,) = grad_tensors(d2, x)
+    (d1,) = grad(x * x * x, x, create_graph=True)
+    (d2,) = grad(d1, x, create_graph=True)
+    (d3,) = grad(d2, x)
     assert (float(d1.data), float(d2.data), float(d3)) == pytest.approx((3 * 1.7**2, 6 * 1.7, 6.0), rel=1e-15)
 
 
@@ -218,14 +219,14 @@ def test_first_order_gradients_are_plain_arrays_and_create_graph_restores_grad_m
     from tinygrad_edu import is_grad_enabled, no_grad
 
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
-    (g,) = grad_tensors((x * x).sum(), x)
+    (g,) = grad((x * x).sum(), x)
     assert type(g) is np.ndarray
     with no_grad():
         y = (x * 1.0).sum()
     assert not y.requires_grad  # recorded nothing under no_grad
     loss = (x * x * x).sum()
     with no_grad():  # PyTorch records the derivative graph when asked, even inside no_grad
-        (g,) = grad_tensors(loss, x, create_graph=True)
+        (g,) = grad(loss, x, create_graph=True)
         assert not is_grad_enabled()
     assert g.requires_grad
 
@@ -248,9 +249,9 @@ def test_mlp_hessian_vector_product_matches_torch():
     x, y = rng.normal(0, 1, (6, 3)), rng.integers(0, 4, 6)
 
     params = [Tensor(a, requires_grad=True) for a in arrays]
-    grads = grad_tensors(_mlp_loss(params, Tensor(x), y), params, create_graph=True)
+    grads = grad(_mlp_loss(params, Tensor(x), y), params, create_graph=True)
     dot = sum(((g * v).sum() for g, v in zip(grads, vectors)), Tensor(np.array(0.0)))
-    ours = grad_tensors(dot, params)
+    ours = grad(dot, params)
 
     tparams = [torch.tensor(a, requires_grad=True) for a in arrays]
     w1, b1, w2, b2 = tparams
@@ -298,7 +299,7 @@ def test_a_gradient_graph_draws_like_any_other_graph():
     from tinygrad_edu.viz import draw
 
     x = Tensor(np.array(0.5), requires_grad=True, name="x")
-    (first,) = grad_tensors(x.sigmoid(), x, create_graph=True)
+    (first,) = grad(x.sigmoid(), x, create_graph=True)
     first.backward(retain_graph=True)
     source = draw(first).source
     # dσ/dx = g * (s * (1 - s)): the sigmoid of the forward pass, then Sub, Mul, Mul of the backward one
@@ -307,11 +308,11 @@ def test_a_gradient_graph_draws_like_any_other_graph():
     assert float(x.grad) == pytest.approx(s * (1 - s) * (1 - 2 * s), rel=1e-14)
 
 
-def test_grad_tensors_returns_arrays_of_their_own():
+def test_tensor_grad_returns_arrays_of_their_own():
     # Add hands one array to both inputs; the caller must get two
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
     y = Tensor(np.array([3.0, 4.0]), requires_grad=True)
-    gx, gy = grad_tensors((x + y).sum(), (x, y))
+    gx, gy = grad((x + y).sum(), (x, y))
     gx += 1.0
     np.testing.assert_array_equal(gy, [1.0, 1.0])
 
@@ -320,9 +321,9 @@ def test_create_graph_adds_broadcast_gradients_from_every_use():
     # x is broadcast in two products: both gradients are summed back to x's shape, then added
     x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
     a, b = np.arange(6.0).reshape(2, 3), np.ones((2, 3))
-    (g,) = grad_tensors(((x * a) + (x * b) * x).sum(), x, create_graph=True)
+    (g,) = grad(((x * a) + (x * b) * x).sum(), x, create_graph=True)
     np.testing.assert_allclose(g.data, a.sum(0) + 2 * x.data * b.sum(0), rtol=1e-15)
-    (h,) = grad_tensors(g.sum(), x)
+    (h,) = grad(g.sum(), x)
     np.testing.assert_allclose(h, 2 * b.sum(0), rtol=1e-15)
 
 

@@ -192,7 +192,7 @@ def test_state_dict_is_a_copy_and_bad_state_changes_nothing():
     train_step(net, opt)
     sd = opt.state_dict()
     sd["state"][0]["momentum_buffer"][:] = 123.0
-    assert not np.any(opt.state[id(net[0].weight)]["momentum_buffer"] == 123.0)
+    assert not np.any(opt.state[net[0].weight]["momentum_buffer"] == 123.0)
     before = opt.state_dict()
     bad = opt.state_dict()
     bad["state"][1]["momentum_buffer"] = np.zeros(7)

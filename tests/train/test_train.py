@@ -332,3 +332,13 @@ def test_summary_of_scalar_models(capsys):
     value_mlp = nn.Sequential(nn.Linear(2, 16, engine="value"), nn.ReLU(), nn.Linear(16, 1, engine="value"))
     text = summary(value_mlp, 2, print_fn=None)
     assert "(16,)" in text and f"Total params: {2 * 16 + 16 + 16 + 1}" in text
+
+
+def test_fit_on_a_model_without_parameters_says_so():
+    from tinygrad_edu.errors import ArgumentError
+
+    model = nn.Sequential(nn.Sigmoid(engine="tensor"))
+    with pytest.raises(ArgumentError, match="has no parameters"):
+        fit(model, nn.MSELoss(), None, np.zeros((2, 1)), np.zeros((2, 1)), epochs=1)
+    with pytest.raises(ArgumentError, match="has no parameters"):
+        predict(model, np.zeros((2, 1)))

@@ -459,13 +459,14 @@ def test_calls_must_come_from_record_modules():
         draw(Value(1.0) * 2.0, calls=[(None, 0, 1)])
 
 
-def test_draw_method_comes_from_viz_and_graphviz_loads_on_the_first_drawing():
+def test_draw_method_is_the_engines_and_graphviz_loads_on_the_first_drawing():
     code = (
         "import sys, tinygrad_edu\n"
         "from tinygrad_edu import Tensor, Value\n"
         "assert 'graphviz' not in sys.modules\n"
         "y = Value(2.0, name='y') * 3.0\n"
         "assert Value.draw is Tensor.draw and 'graphviz' not in sys.modules\n"
+        "assert 'draw' in tinygrad_edu.graph.Node.__dict__  # the engine's own method, not attached by viz\n"
         "print(y.draw().source.count('data 6'), 'graphviz' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)

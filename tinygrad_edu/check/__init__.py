@@ -9,9 +9,9 @@
 * `explain(root, param)` — the chain rule for one gradient, path by path, from the recorded graph.
 """
 
+from ..explain import Explanation, explain
 from . import article
 from .compare import CONVENTIONS, GradientReport, ParamCheck, compare_gradients, from_step, loss_function
-from .explain import Explanation, explain
 from .steps import StepReport, compare_steps
 from .userfile import FileResult, UserFileError, check_file
 

@@ -232,7 +232,7 @@ def _name_data(loss: Any, model: Any, x: np.ndarray, y: np.ndarray) -> None:
     for node in walk(loss):
         if getattr(node, "name", "") is not None or id(node) in params or not isinstance(node.data, np.ndarray):
             continue
-        if any(parent is not None for parent in node._parents):
+        if any(parent is not None for parent in node.parents):
             continue
         if node.data.shape == x.shape and np.array_equal(node.data, x.astype(node.data.dtype)):
             node.name = "x"

@@ -40,8 +40,9 @@ from ..errors import (
     UnregisteredParametersWarning,
 )
 from ..graph import no_grad
-from ..tensor import Tensor, bump_version
+from ..tensor import Tensor
 from ..value import Value
+from ..versions import bump_version
 from . import hooks
 from .hooks import RemovableHandle as RemovableHandle  # here too, at PyTorch's path (torch.nn.modules.module)
 from .hooks import register_module_forward_hook as register_module_forward_hook
@@ -121,7 +122,7 @@ def _is_value_grid(obj: object) -> bool:
     while stack:
         item = stack.pop()
         if type(item) is Value:
-            if not item.requires_grad or item._parents:  # a computed Value is a result, not a parameter
+            if not item.requires_grad or item.parents:  # a computed Value is a result, not a parameter
                 return False
         elif isinstance(item, list) and item:
             stack.extend(item)
@@ -177,7 +178,7 @@ def _is_trainable(obj: object) -> bool:
     """A leaf Tensor or Value that requires grad (what a module would register as a parameter)."""
     if type(obj) is Tensor:
         return obj.requires_grad and obj.is_leaf  # `_op`, which stays after backward releases the graph
-    return type(obj) is Value and obj.requires_grad and not obj._parents
+    return type(obj) is Value and obj.requires_grad and not obj.parents
 
 
 def _unregistered_fix(container: list[Any] | tuple[Any, ...] | dict[Any, Any]) -> tuple[str, str] | None:

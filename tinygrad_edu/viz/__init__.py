@@ -3,16 +3,14 @@
 This is the only part of tinygrad_edu that imports `graphviz` (on the first drawing, so importing
 tinygrad_edu stays light); it reads the graph through `tinygrad_edu.graph.walk` and never changes
 it. It learns which module made which node from `record_modules()`, through nn's public forward
-hooks, and gives `Value` and `Tensor` their `.draw()` convenience method.
+hooks. `Value.draw()` and `Tensor.draw()` (the engine's, in `graph.Node`) call `draw` here.
 """
 
-from .draw import attach_methods, draw
+from .draw import draw
 from .html import Steps, steps, to_html
 from .live_view import LiveView, live, record
 from .modules import ModuleCalls, record_modules
 from .rendering import RenderError, render
-
-attach_methods()
 
 __all__ = ["ModuleCalls", "RenderError", "Steps", "draw", "record_modules", "render", "steps", "to_html"]
 __all__ += ["LiveView", "live", "record"]  # watch training: a live page, or a recording (live_view.py)

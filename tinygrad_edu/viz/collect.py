@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ArgumentError, ArgumentTypeError, GraphError
-from ..graph import walk
+from ..graph import Node, walk
 from ..nn.engines import engine_of
-from ..tensor import RELEASED_HINT, is_released
+from ..tensor_backward import is_released
+from ..tensor_checks import RELEASED_HINT
 from . import collapse as folding
 from .labels import param_names as param_names_of
 from .labels import tensor_fields, value_fields
@@ -92,84 +93,153 @@ def collect(
     highlight: Mapping[Any, tuple[str, str]] | None = None,
     op: str = "draw",
 ) -> Picture:
-    """The `Picture` of the graph that computed `root`; the arguments are `draw`'s (`op` names the caller in errors)."""
+    """The `Picture` of the graph that computed `root`; the arguments are `draw`'s (`op` names the caller in errors).
+
+    In steps: check the arguments, read the graph, place it in module calls and fold what is too big,
+    draw a box per shown node and one per summary, then number the clusters and write the notes.
+    """
+    _check_arguments(root, rankdir, collapse, highlight, max_nodes, op)
+    graph = _read(root, params, op)
+    module_call_list = module_calls(calls, params)
+    owner = assign([node.order for node in graph.nodes], module_call_list)
+    _place_params(graph.ops, graph.param_names, graph.nodes, owner, module_call_list)
+    plan = _fold(graph, owner, module_call_list, max_nodes, collapse)
+    hidden = _hidden_calls(module_call_list, plan.folded_calls)
+    units = [f"v{i}" if g is None else f"g{g}" for i, g in enumerate(plan.group)]
+    fields = tensor_fields if graph.is_tensor else value_fields
+    homes = [_visible(c, module_call_list, hidden) for c in owner]
+    boxes, edges, group_edges = _node_boxes(graph, plan, units, homes, fields, show_data, show_grad, highlight)
+    boxes += _summary_boxes(graph, plan, units, module_call_list, hidden, group_edges)
+    edges.extend(sorted(group_edges))
+    clusters = _number_clusters(boxes, module_call_list)
+    legend = [key for key, _ in LEGEND] + (["folded"] if plan.groups else [])
+    notes, comment = _notes(graph.nodes, plan, show_grad, max_nodes)
+    return Picture(boxes, edges, clusters, legend, notes, units, rankdir, comment)
+
+
+# ---------------------------------------------------------------------- the steps
+
+
+@dataclass
+class _Graph:
+    """The graph as `collect` reads it: nodes oldest first, and per node its parents (indices), op and name."""
+
+    nodes: list[Any]
+    parents: list[list[int]]
+    ops: list[str | None]
+    param_names: dict[int, str]
+    names: list[str | None]
+    is_tensor: bool
+    params_given: bool
+
+
+def _check_arguments(root: Any, rankdir: str, collapse: Any, highlight: Any, max_nodes: int, op: str) -> None:
     if rankdir not in ("LR", "RL", "TB", "BT"):
         raise ArgumentError(f"{op}: rankdir={rankdir!r}; use 'LR' (left to right), 'RL', 'TB' or 'BT'")
     if collapse not in ("auto", True, False):
         raise ArgumentError(f"{op}: collapse={collapse!r}; use 'auto', True or False")
-    if not hasattr(root, "_parents") or not hasattr(root, "data"):
+    if not isinstance(root, Node):
         raise ArgumentTypeError(f"{op}: expected a Value or a Tensor (the end of a graph), got {type(root).__name__}")
     if highlight is not None and not isinstance(highlight, Mapping):
         raise ArgumentTypeError(f"{op}: highlight must map node -> (colour, tooltip), got {type(highlight).__name__}")
     if max_nodes < 10:
         raise ArgumentError(f"{op}: max_nodes={max_nodes} leaves no room for a readable graph; use 10 or more")
 
-    nodes = walk(root)[::-1]  # oldest first: inputs before the results computed from them
+
+def _read(root: Any, params: Any, op: str) -> _Graph:
+    """The nodes behind `root`, oldest first (inputs before the results computed from them), read through
+    `graph.Node`'s protocol; a graph that backward released cannot be drawn."""
+    nodes = walk(root)[::-1]
     if any(is_released(node) for node in nodes):
         raise GraphError(f"{op}: {RELEASED_HINT}")
     index = {id(node): i for i, node in enumerate(nodes)}
-    is_tensor = engine_of(root) == "tensor"
-    parents = [[index[id(p)] for p in node._parents if p is not None] for node in nodes]
-    if is_tensor:
-        ops = [node._op.__name__ if node._op is not None else None for node in nodes]
-    else:
-        ops = [node._op if node._parents else None for node in nodes]
+    parents = [[index[id(p)] for p in node.parents if p is not None] for node in nodes]
     param_names = param_names_of(params, op)
     names = [param_names.get(id(node)) or node.name for node in nodes]  # both engines say `name`, as PyTorch
-    root_i = len(nodes) - 1
+    is_tensor = engine_of(root) == "tensor"
+    return _Graph(nodes, parents, [node.op for node in nodes], param_names, names, is_tensor, params is not None)
 
-    module_call_list = module_calls(calls, params)
-    owner = assign([node._order for node in nodes], module_call_list)
-    _place_params(ops, param_names, nodes, owner, module_call_list)
+
+def _fold(graph: _Graph, owner: list[int | None], calls: list[Call], max_nodes: int, collapse: Any) -> folding.Plan:
+    """Which nodes are folded into summaries (none with `collapse=False`)."""
     if collapse is False:
-        plan = folding.Plan([None] * len(nodes), [], set())
-    else:
-        plan = folding.plan(parents, ops, owner, module_call_list, root_i, max_nodes, force=collapse is True)
+        return folding.Plan([None] * len(graph.nodes), [], set())
+    root = len(graph.nodes) - 1
+    return folding.plan(graph.parents, graph.ops, owner, calls, root, max_nodes, force=collapse is True)
 
-    fields = tensor_fields if is_tensor else value_fields
-    hidden = _hidden_calls(module_call_list, plan.folded_calls)
-    units = [f"v{i}" if g is None else f"g{g}" for i, g in enumerate(plan.group)]
-    boxes: list[Box] = []  # cluster of each box: the module call index for now, renumbered below
+
+def _node_boxes(
+    graph: _Graph,
+    plan: folding.Plan,
+    units: list[str],
+    homes: list[int | None],
+    fields: Any,
+    show_data: bool,
+    show_grad: bool,
+    highlight: Mapping[Any, tuple[str, str]] | None,
+) -> tuple[list[Box], list[tuple[str, str]], set[tuple[str, str]]]:
+    """A record box per shown node and an ellipse per op, with the edges between them; an edge from a
+    folded node goes into the set of summary edges (drawn once each)."""
+    boxes: list[Box] = []  # cluster of each box: the module call index for now, renumbered later
     edges: list[tuple[str, str]] = []
     group_edges: set[tuple[str, str]] = set()
-
-    for i, node in enumerate(nodes):
+    root = len(graph.nodes) - 1
+    for i, node in enumerate(graph.nodes):
         if plan.group[i] is not None:
             continue
-        kind = _kind(i, root_i, ops[i], id(node) in param_names, params is None and node.requires_grad)
-        home = _visible(owner[i], module_call_list, hidden)
+        op = graph.ops[i]
+        tracked = not graph.params_given and node.requires_grad
+        kind = _kind(i, root, op, id(node) in graph.param_names, tracked)
+        box = Box(f"v{i}", fields(node, graph.names[i], show_data, show_grad), COLOURS[kind], homes[i])
         mark = highlight.get(node) if highlight else None
-        box = Box(f"v{i}", fields(node, names[i], show_data, show_grad), COLOURS[kind], home)
         if mark is not None:
             box.fill, box.tooltip, box.bold = mark[0], mark[1], True
         boxes.append(box)
-        if ops[i] is None:
+        if op is None:
             continue
-        boxes.append(Box(f"o{i}", [ops[i]], COLOURS["op"], home, shape="ellipse"))
+        boxes.append(Box(f"o{i}", [op], COLOURS["op"], homes[i], shape="ellipse"))
         edges.append((f"o{i}", f"v{i}"))
-        for p in parents[i]:
+        for p in graph.parents[i]:
             if plan.group[p] is None:
                 edges.append((f"v{p}", f"o{i}"))
             else:
                 group_edges.add((units[p], f"o{i}"))
+    return boxes, edges, group_edges
 
+
+def _summary_boxes(
+    graph: _Graph,
+    plan: folding.Plan,
+    units: list[str],
+    calls: list[Call],
+    hidden: list[bool],
+    group_edges: set[tuple[str, str]],
+) -> list[Box]:
+    """A dashed box per summary, saying how many nodes it hides and their commonest ops; adds its edges."""
+    boxes = []
     for g, group in enumerate(plan.groups):
         summary = [group.title, f"{len(group.members)} nodes hidden", _op_summary(group.ops)]
-        home = _visible(group.cluster, module_call_list, hidden)
+        home = _visible(group.cluster, calls, hidden)
         tip = f"{len(group.members)} nodes hidden"
         boxes.append(Box(f"g{g}", summary, COLOURS["folded"], home, dashed=True, tooltip=tip))
         for i in group.members:
-            for p in parents[i]:
+            for p in graph.parents[i]:
                 if plan.group[p] != g:
                     group_edges.add((units[p], f"g{g}"))
-    edges.extend(sorted(group_edges))
+    return boxes
 
-    clusters = _drawn_clusters(module_call_list, {box.cluster for box in boxes})
+
+def _number_clusters(boxes: list[Box], calls: list[Call]) -> list[Cluster]:
+    """The clusters drawn (calls that hold a box, and those around them); each box's cluster becomes its index."""
+    clusters = _drawn_clusters(calls, {box.cluster for box in boxes})
     position = {cluster.key: c for c, cluster in enumerate(clusters)}
     for box in boxes:
         box.cluster = None if box.cluster is None else position[box.cluster]
+    return clusters
 
-    legend = [key for key, _ in LEGEND] + (["folded"] if plan.groups else [])
+
+def _notes(nodes: list[Any], plan: folding.Plan, show_grad: bool, max_nodes: int) -> tuple[list[str], str]:
+    """What the picture leaves out, said under the legend, and the DOT comment that counts it."""
     notes = []
     if show_grad and not any(node.grad is not None for node in nodes):
         notes.append("no backward pass has run:\ngrads are shown as —")
@@ -177,7 +247,7 @@ def collect(
     if plan.groups:
         notes.append(f"{n_hidden} of {len(nodes)} nodes folded\n(max_nodes={max_nodes})")
     comment = f"tinygrad_edu.viz: {len(nodes)} nodes, {len(plan.groups)} summaries hiding {n_hidden} of them"
-    return Picture(boxes, edges, clusters, legend, notes, units, rankdir, comment)
+    return notes, comment
 
 
 # ---------------------------------------------------------------------- names and kinds

@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..tensor import Tensor
-from ..value import Value
 from .collect import COLOURS, collect
 from .modules import ModuleCalls
 
@@ -65,14 +63,3 @@ def draw(
         highlight=highlight,
     )
     return emit(picture)
-
-
-def _draw_method(self: Any, **kwargs: Any) -> graphviz.Digraph:
-    """This graph as a `graphviz.Digraph` (shows inline in Jupyter); see `tinygrad_edu.viz.draw`."""
-    return draw(self, **kwargs)
-
-
-def attach_methods() -> None:
-    """Give `Value` and `Tensor` their `.draw(...)` from here, so the engine never imports viz."""
-    Value.draw = _draw_method  # type: ignore[attr-defined]
-    Tensor.draw = _draw_method  # type: ignore[attr-defined]

@@ -1,8 +1,8 @@
 """Which module call created which node: the clusters of a drawing.
 
 `record_modules()` watches module calls through nn's global forward hooks: a tick of the graph clock
-before `forward` and one after it returns. Every node carries the tick of its creation (`_order`), so
-a node with `start < node._order < end` was made inside that call. Calls nest like brackets (a
+before `forward` and one after it returns. Every node carries the tick of its creation (`order`), so
+a node with `start < node.order < end` was made inside that call. Calls nest like brackets (a
 `Sequential` call contains its layers' calls), so one sweep over the nodes in creation order, with a
 stack of the calls still open, gives each node its innermost call: no recursion, O(nodes + calls).
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import ops
 from ..errors import ArgumentTypeError, GraphError
 from ..fused import edge_partners
 from ..graph import walk
@@ -52,21 +53,24 @@ class Graph:
 def node_record(node: Any, is_tensor: bool) -> tuple[list[Any], list[float] | None, str | None, str, str | None, int]:
     """THE adapter: one node as (parents, local derivatives, op name, op rule, own name, creation tick).
 
-    This is the only place that reads the engines' internals (`_parents`, `_locals`, `_op`, `_order`),
-    so a change in how a node stores its edges is fixed here and nowhere else.
+    It reads a node through `graph.Node`'s protocol (`parents`, `op`, `local_derivatives`, `order`),
+    as drawing and explain do; a tensor op's rule is the first line of its class's docstring in ops.py.
     """
-    parents = [p for p in node._parents if p is not None]
+    parents = [p for p in node.parents if p is not None]
     if is_tensor:
-        op = node._op
-        doc = (op.__doc__ or "").strip().splitlines()[0] if op is not None else ""
-        return parents, None, op.__name__ if op is not None else None, doc, node.name, node._order
-    local = [float(x) for x in node._locals]
-    return parents, local, node._op if parents else None, "", node.name, node._order
+        op = node.op
+        doc = (_OPS[op].__doc__ or "").strip().splitlines()[0] if op is not None else ""
+        return parents, None, op, doc, node.name, node.order
+    local = [float(x) for x in node.local_derivatives]
+    return parents, local, node.op, "", node.name, node.order
+
+
+_OPS = {op.__name__: op for op in ops.TABLE}  # the tensor engine's ops by name
 
 
 def read_graph(root: Any, params: Any = None) -> Graph:
     """The graph ending in `root` (a `Value` or a `Tensor`) as plain lists, read through `node_record`."""
-    if not hasattr(root, "data") or not hasattr(root, "_parents"):
+    if not hasattr(root, "data") or not hasattr(root, "parents"):
         raise ArgumentTypeError(
             f"to_html: expected a Value or a Tensor (the end of a graph), got {type(root).__name__}"
         )
@@ -356,10 +360,10 @@ def _tensor_backward(graph: Graph, out: Timeline) -> None:
 
 
 def explanations(graph: Graph) -> list[str]:
-    """Per node, the full chain-rule product back to the root (`check.explain`), for small scalar graphs."""
+    """Per node, the full chain-rule product back to the root (`explain.explain`), for small scalar graphs."""
     if graph.is_tensor or len(graph.nodes) > MAX_EXPLAIN or graph.nodes[graph.root].grad is None:
         return [""] * len(graph.nodes)
-    from ..check.explain import explain
+    from ..explain import explain
 
     paths = [0] * len(graph.nodes)  # edge paths from the root to each node: explain lists every one
     paths[graph.root] = 1

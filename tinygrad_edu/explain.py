@@ -1,8 +1,9 @@
 """Explain one gradient: the chain rule for ∂root/∂param, read off the recorded graph.
 
 Every node of a scalar graph keeps its parents and the local derivative on each edge
-(`_locals`). The chain rule says that ∂root/∂param is a sum over every path from root down to
-param of the product of the local derivatives along that path:
+(`local_derivatives`, read through `graph.Node`'s protocol). The chain rule says that ∂root/∂param
+is a sum over every path from root down to param of the product of the local derivatives along
+that path:
 
     ∂E/∂w1 = ∂E/∂a_o1 · ∂a_o1/∂s_o1 · ∂s_o1/∂a_h1 · ∂a_h1/∂s_h1 · ∂s_h1/∂w1     (via o1)
            + ∂E/∂a_o2 · ∂a_o2/∂s_o2 · ∂s_o2/∂a_h1 · ∂a_h1/∂s_h1 · ∂s_h1/∂w1     (via o2)
@@ -20,10 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import GraphError
-from ..graph import walk
-from ..symbolic import NEG, Symbol, forward, local_forms, number
-from ..value import Value
+from .errors import GraphError
+from .graph import walk
+from .symbolic import NEG, Symbol, forward, local_forms, number
+from .value import Value
 
 
 @dataclass
@@ -160,7 +161,7 @@ def explain(root: Value, param: Value | str, *, fold_unlabelled: bool = True, ma
         stops, segments, current = [root], [], []
         for node, index in edges:
             current.append((node, index))
-            parent = node._parents[index]
+            parent = node.parents[index]
             if is_stop(parent):
                 stops.append(parent)
                 segments.append(current)
@@ -178,7 +179,7 @@ def explain(root: Value, param: Value | str, *, fold_unlabelled: bool = True, ma
     def edge_forms(node: Value) -> list[Symbol]:
         """∂node/∂parent per edge, from the op's rule; written once per node."""
         if node not in forms:
-            out, parents = _expr(node, names, by_name), [_expr(p, names, by_name) for p in node._parents]
+            out, parents = _expr(node, names, by_name), [_expr(p, names, by_name) for p in node.parents]
             forms[node] = local_forms(node, out, parents)
         return forms[node]
 
@@ -187,7 +188,7 @@ def explain(root: Value, param: Value | str, *, fold_unlabelled: bool = True, ma
         stops = stops_of[key]
         factors = []
         for k, store in enumerate(per_segment):
-            value = math.fsum(math.prod(n._locals[i] for n, i in seg) for seg in store.values())
+            value = math.fsum(math.prod(n.local_derivatives[i] for n, i in seg) for seg in store.values())
             symbol = _symbol(list(store.values()), edge_forms)
             factors.append(Factor(names[stops[k]], names[stops[k + 1]], symbol, value))
         paths.append(Path([names[n] for n in stops], factors))
@@ -218,7 +219,7 @@ def _names(nodes: list[Value], root: Value, target: Value) -> dict[Value, str]:
     """A display name per node: its label, else `n<k>:<op>` (k counts from the oldest node)."""
     names = {}
     for k, node in enumerate(reversed(nodes)):
-        names[node] = node.name or f"n{k}:{node._op or 'leaf'}"
+        names[node] = node.name or f"n{k}:{node.op or 'leaf'}"
     if not root.name:
         names[root] = "root"
     return names
@@ -228,7 +229,7 @@ def _reaching(nodes: list[Value], target: Value) -> set[Value]:
     """The nodes from which `target` can be reached through parents (target included)."""
     reaches = {target}
     for node in reversed(nodes):  # oldest first: parents are decided before their children
-        if any(p in reaches for p in node._parents):
+        if any(p in reaches for p in node.parents):
             reaches.add(node)
     return reaches
 
@@ -247,8 +248,8 @@ def _edge_paths(root: Value, target: Value, reaches: set[Value], max_paths: int)
                     "small graphs (the gradient itself is in .grad), or raise max_paths"
                 )
             continue
-        for index in reversed(range(len(node._parents))):
-            parent = node._parents[index]
+        for index in reversed(range(len(node.parents))):
+            parent = node.parents[index]
             if parent in reaches and (parent.requires_grad or parent is target):
                 stack.append((parent, [*edges, (node, index)]))
     return paths
@@ -283,15 +284,15 @@ def _expr(node: Value, names: dict[Value, str], shown: Callable[[Value], bool], 
     stack = [node]
     while stack:
         n = stack.pop()
-        if shown(n) or not n._parents or n in hidden:
+        if shown(n) or not n.parents or n in hidden:
             continue
         hidden.add(n)
         if len(hidden) > limit:
             return Symbol.named(names[node], node.data)
-        stack.extend(n._parents)
+        stack.extend(n.parents)
     made: dict[Value, Symbol] = {}
-    for n in sorted(hidden, key=lambda n: n._order):  # parents before children
-        made[n] = forward(n, [made.get(p) or _named(p, names, shown) for p in n._parents])
+    for n in sorted(hidden, key=lambda n: n.order):  # parents before children
+        made[n] = forward(n, [made.get(p) or _named(p, names, shown) for p in n.parents])
         if made[n] is None:
             return Symbol.named(names[node], node.data)
     formula = made.get(node) or _named(node, names, shown)
@@ -302,4 +303,4 @@ def _expr(node: Value, names: dict[Value, str], shown: Callable[[Value], bool], 
 
 def _named(node: Value, names: dict[Value, str], shown: Callable[[Value], bool]) -> Symbol:
     """A named node by its name; an unnamed leaf (a constant) by its number."""
-    return Symbol.named(names[node] if shown(node) or node._parents else number(node.data), node.data)
+    return Symbol.named(names[node] if shown(node) or node.parents else number(node.data), node.data)

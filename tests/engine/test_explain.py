@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinygrad_edu import GraphError, Value
-from tinygrad_edu.check import article, explain
+from tinygrad_edu.check import article
+from tinygrad_edu.explain import explain
 from tinygrad_edu.graph import walk
 
 
