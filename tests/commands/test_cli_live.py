@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -41,10 +42,13 @@ def test_ctrl_c_ends_train_live_quietly_with_status_0(engine):
     assert "final loss" in out and "trained in" in out
 
 
-def test_live_writes_save_and_record_when_the_server_stops(tmp_path):
-    weights, run = tmp_path / "w.npz", tmp_path / "run.html"
-    process = train("--dataset", "moons", "--epochs", "3", "--live", "--no-open", "--speed", "0",
-                    "--save", str(weights), "--record", str(run))  # fmt: skip
+def test_live_writes_save_plot_graph_and_record_when_the_server_stops(tmp_path):
+    pytest.importorskip("matplotlib")
+    if shutil.which("dot") is None:
+        pytest.skip("needs Graphviz's dot for --graph")
+    weights, run, plot, graph = (tmp_path / name for name in ("w.npz", "run.html", "loss.png", "step.svg"))
+    outputs = ["--save", str(weights), "--record", str(run), "--plot", str(plot), "--graph", str(graph)]
+    process = train("--dataset", "moons", "--epochs", "3", "--live", "--no-open", "--speed", "0", *outputs)
     try:
         url = process.stdout.readline().split()[-1]
         for _ in range(200):  # until the 3 epochs are done and training has paused
@@ -58,7 +62,7 @@ def test_live_writes_save_and_record_when_the_server_stops(tmp_path):
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0 and err == ""
-    assert weights.exists() and run.exists()
+    assert weights.exists() and run.exists() and plot.exists() and graph.exists()
     assert f"saved the recording to {run}" in out and f"saved the parameters to {weights}" in out
 
 

@@ -317,3 +317,21 @@ def test_data_with_more_than_two_features_has_no_plot_and_refuses_points():
     assert session.points.n_classes == 3
     with pytest.raises(ArgumentError, match="two features"):
         read_command(body(action="add", x=0.0, y=0.0, cls=0), session.box, 3)
+
+
+def test_an_error_in_a_step_ends_training_shows_on_the_page_and_is_raised_by_stop():
+    X, Y = moons(10)
+    calls = []
+
+    def failing_loss(out, target):
+        calls.append(1)
+        if len(calls) > 3:  # the initial evaluation, then two steps, then a mistake
+            raise ArgumentError("the loss saw something it cannot take")
+        return nn.max_margin_loss(out, target)
+
+    handle = live(mlp("tensor"), (X, Y), loss_fn=failing_loss, epochs=5, speed=0, open_browser=False)
+    handle._thread.join(10)
+    state = json.loads(request(handle, "GET", "/state")[1])
+    assert state["step"] == 2 and "cannot take" in state["error"]
+    with pytest.raises(ArgumentError, match="cannot take"):
+        handle.stop()

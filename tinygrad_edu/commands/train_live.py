@@ -106,6 +106,7 @@ def start(
         "batch_size": batch_size,
         "generator": generator,
         "progress": not args.no_progress,
+        "compile": getattr(args, "compile", False),  # train --compile: each step compiled, as fit does
         "title": f"Watch it learn: {args.dataset}, {args.engine} engine",
     }
     if not args.live:

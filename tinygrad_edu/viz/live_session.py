@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ArgumentError
 from ..graph import gc_paused
 from ..nn import Sigmoid, engine_of
 from ..rng import as_generator
@@ -69,7 +70,7 @@ class Session:
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.engine = engine_of(model)
         self.layers = dense_layers(model)
-        self.points = Points(X, Y)
+        self.points = Points(X, Y, n_outputs=self.layers[-1].shape[0] if self.layers else None)
         self.box = extent(self.points.X) if self.points.plottable else None
         # A model that is not a chain of dense layers is run by its own engine: on Values, a coarser grid
         coarse = self.layers is None and self.engine == "value"
@@ -101,6 +102,7 @@ class Session:
         initial = evaluate(model, loss_fn, self.points.X, self.points.Y, metrics=(), batch_size=self.batch_size)
         self.losses = [_finite(initial["loss"])]  # per step: the mean loss of the last epoch's worth of batches
         self.seconds = 0.0  # spent training (not waiting)
+        self.error = ""  # why training stopped, if a step raised
         self.frame: dict[str, Any] = {}
         self.frame_id = 0
         self._last_frame = 0.0
@@ -137,6 +139,7 @@ class Session:
             "lr": self.lr,
             "n_points": len(self.points),
             "points_version": self.points.version,
+            "error": self.error,
         }
 
     def _publish(self) -> None:
@@ -159,6 +162,12 @@ class Session:
 
         return predict(self.model, grid)
 
+    def record_into(self, recorder: Recorder) -> None:
+        """Keep this run's frames in `recorder`, from the frame of now (before the first step) on."""
+        with self.lock:
+            self.recorder = recorder
+            recorder.add(self.frame, self.points)
+
     # ------------------------------------------------------------------ commands from the page
 
     def command(self, command: dict[str, Any]) -> str:
@@ -170,10 +179,13 @@ class Session:
             elif action == "resume":
                 self.paused = False
                 self._resume_if_finished()
-            elif action == "step":
+            elif action == "step":  # one step, then pause (also when it was running)
                 self.pending_steps += 1
-                self._resume_if_finished(pause=True)
+                self.paused = True
+                self._resume_if_finished()
             elif action == "lr":  # read by the next optimizer.step, as a schedule's change would be
+                if not getattr(self.optimizer, "param_groups", None):
+                    raise ArgumentError(f"{type(self.optimizer).__name__} has no param_groups to set the rate in")
                 for group in self.optimizer.param_groups:
                     group["lr"] = command["value"]
             elif action == "speed":
@@ -191,12 +203,11 @@ class Session:
             self.lock.notify_all()
         return {"add": "added a point", "delete": "deleted a point"}.get(action, "")
 
-    def _resume_if_finished(self, pause: bool = False) -> None:
+    def _resume_if_finished(self) -> None:
         """New data after the last epoch: train for as many epochs again (then pause once more)."""
         if self.finished and self.live:
             self.finished = False
             self.target_epochs = self.epoch + self.round_epochs
-            self.paused = pause or self.paused
 
     def stop(self) -> None:
         with self.lock:

@@ -25,11 +25,11 @@ from typing import Any
 from .. import nn, optim
 from ..errors import ArgumentError
 from ..files import write_atomic
-from ..train import History
+from ..train import History, progress_bar
 from .live_data import Points, check_pairs
 from .live_html import live_page
 from .live_server import LiveServer
-from .live_session import DEFAULT_SPEED, MAX_FRAMES, MAX_RECORDING_BYTES, Recorder, Session, Step, decimate
+from .live_session import DEFAULT_SPEED, MAX_FRAMES, MAX_RECORDING_BYTES, Recorder, Session, decimate
 
 MAX_LOSS_POINTS = 2000  # points of a recording's loss curve
 
@@ -41,8 +41,18 @@ class LiveView:
         self.session, self.server = session, server
         self.record_path, self.title = record_path, title
         self.url = server.url
-        self._thread = threading.Thread(target=session.run, name="tinygrad-edu live training", daemon=True)
+        self._thread = threading.Thread(target=self._train, name="tinygrad-edu live training", daemon=True)
+        self._error: BaseException | None = None
         self._stopped = False
+
+    def _train(self) -> None:
+        """The training thread: an error in a step ends training, shows on the page, and is raised by `stop()`."""
+        try:
+            self.session.run()
+        except BaseException as error:  # raised again in the caller's thread, by stop()
+            self._error = error
+            with self.session.lock:
+                self.session.error = f"training stopped: {type(error).__name__}: {error}"
 
     def _start(self) -> None:
         self.server.start()
@@ -68,6 +78,8 @@ class LiveView:
             self.session.stop()
             self._thread.join()
             self.server.stop()
+            if self._error is not None:
+                raise self._error
             if self.record_path is not None:
                 save_recording(self.session, self.record_path, self.title)
         return self.session.history
@@ -99,7 +111,7 @@ def live(
     generator: Any = None,
     record: str | os.PathLike | None = None,
     progress: bool = False,
-    step: Step | None = None,
+    compile: bool = False,  # noqa: A002 (fit's name for it, as torch.compile's)
     title: str = "Watch it learn",
 ) -> LiveView:
     """Train `model` on `data = (X, Y)` in the background while a page at the returned view's `.url` shows it.
@@ -107,14 +119,17 @@ def live(
     Training is paced at `speed` optimizer steps a second (0: as fast as it goes) and pauses after
     `epochs`; points added on the page train it further. `loss_fn` and `optimizer` default to what the
     targets suggest (see `default_loss`) and SGD at `lr` (0.1). `port=0` picks a free port. With
-    `record="run.html"`, the run is also written as a recording when the view stops. Returns at once.
+    `record="run.html"`, the run is also written as a recording when the view stops. `compile=True`
+    runs each step compiled, as `fit(compile=True)` does. Returns at once.
     """
+    if not isinstance(speed, (int, float)) or not speed >= 0:
+        raise ArgumentError(f"live: speed is optimizer steps a second (0: as fast as it goes), got {speed!r}")
     if not isinstance(port, int) or not 0 <= port <= 65535:
         raise ArgumentError(f"live: port must be a whole number from 0 to 65535 (0: any free port), got {port!r}")
-    recorder = None if record is None else Recorder()
-    session = _session(
-        model, data, loss_fn, optimizer, lr, epochs, batch_size, generator, speed, recorder, progress, step
-    )
+    session = _session(model, data, loss_fn, optimizer, lr, epochs, batch_size, generator, compile)
+    session.speed, session.bar = float(speed), progress_bar(epochs, enabled=progress)
+    if record is not None:
+        session.record_into(Recorder())
     view = LiveView(session, LiveServer(session, port, title), None if record is None else os.fspath(record), title)
     view._start()
     if open_browser:
@@ -142,7 +157,7 @@ def record(
     generator: Any = None,
     max_frames: int = MAX_FRAMES,
     progress: bool = False,
-    step: Step | None = None,
+    compile: bool = False,  # noqa: A002 (fit's name for it, as torch.compile's)
     title: str = "Watch it learn: a recording",
 ) -> History:
     """Train as `fit` does (no pacing) and write the run to `path` as one offline page with a slider over its frames.
@@ -150,9 +165,10 @@ def record(
     Long runs keep at most `max_frames` frames, evenly spaced, the first and the last among them.
     Returns the per-epoch History.
     """
-    recorder = Recorder(max_frames)
-    session = _session(model, data, loss_fn, optimizer, lr, epochs, batch_size, generator, 0, recorder, progress, step)
-    session.live = False  # train to the end, then return
+    session = _session(model, data, loss_fn, optimizer, lr, epochs, batch_size, generator, compile)
+    session.live, session.speed = False, 0.0  # train to the end, unpaced, then return
+    session.bar = progress_bar(epochs, enabled=progress)
+    session.record_into(Recorder(max_frames))
     history = session.run()
     save_recording(session, path, title)
     return history
@@ -179,11 +195,9 @@ def _session(
     epochs: int,
     batch_size: int | None,
     generator: Any,
-    speed: float,
-    recorder: Recorder | None,
-    progress: bool,
-    step: Step | None,
+    compiled: bool,
 ) -> Session:
+    """The checked session `live` and `record` share (not started, not paced, not recording yet)."""
     import numpy as np
 
     if not isinstance(data, (tuple, list)) or len(data) != 2:
@@ -193,27 +207,19 @@ def _session(
     check_pairs(X, Y, "live")
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
         raise ArgumentError(f"live: epochs must be a whole number >= 0, got {epochs!r}")
-    if not isinstance(speed, (int, float)) or not speed >= 0:
-        raise ArgumentError(f"live: speed is optimizer steps a second (0: as fast as it goes), got {speed!r}")
     if optimizer is None:
         optimizer = optim.SGD(model.parameters(), lr=0.1 if lr is None else lr)
     elif lr is not None:
         for group in optimizer.param_groups:
             group["lr"] = lr
-    return Session(
-        model,
-        X,
-        Y,
-        default_loss(Y) if loss_fn is None else loss_fn,
-        optimizer,
-        epochs,
-        batch_size=batch_size,
-        generator=generator,
-        speed=speed,
-        recorder=recorder,
-        progress=progress,
-        step=step,
-    )
+    loss_fn = default_loss(Y) if loss_fn is None else loss_fn
+    step = None
+    if compiled:
+        from ..train.compiled import compiled_batches  # fit(compile=True)'s step, one batch at a time
+        from ..train.loop import _param_dtype
+
+        step = compiled_batches(model, loss_fn, optimizer, nn.engine_of(model), _param_dtype(model))
+    return Session(model, X, Y, loss_fn, optimizer, epochs, batch_size=batch_size, generator=generator, step=step)
 
 
 def save_recording(session: Session, path: str | os.PathLike, title: str) -> int:

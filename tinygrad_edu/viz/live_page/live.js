@@ -270,6 +270,7 @@ function apply(state) {
   body.loss = String(state.loss);
   body.points = String(state.n_points);
   $("counter").textContent = `step ${state.step} · epoch ${state.epoch} · loss ${fmt(state.loss)}`;
+  if (state.error) say(state.error, true);
   $("state").textContent = state.finished ? `(reached ${state.epoch} epochs: paused; add a point to go on)` : state.paused ? "(paused)" : "";
   $("pause").textContent = state.paused || state.finished ? "resume" : "pause";
   $("pause").dataset.paused = String(state.paused || state.finished);
