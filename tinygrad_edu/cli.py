@@ -24,7 +24,8 @@ COMMANDS = ("article", "train", "graph", "check")
 EXIT_OK, EXIT_MISTAKES, EXIT_USAGE = 0, 1, 2
 EXIT_CODES = (
     "exit status: 0 ok; 1 mistakes found (article: autodiff and the article's formulas disagree; "
-    "check: your backprop has mistakes); 2 usage or input error (one line on stderr, never a traceback)"
+    "check: your backprop has mistakes); 2 usage or input error (one line on stderr, never a traceback); "
+    "3 check: cannot check this file (it does what the checker cannot model: one line on stderr)"
 )
 
 

@@ -80,6 +80,15 @@ class ParameterAssignmentError(TinygradEduError, TypeError):
     """An assignment that would silently drop a module's parameter or sub-module (a plain tensor over a weight)."""
 
 
+class ParameterNameError(TinygradEduError, KeyError):
+    """A parameter or sub-module name that cannot be a `state_dict` key (one with a `.`, or an empty one).
+
+    A `KeyError`, as PyTorch raises for the same name.
+    """
+
+    __str__ = Exception.__str__  # the message as written, not KeyError's quoted repr
+
+
 class ConversionError(TinygradEduError, TypeError):
     """A model, layer, optimizer or setting that has no counterpart on the other side of the PyTorch bridge
     (`to_torch` / `from_torch`); the message names it and says how to register a converter."""
@@ -95,3 +104,7 @@ class UnregisteredParametersWarning(TinygradEduWarning):
 
 class ReadOnlyFileError(TinygradEduError, PermissionError):
     """A write onto a file without write permission: it is refused, never silently replaced."""
+
+
+class CannotCheckError(TinygradEduError, ValueError):
+    """`check` cannot model what the learner's file does (exit status 3): said plainly instead of guessing a cause."""

@@ -8,6 +8,15 @@ gone; a write still in progress in another live process is left alone.
 A target without write permission is refused (`ReadOnlyFileError`, "permission denied", as `cp`
 says), because a rename would otherwise replace it without ever opening it for writing. This holds
 for root too: a file marked read-only by its owner is a request not to overwrite it.
+
+What the path names decides how `write_atomic` writes it:
+
+* a regular file, or a new name: atomically, as above;
+* a symbolic link: followed, and its target written atomically (the link stays a link, as `cp` and
+  `echo > link` leave it); a dangling link creates its target;
+* a FIFO (named pipe) or a character device (a terminal, `/dev/null`): opened and written directly,
+  since a rename would replace the pipe with a file that its reader never sees. Nothing opens it
+  before that: opening a FIFO blocks until a reader comes.
 """
 
 from __future__ import annotations
@@ -32,9 +41,16 @@ def write_atomic(path: PathLike, write: Callable[[IO[bytes]], None]) -> None:
     """Call `write(file)` on a temporary file beside `path`, then rename it over `path` in one step.
 
     Readers see the old file or the new one, never a mixture; if anything fails (a full disk, an
-    unsavable value, Ctrl-C) the old file is untouched and the temporary file is removed.
+    unsavable value, Ctrl-C) the old file is untouched and the temporary file is removed. A symbolic
+    link is followed (its target is replaced, the link stays); a FIFO or a character device is written
+    in place (see the module's docstring).
     """
     path = os.fspath(path)
+    target = follow_links(path)
+    if is_stream(target):
+        _write_stream(path, write)
+        return
+    path = target
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise IsADirectoryError(errno.EISDIR, f"cannot write {path}: it is a folder; give a file name")
@@ -57,6 +73,34 @@ def write_atomic(path: PathLike, write: Callable[[IO[bytes]], None]) -> None:
             os.unlink(tmp)
         raise
     _fsync_folder(folder)
+
+
+def follow_links(path: str) -> str:
+    """The path a write to `path` lands on: `path` itself, or where its chain of symbolic links ends."""
+    if not os.path.islink(path):
+        return path
+    target = os.path.realpath(path)
+    if os.path.islink(target):  # realpath gives up on a loop and returns a link
+        raise OSError(errno.ELOOP, f"cannot write {path}: its symbolic links form a loop")
+    return target
+
+
+def is_stream(path: str) -> bool:
+    """True for a FIFO or a character device: written in place, never replaced (os.stat never opens it)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    if stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
+        kind = "a block device (a whole disk)" if stat.S_ISBLK(mode) else "a socket"
+        raise OSError(errno.EINVAL, f"cannot write {path}: it is {kind}; give a file name")
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
+
+
+def _write_stream(path: str, write: Callable[[IO[bytes]], None]) -> None:
+    """Write to a FIFO or a device as `cat > path` would: open it (a FIFO waits here for its reader), write."""
+    with open(path, "wb") as file:
+        write(file)
 
 
 def refuse_read_only(path: PathLike) -> None:

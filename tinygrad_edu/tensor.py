@@ -9,14 +9,16 @@ catch an input written in place since the forward pass are in `versions.py`.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, SupportsIndex
 
 import numpy as np
 
 from . import ops
 from . import tensor_checks as checks
 from .anomaly import anomaly_mode, check_forward
+from .copying import refuse_non_leaf, shallow_copy
 from .errors import ShapeError
 from .graph import Node, away, grad_mode, tick
 from .rng import Seed, as_generator
@@ -156,6 +158,25 @@ class Tensor(Node):
         out = _leaf(self.data)
         out._vc = counter(self)  # an in-place write through either is a write to both, as in PyTorch
         return out
+
+    # ------------------------------------------------------------------ copies (see copying.py)
+
+    def __copy__(self) -> Tensor:
+        """A second node over the same array and version counter (a result keeps its place in the graph)."""
+        out = shallow_copy(self)
+        out._vc = counter(self)  # a write through either is a write to both
+        return out
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
+        """A leaf with its own copy of the data and the gradient; a result inside a graph raises."""
+        refuse_non_leaf(self, "copy.deepcopy")
+        data, grad = copy.deepcopy(self.data, memo), copy.deepcopy(self.grad, memo)
+        return _rebuilt(data, grad, self.requires_grad, self.name)
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
+        """Pickle a leaf as its data, gradient, requires_grad and name; a result inside a graph raises."""
+        refuse_non_leaf(self, "pickle")
+        return _rebuilt, (self.data, self.grad, self.requires_grad, self.name)
 
     @property
     def _version(self) -> int:
@@ -533,6 +554,13 @@ def _inplace(t: Tensor, name: str, ufunc: Any, other: Any, index: Any = None, gr
     except (IndexError, TypeError, ValueError) as error:  # (NumPy's casting errors are TypeErrors)
         raise checks.inplace_error(name, t, value, index, error) from None
     bump_version(t)
+    return t
+
+
+def _rebuilt(data: np.ndarray, grad: Any, requires_grad: bool, name: str | None) -> Tensor:
+    """A leaf from what `__reduce_ex__` / `__deepcopy__` kept (also what unpickling calls)."""
+    t = _leaf(data)
+    t.grad, t.requires_grad, t.name = grad, requires_grad, name
     return t
 
 

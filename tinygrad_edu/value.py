@@ -14,11 +14,13 @@ Above each op, `@rule(...)` gives the same derivatives in Value ops, for `backwa
 
 from __future__ import annotations
 
+import copy
 import math
 from operator import attrgetter
-from typing import Any
+from typing import Any, SupportsIndex
 
 from .anomaly import anomaly_mode, check_backward, check_forward
+from .copying import refuse_non_leaf, shallow_copy
 from .errors import DivisionByZeroError, GraphError
 from .graph import Node, away, grad_mode, tick
 from .sweep import Local, backward_graph, rule
@@ -227,6 +229,29 @@ class Value(Node):
         """d(self)/d(parent) for each of `parents`, recorded by the forward pass (`graph.Node`)."""
         return self._locals
 
+    # ------------------------------------------------------------------ leaves and copies (see copying.py)
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for Values the user made (and results that recorded no parents), as in PyTorch."""
+        return self._a is None and self._many is None
+
+    def detach(self) -> Value:
+        """The same number as a new leaf that requires no grad (PyTorch's `detach`)."""
+        return Value(self.data, requires_grad=False, name=self.name)
+
+    def __copy__(self) -> Value:
+        return shallow_copy(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Value:
+        """A leaf with its data and gradient; a result inside a graph raises (detach() first)."""
+        refuse_non_leaf(self, "copy.deepcopy")
+        return _rebuilt(self.data, copy.deepcopy(self.grad, memo), self.requires_grad, self.name, self._op)
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
+        refuse_non_leaf(self, "pickle")
+        return _rebuilt, (self.data, self.grad, self.requires_grad, self.name, self._op)
+
     # ------------------------------------------------------------------ conveniences
 
     def item(self) -> float:
@@ -250,6 +275,13 @@ class Value(Node):
     @label.setter
     def label(self, text: str | None) -> None:
         self.name = text
+
+
+def _rebuilt(data: float, grad: Any, requires_grad: bool, name: str | None, op: str) -> Value:
+    """A leaf from what `__reduce_ex__` / `__deepcopy__` kept (also what unpickling calls)."""
+    out = Value(data, requires_grad=requires_grad, name=name)
+    out.grad, out._op = grad, op
+    return out
 
 
 # ---------------------------------------------------------------------- the node constructor

@@ -1,6 +1,6 @@
-# EXPECT: the 1/N of the batch mean is missing. If you meant that loss, tell the checker: --loss half-sum (told apart from the other causes by rerunning: a batch of 1 gives 1x)
+# EXPECT: the 1/N of the batch mean is missing. If you meant that loss, tell the checker: --loss half-sum
 # OPTIONS: loss=half-sum-batch-mean
-"""Batch mean meant, 1/N forgotten (N = 2 = the fan-in of layer 2)."""
+"""Batch mean meant, 1/N forgotten (N = 2 = the fan-in of layer 2; no update, so not a per-input bias)."""
 
 import numpy as np
 

@@ -148,6 +148,57 @@ def test_tinygrad_edu_has_no_import_cycle() -> None:
     assert not gone, f"these cycles are gone: delete them from KNOWN_CYCLES in {Path(__file__).name}:\n{gone}"
 
 
+# ---------------------------------------------------------------------- between folders
+
+
+def folder_graph(graph: dict[str, set[str]], package: str = PACKAGE, root: Path = ROOT) -> dict[str, set[str]]:
+    """folder -> the other folders its modules import. A folder is a subpackage (`viz`, `check`, ...);
+    the top-level modules are the `engine`, but for the package's face (`__init__`, `cli`, `__main__`),
+    which imports every folder to hand them out."""
+    subpackages = {p.name for p in root.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+
+    def folder(module: str) -> str:
+        parts = module.split(".")
+        if module in (package, f"{package}.cli", f"{package}.__main__"):
+            return "face"
+        return parts[1] if parts[1] in subpackages else "engine"
+
+    folders: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        edges = folders.setdefault(folder(module), set())
+        edges.update(folder(t) for t in targets if folder(t) != folder(module))
+    return folders
+
+
+def test_no_two_folders_import_each_other() -> None:
+    """Between folders too, imports flow one way (engine <- nn <- train, viz, check <- commands <- face):
+    a loop of folders is a loop of ideas, even when no two modules in it form one."""
+    folders = folder_graph(import_graph())
+    assert {"engine", "nn", "viz", "check"} <= set(folders), "the folder graph is missing folders"
+    loops = describe(folders)
+    assert not loops, f"folders importing each other in a loop (each line one loop):\n{loops}"
+
+
+def test_the_folder_check_finds_two_folders_in_a_loop(tmp_path: Path) -> None:
+    root = _write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "from . import viz, check\n",
+            "pkg/graph.py": "x = 1\n",
+            "pkg/viz/__init__.py": "",
+            "pkg/viz/trace.py": "from ..graph import x\ndef f():\n    from ..check.explain import e\n",
+            "pkg/check/__init__.py": "",
+            "pkg/check/explain.py": "e = 1\n",
+            "pkg/check/compare.py": "from ..viz import trace\n",
+        },
+    )
+    graph = import_graph(root, "pkg")
+    assert strongly_connected(graph) == []  # no loop of modules ...
+    folders = folder_graph(graph, "pkg", root)
+    assert folders["face"] == {"viz", "check"} and folders["viz"] == {"engine", "check"}
+    assert describe(folders) == "check -> viz -> check"  # ... but a loop of folders
+
+
 # ---------------------------------------------------------------------- the checker itself
 
 

@@ -21,7 +21,7 @@ ENGINE += ("symbolic",)  # the ops' rules written as text, which check and viz b
 RULES = [
     ("the engine", [PACKAGE / f"{name}.py" for name in ENGINE], ("viz", "nn", "train", "check", "commands")),
     ("nn", sorted((PACKAGE / "nn").rglob("*.py")), ("viz", "train", "check", "commands")),
-    ("torch_bridge", sorted((PACKAGE / "torch_bridge").rglob("*.py")), ("viz", "train", "check", "commands")),
+    ("torch_bridge", sorted((PACKAGE / "torch_bridge").rglob("*.py")), ("viz", "train", "commands")),
     ("viz", sorted((PACKAGE / "viz").rglob("*.py")), ("commands",)),
     ("check", sorted((PACKAGE / "check").rglob("*.py")), ("commands",)),
 ]

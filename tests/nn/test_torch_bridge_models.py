@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import tinygrad_edu
-from tinygrad_edu import ConversionError, Tensor, Value, from_torch, nn, register_torch, to_torch
+from tinygrad_edu import ConversionError, Tensor, Value, from_torch, nn, optim, register_torch, to_torch
+from tinygrad_edu.check.article_network import INPUTS, TARGETS, ArticleNetwork
 from tinygrad_edu.nn import functional as F
 
 torch = pytest.importorskip("torch", reason="needs PyTorch: pip install -e '.[torch]' (CPU build: README)")
@@ -123,6 +124,46 @@ def test_the_articles_network_layer_and_neuron():
         np.testing.assert_allclose(sequential(xs).numpy(), torch_network(xs).numpy(), atol=1e-15)
 
 
+def test_the_audits_article_network_and_its_training():
+    """check.article_network.ArticleNetwork (one Value per article name) trains on in PyTorch: 3 + 3 steps == 6."""
+
+    def steps(network, optimizer, n):
+        for _ in range(n):
+            optimizer.zero_grad()
+            out = network([Value(x, requires_grad=False) for x in INPUTS])
+            F.mse_loss(out, list(TARGETS), reduction="half_sum").backward()
+            optimizer.step()
+
+    reference = ArticleNetwork()
+    steps(reference, optim.SGD(reference.parameters(), lr=0.5, momentum=0.9), 6)
+    network = ArticleNetwork()
+    optimizer = optim.SGD(network.parameters(), lr=0.5, momentum=0.9)
+    steps(network, optimizer, 3)
+    torch_network = to_torch(network)
+    assert list(torch_network.state_dict()) == [
+        "w1",
+        "w2",
+        "w3",
+        "w4",
+        "w5",
+        "w6",
+        "w7",
+        "w8",
+        "b_h1",
+        "b_h2",
+        "b_o1",
+        "b_o2",
+    ]
+    torch_optimizer = to_torch(optimizer, torch_network)
+    x, t = torch.tensor(INPUTS, dtype=torch.float64), torch.tensor(TARGETS, dtype=torch.float64)
+    for _ in range(3):
+        torch_optimizer.zero_grad()
+        (0.5 * ((torch_network(x) - t) ** 2).sum()).backward()
+        torch_optimizer.step()
+    for name, value in reference.state_dict().items():
+        assert abs(torch_network.state_dict()[name].item() - float(value)) < 1e-12, name
+
+
 @pytest.mark.parametrize(
     ("loss", "torch_loss"),
     [
@@ -230,6 +271,7 @@ def round_trip_cases():
         "layer": (nn.Layer.random(3, 2, g), "value"),
         "neuron": (nn.Neuron.random(3, g), "value"),
         "module list": (nn.ModuleList([mlp(), nn.Tanh()]), "tensor"),
+        "the audit's article network": (ArticleNetwork(), "value"),
         "loss": (nn.MSELoss(reduction="half_sum"), "tensor"),
     }
 

@@ -247,3 +247,41 @@ def test_a_torch_native_optimizer_comes_over_by_name():
     step_ours(model, optimizer, "tensor", 4)
     step_torch(torch_model, torch_optimizer, 4)
     assert_same(model.state_dict(), {k: v.numpy() for k, v in torch_model.state_dict().items()})
+
+
+@pytest.mark.parametrize(
+    ("kind", "settings"),
+    [("SGD", {"lr": 0.5, "momentum": 0.9, "nesterov": True}), ("Adam", {"lr": 0.05, "weight_decay": 0.01})],
+)
+def test_the_articles_network_trains_on_in_torch(kind, settings):
+    """Neuron/Layer/Network: each neuron's weights are a row of the torch Layer's weight (one Value per entry)."""
+
+    def network():
+        g = np.random.default_rng(4)
+        return nn.Network([nn.Layer.random(3, 4, g)], nn.Layer.random(4, 2, g))
+
+    def step_network(model, optimizer, n):
+        for _ in range(n):
+            optimizer.zero_grad()
+            sum(F.mse_loss(model(x), y) for x, y in zip(X.tolist(), Y.tolist())).backward()
+            optimizer.step()
+
+    reference = network()
+    step_network(reference, getattr(optim, kind)(reference.parameters(), **settings), 10)
+    model = network()
+    optimizer = getattr(optim, kind)(model.parameters(), **settings)
+    step_network(model, optimizer, 5)
+    torch_model = to_torch(model)
+    torch_optimizer = to_torch(optimizer, torch_model)
+    for _ in range(5):
+        torch_optimizer.zero_grad()
+        out = torch_model(torch.tensor(X))
+        ((out - torch.tensor(Y)) ** 2).mean(dim=1).sum().backward()
+        torch_optimizer.step()
+    assert_same({k: v.numpy() for k, v in torch_model.state_dict().items()}, reference.state_dict())
+    back = from_torch(torch_model)
+    assert type(back) is nn.Network
+    step_network(back, from_torch(torch_optimizer, back), 5)
+    fifteen = network()
+    step_network(fifteen, getattr(optim, kind)(fifteen.parameters(), **settings), 15)
+    assert_same(back.state_dict(), fifteen.state_dict())

@@ -25,8 +25,16 @@ FACTORS: dict[str, Callable[[int, int], float]] = {
     "half-sum-batch-mean": lambda n, k: 0.5 / n,
     "mean": lambda n, k: 1.0 / (n * k),
     "sum": lambda n, k: 1.0,
+    "bce": lambda n, k: 1.0,
+    "bce-mean": lambda n, k: 1.0 / (n * k),
+    "cross-entropy": lambda n, k: 1.0,
+    "cross-entropy-mean": lambda n, k: 1.0 / n,
 }
 WORDS = {
+    "bce": "binary cross-entropy summed over the batch",
+    "bce-mean": "binary cross-entropy averaged over every output and sample",
+    "cross-entropy": "softmax cross-entropy summed over the batch",
+    "cross-entropy-mean": "softmax cross-entropy averaged over the batch",
     "half-sum": "½ Σ (output − target)² summed over the batch",
     "half-sum-batch-mean": "½ Σ (output − target)² averaged over the batch",
     "mean": "the mean of (output − target)² over every output and sample",
@@ -229,6 +237,8 @@ def _ratio_candidates(name: str, ctx: Context, n: int, lr: float | None) -> list
     for conv, factor in FACTORS.items():
         if conv == ctx.convention or ctx.global_ratio is None:  # a loss convention scales every gradient
             continue
+        if _family(conv) != _family(ctx.convention):  # only a reduction of the same loss is a constant factor
+            continue
         text = f"your code differentiates {WORDS[conv]}; the checker's loss is {WORDS[ctx.convention]}"
         if (conv == "half-sum" and ctx.convention == "half-sum-batch-mean") or (
             conv == "sum" and ctx.convention == "mean"
@@ -244,10 +254,30 @@ def _ratio_candidates(name: str, ctx: Context, n: int, lr: float | None) -> list
             out.append(("no lr", 1 / lr, "the learning rate is left out of the update: w − ∂E/∂w"))
         else:
             out.append(("lr in gradient", lr, "your gradient includes the learning rate: you return lr · ∂E/∂w"))
+    if n > 1 and ctx.global_ratio is not None and mine(n, k) != mine(1, k):
+        out.append(
+            (
+                "mean twice",
+                1.0 / n,
+                f"the batch mean divides by N = {n} twice: the loss is already averaged over the batch, so "
+                "∂E/∂w has one 1/N, not two",
+            )
+        )
     prefix, part = ctx.owner.get(name, ("", name))
+    if n > 1 and ctx.global_ratio is None and part in ("weight", "bias"):
+        other = "weights" if part == "bias" else "biases"
+        mean_or_sum = "averaged (1/N Σ)" if mine(n, k) == mine(1, k) else "summed"
+        out.append(
+            (
+                f"{part} averaged",
+                1.0 / n if mine(n, k) == mine(1, k) else float(n),
+                f"the {part} gradient is {mean_or_sum} over the N = {n} samples of the batch while the {other}' "
+                f"is {'summed' if mine(n, k) == mine(1, k) else 'averaged'}: every parameter needs the same reduction",
+            )
+        )
     layer = ctx.layers.get(prefix)
     weight = ctx.state.get(layer.params["weight"]) if layer is not None and part == "bias" else None
-    if weight is not None and weight.ndim == 2 and weight.shape[1] > 1:
+    if weight is not None and weight.ndim == 2 and weight.shape[1] > 1 and ctx.step_form:  # an update in a loop
         fan_in = weight.shape[1]
         out.append(
             (
@@ -258,6 +288,10 @@ def _ratio_candidates(name: str, ctx: Context, n: int, lr: float | None) -> list
             )
         )
     return out
+
+
+def _family(convention: str) -> str:
+    return "bce" if convention.startswith("bce") else "ce" if convention.startswith("cross") else "mse"
 
 
 def explain_ratio(ratio: float, name: str, ctx: Context) -> str:

@@ -1,35 +1,36 @@
-"""Check a learner's Python file: load it, build the network it describes, run every check, one result.
+"""Check a learner's Python file, top-down: settings, the network they describe, each check, one result.
 
-`check_file(path, ...)` runs the file's code in this process; the `check` command calls it in a
-child process with a time limit (see `tinygrad_edu/commands/check.py`). Any mistake in the file
-itself (syntax, a crash, a bad `SIZES`, a result that is not a dict of arrays) becomes a
-`UserFileError` naming the file and line, never a traceback.
+`check_file(path, ...)` is what `tinygrad-edu check FILE` runs, in this (the parent) process:
+
+1. the file is loaded in a child process (`usercode.UserCode`), which answers with its settings and,
+   for each call the checks make, the arrays the file's functions return — never a verdict;
+2. the settings are checked (`settings.read`): honoured, or refused by name (exit 2 for a wrong type
+   or a misspelt name, `CannotCheckError` — exit 3 — for what the checker does not model);
+3. the gradient check: autodiff on the network the settings describe against the file's gradient
+   (or its first SGD step), diagnosed from the numbers (`compare.compare_gradients`);
+4. the steps check: K steps of `step()` against the optimizer's rule (`steps.compare_steps`);
+5. the error check, when the file defines `error()`.
 
 Names the file may define: `gradients(state, inputs, targets)` or `step(state, inputs, targets, lr)`;
-`error(state, inputs, targets)` (the error your code reports for this sample, checked against the
-loss); `SIZES`, `LOSS` (a name of `compare.CONVENTIONS`), `ACTIVATION` ("sigmoid", "tanh", "relu"),
-`STATE`, `INPUTS`, `TARGETS`, `LR`, and
-`OPTIMIZER` (`{"name": "sgd", "momentum": 0.9}` or `{"name": "adam"}`) for `--steps`.
+`error(state, inputs, targets)`; and the settings of `settings.NEEDS`.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import os
-import sys
-import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from ..errors import UserFileError
+from . import settings as settings_module
+from .settings import Settings
+from .usercode import UserCode
 
-ACTIVATIONS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU"}
+MODULES = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU", "identity": "Identity"}
 
 
 @dataclass
@@ -42,74 +43,6 @@ class FileResult:
     report: Any = None  # the GradientReport, for drawing
 
 
-def load(path: str) -> ModuleType:
-    """Import the user's file as a fresh module (each call runs it again, so module-level state restarts)."""
-    file = Path(path)
-    if not file.is_file():
-        raise UserFileError(f"check: no such file {path!r}")
-    source = file.read_bytes()
-    if b"\0" in source:
-        line = source[: source.index(b"\0")].count(b"\n") + 1
-        raise UserFileError(f"check: {path}, line {line}: the file contains a NUL byte; is it a Python source file?")
-    spec = importlib.util.spec_from_file_location(f"_tinygrad_edu_user_{file.stem}", file)
-    if spec is None or spec.loader is None:
-        raise UserFileError(f"check: cannot import {path!r} as Python")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look the module up there
-    folder = str(file.parent.resolve())
-    sys.path.insert(0, folder)
-    try:
-        _guard(path, "loading the file", lambda: spec.loader.exec_module(module))  # type: ignore[union-attr]
-    finally:
-        sys.path.remove(folder)
-    return module
-
-
-def _guard(path: str, what: str, call: Callable[[], Any]) -> Any:
-    """Run user code; anything it raises (SystemExit and RecursionError too) becomes one line with file:line."""
-    try:
-        return call()
-    except SyntaxError as error:
-        raise UserFileError(f"check: {path}, line {error.lineno}: syntax error: {error.msg}") from None
-    except (Exception, SystemExit) as error:
-        if isinstance(error, SystemExit):
-            raise UserFileError(
-                f"check: {path}{_line(error, path)}: the file called exit({error.code!r}) while {what}; "
-                "the check needs it to return (guard a script part with `if __name__ == '__main__':`)"
-            ) from None
-        kind = "infinite recursion (RecursionError)" if isinstance(error, RecursionError) else type(error).__name__
-        text = str(error).splitlines()[0] if str(error) else ""
-        raise UserFileError(f"check: {path}{_line(error, path)}: {kind} while {what}: {text}".rstrip(": ")) from None
-
-
-def _line(error: BaseException, path: str) -> str:
-    target = os.path.abspath(path)
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if os.path.abspath(f.filename) == target]
-    return f", line {frames[-1].lineno}" if frames else ""
-
-
-def _sizes(user: ModuleType, path: str) -> list[int]:
-    sizes = getattr(user, "SIZES", [2, 2, 2])
-    ok = isinstance(sizes, (list, tuple)) and len(sizes) >= 2
-    ok = ok and all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and 0 < n <= 4096 for n in sizes)
-    if not ok:
-        raise UserFileError(
-            f"check: {path}: SIZES = {sizes!r}; it must list at least two layer widths, whole numbers from 1 to "
-            "4096, e.g. SIZES = [2, 2, 2] (inputs, hidden, outputs)"
-        )
-    return [int(n) for n in sizes]
-
-
-def _array(user: ModuleType, name: str, default: Any, path: str) -> np.ndarray:
-    try:
-        value = np.asarray(getattr(user, name, default), dtype=np.float64)
-    except (TypeError, ValueError):
-        raise UserFileError(f"check: {path}: {name} must be numbers (a list or an array)") from None
-    if not np.all(np.isfinite(value)):
-        raise UserFileError(f"check: {path}: {name} holds a NaN or an infinity")
-    return value
-
-
 def check_file(
     path: str,
     *,
@@ -120,185 +53,412 @@ def check_file(
     loss: str | None = None,
     steps: int = 3,
     dtype: str = "float64",
+    timeout: float = 60.0,
+    echo: IO[str] | None = None,
 ) -> FileResult:
-    """Every check of one file; `ok` is False when a mistake was found. Raises `UserFileError` on a bad file."""
-    from .. import nn
-    from . import article
-    from .compare import CONVENTIONS, _close, _tolerance, compare_gradients, loss_function
-    from .steps import compare_steps
+    """Every check of one file; `ok` is False when a mistake was found.
 
-    user = load(path)
-    if loss is None:  # the command line wins; else the file's LOSS; else the article's ½ Σ
-        loss = str(getattr(user, "LOSS", "half-sum"))
-    if loss not in CONVENTIONS:
-        raise UserFileError(f"check: {path}: loss {loss!r}: choose one of {', '.join(CONVENTIONS)}")
-    sizes = _sizes(user, path)
-    act_name = str(getattr(user, "ACTIVATION", "sigmoid")).lower()
-    if act_name not in ACTIVATIONS:
-        raise UserFileError(f"check: {path}: ACTIVATION = {act_name!r}; use one of {', '.join(ACTIVATIONS)}")
-    act = getattr(nn, ACTIVATIONS[act_name])
+    Raises `UserFileError` for a file that cannot be run as asked, `CannotCheckError` for one whose
+    code does something the checker cannot model.
+    """
+    if not Path(path).is_file():
+        raise UserFileError(f"check: no such file {path!r}")
+    with UserCode(path, timeout, echo) as code:
+        given = settings_module.read(path, code.settings, code.names, {"loss": loss})
+        if given.schedule is not None and not isinstance(given.schedule, list):
+            given.schedule = _schedule(path, code.schedule(steps))
+        problem = Problem(path, given, engine, dtype, seed)
+        return Check(path, code, given, problem, rtol, atol, steps).run()
 
-    def build() -> Any:
+
+def _schedule(path: str, values: list[Any]) -> list[float]:
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < float("inf") for v in values):
+        raise settings_module.wrong(path, "LR_SCHEDULE", values)
+    return [float(v) for v in values]
+
+
+# ---------------------------------------------------------------------- the network the settings describe
+
+
+class Problem:
+    """The model, its inputs and targets, and the loss, as the file's settings describe them."""
+
+    def __init__(self, path: str, given: Settings, engine: str, dtype: str, seed: int) -> None:
+        from . import article
+
+        self.path, self.given, self.engine, self.dtype, self.seed = path, given, engine, dtype, seed
+        sizes = given.sizes
+        default_x = article.INPUTS if sizes[0] == 2 else np.linspace(-1, 1, sizes[0])
+        default_t = article.TARGETS if sizes[-1] == 2 else np.linspace(0.1, 0.9, sizes[-1])
+        self.inputs = np.asarray(default_x if given.inputs is None else given.inputs, dtype=np.float64)
+        targets = np.asarray(default_t if given.targets is None else given.targets, dtype=np.float64)
+        self.class_targets = given.loss.startswith("cross-entropy") and targets.ndim == self.inputs.ndim - 1
+        if self.class_targets:  # class indices: the loss compares with their one-hot rows
+            labels = targets.astype(np.int64)
+            if not np.all(labels == targets) or labels.min() < 0 or labels.max() >= sizes[-1]:
+                raise UserFileError(f"check: {path}: TARGETS must be class indices 0..{sizes[-1] - 1}")
+            targets = np.eye(sizes[-1])[labels]
+        self.targets = targets  # what the loss compares with (one-hot for class indices)
+        if (
+            self.inputs.shape[-1:] != (sizes[0],)
+            or self.targets.shape[-1:] != (sizes[-1],)
+            or self.inputs.ndim != self.targets.ndim
+            or self.inputs.ndim > 2
+        ):
+            raise UserFileError(
+                f"check: {path}: INPUTS {self.inputs.shape} and TARGETS {np.shape(given.targets)} must be one sample "
+                f"({sizes[0]},) → ({sizes[-1]},) or a batch (N, {sizes[0]}) → (N, {sizes[-1]}) for SIZES {sizes}"
+            )
+        if given.loss.startswith("bce") and not np.all((self.targets >= 0) & (self.targets <= 1)):
+            raise UserFileError(f"check: {path}: LOSS {given.loss!r} needs TARGETS in [0, 1]")
+
+    def model(self, activations: list[str] | None = None) -> Any:
+        """`Sequential(Linear, act, Linear, act, ...)` with the file's STATE (the article's for [2, 2, 2])."""
+        from .. import nn
+        from . import article
+
+        sizes, acts = self.given.sizes, activations or self.given.activations
         layers: list[Any] = []
-        for n_in, n_out in itertools.pairwise(sizes):
-            layers += [nn.Linear(n_in, n_out, dtype=np.dtype(dtype), engine=engine, generator=seed + n_in), act()]
+        for (n_in, n_out), act in zip(itertools.pairwise(sizes), acts):
+            linear = nn.Linear(n_in, n_out, dtype=np.dtype(self.dtype), engine=self.engine, generator=self.seed + n_in)
+            layers += [linear, getattr(nn, MODULES[act])()]
         model = nn.Sequential(*layers)
-        state = getattr(user, "STATE", article.state_dict() if sizes == [2, 2, 2] else None)
+        state = self.given.state
+        if state is None and sizes == [2, 2, 2]:
+            state = article.state_dict()
         if state is not None:
             try:
-                model.load_state_dict({k: np.asarray(v, dtype=np.dtype(dtype)) for k, v in dict(state).items()})
+                model.load_state_dict({k: np.asarray(v, dtype=np.dtype(self.dtype)) for k, v in state.items()})
             except Exception as error:
-                raise UserFileError(f"check: {path}: STATE does not fit SIZES {sizes}: {error}") from None
+                raise UserFileError(f"check: {self.path}: STATE does not fit SIZES {sizes}: {error}") from None
         return model
 
-    inputs = _array(user, "INPUTS", article.INPUTS if sizes[0] == 2 else np.linspace(-1, 1, sizes[0]), path)
-    targets = _array(user, "TARGETS", article.TARGETS if sizes[-1] == 2 else np.linspace(0.1, 0.9, sizes[-1]), path)
-    if inputs.shape[-1:] != (sizes[0],) or targets.shape[-1:] != (sizes[-1],) or inputs.ndim != targets.ndim:
-        raise UserFileError(
-            f"check: {path}: INPUTS {inputs.shape} and TARGETS {targets.shape} must be one sample ({sizes[0]},) → "
-            f"({sizes[-1]},) or a batch (N, {sizes[0]}) → (N, {sizes[-1]}) for SIZES {sizes}"
-        )
-    lr = float(getattr(user, "LR", article.LR))
-    optimizer = getattr(user, "OPTIMIZER", None) or {"name": "sgd"}
-    adam = str(dict(optimizer).get("name", "sgd")).lower() == "adam"
-    loss_fn = loss_function(loss)
-    entry = "step" if hasattr(user, "step") else "gradients" if hasattr(user, "gradients") else None
-    if entry is None and not hasattr(user, "error"):
-        raise UserFileError(
-            f"check: {path} defines neither gradients(state, inputs, targets) nor step(state, inputs, targets, lr); "
-            "see `tinygrad-edu check --help` for the entry points"
-        )
+    def state(self) -> dict[str, np.ndarray]:
+        return {k: np.array(v, dtype=np.float64) for k, v in self.model().state_dict().items()}
 
-    def fresh_step() -> Callable[..., Any]:
-        step = load(path).step
+    def user_targets(self, targets: np.ndarray) -> np.ndarray:
+        """The targets as the file expects them: class indices when it gave class indices."""
+        return np.asarray(targets).argmax(axis=-1) if self.class_targets else np.asarray(targets)
 
-        def guarded(state: dict, x: Any, t: Any, rate: float) -> Any:
-            result = _guard(path, "running step()", lambda: step(state, x, t, rate))
-            return _as_dict(result, "step", path)
+    def loss_fn(self) -> Callable[[Any, Any], Any]:
+        from .compare import loss_function
 
-        return guarded
+        return loss_function(self.given.loss)
 
-    header = (
-        f"{path}: network {sizes}, {act_name}, {engine} engine, {dtype}, loss {loss}: {CONVENTIONS[loss][0]}, lr {lr}"
+    def rates(self, steps: int) -> tuple[float, ...]:
+        schedule = self.given.schedule
+        if schedule is None:
+            return (self.given.lr,) * steps
+        return tuple(schedule[min(k, len(schedule) - 1)] for k in range(steps))
+
+
+# ---------------------------------------------------------------------- the file's functions as the checks call them
+
+
+class GradientCall:
+    """The file's gradient, for `compare_gradients`: `gradients()`, or the first SGD `step()` turned into one.
+
+    A step gives (old − new)/lr = g + weight_decay·w (× (1 + μ) with Nesterov); this returns the new
+    parameters such that `compare` reads back g, with `lr` so it can tell lr mistakes from others.
+    Every call loads the file afresh, so buffers it keeps between calls start empty.
+    """
+
+    def __init__(self, code: UserCode, entry: str, problem: Problem, lr: float) -> None:
+        self.code, self.entry, self.problem, self.lr = code, entry, problem, lr
+
+    def with_lr(self, lr: float) -> GradientCall:
+        return GradientCall(self.code, self.entry, self.problem, lr)
+
+    def __call__(self, state: dict[str, np.ndarray], x: np.ndarray, t: np.ndarray) -> Any:
+        answer = self.code.call(self.entry, state, x, self.problem.user_targets(t), self.lr)
+        result = _as_dict(answer, self.entry, self.code.path)
+        if self.entry == "gradients":
+            return result
+        opt = self.problem.given.optimizer
+        wd, mu = float(opt.get("weight_decay", 0.0)), float(opt.get("momentum", 0.0))
+        scale = 1.0 + mu if opt.get("nesterov") else 1.0
+        adjusted = {}
+        for key, new in result.items():
+            old = state.get(key)
+            if old is None or np.shape(new) != old.shape or (not wd and scale == 1.0):
+                adjusted[key] = new
+                continue
+            g = ((old - np.asarray(new, np.float64)) / self.lr - wd * old) / scale
+            adjusted[key] = (old - self.lr * g).astype(np.asarray(new).dtype)
+        return adjusted, self.lr
+
+
+def _explained(report: Any) -> bool:
+    """Every wrong parameter has a named cause (not only a factor or "no simple pattern")."""
+    generic = ("differs with no simple pattern", "follows from the wrong δ")
+    return all(
+        p.ok or (p.diagnosis and not p.diagnosis.startswith(generic) and ": " in p.diagnosis) for p in report.params
     )
-    parts, data, ok, kept = [header, ""], {"sizes": sizes}, True, None
-    if entry == "gradients" or (entry == "step" and not adam):
-        if entry == "gradients":
-            raw = user.gradients
-
-            def manual(state: dict, x: Any, t: Any) -> Any:
-                return _as_dict(_guard(path, "running gradients()", lambda: raw(state, x, t)), "gradients", path)
-
-            manual.lr = lr  # type: ignore[attr-defined]  (to recognise a gradient that already includes lr)
-
-        else:
-            manual = _FreshStep(fresh_step, lr)
-        report = compare_gradients(build(), loss_fn, inputs, targets, manual, rtol=rtol, atol=atol, convention=loss)
-        if report.first_wrong:
-            where = _source_line(path, entry, report, inputs, targets, lr)
-            if where:
-                report.findings.append(where)
-        parts.append(str(report))
-        data["gradients"] = report.to_dict()
-        ok = ok and report.ok
-        kept = report
-    if entry == "step" and (adam or (steps > 1 and ok)):  # a wrong first step is already explained above
-        model = build()
-        tol = _tolerance({dtype}, rtol, atol, None, {})
-        step = fresh_step()
-        sr = compare_steps(
-            model,
-            loss_fn,
-            inputs,
-            targets,
-            lambda s, x, t: step(s, x, t, lr),
-            dict(optimizer),
-            lr,
-            steps,
-            lambda a, b: _close(a, b, tol),
-        )
-        parts += ["", f"* {sr}"]
-        data["steps"] = sr.to_dict()
-        ok = ok and sr.ok
-    if hasattr(user, "error"):
-        finding = check_error(user.error, build(), inputs, targets, path)
-        parts += ["", f"* {finding['text']}"]
-        data["error"] = finding
-        ok = ok and finding["ok"]
-    return FileResult(ok, "\n".join(parts), data, kept)
 
 
-def _source_line(path: str, entry: str, report: Any, inputs: np.ndarray, targets: np.ndarray, lr: float) -> str:
-    """`computed at FILE, line N: ...` for the first wrong quantity, when a local of the file holds it."""
-    from .locate import locate
-
-    first = report.first_wrong
-    key = f"{first.split()[3]}.bias" if first.startswith("δ of layer ") else first
-    try:
-        check = report[key]
-    except KeyError:
-        return ""
-    if check.manual is None or check.manual.shape != check.autodiff.shape:
-        return ""
-    state = {k: np.array(v, dtype=np.float64) for k, v in report._graph["model"].state_dict().items()}
-    targets_ = [check.manual] + ([state[key] - lr * check.manual] if entry == "step" else [])
-    user = load(path)
-    fn = getattr(user, entry)
-    args = (state, inputs.copy(), targets.copy(), lr) if entry == "step" else (state, inputs.copy(), targets.copy())
-    found = locate(path, lambda: fn(*args), targets_)
-    if found is None:
-        return ""
-    what = first.split(" (")[0]
-    return f"{what} is first computed at {path}, line {found[0]}: {found[1]}"
-
-
-class _FreshStep:
-    """A step-form manual whose every use starts from a freshly loaded file (its own buffers reset)."""
-
-    def __init__(self, fresh: Callable[[], Callable[..., Any]], lr: float) -> None:
-        self.fresh, self.lr = fresh, lr
-
-    def with_lr(self, lr: float) -> _FreshStep:
-        return _FreshStep(self.fresh, lr)
-
-    def __call__(self, state: dict, x: Any, t: Any) -> Any:
-        return self.fresh()(state, x, t, self.lr), self.lr
-
-
-def _as_dict(result: Any, entry: str, path: str) -> dict[str, np.ndarray]:
+def _as_dict(result: Any, entry: str, path: str = "") -> dict[str, np.ndarray]:
     """The user's result must be a dict of arrays of numbers; say so in one line when it is not."""
     if not isinstance(result, dict):
         raise UserFileError(
-            f"check: {path}: {entry}() returned {type(result).__name__} {_short(result)}; it must return a dict "
+            f"check: {path or 'the file'}: {entry}() returned {_kind(result)}; it must return a dict "
             "name -> array, keyed like the state dict ('0.weight', '0.bias', ...)"
         )
     out = {}
     for key, value in result.items():
-        try:
-            arr = np.asarray(value)
-            if arr.dtype.kind not in "fiu":
-                raise TypeError
-        except (TypeError, ValueError):
+        if not isinstance(value, np.ndarray) and not isinstance(value, (int, float)):
             raise UserFileError(
-                f"check: {path}: {entry}() returned {type(value).__name__} {_short(value)} for {key!r}; "
+                f"check: {path or 'the file'}: {entry}() returned {_kind(value)} for {key!r}; "
                 "each value must be an array of numbers"
-            ) from None
-        out[str(key)] = arr
+            )
+        out[str(key)] = np.asarray(value)
     return out
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+def _kind(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"[:60]
+
+
+# ---------------------------------------------------------------------- the checks, in order
+
+
+class Check:
+    """One run of every check on one file; `run()` returns the `FileResult`."""
+
+    def __init__(
+        self,
+        path: str,
+        code: UserCode,
+        given: Settings,
+        problem: Problem,
+        rtol: float | None,
+        atol: float | None,
+        steps: int,
+    ) -> None:
+        self.path, self.code, self.given, self.problem = path, code, given, problem
+        self.rtol, self.atol, self.steps = rtol, atol, steps
+        self.entry = "step" if "step" in code.entries else "gradients" if "gradients" in code.entries else None
+        if self.entry is None and "error" not in code.entries:
+            raise UserFileError(
+                f"check: {path} defines neither gradients(state, inputs, targets) nor step(state, inputs, targets, "
+                "lr); see `tinygrad-edu check --help` for the entry points"
+            )
+        self.parts: list[str] = []
+        self.data: dict[str, Any] = {"sizes": given.sizes}
+        self.ok = True
+        self.report: Any = None
+
+    def run(self) -> FileResult:
+        self.parts = [self.header(), ""]
+        name = self.given.optimizer_name
+        sgd_step = self.entry == "step" and name == "sgd" and not self.given.clip
+        if self.entry == "gradients" or sgd_step:
+            self.gradient_check()
+        if self.entry == "step" and (not sgd_step or (self.steps > 1 and self.ok)):
+            self.steps_check()
+        if "error" in self.code.entries:
+            self.error_check()
+        return FileResult(self.ok, "\n".join(self.parts), self.data, self.report)
+
+    def header(self) -> str:
+        g = self.given
+        acts = g.activations[0] if len(set(g.activations)) == 1 else "/".join(g.activations)
+        if g.loss.startswith("cross-entropy"):
+            acts = ("/".join(g.activations[:-1]) or "no hidden layer") + ", softmax output"
+        lr = f"lr {g.lr}" if g.schedule is None else "lr LR_SCHEDULE"
+        return (
+            f"{self.path}: network {g.sizes}, {acts}, {self.problem.engine} engine, {self.problem.dtype}, "
+            f"loss {g.loss}: {settings_module.LOSSES[g.loss]}, {lr}"
+        )
+
+    # ------------------------------------------------------------------ 3. the gradient
+
+    def gradient_check(self) -> None:
+        report = self._compare(self.problem.model())
+        if not report.ok and "ACTIVATION" not in self.given.declared:
+            report = self._undeclared_activation(report)
+        if not report.ok and "LOSS" not in self.given.declared:
+            self._undeclared_loss(report)
+        if report.ok and self.entry == "gradients":
+            self._repeat_call(report)
+        elif report.first_wrong:
+            where = self._source_line(report)
+            if where:
+                report.findings.append(where)
+        self.parts.append(str(report))
+        self.data["gradients"] = report.to_dict()
+        self.ok = self.ok and report.ok
+        self.report = report
+
+    def _compare(self, model: Any) -> Any:
+        from .compare import compare_gradients
+
+        manual = GradientCall(self.code, self.entry or "gradients", self.problem, self._rate(1))
+        return compare_gradients(
+            model,
+            self.problem.loss_fn(),
+            self.problem.inputs,
+            self.problem.targets,
+            manual,
+            rtol=self.rtol,
+            atol=self.atol,
+            convention=self.given.loss,
+        )
+
+    def _rate(self, k: int) -> float:
+        return self.problem.rates(k)[k - 1]
+
+    def _undeclared_activation(self, report: Any) -> Any:
+        """No ACTIVATION in the file: try each modelled one; say which one the numbers fit, never assume silently."""
+        tried = {self.given.activations[0]: report}
+        for act in settings_module.ACTIVATIONS:
+            if act in tried or self.given.loss.startswith("cross-entropy"):
+                continue
+            acts = [act] * len(self.given.activations)
+            if self.given.loss.startswith("bce"):
+                acts[-1] = "sigmoid"
+            tried[act] = self._compare(self.problem.model(acts))
+        fits = [a for a, r in tried.items() if r.ok]
+        if fits:
+            self.given.activations = [fits[0]] * len(self.given.activations)
+            self.parts[0] = self.header()
+            best = tried[fits[0]]
+            best.findings.append(
+                f"ACTIVATION is not declared: the numbers fit {fits[0]} (checked as that; declare "
+                f"ACTIVATION = {fits[0]!r} to say so)"
+            )
+            return best
+        # most gradients matching first, then every wrong one explained by a known cause; the default first
+        score = {a: (sum(p.ok for p in r.params), _explained(r)) for a, r in tried.items()}
+        best_act = max(score, key=lambda a: score[a])
+        matching = {a: s[0] for a, s in score.items()}
+        best = tried[best_act]
+        self.given.activations = [best_act] * len(self.given.activations)
+        self.parts[0] = self.header()
+        best.findings.append(
+            f"ACTIVATION is not declared: checked as {best_act}, under which the most gradients match "
+            f"({matching[best_act]} of {len(best.params)}) and the rest are best explained; declare ACTIVATION to "
+            "be sure"
+        )
+        return best
+
+    def _undeclared_loss(self, report: Any) -> None:
+        """No LOSS in the file and ½ Σ does not fit: name the other modelled loss the numbers fit exactly."""
+        acts = self.given.activations
+        candidates = ["bce"] if acts[-1] == "sigmoid" else []
+        saved = self.given.loss
+        for loss in candidates:
+            self.given.loss = loss
+            try:
+                other = self._compare(self.problem.model())
+            finally:
+                self.given.loss = saved
+            if other.ok:
+                report.findings.append(
+                    f"LOSS is not declared, so the checker used {saved}; your numbers are exactly those of "
+                    f"{settings_module.LOSSES[loss]}: if that is your loss, declare LOSS = {loss!r}"
+                )
+
+    def _repeat_call(self, report: Any) -> None:
+        """Call gradients() twice on one loaded copy: a gradient kept from the last call shows on the second."""
+        state = self.problem.state()
+        x, t = self.problem.inputs, self.problem.user_targets(self.problem.targets)
+        first = _as_dict(self.code.call("gradients", state, x, t, fresh=True), "gradients", self.path)
+        second = _as_dict(self.code.call("gradients", state, x, t, fresh=False), "gradients", self.path)
+        wrong = [k for k in first if k in second and np.shape(first[k]) == np.shape(second[k])]
+        auto = {p.name: p.autodiff for p in report.params}
+        doubled = [k for k in wrong if k in auto and np.allclose(second[k], 2 * auto[k], rtol=1e-4, atol=1e-12)]
+        same = all(np.allclose(first[k], second[k], rtol=1e-6, atol=1e-12) for k in wrong)
+        if same:
+            return
+        for p in report.params:
+            if p.name in second and not np.allclose(second[p.name], p.autodiff, rtol=1e-4, atol=1e-10):
+                p.ok = False
+                p.diagnosis = (
+                    "the gradient is never reset between calls: a second call returns twice autodiff's "
+                    "(zero the gradient buffers at the start of each call)"
+                    if p.name in doubled
+                    else "a second call with the same arguments returns another gradient: state kept between calls"
+                )
+        report.findings.insert(0, "the first call matches autodiff, but a second call on the same loaded file does not")
+
+    def _source_line(self, report: Any) -> str:
+        """`computed at FILE, line N: ...` for the first wrong quantity, when a local of the file holds it."""
+        first = report.first_wrong
+        key = f"{first.split()[3]}.bias" if first.startswith("δ of layer ") else first
+        try:
+            check = report[key]
+        except KeyError:
+            return ""
+        if check.manual is None or check.manual.shape != check.autodiff.shape:
+            return ""
+        state = self.problem.state()
+        lr = self._rate(1)
+        wanted = [check.manual] + ([state[key] - lr * check.manual] if self.entry == "step" else [])
+        found = self.code.locate(
+            self.entry or "gradients",
+            state,
+            self.problem.inputs,
+            self.problem.user_targets(self.problem.targets),
+            lr if self.entry == "step" else None,
+            wanted,
+        )
+        if found is None:
+            return ""
+        what = first.split(" (")[0]
+        return f"{what} is first computed at {self.path}, line {found[0]}: {found[1]}"
+
+    # ------------------------------------------------------------------ 4. the steps
+
+    def steps_check(self) -> None:
+        from .compare import _autodiff, _close, _tolerance
+        from .steps import Rule, compare_steps
+
+        model, loss_fn = self.problem.model(), self.problem.loss_fn()
+        x, t = self.problem.inputs, self.problem.targets
+        dtype = np.dtype(self.problem.dtype)
+
+        def gradient(state: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+            model.load_state_dict({k: np.asarray(v, dtype=dtype) for k, v in state.items()})
+            return _autodiff(model, loss_fn, x, t)[0]
+
+        rates = self.problem.rates(self.steps)
+
+        def user_steps(count: int) -> list[dict[str, np.ndarray]]:
+            mine, out = self.problem.state(), []
+            for k in range(count):
+                new = self.code.call("step", mine, x, self.problem.user_targets(t), rates[k], fresh=k == 0)
+                new = _as_dict(new, "step", self.path)
+                out.append(new)
+                mine = {key: np.asarray(new.get(key, v), dtype=np.float64) for key, v in mine.items()}
+            return out
+
+        opt = dict(self.given.optimizer)
+        rule = Rule(str(opt.pop("name")), opt, rates, self.given.clip)
+        tol = _tolerance({self.problem.dtype}, self.rtol, self.atol, None, {})
+        report = compare_steps(
+            self.problem.state(), gradient, user_steps, rule, self.steps, lambda a, b: _close(a, b, tol)
+        )
+        self.parts += ["", f"* {report}"]
+        self.data["steps"] = report.to_dict()
+        self.ok = self.ok and report.ok
+
+    # ------------------------------------------------------------------ 5. the error
+
+    def error_check(self) -> None:
+        finding = check_error(self.code, self.problem.model(), self.problem.inputs, self.problem.targets, self.path)
+        self.parts += ["", f"* {finding['text']}"]
+        self.data["error"] = finding
+        self.ok = self.ok and finding["ok"]
 
 
 # ---------------------------------------------------------------------- the error the user's code reports
 
 
-def check_error(error_fn: Callable[..., Any], model: Any, inputs: np.ndarray, targets: np.ndarray, path: str) -> dict:
+def check_error(code: Any, model: Any, inputs: np.ndarray, targets: np.ndarray, path: str) -> dict:
     """The user's reported error against the same outputs' error with one-hot targets, and what it matches instead.
 
-    The check uses one-hot targets (the class of the largest target), as classification code builds them from labels.
+    `code` is the file's `UserCode` or its `error` function itself. The check uses one-hot targets
+    (the class of the largest target), as classification code builds them from labels.
     """
     from ..nn import engine_of
     from ..tensor import Tensor
@@ -315,11 +475,18 @@ def check_error(error_fn: Callable[..., Any], model: Any, inputs: np.ndarray, ta
     state = {k: np.array(v, dtype=np.float64) for k, v in model.state_dict().items()}
     t_in = onehot if np.ndim(targets) == 2 else onehot[0]
     x_in = x if np.ndim(inputs) == 2 else x[0]
-    value = _guard(path, "running error()", lambda: error_fn(state, x_in.copy(), t_in.copy()))
+    if isinstance(code, UserCode):
+        value = code.call("error", state, x_in.copy(), t_in.copy())
+    else:
+        value = code(state, x_in.copy(), t_in.copy())
     try:
-        value = float(value)
+        value = float(np.asarray(value).reshape(-1)[0]) if np.size(value) == 1 else float(value)
     except (TypeError, ValueError):
         raise UserFileError(f"check: {path}: error() returned {type(value).__name__}; return one number") from None
+    return _error_verdict(value, outputs, onehot, labels)
+
+
+def _error_verdict(value: float, outputs: np.ndarray, onehot: np.ndarray, labels: np.ndarray) -> dict:
     diff = outputs - onehot
     per = {
         "½ Σ (output − target)²": 0.5 * np.sum(diff**2),

@@ -5,12 +5,18 @@ before any work starts, as one line and exit status 2 (argparse's own convention
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
-from collections.abc import Callable
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
 
-from ..errors import ReadOnlyFileError
-from ..files import refuse_read_only
+from ..errors import ArgumentError, ReadOnlyFileError
+from ..files import follow_links, is_stream, refuse_read_only
+
+STDOUT = "-"  # `-o -`: write the file's bytes to standard output (where a command allows it)
 
 DRAWING_FORMATS = ("svg", "png", "pdf", "dot")  # what viz.render writes
 GRAPH_FORMATS = (*DRAWING_FORMATS, "html")  # and the step-through page (viz.steps), for graph and train --graph
@@ -61,17 +67,50 @@ def drawing_format(path: str, formats: tuple[str, ...] = DRAWING_FORMATS) -> str
     return suffix if suffix in formats else None
 
 
-def check_output(flag: str, path: str) -> None:
+def check_output(flag: str, path: str, *, stdout: bool = False) -> None:
     """Refuse, before any long work, an output path that cannot be written: a folder, a missing or
-    read-only folder, or a read-only file. Raises an `OSError` subclass (the CLI prints one line)."""
+    read-only folder, a read-only file, a block device or a socket. Raises an `OSError` subclass (the
+    CLI prints one line). A symbolic link is checked where it points; a FIFO or a character device is
+    only looked at (`os.stat`), never opened, since opening a FIFO blocks until a reader comes.
+    `-` means standard output where `stdout` is True, and is refused elsewhere."""
+    if path == STDOUT:
+        if stdout:
+            return
+        raise ArgumentError(
+            f"{flag} -: this command prints its report on standard output, so the file cannot go there too; "
+            "give a file name"
+        )
     if path.endswith(("/", os.sep)) or os.path.isdir(path):
         raise IsADirectoryError(f"{flag} {path}: is a folder; give a file name, such as {os.path.join(path, 'out')}")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"{flag} {path}: the folder does not exist ({folder}); create it first")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise PermissionError(f"{flag} {path}: permission denied: cannot write in the folder {folder}")
     try:
-        refuse_read_only(path)
+        target = follow_links(path)
+        if is_stream(target):
+            return  # written in place: no folder to write in, no rename
+    except OSError as error:
+        raise OSError(error.errno, f"{flag} {error.strerror}") from None
+    folder = os.path.dirname(os.path.abspath(target))
+    shown = path if target == path else f"{path} (a link to {target})"
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"{flag} {shown}: the folder does not exist ({folder}); create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"{flag} {shown}: permission denied: cannot write in the folder {folder}")
+    try:
+        refuse_read_only(target)
     except ReadOnlyFileError as error:
         raise ReadOnlyFileError(error.errno, f"{flag} {error.strerror}") from None
+
+
+@contextlib.contextmanager
+def output_path(path: str, suffix: str) -> Iterator[str]:
+    """The path to hand to a writer: `path` itself, or for `-` a temporary file whose bytes then go to
+    standard output (the writers name files; this keeps them from having to know about streams)."""
+    if path != STDOUT:
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="tinygrad-edu-") as folder:
+        temporary = os.path.join(folder, f"stdout.{suffix}")
+        yield temporary
+        sys.stdout.flush()
+        with open(temporary, "rb") as file:
+            shutil.copyfileobj(file, sys.stdout.buffer)
+        sys.stdout.buffer.flush()

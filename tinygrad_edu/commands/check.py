@@ -19,7 +19,9 @@ or relu), `STATE` (default: the article's weights for [2, 2, 2], else random fro
 is also run --steps times against that optimizer, since a momentum mistake only shows from step 2.
 
 Exit status: 0 every check matches, 1 mistakes found (the report says which and why),
-2 usage or input error (a file that does not load, crashes, exits early or runs past --timeout).
+2 usage or input error (a file that does not load, crashes, exits early, runs past --timeout, or gives
+a setting of the wrong type or a misspelt name), 3 cannot check this file (it does something the
+checker does not model; one line says what).
 
     tinygrad-edu check examples/article_code/level1.py
     tinygrad-edu check examples/article_code/level2.py --json
@@ -29,17 +31,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from .argtypes import check_output, count, positive_float, tolerance
 
 LOSSES = ("half-sum", "half-sum-batch-mean", "mean", "sum")
+EXIT_CANNOT_CHECK = 3  # the file does something the checker cannot model: said in one line, never guessed at
 GRAPH_TIMEOUT = 30.0  # seconds `dot` may take to lay out --graph's drawing; past it the DOT source is left
 
 
@@ -77,90 +76,45 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the check in a child process: a file that exits, hangs or crashes the interpreter cannot fake a pass."""
-    from ..errors import TinygradEduError
+    """Check FILE: its code runs in a child process that only answers with arrays; the verdict is computed here."""
+    from ..check.userfile import check_file
+    from ..errors import CannotCheckError, TinygradEduError
 
     if not Path(args.file).is_file():
         raise TinygradEduError(f"no such file {args.file!r}")
     if args.graph:
         check_output("--graph", args.graph)  # before the file runs, so a bad path is the only message
-    with tempfile.TemporaryDirectory(prefix="tinygrad-edu-check-") as folder:
-        result = Path(folder) / "result.json"
-        options = {
-            k: getattr(args, k) for k in ("file", "engine", "dtype", "seed", "rtol", "atol", "loss", "steps", "graph")
-        }
-        command = [sys.executable, "-m", "tinygrad_edu.commands.check", json.dumps(options), str(result)]
-        child = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            printed, warned = child.communicate(timeout=args.timeout)
-        except subprocess.TimeoutExpired:
-            _kill(child)
-            raise TinygradEduError(
-                f"{args.file}: still running after {args.timeout:g} s (an endless loop?); stopped. "
-                "Give it longer with --timeout SECONDS"
-            ) from None
-        except KeyboardInterrupt:
-            _kill(child)
-            raise
-        code = child.returncode
-        # what the file printed goes through, on stderr under --json so stdout stays one JSON document
-        sys.stderr.write(warned.decode(errors="replace"))
-        (sys.stderr if args.json else sys.stdout).write(printed.decode(errors="replace"))
-        if not result.is_file():
-            raise TinygradEduError(
-                f"{args.file}: the file's code ended the process (exit status {code}) before the check finished; "
-                "no report, so nothing passed. Remove exit()/os._exit from it, or guard them with "
-                "`if __name__ == '__main__':`"
-            )
-        data = json.loads(result.read_text())
-    if "error" in data:
-        raise TinygradEduError(data["error"])
-    print(json.dumps({"ok": data["ok"], **data["data"]}, indent=2, ensure_ascii=False) if args.json else data["text"])
-    if data.get("graph"):
-        print(data["graph"], file=sys.stderr if args.json else sys.stdout)
-    return 0 if data["ok"] else 1
-
-
-def _kill(child: subprocess.Popen) -> None:
-    """Stop the child and anything it started (its own session), then reap it."""
-    try:
-        os.killpg(child.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        child.kill()
-    child.communicate()
-
-
-def _child(options: dict[str, Any], result_path: str) -> int:
-    """In the child: run the check; write {"ok", "text", "data"} or {"error"} to result_path (atomically)."""
-    from ..check.userfile import check_file
-    from ..errors import TinygradEduError
-
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 3000))
     try:
         result = check_file(
-            options["file"],
-            engine=options["engine"],
-            seed=options["seed"],
-            rtol=options["rtol"],
-            atol=options["atol"],
-            loss=options["loss"],
-            steps=options["steps"],
-            dtype=options["dtype"],
+            args.file,
+            engine=args.engine,
+            seed=args.seed,
+            rtol=args.rtol,
+            atol=args.atol,
+            loss=args.loss,
+            steps=args.steps,
+            dtype=args.dtype,
+            timeout=args.timeout,
+            echo=sys.stderr if args.json else None,  # under --json stdout stays one JSON document
         )
-        out: dict[str, Any] = {"ok": result.ok, "text": result.text, "data": result.data}
-        if options.get("graph"):
-            try:
-                out["graph"] = _write_graph(options["file"], result, options["graph"])
-            except OSError as error:  # the disk filled up, the folder went away: one line, not a traceback
-                raise TinygradEduError(f"--graph: {error}") from None
+    except CannotCheckError as error:
+        print(f"tinygrad-edu check: cannot check this file: {error}", file=sys.stderr)
+        return EXIT_CANNOT_CHECK
     except TinygradEduError as error:
-        out = {"error": str(error).removeprefix("check: ")}
+        raise TinygradEduError(str(error).removeprefix("check: ")) from None
     except RecursionError:
-        out = {"error": f"{options['file']}: infinite recursion (RecursionError)"}
-    tmp = Path(result_path + ".tmp")
-    tmp.write_text(json.dumps(out, default=_plain))
-    os.replace(tmp, result_path)
-    return 0
+        raise TinygradEduError(f"{args.file}: infinite recursion (RecursionError)") from None
+    if args.json:
+        print(json.dumps({"ok": result.ok, **result.data}, indent=2, ensure_ascii=False, default=_plain))
+    else:
+        print(result.text)
+    if args.graph:
+        try:
+            wrote = _write_graph(args.file, result, args.graph)
+        except OSError as error:  # the disk filled up, the folder went away: one line, not a traceback
+            raise TinygradEduError(f"--graph: {error}") from None
+        print(wrote, file=sys.stderr if args.json else sys.stdout)
+    return 0 if result.ok else 1
 
 
 def _plain(value: Any) -> Any:
@@ -215,7 +169,3 @@ def _marks(report: Any, model: Any) -> dict[Any, tuple[str, str]]:
         text += f" vs autodiff {np.array2string(np.asarray(auto), precision=6)}"
         marks[param] = ("#e31a1c" if wrong else "#a6cee3", text + (" (WRONG)" if wrong else " (ok)"))
     return marks
-
-
-if __name__ == "__main__":
-    sys.exit(_child(json.loads(sys.argv[1]), sys.argv[2]))

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import Any
 
 from ..check.article_network import article_network  # the article's network is built in one place
 from ..errors import ArgumentError
-from .argtypes import GRAPH_FORMATS, check_output, count, drawing_format, positive_float
+from .argtypes import GRAPH_FORMATS, STDOUT, check_output, count, drawing_format, output_path, positive_float
 
 MODELS = {"article": article_network}
 
@@ -30,7 +31,9 @@ def register(subparsers: Any) -> None:
         default=None,
         help="default: from -o's suffix, else svg (a different suffix on -o is refused)",
     )
-    parser.add_argument("-o", "--output", default=None, help="file to write (default: MODEL.FORMAT)")
+    parser.add_argument(
+        "-o", "--output", default=None, help="file to write (default: MODEL.FORMAT; - writes to standard output)"
+    )
     parser.add_argument("--rankdir", choices=("LR", "TB", "RL", "BT"), default="LR", help="direction of the flow")
     parser.add_argument(
         "--max-nodes", type=count(10), default=500, help="fold bigger graphs into summaries (at least 10; default 500)"
@@ -43,7 +46,7 @@ def register(subparsers: Any) -> None:
 def format_and_output(output: str | None, fmt: str | None, model: str) -> tuple[str, str]:
     """(format, path): the format follows -o's suffix unless --format says it; a clash is refused,
     since `--format png -o x.svg` would write PNG bytes into a file every viewer opens as SVG."""
-    suffix = drawing_format(output, GRAPH_FORMATS) if output else None
+    suffix = drawing_format(output, GRAPH_FORMATS) if output and output != STDOUT else None
     if fmt is not None and suffix is not None and suffix != fmt:
         raise ArgumentError(
             f"--format {fmt} but -o {output} ends in .{suffix}; name the file {os.path.splitext(output)[0]}.{fmt}, "
@@ -51,7 +54,7 @@ def format_and_output(output: str | None, fmt: str | None, model: str) -> tuple[
         )
     fmt = fmt or suffix or "svg"
     output = output or f"{model}.{fmt}"
-    check_output("-o", output)
+    check_output("-o", output, stdout=True)
     return fmt, output
 
 
@@ -61,22 +64,26 @@ def run(args: argparse.Namespace) -> int:
     fmt, output = format_and_output(args.output, args.format, args.model)
     with record_modules() as calls:  # each layer's call drawn as a cluster
         root, params = MODELS[args.model]()
-    if fmt == "html":  # the step-through page (viz.to_html), laid out by the same `dot`
-        from ..viz import steps
+    with output_path(output, fmt) as path:
+        if fmt == "html":  # the step-through page (viz.to_html), laid out by the same `dot`
+            from ..viz import steps
 
-        kwargs = {"max_nodes": args.max_nodes, "collapse": False if args.no_collapse else "auto"}
-        print(f"wrote {steps(root, params=params, calls=calls, timeout=args.timeout, **kwargs).save(output)}")
-        return 0
-    path = render(
-        root,
-        output,
-        format=fmt,
-        timeout=args.timeout,
-        params=params,
-        calls=calls,
-        rankdir=args.rankdir,
-        max_nodes=args.max_nodes,
-        collapse=False if args.no_collapse else "auto",
-    )
-    print(f"wrote {path}")
+            kwargs = {"max_nodes": args.max_nodes, "collapse": False if args.no_collapse else "auto"}
+            steps(root, params=params, calls=calls, timeout=args.timeout, **kwargs).save(path)
+        else:
+            render(
+                root,
+                path,
+                format=fmt,
+                timeout=args.timeout,
+                params=params,
+                calls=calls,
+                rankdir=args.rankdir,
+                max_nodes=args.max_nodes,
+                collapse=False if args.no_collapse else "auto",
+            )
+    if output == STDOUT:  # the drawing is standard output, so the report goes to standard error
+        print("wrote the drawing to standard output", file=sys.stderr)
+    else:
+        print(f"wrote {output}")
     return 0

@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import nn, optim
 from ..errors import MissingDependencyError
+from ..files import write_atomic
 from ..train import checkpoint, datasets, evaluate, fit, max_margin_loss, step_graph
 from . import train_live
 from .argtypes import GRAPH_FORMATS, check_output, count, drawing_format, positive_float
@@ -297,5 +298,5 @@ def plot_history(history: Any, path: str, title: str) -> None:
         ax2.set_ylim(0, 1.05)
     ax.legend(lines, [line.get_label() for line in lines], loc="center right")
     fig.tight_layout()
-    fig.savefig(path)
+    write_atomic(path, lambda file: fig.savefig(file, format=os.path.splitext(path)[1][1:].lower() or None))
     plt.close(fig)

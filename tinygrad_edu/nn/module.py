@@ -36,6 +36,7 @@ from ..errors import (
     DTypeError,
     MixedEngineError,
     ParameterAssignmentError,
+    ParameterNameError,
     ShapeError,
     UnregisteredParametersWarning,
 )
@@ -221,6 +222,18 @@ def _outside_package() -> int:
     return level
 
 
+def _dotted_name_message(module: Module, name: str, value: Any) -> str:
+    kind = "sub-module" if isinstance(value, Module) else "parameter"
+    if not name:
+        return f"{type(module).__name__}: a {kind} needs a name; an empty one has no state_dict key"
+    head, _, tail = name.partition(".")
+    return (
+        f"{type(module).__name__}: cannot register a {kind} named {name!r}: state_dict keys join names with '.', "
+        f"so {name!r} would also be the key of {tail!r} inside a sub-module {head!r}, and save/load would keep "
+        f"only one of them (PyTorch refuses it too). Use a name without dots, such as {name.replace('.', '_')!r}"
+    )
+
+
 class IncompatibleKeys(NamedTuple):
     """What `load_state_dict(strict=False)` skipped (PyTorch returns the same pair)."""
 
@@ -264,6 +277,8 @@ class Module:
                 f"its parameters would silently drop out of parameters() and state_dict(). Assign a Module, "
                 f"or remove it first: del model.{name} (or assign None)"
             )
+        if (is_parameter or isinstance(value, Module)) and ("." in name or not name):
+            raise ParameterNameError(_dotted_name_message(self, name, value))
         # A replaced entry keeps its place (PyTorch's order), so state_dict keys keep their order.
         if isinstance(value, Module):
             self._parameters.pop(name, None)

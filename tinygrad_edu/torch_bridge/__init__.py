@@ -6,8 +6,9 @@
     optimizer = from_torch(torch_opt, model)
 
 Converted: `Linear`, `Sigmoid`, `ReLU`, `Tanh`, `Identity`, `Sequential`, `ModuleList`, the losses,
-the article's `Neuron` / `Layer` / `Network` (as small torch modules in `twins`), and any Module whose
-forward is one of these (a subclass that only builds its layers) or that has none (a container).
+the article's `Neuron` / `Layer` / `Network` and the audit's `ArticleNetwork` (as small torch modules
+in `twins`), and any Module whose forward is one of these (a subclass that only builds its layers)
+or that has none (a container).
 A Module with a forward of its own is Python that cannot be translated: it is refused by name
 (`ConversionError`) until `register_torch(MyModule, fn)` says how to build its torch twin.
 

@@ -179,7 +179,10 @@ def _builtin_to(torch: Any, convert: Callable[[str, Module], Any]) -> dict[type,
     def reduced(torch_cls: type) -> Callable[[str, Any], Any]:
         return lambda path, m: torch_cls(reduction=m.reduction)
 
+    from ..check.article_network import ArticleNetwork  # the audit's network (a sibling room, never importing us)
+
     return {
+        ArticleNetwork: lambda path, m: twins.ArticleNetwork(),
         nn.Linear: linear,
         nn.Sigmoid: plain(torch.nn.Sigmoid),
         nn.ReLU: plain(torch.nn.ReLU),
@@ -364,7 +367,10 @@ def _builtin_from(torch: Any, engine: str, convert: Callable[[str, Any], Module]
         hidden = [child(path, f"hidden_layers.{k}", h) for k, h in enumerate(m.hidden_layers)]
         return nn.Network(hidden, child(path, "output_layer", m.output_layer))
 
+    from ..check.article_network import ArticleNetwork
+
     return {
+        twins.ArticleNetwork: value_only(lambda path, m: ArticleNetwork()),
         torch.nn.Linear: linear,
         torch.nn.Sigmoid: activation(nn.Sigmoid),
         torch.nn.ReLU: activation(nn.ReLU),

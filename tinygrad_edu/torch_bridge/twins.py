@@ -72,3 +72,23 @@ class MaxMarginLoss(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
+
+
+class ArticleNetwork(torch.nn.Module):
+    """The audit's `check.article_network.ArticleNetwork`: the 2-2-2 network with one scalar parameter per
+    article name (w1 … w8, b_h1 … b_o2), computed neuron by neuron as the article writes it."""
+
+    NAMES = ("w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8", "b_h1", "b_h2", "b_o1", "b_o2")
+
+    def __init__(self) -> None:
+        super().__init__()
+        for name in self.NAMES:
+            self.register_parameter(name, torch.nn.Parameter(torch.zeros((), dtype=torch.float64)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        i1, i2 = x[..., 0], x[..., 1]
+        h1 = torch.sigmoid(self.w1 * i1 + self.w2 * i2 + self.b_h1)
+        h2 = torch.sigmoid(self.w3 * i1 + self.w4 * i2 + self.b_h2)
+        o1 = torch.sigmoid(self.w5 * h1 + self.w6 * h2 + self.b_o1)
+        o2 = torch.sigmoid(self.w7 * h1 + self.w8 * h2 + self.b_o2)
+        return torch.stack([o1, o2], dim=-1)
