@@ -7,6 +7,7 @@ from .errors import (
     ArgumentError,
     ArgumentTypeError,
     CheckpointError,
+    CompileError,
     ConversionError,
     DTypeError,
     GradcheckError,
@@ -34,6 +35,7 @@ from .value import Value
 from . import nn, optim  # isort: skip (they build on the engine above)
 from .train.checkpoint import load, save  # isort: skip
 from . import viz as viz  # isort: skip (tinygrad_edu.viz.draw; graphviz loads on the first drawing)
+from .compile import compile  # noqa: A004  # isort: skip (records the engine and nn: it comes after them)
 from .torch_bridge import from_torch, register_torch, to_torch  # isort: skip (torch loads on the first call)
 
 __version__ = "0.1.0"
@@ -43,6 +45,7 @@ __all__ = [
     "ArgumentError",
     "ArgumentTypeError",
     "CheckpointError",
+    "CompileError",
     "ConversionError",
     "DTypeError",
     "GradcheckError",
@@ -62,6 +65,7 @@ __all__ = [
     "UnregisteredParametersWarning",
     "Value",
     "__version__",
+    "compile",
     "concatenate",
     "cross_entropy",
     "detect_anomaly",

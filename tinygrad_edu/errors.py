@@ -106,5 +106,20 @@ class ReadOnlyFileError(TinygradEduError, PermissionError):
     """A write onto a file without write permission: it is refused, never silently replaced."""
 
 
+class CompileError(TinygradEduError, RuntimeError):
+    """A step that `tinygrad_edu.compile` cannot replay exactly: it reads a traced value into Python,
+    draws random numbers, writes in place, or its replay differed from the eager step (the message says
+    which line of the step and what to write instead)."""
+
+
+class RuleBranch(Exception):  # noqa: N818 (a signal, never seen by users)
+    """Internal to `compile`: a derivative rule branched on a value while being written out as code;
+    `compile.expr.explore` catches it and runs the rule once per outcome."""
+
+    def __init__(self, test: object) -> None:
+        super().__init__("a rule branched on a value")
+        self.test = test
+
+
 class CannotCheckError(TinygradEduError, ValueError):
     """`check` cannot model what the learner's file does (exit status 3): said plainly instead of guessing a cause."""

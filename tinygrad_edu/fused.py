@@ -74,3 +74,15 @@ def _weighted_sum_rule(out: Value, a: Any, b: Any) -> tuple[Local, ...]:
 
 
 rule("Σw·x", _weighted_sum_rule)
+
+
+def shift_max(values: list[Value]) -> Value:
+    """max(x₁, …, xₙ) as a node that passes no gradient: softmax's shift, e^(x - m) / Σ e^(x - m).
+
+    The shift cancels out of softmax, so it takes no part in differentiation; but it is a value of
+    the graph, not a number read out of it, so a compiled step recomputes it from each batch.
+    """
+    out = _node(max(v.data for v in values), "max", None, 0.0, many=(tuple(values), (0.0,) * len(values), 0))
+    out.requires_grad = False  # a constant to differentiation: no edges
+    out._a = out._b = out._many = None
+    return out

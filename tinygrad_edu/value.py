@@ -73,7 +73,7 @@ class Value(Node):
         c = number(other, "*")
         return _node(self.data * c, "*", self, c, None, c)
 
-    @rule("**", lambda out, a, b: (_pow_rule_graph(a, b), out * a.log() if type(b) is Value and a.data > 0 else 0.0))
+    @rule("**", lambda out, a, b: (_pow_rule_graph(a, b), out * a.log() if isinstance(b, Node) and a.data > 0 else 0.0))
     def __pow__(self, other: Value | Number) -> Value:
         """a ** b     d/da = b a^(b-1), d/db = a^b ln a  (a <= 0 with a Value exponent: error)"""
         a, exponent = self.data, other if type(other) is Value else None
@@ -363,7 +363,7 @@ def _power_rule(a: float, b: float) -> float:
 
 def _pow_rule_graph(a: Value, b: Any) -> Local:
     """`_power_rule` in Value ops (b a^(b-1)); where it is constant or infinite, the float itself."""
-    b_data = b.data if type(b) is Value else b
+    b_data = b.data if isinstance(b, Node) else b  # (a Node: a Value, or compile's stand-in for one)
     if b_data == 0 or (a.data == 0 and b_data < 1):
         return _power_rule(a.data, b_data)
     return b * a ** (b - 1)

@@ -566,8 +566,8 @@ def _findings(
         first = w.name if w is not None else next(c.name for c in layer.values() if not c.ok)
         if b is not None:
             findings.append(
-                f"layer {top}: the bias gradient matches, so its δ is right (∂E/∂b = δ is); the error is in the "
-                "inputs factor of ∂E/∂W = δ xᵀ (its layout, or which layer's inputs)"
+                f"layer {top}: the bias gradient matches, so its δ is right (∂E/∂b = δ is); the error is in "
+                "∂E/∂W = δ xᵀ itself (the inputs factor, its layout, or how it is stored)"
             )
     findings.append(f"first wrong quantity, walking back from the loss: {first}")
     if note:

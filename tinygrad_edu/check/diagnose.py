@@ -92,10 +92,16 @@ def diagnose_layer_param(name: str, auto: np.ndarray, manual: np.ndarray, close:
             return "sign flipped: manual = −autodiff (target − output instead of output − target, or += for −=)"
         if abs(ratio) < 1e-9:
             return "manual is zero: no gradient reached this parameter"
-        return explain_ratio(ratio, name, ctx)
+        text = explain_ratio(ratio, name, ctx)
+        if ": " in text or ctx.global_ratio is not None:  # a cause named, or one factor for the whole network
+            return text
+        return _layer_cause(name, manual, close, ctx) or text  # one output: a wrong δ is a constant factor too
     cause = _layer_cause(name, manual, close, ctx)
     if cause:
         return cause
+    aliased = _aliased_rows(auto, manual, close)
+    if aliased:
+        return aliased
     if auto.ndim == 2:
         rows = [constant_ratio(auto[j], manual[j]) for j in range(auto.shape[0])]
         if all(r is not None for r in rows):
@@ -127,7 +133,7 @@ def _layer_cause(name: str, manual: np.ndarray, close: Close, ctx: Context) -> s
         g = grad(delta, x)
         return g.shape == manual.shape and close(manual, g)
 
-    candidates: list[tuple[np.ndarray | None, str]] = []
+    candidates: list[tuple[np.ndarray | None, str]] = _output_causes(prefix, layer, ctx)
     if layer.kind and layer.da is not None:
         act, formula = layer.kind, FORMULA[layer.kind]
         d = layer.derivative()
@@ -200,6 +206,64 @@ def _layer_cause(name: str, manual: np.ndarray, close: Close, ctx: Context) -> s
     return ""
 
 
+def _aliased_rows(auto: np.ndarray, manual: np.ndarray, close: Close) -> str:
+    """Every row the same list: `[[0] * n] * m` makes m references to one row, so each write lands in all of them."""
+    if auto.ndim != 2 or auto.shape[0] < 2 or not np.all(manual == manual[0]):
+        return ""
+    for row, how in ((auto[-1], "the last row's values"), (auto.sum(axis=0), "the sum of all rows")):
+        if close(manual, np.broadcast_to(row, auto.shape)):
+            return (
+                f"every row of your gradient holds {how}: the rows are one list, as `[[0] * n] * m` makes "
+                "(m references to the same row); build them with `[[0] * n for _ in range(m)]`"
+            )
+    return ""
+
+
+def _output_causes(prefix: str, layer: LayerTrace, ctx: Context) -> list[tuple[np.ndarray | None, str]]:
+    """Mistakes at the output layer that depend on the loss: σ′ kept with BCE, the softmax's derivative, f′ on a
+    linear output."""
+    if not ctx.order or prefix != ctx.order[-1]:
+        return []
+    out: list[tuple[np.ndarray | None, str]] = []
+    ds, s = layer.ds, layer.s
+    if ctx.convention.startswith("bce") and layer.kind == "Sigmoid" and layer.a is not None:
+        a = layer.a
+        out.append(
+            (
+                ds * a * (1 - a),
+                "with binary cross-entropy on a sigmoid the output δ is a − t: σ′ cancels against the loss's "
+                "derivative (∂E/∂a = (a − t) / (a(1 − a))), so multiplying by a(1 − a) applies it a second time",
+            )
+        )
+    if ctx.convention.startswith("cross-entropy") and layer.kind is None:
+        z = np.exp(s - s.max(axis=1, keepdims=True))
+        p = z / z.sum(axis=1, keepdims=True)
+        out.append(
+            (
+                ds * p * (1 - p),
+                "the softmax's derivative is already in δ = softmax(s) − t (softmax and cross-entropy together); "
+                "multiplying by p(1 − p) applies it a second time",
+            )
+        )
+    if layer.kind is None and not ctx.convention.startswith("cross-entropy"):
+        for name, d in (("tanh", 1 - s * s), ("sigmoid", s * (1 - s)), ("ReLU", (s > 0).astype(np.float64))):
+            out.append(
+                (
+                    ds * d,
+                    f"the output layer is linear (identity): δ = ∂E/∂s with no f′, but your δ multiplies by the "
+                    f"{name}'s derivative",
+                )
+            )
+        sig = 1 / (1 + np.exp(-s))
+        out.append(
+            (
+                ds * sig * (1 - sig),
+                "the output layer is linear (identity): δ = ∂E/∂s with no f′, but your δ multiplies by σ′(s)",
+            )
+        )
+    return out
+
+
 def _next(prefix: str, ctx: Context) -> LayerTrace | None:
     if prefix not in ctx.order:
         return None
@@ -254,7 +318,7 @@ def _ratio_candidates(name: str, ctx: Context, n: int, lr: float | None) -> list
             out.append(("no lr", 1 / lr, "the learning rate is left out of the update: w − ∂E/∂w"))
         else:
             out.append(("lr in gradient", lr, "your gradient includes the learning rate: you return lr · ∂E/∂w"))
-    if n > 1 and ctx.global_ratio is not None and mine(n, k) != mine(1, k):
+    if ctx.global_ratio is not None and mine(2, k) != mine(1, k) and (n > 1 or ctx.batch > 1):
         out.append(
             (
                 "mean twice",

@@ -132,7 +132,8 @@ class Rule:
         total = float(np.sqrt(sum(float(np.sum(v * v)) for v in g.values())))
         if total <= self.clip and self.mistake != "clip-always":
             return g
-        factor = self.clip / (total + 1e-6)  # torch.nn.utils.clip_grad_norm_'s factor
+        # c/‖g‖, as written by hand; torch.nn.utils.clip_grad_norm_ divides by ‖g‖ + 1e-6 (accepted too)
+        factor = self.clip / (total + (1e-6 if self.mistake == "torch-clip" else 0.0))
         return {k: v * factor for k, v in g.items()}
 
     def _update(
@@ -222,20 +223,30 @@ def compare_steps(
     """Compare `steps` steps of the user's update (`user_steps(k)`: their parameters after steps 1..k) with `rule`."""
     report = StepReport(steps, rule.describe())
     theirs = user_steps(steps)
-    ours = rule.run(start, gradient, steps)
-    where = _first_difference(theirs, ours, close)
+    where = _first_difference(theirs, rule.run(start, gradient, steps), close)
+    if where is not None and rule.clip:  # PyTorch's clip_grad_norm_ (‖g‖ + 1e-6) is as right as c/‖g‖
+        torch_form = replace(rule, mistake="torch-clip").run(start, gradient, steps)
+        where = where if _first_difference(theirs, torch_form, close) is not None else None
     if where is None:
         return report
     report.first_step, report.param = where[0] + 1, where[1]
-    for mistake, (rules, text) in MISTAKES.items():
-        if rule.name not in rules or not _applies(mistake, rule):
-            continue
-        again = replace(rule, mistake=mistake).run(start, gradient, where[0] + 1)
-        if _first_difference(theirs[: where[0] + 1], again, close) is None:
-            report.diagnosis = text
-            return report
-    report.known = False
-    report.diagnosis = f"the parameters differ from {rule.describe()}'s, by no update rule the checker knows"
+    candidates = [m for m, (rules, _) in MISTAKES.items() if rule.name in rules and _applies(m, rule)]
+    runs = {m: replace(rule, mistake=m).run(start, gradient, steps) for m in candidates}
+    # a mistake that gives every one of the user's steps wins; else those that give the steps up to the first
+    # difference, and when several do, all are named (never one picked silently)
+    fits = [m for m in candidates if _first_difference(theirs, runs[m], close) is None]
+    if not fits:
+        upto = where[0] + 1
+        fits = [m for m in candidates if _first_difference(theirs[:upto], runs[m][:upto], close) is None]
+    if len(fits) == 1:
+        report.diagnosis = MISTAKES[fits[0]][1]
+    elif fits:
+        report.diagnosis = "this fits more than one mistake (the steps cannot tell them apart): " + "; or ".join(
+            MISTAKES[m][1] for m in fits
+        )
+    else:
+        report.known = False
+        report.diagnosis = f"the parameters differ from {rule.describe()}'s, by no update rule the checker knows"
     return report
 
 

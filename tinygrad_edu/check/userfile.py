@@ -25,7 +25,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from ..errors import UserFileError
+from ..errors import CannotCheckError, UserFileError
 from . import settings as settings_module
 from .settings import Settings
 from .usercode import UserCode
@@ -112,7 +112,7 @@ class Problem:
         if given.loss.startswith("bce") and not np.all((self.targets >= 0) & (self.targets <= 1)):
             raise UserFileError(f"check: {path}: LOSS {given.loss!r} needs TARGETS in [0, 1]")
 
-    def model(self, activations: list[str] | None = None) -> Any:
+    def model(self, activations: list[str] | None = None, relu_tie: float = 0.0) -> Any:
         """`Sequential(Linear, act, Linear, act, ...)` with the file's STATE (the article's for [2, 2, 2])."""
         from .. import nn
         from . import article
@@ -121,7 +121,7 @@ class Problem:
         layers: list[Any] = []
         for (n_in, n_out), act in zip(itertools.pairwise(sizes), acts):
             linear = nn.Linear(n_in, n_out, dtype=np.dtype(self.dtype), engine=self.engine, generator=self.seed + n_in)
-            layers += [linear, getattr(nn, MODULES[act])()]
+            layers += [linear, ReLUTieOne() if act == "relu" and relu_tie else getattr(nn, MODULES[act])()]
         model = nn.Sequential(*layers)
         state = self.given.state
         if state is None and sizes == [2, 2, 2]:
@@ -150,6 +150,25 @@ class Problem:
         if schedule is None:
             return (self.given.lr,) * steps
         return tuple(schedule[min(k, len(schedule) - 1)] for k in range(steps))
+
+
+def _relu_tie_one_module() -> Any:
+    from .. import nn
+    from ..nn import _lists
+
+    class ReLUTieOne(nn.Module):
+        """max(s, 0) whose derivative at s = 0 is 1 (`>=`), written x + relu(−x): the other valid choice at the tie."""
+
+        def forward(self, x: Any) -> Any:
+            if hasattr(x, "shape"):
+                return x + (-x).relu()
+            return _lists.elementwise(x, lambda v: v + (-v).relu())
+
+    return ReLUTieOne
+
+
+def ReLUTieOne() -> Any:  # noqa: N802 (builds a module, named like one)
+    return _relu_tie_one_module()()
 
 
 # ---------------------------------------------------------------------- the file's functions as the checks call them
@@ -253,7 +272,9 @@ class Check:
         sgd_step = self.entry == "step" and name == "sgd" and not self.given.clip
         if self.entry == "gradients" or sgd_step:
             self.gradient_check()
-        if self.entry == "step" and (not sgd_step or (self.steps > 1 and self.ok)):
+        if self.entry == "step" and not self.ok:
+            self.optimizer_story()  # a first step off because of the update rule, not the backprop
+        elif self.entry == "step" and (not sgd_step or self.steps > 1):
             self.steps_check()
         if "error" in self.code.entries:
             self.error_check()
@@ -274,10 +295,14 @@ class Check:
 
     def gradient_check(self) -> None:
         report = self._compare(self.problem.model())
+        if not report.ok and "relu" in self.given.activations:
+            report = self._relu_tie(report)
         if not report.ok and "ACTIVATION" not in self.given.declared:
             report = self._undeclared_activation(report)
         if not report.ok and "LOSS" not in self.given.declared:
             self._undeclared_loss(report)
+        if not report.ok and not _explained(report) and self.problem.inputs.ndim == 2:
+            self._samples(report)
         if report.ok and self.entry == "gradients":
             self._repeat_call(report)
         elif report.first_wrong:
@@ -303,6 +328,69 @@ class Check:
             atol=self.atol,
             convention=self.given.loss,
         )
+
+    def _samples(self, report: Any) -> None:
+        """Is the gradient the batch's sum with some samples left out or counted twice (an off-by-one slice)?
+
+        Autodiff on each sample alone gives its part g_n of the batch gradient; the manual gradient is solved
+        for as Σ c_n g_n. Whole numbers c_n other than all ones name the samples left out (0) or counted twice (2).
+        """
+        from .compare import CONVENTIONS, _autodiff
+
+        x, t = self.problem.inputs, self.problem.targets
+        n, k = t.shape
+        if n < 2 or any(p.manual is None or p.manual.shape != p.autodiff.shape for p in report.params):
+            return
+        factor = CONVENTIONS[self.given.loss][1]
+        model, loss_fn = self.problem.model(), self.problem.loss_fn()
+        parts = []
+        for i in range(n):
+            g = _autodiff(model, loss_fn, x[i : i + 1], t[i : i + 1])[0]
+            scale = factor(n, k) / factor(1, k)
+            parts.append(np.concatenate([g[p.name].reshape(-1) * scale for p in report.params]))
+        _autodiff(model, loss_fn, x, t)  # leave .grad as the whole batch's
+        a = np.stack(parts, axis=1)
+        manual = np.concatenate([p.manual.reshape(-1) for p in report.params])
+        if a.shape[0] <= n:
+            return
+        c = np.linalg.lstsq(a, manual, rcond=None)[0]
+        whole = np.round(c)
+        fitted = a @ whole
+        if not np.all((whole >= 0) & (whole <= 2)) or np.all(whole == 1):
+            return
+        if not np.allclose(fitted, manual, rtol=1e-6, atol=1e-9 * float(np.max(np.abs(manual), initial=1.0))):
+            return
+        left = [int(i) for i in np.flatnonzero(whole == 0)]
+        twice = [int(i) for i in np.flatnonzero(whole == 2)]
+        said = []
+        if left:
+            said.append(
+                f"sample(s) {', '.join(map(str, left))} of the batch (rows of INPUTS, from 0) are left out of "
+                "the gradient"
+            )
+        if twice:
+            said.append(f"sample(s) {', '.join(map(str, twice))} are counted twice")
+        text = (
+            f"{' and '.join(said)}: the batch gradient is the sum over every sample; an off-by-one minibatch slice "
+            "(X[i:i + B − 1], range(0, N − 1, B)) or a loop that stops early does this"
+        )
+        for p in report.params:
+            if not p.ok:
+                p.diagnosis = text
+        report.findings = [f for f in report.findings if f.startswith("wrong: ")] + [text]
+        report.first_wrong = None
+
+    def _relu_tie(self, report: Any) -> Any:
+        """ReLU written with `>=`: at s = 0 exactly its derivative is 1, as valid as 0 (the subgradient is [0, 1])."""
+        tie = self._compare(self.problem.model(relu_tie=1.0))
+        if not tie.ok:
+            return report
+        tie.findings = [
+            f"all {len(tie.params)} parameters match autodiff where ReLU's derivative at s = 0 is taken as 1: your "
+            "gradients differ from autodiff's (which takes 0) only where s = 0 exactly: 0 and 1 are both valid there",
+            *[f for f in tie.findings if not f.startswith("all ")],
+        ]
+        return tie
 
     def _rate(self, k: int) -> float:
         return self.problem.rates(k)[k - 1]
@@ -331,13 +419,18 @@ class Check:
         score = {a: (sum(p.ok for p in r.params), _explained(r)) for a, r in tried.items()}
         best_act = max(score, key=lambda a: score[a])
         matching = {a: s[0] for a, s in score.items()}
+        if matching[best_act] == 0 and not score[best_act][1]:
+            raise CannotCheckError(
+                f"{self.path}: ACTIVATION is not declared, and under none of {', '.join(tried)} does any gradient "
+                "match or a known mistake explain the numbers; declare ACTIVATION (and LOSS) if the network is one "
+                "the checker models"
+            )
         best = tried[best_act]
         self.given.activations = [best_act] * len(self.given.activations)
         self.parts[0] = self.header()
         best.findings.append(
             f"ACTIVATION is not declared: checked as {best_act}, under which the most gradients match "
-            f"({matching[best_act]} of {len(best.params)}) and the rest are best explained; declare ACTIVATION to "
-            "be sure"
+            f"({matching[best_act]} of {len(best.params)}); declare ACTIVATION to be sure"
         )
         return best
 
@@ -379,7 +472,12 @@ class Check:
                     if p.name in doubled
                     else "a second call with the same arguments returns another gradient: state kept between calls"
                 )
-        report.findings.insert(0, "the first call matches autodiff, but a second call on the same loaded file does not")
+        wrong_now = [p.name for p in report.params if not p.ok]
+        report.findings = [
+            f"wrong: {', '.join(wrong_now)}",
+            "the first call matches autodiff, but a second call on the same loaded file does not",
+            *[f for f in report.findings if not f.startswith("all ")],
+        ]
 
     def _source_line(self, report: Any) -> str:
         """`computed at FILE, line N: ...` for the first wrong quantity, when a local of the file holds it."""
@@ -409,7 +507,32 @@ class Check:
 
     # ------------------------------------------------------------------ 4. the steps
 
+    def optimizer_story(self) -> None:
+        """The first step's gradient is off: if a known update-rule mistake explains every step, that is the story.
+
+        (A forgotten weight decay or Nesterov term, a stale or never-reset gradient, an off-by-one schedule all
+        change the first step; the gradient table would blame the backprop.) Else the gradient report stands.
+        """
+        report = self.step_report()
+        if report.ok or not report.known:
+            return
+        self.parts = [
+            self.parts[0],
+            "",
+            f"* {report}",
+            "* the backprop itself is not the cause: the gradient is right once this mistake in the update is undone",
+        ]
+        self.data.pop("gradients", None)
+        self.data["steps"] = report.to_dict()
+        self.report = None
+
     def steps_check(self) -> None:
+        report = self.step_report()
+        self.parts += ["", f"* {report}"]
+        self.data["steps"] = report.to_dict()
+        self.ok = self.ok and report.ok
+
+    def step_report(self) -> Any:
         from .compare import _autodiff, _close, _tolerance
         from .steps import Rule, compare_steps
 
@@ -435,12 +558,9 @@ class Check:
         opt = dict(self.given.optimizer)
         rule = Rule(str(opt.pop("name")), opt, rates, self.given.clip)
         tol = _tolerance({self.problem.dtype}, self.rtol, self.atol, None, {})
-        report = compare_steps(
+        return compare_steps(
             self.problem.state(), gradient, user_steps, rule, self.steps, lambda a, b: _close(a, b, tol)
         )
-        self.parts += ["", f"* {report}"]
-        self.data["steps"] = report.to_dict()
-        self.ok = self.ok and report.ok
 
     # ------------------------------------------------------------------ 5. the error
 

@@ -5,6 +5,7 @@
     tinygrad-edu article --engine tensor     autodiff on the Tensor engine (same numbers)
     tinygrad-edu article --explain w5        only the chain rule for ∂E/∂w5, path by path, and the article's numbers
     tinygrad-edu article --graph article.svg the network's graph with values and gradients
+    tinygrad-edu article --code              its training step compiled to Python, next to the article's formulas
 
 Exits 1 if autodiff and the manual formulas ever differ by more than 1e-12.
 """
@@ -16,6 +17,7 @@ import json
 import sys
 from typing import Any
 
+from . import compile_flags
 from .argtypes import check_output, drawing_format
 
 TOLERANCE = 1e-12
@@ -40,12 +42,15 @@ def register(subparsers: Any) -> None:
         help="print only ∂E/∂NAME, path by path, linked to the article's numbers: any name of the audit table "
         "(E, s_h1.., a_h1.., delta_o1.., w1..w8, b_h1..b_o2) or an input (i1, i2)",
     )
+    compile_flags.add_article_flags(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..check import article
 
+    if args.code:
+        return compile_flags.article_code()
     if args.graph:
         check_output("--graph", args.graph)  # before any work, so a bad path is the only message
     rows = article.audit(args.engine)

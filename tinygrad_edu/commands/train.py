@@ -25,7 +25,7 @@ from .. import nn, optim
 from ..errors import MissingDependencyError
 from ..files import write_atomic
 from ..train import checkpoint, datasets, evaluate, fit, max_margin_loss, step_graph
-from . import train_live
+from . import compile_flags, train_live
 from .argtypes import GRAPH_FORMATS, check_output, count, drawing_format, positive_float
 
 
@@ -126,6 +126,7 @@ def register(subparsers: Any) -> None:
         help="draw the graph of the last step, values and gradients on it (.svg, .png, .pdf, .dot or .html)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    compile_flags.add_train_flags(parser)
     train_live.add_flags(parser)  # --live, --port, --no-open, --speed, --record
     parser.set_defaults(func=run)
 
@@ -159,13 +160,10 @@ def run(args: argparse.Namespace) -> int:
     )
 
     start = time.perf_counter()
-    history = (
-        watch.fit()
-        if watch
-        else fit(
-            model, loss_fn, optimizer, X, Y, epochs, batch_size=batch_size, progress=not args.no_progress, generator=rng
-        )
-    )
+    history = watch.fit() if watch else fit(
+        model, loss_fn, optimizer, X, Y, epochs, batch_size=batch_size, progress=not args.no_progress, generator=rng,
+        **compile_flags.fit_options(args),
+    )  # fmt: skip
     seconds = watch.seconds if watch else time.perf_counter() - start
     if not args.no_progress and not sys.stdout.isatty():
         print_epochs(history)  # the bar is silent in a pipe or a log file: its numbers go here instead

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import tensor as _tensor
 from ..errors import ArgumentError, DTypeError, MathDomainError, MixedEngineError, ShapeError
+from ..fused import shift_max
 from ..tensor import Tensor
 from ..value import Value
 from . import _lists
@@ -60,8 +61,9 @@ def softmax(x: Any, dim: int = -1) -> Any:
         return x.softmax(axis=dim)
     if _lists.is_batch(x):
         return [softmax(row) for row in x]
-    shift = max(_data(x))  # e^(x - m) / Σ e^(x - m) is the same softmax, but cannot overflow
-    exps = [(v - shift).exp() for v in _values(x)]
+    values = _values(x)
+    shift = shift_max(values)  # e^(x - m) / Σ e^(x - m) is the same softmax, but cannot overflow
+    exps = [(v - shift).exp() for v in values]
     total = sum(exps)
     return [e / total for e in exps]
 
@@ -72,8 +74,9 @@ def log_softmax(x: Any, dim: int = -1) -> Any:
         return x.log_softmax(axis=dim)
     if _lists.is_batch(x):
         return [log_softmax(row) for row in x]
-    shift = max(_data(x))
-    shifted = [v - shift for v in _values(x)]
+    values = _values(x)
+    shift = shift_max(values)  # a node, not a number read from the values: compile sees where it comes from
+    shifted = [v - shift for v in values]
     log_total = sum(s.exp() for s in shifted).log()
     return [s - log_total for s in shifted]
 
@@ -149,14 +152,17 @@ def max_margin_loss(scores: Any, targets: Any, reduction: str = "mean") -> Any:
     list of them); the labels are matched to the scores in order, whatever their shape.
     """
     _check_reduction(reduction, ("mean", "sum"), "max_margin_loss")
-    if _is_tensor(scores):
+    if _is_tensor(scores) and _is_tensor(targets) and targets.dtype == scores.dtype and targets.size == scores.size:
+        labels = targets.reshape(scores.shape)  # an op, not a copy of the numbers: a compiled step sees each batch's
+    elif _is_tensor(scores):
         labels = targets.data if _is_tensor(targets) else np.asarray(targets)
         if labels.size != scores.size:
             raise ShapeError(f"max_margin_loss: scores are {scores.shape} but targets are {labels.shape}")
         labels = labels.astype(scores.dtype).reshape(scores.shape)  # (batch,) labels would broadcast to (batch, batch)
     else:
         scores, labels = _pair(scores, targets, "max_margin_loss")
-        labels = [float(y) for y in labels]  # labels may be bools or NumPy ints, which Value ops refuse
+        # labels may be bools or NumPy ints, which Value ops refuse; a Value label (a compiled step's input) stays
+        labels = [y if type(y) is Value else float(y) for y in labels]
     return _reduce(_terms(_hinge, scores, labels), reduction)
 
 

@@ -31,6 +31,7 @@ from ..retention import keep_graph
 from ..rng import Seed, as_generator
 from ..tensor import Tensor
 from ..value import Value
+from .compiled import compiled_batches
 from .metrics import Metric, named_metrics
 from .progress import progress_bar
 
@@ -79,6 +80,7 @@ def fit(
     progress: bool = True,
     shuffle: bool = True,
     generator: Seed = None,
+    compile: bool = False,  # noqa: A002 (the option's natural name, as torch.compile's)
 ) -> History:
     """Train `model` on `(X, Y)` for `epochs` passes and return the per-epoch `History`.
 
@@ -87,7 +89,8 @@ def fit(
     engine's natural choice: the whole data set in one batch on the tensor engine (Level 3's full
     batch), one sample at a time on the scalar engine (Level 1). `shuffle` reorders the samples
     every epoch, drawn from `generator` (a seed makes the run reproducible). `metrics` are names
-    (`"accuracy"`) or functions `(outputs, targets) -> float` on NumPy arrays.
+    (`"accuracy"`) or functions `(outputs, targets) -> float` on NumPy arrays. `compile=True` runs
+    each step through `tinygrad_edu.compile` (the same numbers, bit for bit; see docs/compile.md).
     """
     engine = engine_of(model)
     X, Y = _check_data(X, Y, "fit")
@@ -101,6 +104,7 @@ def fit(
     rng = as_generator(generator) if shuffle and batch_size < n else None
     step = _value_batch if engine == "value" else _tensor_batch
     dtype = _param_dtype(model)
+    compiled = compiled_batches(model, loss_fn, optimizer, engine, dtype) if compile else None
 
     history = History()
     bar = progress_bar(epochs, enabled=progress)
@@ -112,11 +116,14 @@ def fit(
             outputs = []
             for start in range(0, n, batch_size):
                 index = order[start : start + batch_size]
-                with gc_paused():
-                    optimizer.zero_grad()
-                    loss, out = step(model, loss_fn, X[index], Y[index], dtype)
-                    loss.backward()
-                    optimizer.step()
+                if compiled is not None:
+                    loss, out = compiled(X[index], Y[index])
+                else:
+                    with gc_paused():
+                        optimizer.zero_grad()
+                        loss, out = step(model, loss_fn, X[index], Y[index], dtype)
+                        loss.backward()
+                        optimizer.step()
                 total += _scalar(loss) * len(index)
                 outputs.append(out)
             logs = {"loss": total / n}

@@ -1,0 +1,34 @@
+# EXPECT: ok
+"""Clipping to norm 5 (the norm stays below it)."""
+
+import numpy as np
+
+SIZES = [3, 4, 2]
+ACTIVATION = "sigmoid"
+INPUTS = [[0.5, -1.0, 2.0], [1.5, 0.3, -0.7], [0.2, 0.9, 0.1]]
+TARGETS = [[0.2, 0.8], [0.7, 0.1], [0.4, 0.6]]
+LR = 0.5
+CLIP = 5.0
+memory = {"m": {}, "v": {}, "t": 0, "calls": 0, "previous": {}, "sum": {}, "buf": {}}
+
+
+def gradients(state, x, t):
+    X, T = np.atleast_2d(x), np.atleast_2d(t)
+    a = [X]
+    for k in ("0", "2"):
+        a.append(1 / (1 + np.exp(-(a[-1] @ state[k + ".weight"].T + state[k + ".bias"]))))
+    delta = (a[-1] - T) * a[-1] * (1 - a[-1])
+    g = {}
+    for i, k in reversed(list(enumerate(("0", "2")))):
+        g[k + ".weight"], g[k + ".bias"] = delta.T @ a[i], delta.sum(axis=0)
+        if i:
+            delta = (delta @ state[k + ".weight"]) * a[i] * (1 - a[i])
+    return g
+
+
+def step(state, x, t, lr):
+    g = gradients(state, x, t)
+    memory["calls"] += 1
+    norm = np.sqrt(sum(np.sum(v**2) for v in g.values()))
+    g = {k: v * 5.0 / norm for k, v in g.items()} if norm > 5.0 else g
+    return {k: w - lr * g[k] for k, w in state.items()}

@@ -1,0 +1,37 @@
+# EXPECT: ok
+"""A learning-rate schedule, a function of the step."""
+
+import numpy as np
+
+SIZES = [3, 4, 2]
+ACTIVATION = "sigmoid"
+INPUTS = [[0.5, -1.0, 2.0], [1.5, 0.3, -0.7], [0.2, 0.9, 0.1]]
+TARGETS = [[0.2, 0.8], [0.7, 0.1], [0.4, 0.6]]
+LR = 0.5
+
+
+def LR_SCHEDULE(k):
+    return 0.5 * 0.9**k
+
+memory = {"m": {}, "v": {}, "t": 0, "calls": 0, "previous": {}, "sum": {}, "buf": {}}
+
+
+def gradients(state, x, t):
+    X, T = np.atleast_2d(x), np.atleast_2d(t)
+    a = [X]
+    for k in ("0", "2"):
+        a.append(1 / (1 + np.exp(-(a[-1] @ state[k + ".weight"].T + state[k + ".bias"]))))
+    delta = (a[-1] - T) * a[-1] * (1 - a[-1])
+    g = {}
+    for i, k in reversed(list(enumerate(("0", "2")))):
+        g[k + ".weight"], g[k + ".bias"] = delta.T @ a[i], delta.sum(axis=0)
+        if i:
+            delta = (delta @ state[k + ".weight"]) * a[i] * (1 - a[i])
+    return g
+
+
+def step(state, x, t, lr):
+    g = gradients(state, x, t)
+    memory["calls"] += 1
+    rate = LR_SCHEDULE(memory["calls"] - 1)
+    return {k: w - rate * g[k] for k, w in state.items()}

@@ -1,0 +1,239 @@
+"""What a compiled step refuses, and the second call's comparison. Each case would silently give a
+different answer on replay without its refusal: the trace would freeze the value it read."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu import CompileError, Tensor, Value, nn, optim
+
+
+def _model() -> tuple[Any, Any]:
+    model = nn.Sequential(nn.Linear(3, 2, generator=0))
+    return model, optim.SGD(model.parameters(), lr=0.1)
+
+
+X1 = np.array([[1.0, 2.0, 3.0]], np.float32)
+X2 = np.array([[-1.0, 0.5, 2.0]], np.float32)
+
+
+def _raises_at_trace(step: Any, *args: Any, match: str) -> CompileError:
+    compiled = tg.compile(step)
+    with pytest.raises(CompileError, match=match) as info:
+        compiled(*args)
+    assert "test_compile_refusals.py" in str(info.value)  # it names the line of fn
+    return info.value
+
+
+def test_python_if_on_a_traced_value_is_refused() -> None:
+    """The branch taken at trace time would freeze: later calls would always take it."""
+    model, _ = _model()
+
+    def step(x: Any) -> Any:
+        loss = model(x).sum()
+        if loss.item() > 0:  # eagerly this depends on x; a replay would always do what call 1 did
+            loss = loss * 2.0
+        loss.backward()
+        return loss
+
+    _raises_at_trace(step, X1, match="item")
+
+
+@pytest.mark.parametrize("read", ["float", "bool", "tolist", "numpy", "data_float", "data_ufunc", "data_index"])
+def test_reading_a_traced_tensor_into_python_is_refused(read: str) -> None:
+    model, _ = _model()
+
+    def step(x: Any) -> Any:
+        out = model(x).sum()
+        if read == "float":
+            scale = float(out)
+        elif read == "bool":
+            scale = 1.0 if out else 0.0
+        elif read == "tolist":
+            scale = out.tolist()
+        elif read == "numpy":
+            scale = out.numpy().sum()
+        elif read == "data_float":
+            scale = float(out.data)
+        elif read == "data_ufunc":
+            scale = np.exp(out.data)
+        else:
+            scale = out.data[()]
+        return out * scale
+
+    _raises_at_trace(step, X1, match="traced")
+
+
+def test_reading_a_traced_value_is_refused() -> None:
+    w = Value(0.5)
+
+    def step(x: Any) -> Any:
+        s = w * x
+        return s * (2.0 if s.item() > 0 else -2.0)
+
+    _raises_at_trace(step, 1.0, match="item")
+
+
+def test_a_comparison_mask_is_refused() -> None:
+    """`x > 0` makes a leaf with no graph: a replay would keep the first batch's mask."""
+    model, _ = _model()
+
+    def step(x: Any) -> Any:
+        out = model(x)
+        return (out * (out > 0)).sum()
+
+    _raises_at_trace(step, X1, match="comparison")
+
+
+def test_a_tensor_copied_from_a_traced_value_is_refused() -> None:
+    """The prototype's bug: the batch reached the graph through a leaf cut off from the argument."""
+    model, _ = _model()
+
+    def step(x: Any) -> Any:
+        return model(Tensor(x)).sum()
+
+    _raises_at_trace(step, X1, match="Tensor")
+
+
+def test_detach_is_the_same_values_without_a_gradient() -> None:
+    model, opt = _model()
+    twin, twin_opt = _model()
+
+    def make(m: Any, o: Any) -> Any:
+        def step(x: Any) -> Any:
+            o.zero_grad()
+            out = m(x)
+            loss = (out * out.detach()).sum()
+            loss.backward()
+            o.step()
+            return loss
+
+        return step
+
+    compiled, eager = tg.compile(make(model, opt)), make(twin, twin_opt)
+    for x in (X1, X2, X1 * 3):
+        assert np.array_equal(compiled(x).data, eager(Tensor(x)).data)
+    assert all(np.array_equal(p.data, q.data) for p, q in zip(model.parameters(), twin.parameters()))
+
+
+@pytest.mark.parametrize("source", ["tensor_randn", "numpy", "python"])
+def test_randomness_inside_the_step_is_refused(source: str) -> None:
+    """A mask drawn inside the step would be frozen at its first draw."""
+    model, _ = _model()
+
+    def step(x: Any) -> Any:
+        out = model(x)
+        if source == "tensor_randn":
+            noise = Tensor.randn(*out.shape)
+        elif source == "numpy":
+            noise = np.random.rand(*out.shape).astype(np.float32)
+        else:
+            noise = random.random()
+        return (out * noise).sum()
+
+    _raises_at_trace(step, X1, match="random")
+
+
+def test_a_hand_written_update_is_refused_on_tensors() -> None:
+    model, _ = _model()
+
+    def step(x: Any) -> Any:
+        for p in model.parameters():
+            p.grad = None
+        loss = model(x).sum()
+        loss.backward()
+        for p in model.parameters():
+            p.data -= 0.1 * p.grad  # NumPy in place: a replay would not do it
+        return loss
+
+    _raises_at_trace(step, X1, match="by hand")
+
+
+def test_a_hand_written_update_is_refused_on_values() -> None:
+    w = Value(0.5)
+
+    def step(x: Any) -> Any:
+        w.grad = None
+        loss = (w * x) ** 2
+        loss.backward()
+        w.data -= 0.1 * w.grad
+        return loss
+
+    _raises_at_trace(step, 2.0, match="by hand")
+
+
+def test_in_place_tensor_ops_are_refused() -> None:
+    model, _ = _model()
+
+    def step(x: Any) -> Any:
+        loss = model(x).sum()
+        with tg.no_grad():
+            model[0].weight.mul_(0.5)
+        return loss
+
+    _raises_at_trace(step, X1, match="in-place")
+
+
+def test_a_global_number_is_listed_and_a_change_is_caught_on_the_second_call() -> None:
+    """A scale read from a global is a constant of the trace: listed at the top, compared on call 2."""
+    model, opt = _model()
+    settings = {"scale": 0.37}
+
+    def step(x: Any) -> Any:
+        opt.zero_grad()
+        loss = model(x).sum() * settings["scale"]
+        loss.backward()
+        opt.step()
+        return loss
+
+    compiled = tg.compile(step)
+    compiled(X1)
+    header = compiled.source.split("def step")[0]
+    assert "0.37" in header and "Constants of this trace" in header
+    settings["scale"] = 0.5
+    with pytest.raises(CompileError, match="differs from the eager step"):
+        compiled(X2)
+    # the eager step's state is kept: the weights are what eager training gives
+    twin, twin_opt = _model()
+    for x, scale in ((X1, 0.37), (X2, 0.5)):
+        twin_opt.zero_grad()
+        loss = twin(Tensor(x)).sum() * scale
+        loss.backward()
+        twin_opt.step()
+    assert all(np.array_equal(p.data, q.data) for p, q in zip(model.parameters(), twin.parameters()))
+
+
+def test_a_value_read_by_hand_is_caught_on_the_second_call() -> None:
+    """`.data` of a Value cannot be intercepted; the second call's comparison catches the frozen number."""
+    w = Value(0.5)
+    opt = optim.SGD([w], lr=0.1)
+
+    def step(x: Any) -> Any:
+        opt.zero_grad()
+        s = w * x
+        loss = s * s.data  # the number is frozen at call 1's s
+        loss.backward()
+        opt.step()
+        return loss
+
+    compiled = tg.compile(step)
+    compiled(1.0)
+    with pytest.raises(CompileError, match="differs"):
+        compiled(3.0)
+
+
+def test_check_false_skips_the_comparison() -> None:
+    w = Value(0.5)
+
+    def step(x: Any) -> Any:
+        s = w * x
+        return s * s.data
+
+    compiled = tg.compile(step, check=False)
+    compiled(1.0)
+    assert compiled(3.0).data == 1.5 * 0.5  # frozen: exactly why check=True is the default

@@ -1,0 +1,138 @@
+"""Recording a step: while `fn` runs once on the eager engine, every op, backward and update is reported.
+
+The engines call a few module-level functions for everything they do (`tensor._apply` for each
+Tensor op, `value._node` for each Value op); `recording(listener)` swaps in versions that run the
+original and then tell `listener`, and wraps `backward`, `Optimizer.step` and the `zero_grad`s
+the same way. Nothing is patched outside a trace, so the eager engine pays nothing for it. A
+trace holds a process-wide lock: two compiled steps never trace at the same time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from .. import fused, optim, tensor, value
+from ..nn import module as nn_module
+from . import refuse
+
+_lock = threading.RLock()
+
+
+class Listener:
+    """What a trace reports to (the code generators implement these), and what both keep about `.grad`.
+
+    A trace writes `p.grad = g` where the parameter's gradient was None when backward reached it, and
+    `p.grad += g` where it was not; so its guard holds that state at the call's entry, unless the step
+    itself clears the gradient first (`zero_grad()`), when the entry state does not matter.
+    """
+
+    def __init__(self) -> None:
+        self.grad_seen: dict[int, bool] = {}  # id(param) -> its .grad was None when backward first reached it
+        self.cleared: set[int] = set()  # params a zero_grad() of the step cleared before that
+
+    def note_grad(self, p: Any) -> None:
+        if id(p) not in self.grad_seen and id(p) not in self.cleared:
+            self.grad_seen[id(p)] = p.grad is None
+
+    def note_cleared(self, owner: Any) -> None:
+        groups = getattr(owner, "param_groups", None)
+        params = [p for g in groups for p in g["params"]] if groups is not None else list(owner.parameters())
+        self.cleared.update(id(p) for p in params if id(p) not in self.grad_seen)
+
+    def grad_at_entry(self, key: int, entry: dict[int, bool]) -> bool | None:
+        """What the guard requires of this parameter's `.grad is None` at entry (None: nothing)."""
+        if key not in self.grad_seen:
+            return None
+        seen = self.grad_seen[key]
+        return None if key in entry and entry[key] != seen else seen
+
+    def tensor_op(self, op: Any, inputs: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict, out: Any) -> None: ...
+    def value_op(self, out: Any, a: Any, b: Any, const: Any, many: Any, bias: Any) -> None: ...
+    def backward(self, root: Any, gradient: Any) -> None: ...
+    def step(self, optimizer: Any) -> None: ...
+    def after_step(self, optimizer: Any) -> None: ...
+    def zero_grad(self, owner: Any) -> None: ...
+
+
+@contextlib.contextmanager
+def recording(listener: Listener) -> Iterator[None]:
+    """Run the block with every engine entry point reporting to `listener`, and the refusals armed."""
+    with _lock:
+        saved: list[tuple[Any, str, Any]] = []
+
+        def swap(owner: Any, name: str, new: Any) -> None:
+            saved.append((owner, name, owner.__dict__.get(name, _MISSING)))
+            setattr(owner, name, new)
+
+        apply, node = tensor._apply, value._node
+        tensor_backward, value_backward = tensor.Tensor.backward, value.Value.backward
+        step, opt_zero, module_zero = optim.Optimizer.step, optim.Optimizer.zero_grad, nn_module.Module.zero_grad
+        depth = [0]  # > 0 while an optimizer step runs (its in-place writes are the allowed ones)
+
+        def recorded_apply(op: Any, inputs: tuple[Any, ...], *args: Any, **kwargs: Any) -> Any:
+            with refuse.engine_reads():
+                out = apply(op, inputs, *args, **kwargs)
+            listener.tensor_op(op, inputs, args, kwargs, out)
+            return out
+
+        def recorded_node(data: float, op: str, a: Any, da: float, b: Any = None, db: float = 0.0, many: Any = None):
+            out = node(data, op, a, da, b, db, many)
+            bias = sys._getframe(1).f_locals.get("bias") if many is not None else None  # weighted_sum's number
+            listener.value_op(out, a, b, db if b is None else None, many, bias)
+            return out
+
+        def recorded_tensor_backward(self: Any, gradient: Any = None, retain_graph: Any = None, create_graph=False):
+            refuse.no_create_graph(create_graph)
+            listener.backward(self, gradient)
+            with refuse.engine_reads():
+                return tensor_backward(self, gradient, retain_graph, create_graph)
+
+        def recorded_value_backward(self: Any, gradient: float = 1.0, create_graph: bool = False) -> None:
+            refuse.no_create_graph(create_graph)
+            listener.backward(self, gradient)
+            return value_backward(self, gradient, create_graph)
+
+        def recorded_step(self: Any, closure: Any = None) -> Any:
+            refuse.no_closure(closure)
+            listener.step(self)
+            depth[0] += 1
+            try:
+                with refuse.engine_reads():
+                    return step(self, None)
+            finally:
+                depth[0] -= 1
+                listener.after_step(self)
+
+        def recorded_opt_zero(self: Any) -> None:
+            listener.zero_grad(self)
+            opt_zero(self)
+
+        def recorded_module_zero(self: Any) -> None:
+            listener.zero_grad(self)
+            module_zero(self)
+
+        swap(tensor, "_apply", recorded_apply)
+        swap(value, "_node", recorded_node)
+        swap(fused, "_node", recorded_node)
+        swap(tensor.Tensor, "backward", recorded_tensor_backward)
+        swap(value.Value, "backward", recorded_value_backward)
+        swap(optim.Optimizer, "step", recorded_step)
+        swap(optim.Optimizer, "zero_grad", recorded_opt_zero)
+        swap(nn_module.Module, "zero_grad", recorded_module_zero)
+        for owner, name, new in refuse.patches(lambda: depth[0] > 0):
+            swap(owner, name, new)
+        try:
+            yield
+        finally:
+            for owner, name, old in reversed(saved):
+                if old is _MISSING:
+                    delattr(owner, name)
+                else:
+                    setattr(owner, name, old)
+
+
+_MISSING = object()

@@ -1,0 +1,496 @@
+"""The scalar engine's step as Python float arithmetic, single-use values folded into their users.
+
+Forward: each Value op becomes `name = <expression>` (`s_h1 = w1 * i1 + w2 * i2 + b_h1`).
+Backward: the chain rule of `Value.backward`, newest node first, each gradient the sum of
+`local * g` over the node's users in the order the eager pass adds them; each local derivative is
+the op's own `@rule` (value.py), run on `Sym` stand-ins, so it is written once. Update: the
+optimizer's own `step()`, which reads its settings and state at every call.
+
+A value used once is printed inside its user (`b + w0 * x0 + w1 * x1`) as long as the expression
+stays shallow (`DEPTH`) and short (`SIZE`): Python's parser refuses deeply nested expressions,
+so a long chain is cut into statements.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..article_names import delta_name
+from ..fused import edge_partners, weighted_sum
+from ..graph import tick
+from ..sweep import RULES
+from ..value import Value
+from .code import Code
+from .expr import Expr, Sym, Var, as_expr, binary, call, const, explore, named_const, render
+from .record import Listener
+from .refuse import error
+
+DEPTH = 40  # deepest expression a statement may hold (CPython's parser and compiler recurse on nesting)
+SIZE = 400  # most operators in one statement
+CHUNK = 32  # a longer sum is written as running partial sums, one statement per CHUNK terms
+
+_WORD = {"+": "add", "*": "mul", "**": "pow", "exp": "exp", "log": "log", "tanh": "tanh"}
+_WORD.update({"sigmoid": "sigmoid", "relu": "relu", "Σw·x": "s", "max": "shift"})
+
+
+_docs: dict[str, str] = {}
+
+
+def _rule_doc(op: str) -> str:
+    """The maths line of the op's docstring, the one place the rule is written for readers."""
+    if op in _docs:
+        return _docs[op]
+    method = {
+        "+": Value.__add__,
+        "*": Value.__mul__,
+        "**": Value.__pow__,
+        "exp": Value.exp,
+        "log": Value.log,
+        "tanh": Value.tanh,
+        "sigmoid": Value.sigmoid,
+        "relu": Value.relu,
+        "Σw·x": weighted_sum,
+    }.get(op)
+    doc = " ".join(((method.__doc__ or "").strip().splitlines() or [op])[0].split()) if method is not None else op
+    found = _DERIVATIVE.search(doc)
+    _docs[op] = f"{op}: {doc[found.start() :] if found else doc}"
+    _forward_docs[op] = f"{op}: {doc[: found.start()].strip() if found else doc}"
+    return _docs[op]
+
+
+def _forward_doc(op: str) -> str:
+    _rule_doc(op)
+    return _forward_docs.get(op, op)
+
+
+_DERIVATIVE = re.compile(r"\bd\w*/d")
+_forward_docs: dict[str, str] = {}
+
+
+def forward(op: str, a: Any, b: Any, node_many: Any = None, bias: Any = None) -> Any:
+    """The op's result as an expression of its operands (`Sym`s, or floats for constants)."""
+    if op == "+":
+        return a + b
+    if op == "*":
+        return a * b
+    if op.startswith("**"):
+        return a**b
+    if op == "exp":
+        return a.exp()
+    if op == "log":
+        return a.log()
+    if op == "tanh":
+        return a.tanh()
+    if op == "sigmoid":  # two branches so that exp never overflows, as Value.sigmoid
+        return explore(lambda: 1.0 / (1.0 + (-a).exp()) if a >= 0 else a.exp() / (1.0 + a.exp()))
+    if op == "relu":
+        return explore(lambda: 0.0 if a <= 0 else a)
+    raise KeyError(op)
+
+
+class _Stmt:
+    """One line: `target = expr` (a `Var` target is an SSA value that may be folded into its single user)."""
+
+    __slots__ = ("comment", "depth", "expr", "inline", "pure", "size", "target", "uses")
+
+    def __init__(self, target: Any, expr: Expr | None, comment: str = "", pure: bool = True) -> None:
+        self.target, self.expr, self.comment, self.pure = target, expr, comment, pure
+        self.uses, self.inline, self.depth, self.size = 0, False, 1, 1
+
+
+class ScalarStep(Listener):
+    """Writes the code of one trace of a Value step as the eager engine runs it."""
+
+    def __init__(self, code: Code, names: dict[int, str], start_tick: int) -> None:
+        super().__init__()
+        self.code = code
+        self.names = names
+        self._current = ""
+        self.start = start_tick
+        self.stmts: list[Any] = []  # _Stmt, or ("block", title), or ("raw", line, comment)
+        self.var: dict[int, Var] = {}
+        self.keep: list[Any] = []
+        self.params: dict[int, Value] = {}
+        self.first_data: dict[int, float] = {}
+        self.holder: dict[int, str] = {}
+        self.grad_of: dict[int, Expr] = {}
+        self.grad_written: dict[int, Value] = {}
+        self.optimizers: list[Any] = []
+        self.literals: set[float] = set()  # numbers written in fn itself (printed as they are)
+        self.named: dict[float, str] = {}  # other numbers: constants listed at the top
+        self.loss = "L"
+        self.unnamed: list[tuple[Value, Var]] = []  # results named after the op made them (v.name = "a_h1")
+
+    # ------------------------------------------------------------------ statements
+
+    def _block(self, title: str) -> None:
+        if title != self._current:
+            self.stmts.append(("block", title))
+            self._current = title
+
+    def _assign(self, hint: str, expr: Expr, comment: str = "", pure: bool = True) -> Var:
+        stmt = _Stmt(None, expr, comment, pure)
+        var = Var(self.code.name(hint), stmt)
+        stmt.target = var
+        self.stmts.append(stmt)
+        return var
+
+    def _raw(self, line: str, comment: str = "") -> None:
+        self.stmts.append(("raw", line, comment))
+
+    # ------------------------------------------------------------------ inputs and operands
+
+    def take_inputs(self, args: tuple[Any, ...], names: list[str], trace: bool = True) -> tuple[list[Any], Any]:
+        """fn's arguments as Values: lists of numbers become (nested lists of) constant Values."""
+        converted = []
+        if trace:
+            self._block("forward")
+        for a, name in zip(args, names):
+            if type(a) is Value:
+                converted.append(a)
+                if trace:
+                    self.holder[id(a)] = name
+                    self.var[id(a)] = self._assign(name + "_data", named_const(f"{name}.data"), f"input {name}", False)
+                    self.keep.append(a)
+            elif type(a) in (list, tuple):
+                values, pattern = self._list(a, name, trace)
+                converted.append(values)
+                if trace:
+                    self._raw(f"{pattern} = {name}", f"input {name}: its numbers, one name each")
+            else:
+                v = Value(a, requires_grad=False)
+                converted.append(v)
+                if trace:
+                    self.var[id(v)] = Var(name)
+                    self.keep.append(v)
+        return converted, lambda: None
+
+    def _list(self, a: Any, name: str, trace: bool) -> tuple[Any, str]:
+        if type(a) in (list, tuple):
+            parts = [self._list(x, f"{name}_{i}", trace) for i, x in enumerate(a)]
+            return [p[0] for p in parts], "[" + ", ".join(p[1] for p in parts) + "]"
+        if type(a) is Value or not isinstance(a, int | float):
+            raise error(
+                f"a list argument holding {type(a).__name__}",
+                "pass lists of numbers (they become Values), or pass each Value as an argument of its own",
+            )
+        v = Value(a, requires_grad=False)
+        if trace:
+            var = Var(self.code.name(name))
+            self.var[id(v)] = var
+            self.keep.append(v)
+            return v, var.text
+        return v, ""
+
+    def operand(self, x: Any) -> Expr:
+        if type(x) is Value:
+            var = self.var.get(id(x))
+            return var if var is not None else self._leaf(x)
+        return self.number(x)
+
+    def number(self, x: float) -> Expr:
+        """A Python number in the step: written as a literal if it is one in fn, else a listed constant."""
+        x = float(x)
+        if x in self.literals or x in (0.0, 1.0, -1.0) or x != x:
+            return const(x)
+        if x not in self.named:
+            self.named[x] = self.code.constant(x, "c", "a Python number the step used, read at trace time")
+        return named_const(self.named[x])
+
+    def _leaf(self, v: Value) -> Expr:
+        self.keep.append(v)
+        label = self.names.get(id(v)) or v.name
+        if v.requires_grad and v._order <= self.start:
+            holder = self.code.param(v, label or "p")
+            var = self._assign(label or "p", named_const(f"{holder}.data"), f"parameter {label}", False)
+            self.params[id(v)] = v
+            self.first_data[id(v)] = v.data
+        elif v._order > self.start:
+            name = self.code.constant(v.data, label or "k", "a Value made inside the step")
+            self.var[id(v)] = named_const(name)  # type: ignore[assignment]
+            return named_const(name)
+        else:
+            holder = self.code.ref(v, "V_" + (label or "k"))
+            var = self._assign(label or "k", named_const(f"{holder}.data"), "a Value made outside the step", False)
+            self.code.live.append(f"{holder}: a Value made outside fn (its .data now)")
+        self.var[id(v)] = var
+        return var
+
+    # ------------------------------------------------------------------ forward
+
+    def value_op(self, out: Any, a: Any, b: Any, const_: Any, many: Any, bias: Any) -> None:
+        self._block("forward")
+        op = out._op
+        if op == "max":  # softmax's shift (fused.shift_max): no gradient, just the number
+            expr = call("max", *(self.operand(v) for v in many[0]))
+        elif many is not None:
+            expr = self._weighted_sum(out, many, bias)
+        else:
+            left = Sym(self.operand(a))
+            right = Sym(self.operand(b)) if b is not None else (Sym(self.number(const_)) if op[0] in "+*" else const_)
+            if op.startswith("**") and b is None:
+                right = Sym(self.number(const_))
+            result = forward(op, left, right)
+            expr = as_expr(result)
+        word = _WORD.get("**" if op.startswith("**") else op, "v")
+        key = "Σw·x" if many is not None and op != "max" else "**" if op.startswith("**") else op
+        var = self._assign(out.name or self.names.get(id(out)) or word, expr, _forward_doc(key))
+        self.var[id(out)] = var
+        self.keep.append(out)
+        if not out.name:
+            self.unnamed.append((out, var))
+
+    def _weighted_sum(self, out: Any, many: Any, bias: Any) -> Expr:
+        """Σ wᵢ xᵢ + b in weighted_sum's order: the products, then the bias."""
+        parents, local, _ = many
+        partner = edge_partners(_FakeNode("Σw·x", many))
+        terms: list[Expr] = []
+        k = 0
+        while k < len(parents):
+            if k in partner:  # a (w, x) pair of Values
+                terms.append(binary("*", self.operand(parents[k]), self.operand(parents[k + 1])))
+                k += 2
+            elif k == len(parents) - 1 and local[k] == 1.0 and _is_bias(many, k):
+                terms.append(self.operand(parents[k]))
+                k += 1
+            else:  # w times a number
+                terms.append(binary("*", self.operand(parents[k]), self.number(local[k])))
+                k += 1
+        if bias is not None and type(bias) is not Value:
+            terms.append(self.number(bias))
+        return self._sum(terms, "partial")
+
+    def _sum(self, terms: list[Expr], hint: str, start: Expr | None = None) -> Expr:
+        """t₁ + t₂ + … left to right (as the eager engine adds them), cut into statements every CHUNK terms."""
+        total = start
+        for k, t in enumerate(terms):
+            if total is not None and k % CHUNK == 0 and k:
+                total = self._assign(hint, total)
+            total = t if total is None else binary("+", total, t)
+        return total if total is not None else const(0.0)
+
+    # ------------------------------------------------------------------ backward
+
+    def _adopt_names(self) -> None:
+        """Results the step named after making them (`s_h1.name = "s_h1"`) take that name in the code."""
+        for node, var in self.unnamed:
+            if node.name:
+                var.text = self.code.name(node.name)
+        self.unnamed = [(n, v) for n, v in self.unnamed if not n.name]
+
+    def backward(self, root: Any, gradient: Any) -> None:
+        """`Value.backward` written out: newest node first, each gradient the sum of local · g over its users."""
+        self._adopt_names()
+        self._block("backward")
+        self.loss = root.name or "L"
+        seen = {root}
+        stack = [root]
+        while stack:
+            for parent in stack.pop()._parents:
+                if parent.requires_grad and parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+        order = sorted(seen, key=lambda n: n._order, reverse=True)
+        if type(gradient) is Value:
+            raise error("backward(gradient=<a Value>)", "pass the gradient as a number")
+        grads: dict[Any, list[Expr]] = {root: [self.number(gradient)]}
+        rules: dict[Any, list[str]] = {}
+        for node in order:
+            if node._a is None and node._many is None:
+                continue  # a leaf: its gradient is written below
+            g = self._gradient(node, grads.get(node, []), rules.get(node, []))
+            self.grad_of[id(node)] = g
+            op = "Σw·x" if node._many is not None else "**" if node._op.startswith("**") else node._op
+            out = Sym(self.var[id(node)], node._op, self._sym_many(node) if node._many is not None else None)
+            a = Sym(self.var[id(node._a)]) if node._a is not None else None
+            b = Sym(self.var[id(node._b)]) if node._b is not None else node._db
+            local = explore(lambda op=op, out=out, a=a, b=b: RULES[op](out, a, b))
+            for parent, d in zip(node._parents, local):
+                if parent.requires_grad:
+                    d = as_expr(d)
+                    # 1.0 * g and d * 1.0 are exact: skip them (x * 1.0 == x for every float)
+                    term = g if _is_one(d) else d if _is_one(g) else binary("*", d, g)
+                    grads.setdefault(parent, []).append(term)
+                    rules.setdefault(parent, []).append(_rule_doc(op))
+        for node in order:
+            if node._a is None and node._many is None and node in grads:
+                self._to_leaf(node, grads[node])
+
+    def _sym_many(self, node: Any) -> tuple[Any, ...]:
+        parents, local, pairs = node._many
+        return tuple(Sym(self.var[id(p)]) for p in parents), local, pairs
+
+    def _gradient(self, node: Any, terms: list[Expr], rules: list[str]) -> Expr:
+        """dL/d(node): the sum of what its users passed down, named if it is more than a name."""
+        total = self._sum(terms, "g_partial")
+        if total.kind in ("var", "const"):
+            return total
+        comment = "; ".join(dict.fromkeys(rules))
+        name = self.var[id(node)].text
+        return self._assign(delta_name(name) or "g_" + name, total, comment)
+
+    def _to_leaf(self, leaf: Value, terms: list[Expr]) -> None:
+        holder = self.holder.get(id(leaf))
+        if holder is None and id(leaf) in self.params:
+            holder = self.code.param(leaf, "p")
+        if holder is None:
+            return  # a constant made inside the step: its gradient dies with it, as in eager
+        self.note_grad(leaf)
+        start = named_const(f"{holder}.grad") if leaf.grad is not None else None
+        total = self._sum(terms, "g_partial", start)
+        self.stmts.append(_Stmt(f"{holder}.grad", total, f"∂{self.loss}/∂{self.var[id(leaf)].text}", pure=False))
+        self.grad_written[id(leaf)] = leaf
+
+    # ------------------------------------------------------------------ update
+
+    def step(self, optimizer: Any) -> None:
+        self._check_written("before optimizer.step()")
+        self._block("update")
+        name = self.code.ref(optimizer, "optimizer")
+        rule = (type(optimizer).__doc__ or "").strip().splitlines()[0].rstrip(":")
+        self._raw(f"{name}.step()", f"{rule}; its settings are read now")
+        self.optimizers.append(optimizer)
+
+    def after_step(self, optimizer: Any) -> None:
+        for key, p in self.params.items():
+            self.first_data[key] = p.data
+            self.var.pop(key, None)  # a later use reads the updated number
+
+    def zero_grad(self, owner: Any) -> None:
+        self.note_cleared(owner)
+        if not self.stmts:
+            self._block("forward")
+        name = self.code.ref(owner, "optimizer" if hasattr(owner, "param_groups") else "model")
+        self._raw(f"{name}.zero_grad()", "grad = None for every parameter")
+
+    def _check_written(self, when: str) -> None:
+        for key, p in self.params.items():
+            if p.data != self.first_data[key] and not (
+                p.data != p.data and self.first_data[key] != self.first_data[key]
+            ):
+                raise error(
+                    f"parameter {self.names.get(key) or p.name or 'a Value'} was changed by hand ({when}: "
+                    "p.data = ... or p.data -= lr * p.grad)",
+                    "let an optimizer update it (opt = optim.SGD(params, lr=0.1); opt.step() inside the step), "
+                    "so that the replay does the same",
+                )
+
+    def finish(self) -> None:
+        self._check_written("in the step")
+        for p in self.grad_written.values():
+            if p.grad is None:
+                self._raw(f"{self.code.param(p, 'p')}.grad = None", "the step cleared this gradient")
+
+    # ------------------------------------------------------------------ the return value and the text
+
+    def result(self, x: Any) -> str:
+        returns = self._returned(x)
+        self._write()
+        return returns
+
+    def _returned(self, x: Any) -> str:
+        if type(x) is Value:
+            if id(x) in self.holder:
+                return self.holder[id(x)]
+            if id(x) in self.params:
+                return self.code.param(x, "p")
+            if id(x) not in self.var:
+                return self.code.ref(x, "r")
+            make = self.code.ref(_result, "_value")
+            grad = self.grad_of.get(id(x))
+            stmt = _Stmt(None, self.var[id(x)], "", pure=False)
+            target = Var(self.code.name("result"), stmt)
+            stmt.target = target
+            stmt.expr = call(make, self.var[id(x)], grad if grad is not None else named_const("None"))
+            self.stmts.append(stmt)
+            return target.text
+        if type(x) in (tuple, list):
+            items = [self._returned(i) for i in x]
+            if type(x) is tuple:
+                return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+            return f"[{', '.join(items)}]"
+        if type(x) is dict:
+            return "{" + ", ".join(f"{k!r}: {self._returned(v)}" for k, v in x.items()) + "}"
+        if x is None or isinstance(x, bool | int | float | str):
+            return repr(x)
+        return self.code.ref(x, "r")
+
+    def _write(self) -> None:
+        """Fold single-use values into their users (within DEPTH and SIZE), then print the statements."""
+        self._adopt_names()
+        stmts = [s for s in self.stmts if type(s) is _Stmt]
+        for s in stmts:
+            _count_uses(s.expr)
+        for s in stmts:
+            depth, size = _measure(s.expr)
+            s.depth, s.size = depth, size
+            s.inline = s.pure and type(s.target) is Var and s.target.stmt is s and s.uses == 1
+            s.inline = s.inline and depth <= DEPTH and size <= SIZE
+
+        def inline(v: Var) -> Expr | None:
+            stmt = v.stmt
+            return stmt.expr if stmt is not None and stmt.inline else None
+
+        code = self.code
+        for s in self.stmts:
+            if type(s) is tuple:
+                if s[0] == "block":
+                    code.block(s[1])
+                else:
+                    code.emit(s[1], s[2])
+            elif not s.inline and (s.uses > 0 or not s.pure or type(s.target) is not Var):
+                target = s.target.text if type(s.target) is Var else s.target
+                code.emit(f"{target} = {render(s.expr, inline)}", s.comment)
+
+
+def _is_one(e: Expr) -> bool:
+    return e.kind == "const" and e.text == "1.0"
+
+
+class _FakeNode:
+    """What `edge_partners` reads of a weighted-sum node (its op and its edges), at trace time."""
+
+    def __init__(self, op: str, many: Any) -> None:
+        self._op, self._many = op, many
+
+
+def _is_bias(many: Any, k: int) -> bool:
+    """Whether edge k (the last, local 1.0, not part of a pair) is weighted_sum's bias edge."""
+    pairs = many[2]
+    paired = [True] * pairs if type(pairs) is int else list(pairs)
+    edges = sum(2 if p else 1 for p in paired)
+    return k >= edges
+
+
+def _count_uses(e: Expr) -> None:
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if x.kind == "var":
+            if x.stmt is not None:  # type: ignore[attr-defined]
+                x.stmt.uses += 1  # type: ignore[attr-defined]
+        else:
+            stack.extend(a for a in x.args if type(a) is Expr or type(a) is Var)
+
+
+def _measure(e: Expr) -> tuple[int, int]:
+    """(depth, size) of `e` once the variables that will be folded are printed in place."""
+    if e.kind == "var":
+        stmt = e.stmt  # type: ignore[attr-defined]
+        return (stmt.depth, stmt.size) if stmt is not None and stmt.inline else (1, 1)
+    depth, size = 0, 1
+    for a in e.args:
+        if type(a) is Expr or type(a) is Var:
+            d, s = _measure(a)
+            depth, size = max(depth, d), size + s
+    return depth + 1, size
+
+
+def _result(data: float, grad: Any) -> Value:
+    """A returned Value as the eager step leaves it: its number and the gradient backward gave it."""
+    v = Value.__new__(Value)
+    v.data, v.grad, v.name, v.requires_grad = data, grad, None, True
+    v._op, v._a, v._b, v._many, v._da, v._db = "", None, None, None, 0.0, 0.0
+    v._order = tick()
+    return v

@@ -1,0 +1,191 @@
+"""`compile(fn)`: trace a training step once, then replay the generated code.
+
+The first call with a new signature runs `fn` on the eager engine while `record.recording` reports
+each op, backward and optimizer step to a code generator (`tensor_code` or `scalar_code`); the code
+is compiled and kept, with a guard on what the trace assumed about the parameters (their arrays,
+which `.grad` were None, `requires_grad`). Later calls whose signature and guard match run the code;
+the first of them also runs the eager step and compares (`check.py`).
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import itertools
+import linecache
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..errors import CompileError
+from ..graph import gc_paused, tick
+from ..tensor import Tensor
+from ..value import Value
+from . import check, inputs
+from .code import Code
+from .record import recording
+from .refuse import where
+
+_files = itertools.count(1)
+
+
+class Trace:
+    """One trace: its code, the function compiled from it, and the guard under which it replays."""
+
+    def __init__(self, source: str, run: Callable[..., Any], guard: list[tuple[Any, ...]], listener: Any) -> None:
+        self.source = source
+        self.run = run
+        self.guard = guard  # (param, its array or None, grad was None or None if cleared by fn, requires_grad)
+        self.params = list(listener.params.values())
+        self.optimizers = list(dict.fromkeys(listener.optimizers))
+        self.names = listener.names
+        self.replays = 0
+        self.line = where()
+        self.matches = _matcher(guard)
+
+
+class CompiledStep:
+    """A training step compiled to straight-line code; call it like `fn`. `source` shows the code."""
+
+    def __init__(self, fn: Callable[..., Any], *, check: bool = True, cache_size: int = 8) -> None:
+        functools.update_wrapper(self, fn)
+        self.fn = fn
+        self.check = check
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple[Any, ...], list[Trace]] = OrderedDict()
+        self._latest: Trace | None = None
+        self.traces = 0  # how many times fn was traced
+
+    @property
+    def source(self) -> str:
+        """The code the latest trace generated: exactly what replays run."""
+        if self._latest is None:
+            raise CompileError("compile: the step has not run yet, so there is no code; call it once first")
+        return self._latest.source
+
+    def __call__(self, *args: Any) -> Any:
+        key = inputs.signature(args)
+        for trace in self._cache.get(key, ()):
+            if trace.matches():
+                self._latest = trace
+                trace.replays += 1
+                if trace.replays == 1 and self.check:
+                    return self._checked(trace, args)
+                return trace.run(*args)
+        return self._trace(key, args)
+
+    # ------------------------------------------------------------------ tracing
+
+    def _trace(self, key: tuple[Any, ...], args: tuple[Any, ...]) -> Any:
+        from .scalar_code import ScalarStep
+        from .tensor_code import TensorStep
+
+        engine = inputs.engine_of(args)
+        names, reachable = inputs.owners(self.fn)
+        entry = {id(p): p.grad is None for p in reachable}
+        params = inputs.arg_names(self.fn, len(args))
+        code = Code("step", params)
+        start = tick()
+        listener = (TensorStep if engine == "tensor" else ScalarStep)(code, names, start)
+        listener.literals = inputs.literals(self.fn)
+        converted, restore = listener.take_inputs(args, params)
+        try:  # (the cyclic GC would re-scan the growing graph and code over and over: nothing here is cyclic)
+            with recording(listener), gc_paused():
+                result = self.fn(*converted)
+                listener.finish()
+                returns = listener.result(result)
+        finally:
+            restore()
+        doc = f"{getattr(self.fn, '__qualname__', 'fn')}, compiled by tinygrad_edu.compile ({engine} engine)"
+        source = code.source(doc, returns)
+        filename = f"<tinygrad_edu.compile step {next(_files)}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        namespace = code.namespace
+        with gc_paused():
+            exec(builtins.compile(source, filename, "exec"), namespace)
+        guard = [
+            (p, p.data if type(p) is Tensor else None, listener.grad_at_entry(key_p, entry), p.requires_grad)
+            for key_p, p in listener.params.items()
+        ]
+        trace = Trace(source, namespace["step"], guard, listener)
+        self.traces += 1
+        self._latest = trace
+        self._cache.setdefault(key, []).insert(0, trace)
+        self._cache.move_to_end(key)
+        while sum(len(v) for v in self._cache.values()) > self.cache_size:
+            oldest = next(iter(self._cache))
+            self._cache[oldest].pop()
+            if not self._cache[oldest]:
+                del self._cache[oldest]
+        return result
+
+    # ------------------------------------------------------------------ the second call's check
+
+    def _checked(self, trace: Trace, args: tuple[Any, ...]) -> Any:
+        before = check.State(trace.params, trace.optimizers)
+        out = trace.run(*args)
+        replayed = check.State(trace.params, trace.optimizers)
+        before.restore()
+        from .scalar_code import ScalarStep
+        from .tensor_code import TensorStep
+
+        engine = inputs.engine_of(args)
+        listener = (TensorStep if engine == "tensor" else ScalarStep)(Code("step", []), {}, tick())
+        converted, restore = listener.take_inputs(args, inputs.arg_names(self.fn, len(args)), trace=False)
+        try:
+            with gc_paused():
+                eager_out = self.fn(*converted)
+        finally:
+            restore()
+        eager = check.State(trace.params, trace.optimizers)
+        what = check.first_difference(replayed, eager, trace.names)
+        if what is None and not check.same(_plain(out), _plain(eager_out)):
+            what = "the value the step returned"
+        if what is not None:
+            raise check.mismatch(what, trace.line)
+        return out
+
+
+def _plain(x: Any) -> Any:
+    """A returned value as numbers: what the comparison looks at (values and gradients, not graph links)."""
+    if type(x) is Tensor:
+        return (np.asarray(x.data), x.grad)
+    if type(x) is Value:
+        return (x.data, x.grad)
+    if type(x) in (list, tuple):
+        return [_plain(i) for i in x]
+    if type(x) is dict:
+        return {k: _plain(v) for k, v in x.items()}
+    return x
+
+
+def _matcher(guard: list[tuple[Any, Any, Any, bool]]) -> Callable[[], bool]:
+    """The guard as one fast function: parameter arrays by identity, `.grad` None-ness, `requires_grad`."""
+
+    def matches() -> bool:
+        for p, data, grad_none, requires_grad in guard:
+            if data is not None and p.data is not data:
+                return False
+            if grad_none is not None and (p.grad is None) != grad_none:
+                return False
+            if p.requires_grad is not requires_grad:
+                return False
+        return True
+
+    return matches
+
+
+def compile(fn: Callable[..., Any] | None = None, *, check: bool = True, cache_size: int = 8) -> Any:  # noqa: A001
+    """Compile a training step: `step = compile(fn)` or `@compile` / `@compile(check=False)`.
+
+    The first call traces `fn` on the eager engine; later calls with the same signature run generated
+    straight-line code (`step.source`), bit-identical to the eager step. `check=True` runs the eager
+    step once more on the second call and compares. See docs/compile.md ("Your step as code").
+    """
+    if fn is None:
+        return lambda f: CompiledStep(f, check=check, cache_size=cache_size)
+    if not callable(fn):
+        raise CompileError(f"compile: expected a function (the training step), got {type(fn).__name__}")
+    return CompiledStep(fn, check=check, cache_size=cache_size)
