@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import time
 
 import numpy as np
 import pytest
@@ -335,3 +336,34 @@ def test_an_error_in_a_step_ends_training_shows_on_the_page_and_is_raised_by_sto
     assert state["step"] == 2 and "cannot take" in state["error"]
     with pytest.raises(ArgumentError, match="cannot take"):
         handle.stop()
+
+
+@pytest.mark.parametrize("engine", ["tensor", "value"])
+def test_compiled_steps_train_exactly_as_eager_and_survive_a_new_point(engine, tmp_path):
+    pytest.importorskip("tinygrad_edu.train.compiled")
+    X, Y = moons(16)
+    runs = []
+    for compiled in (False, True):
+        model = mlp(engine)
+        sgd = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        history = record(model, (X, Y), tmp_path / "run.html", loss_fn=nn.max_margin_loss, optimizer=sgd,
+                         epochs=4, batch_size=8, generator=2, compile=compiled)  # fmt: skip
+        runs.append((history.history, model.state_dict()))
+    assert runs[0][0] == runs[1][0]
+    assert all(np.array_equal(runs[0][1][k], runs[1][1][k]) for k in runs[0][1])
+    # live: a point added mid-run changes the batch's shape, so the compiled step traces again
+    handle = live(mlp(engine), (X, Y), loss_fn=nn.max_margin_loss, epochs=3, batch_size=8, speed=0,
+                  open_browser=False, compile=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not handle.session.finished and time.monotonic() < deadline:
+            handle._thread.join(0.02)
+        assert request(handle, "POST", "/control", body=body(action="add", x=0.5, y=0.25, cls=1))[0] == 200
+        deadline = time.monotonic() + 30
+        steps = 3 * 2 + 3 * 3  # 3 epochs of 16 points in 2 batches, then 3 of 17 points in 3
+        while handle.session.step < steps and time.monotonic() < deadline:
+            handle._thread.join(0.02)
+        assert handle.session.error == "" and handle.session.step == steps
+    finally:
+        history = handle.stop()
+    assert len(history.epoch) == 6
