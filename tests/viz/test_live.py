@@ -367,3 +367,31 @@ def test_compiled_steps_train_exactly_as_eager_and_survive_a_new_point(engine, t
     finally:
         history = handle.stop()
     assert len(history.epoch) == 6
+
+
+def test_a_slow_or_closed_tab_never_holds_training_up():
+    import socket
+
+    X, Y = moons(30)
+    handle = live(mlp("tensor"), (X, Y), loss_fn=nn.max_margin_loss, epochs=10_000, speed=0, open_browser=False)
+    port = int(handle.url.rsplit(":", 1)[1].strip("/"))
+    stalled = []
+    try:
+        for k in range(5):
+            tab = socket.create_connection(("127.0.0.1", port))
+            tab.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+            if k % 2:  # half a request, never finished
+                tab.sendall(b"GET /state HTTP/1.1\r\nHost: 127.0.0.1")
+            else:  # whole requests whose answers are never read
+                tab.sendall(f"GET /state?since=0 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode() * 50)
+            stalled.append(tab)
+        stalled[0].close()  # and one tab closed mid-answer
+        before = handle.session.step
+        deadline = time.monotonic() + 10
+        while handle.session.step < before + 50 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert handle.session.step >= before + 50
+    finally:
+        for tab in stalled:
+            tab.close()
+        handle.stop()
