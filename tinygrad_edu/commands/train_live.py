@@ -68,6 +68,7 @@ class Watch:
             self.seconds = time.perf_counter() - started
         else:
             try:
+                self.view.start()
                 self.view.wait()
             finally:
                 if self._previous is not None:
@@ -112,8 +113,8 @@ def start(
     if not args.live:
         return Watch(args, lambda: live_view.record(model, (X, Y), args.record, **settings))
     view = live_view.live(
-        model, (X, Y), port=args.port, speed=args.speed, open_browser=False, record=args.record, **settings
-    )
+        model, (X, Y), port=args.port, speed=args.speed, open_browser=False, record=args.record, start=False, **settings
+    )  # training starts in Watch.fit, after train has set up what watches the optimizer (--graph-step)
     watch = Watch(args, None, view)
     print(f"live view: {view.url}", flush=True)
     if not args.no_open:

@@ -54,9 +54,10 @@ class LiveView:
             with self.session.lock:
                 self.session.error = f"training stopped: {type(error).__name__}: {error}"
 
-    def _start(self) -> None:
-        self.server.start()
-        self._thread.start()
+    def start(self) -> None:
+        """Start training (once); `live()` does, unless it was asked not to (`start=False`)."""
+        if not self._thread.is_alive() and self._thread.ident is None:
+            self._thread.start()
 
     @property
     def history(self) -> History:
@@ -76,7 +77,8 @@ class LiveView:
         if not self._stopped:
             self._stopped = True
             self.session.stop()
-            self._thread.join()
+            if self._thread.ident is not None:  # started
+                self._thread.join()
             self.server.stop()
             if self._error is not None:
                 raise self._error
@@ -113,6 +115,7 @@ def live(
     progress: bool = False,
     compile: bool = False,  # noqa: A002 (fit's name for it, as torch.compile's)
     title: str = "Watch it learn",
+    start: bool = True,
 ) -> LiveView:
     """Train `model` on `data = (X, Y)` in the background while a page at the returned view's `.url` shows it.
 
@@ -120,7 +123,9 @@ def live(
     `epochs`; points added on the page train it further. `loss_fn` and `optimizer` default to what the
     targets suggest (see `default_loss`) and SGD at `lr` (0.1). `port=0` picks a free port. With
     `record="run.html"`, the run is also written as a recording when the view stops. `compile=True`
-    runs each step compiled, as `fit(compile=True)` does. Returns at once.
+    runs each step compiled, as `fit(compile=True)` does. `start=False` serves the page but waits for
+    `view.start()` to train (`train --live` does, once everything that watches the optimizer is set up).
+    Returns at once.
     """
     if not isinstance(speed, (int, float)) or not speed >= 0:
         raise ArgumentError(f"live: speed is optimizer steps a second (0: as fast as it goes), got {speed!r}")
@@ -131,7 +136,9 @@ def live(
     if record is not None:
         session.record_into(Recorder())
     view = LiveView(session, LiveServer(session, port, title), None if record is None else os.fspath(record), title)
-    view._start()
+    view.server.start()
+    if start:
+        view.start()
     if open_browser:
         open_in_browser(view.url)
     return view
