@@ -40,9 +40,9 @@ function buildNetwork(layers) {
   const root = $("network");
   root.replaceChildren();
   const sizes = [layers[0].w[0].length, ...layers.map((l) => l.w.length)];
-  const W = 600, H = 400, pad = 30;
+  const W = 600, H = 400, pad = 30, side = 50; // side: room for the first and last columns' labels
   root.setAttribute("viewBox", `0 0 ${W} ${H}`);
-  const xs = sizes.map((_, k) => pad + (k * (W - 2 * pad)) / (sizes.length - 1));
+  const xs = sizes.map((_, k) => side + (k * (W - 2 * side)) / (sizes.length - 1));
   const ys = sizes.map((n) => Array.from({ length: n }, (_, i) => (n === 1 ? H / 2 : pad + (i * (H - 2 * pad)) / (n - 1))));
   const edgeLayer = svg("g", {}, root), nodeLayer = svg("g", {}, root);
   const built = { sizes, edges: [], cells: [], neurons: [] };
