@@ -26,7 +26,8 @@ def driver(profile: str):
 
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or shutil.which("google-chrome") or ""
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,1000", f"--user-data-dir={profile}"):
+    flags = ("--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,1000", f"--user-data-dir={profile}")
+    for flag in flags:
         options.add_argument(flag)
     return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
 
