@@ -6,7 +6,7 @@ import pytest
 
 from tinygrad_edu.check.locate import locate
 
-SOURCE = '''import numpy as np
+SOURCE = """import numpy as np
 
 
 def in_a_dict(x):
@@ -37,7 +37,7 @@ def in_torch(x):
 
     t = torch.tensor(x) * 3.0
     return {"w": t}
-'''
+"""
 
 
 @pytest.fixture
