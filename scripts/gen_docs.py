@@ -82,7 +82,8 @@ def _callers(source: str, module: str) -> dict[str, list[str]]:
                 continue
             name = getattr(call.func, "id", None)
             target = call.args[0] if call.args else None
-            if name == "_apply" and isinstance(target, ast.Attribute) and getattr(target.value, "id", None) == "ops":
+            applies = name in ("_apply", "_binary")  # `_binary`: `_apply` after dtype promotion
+            if applies and isinstance(target, ast.Attribute) and getattr(target.value, "id", None) == "ops":
                 direct.setdefault(fn.name, []).append(target.attr)
             elif name is not None:
                 calls.setdefault(fn.name, []).append(name)

@@ -90,6 +90,14 @@ def check_no_value_inside(data: Any, where: str, tensor_type: type) -> None:
             )
 
 
+def mixed_dtypes(op: str, a: np.dtype, b: np.dtype) -> DTypeError:
+    what = "the input is {a}, the weight {b}" if op == "Linear" else "{a} @ {b}"
+    return DTypeError(
+        f"{op}: {what.format(a=a, b=b)}; it takes one dtype for both, as in PyTorch (which refuses this too). "
+        f"Convert the data first, e.g. Tensor(x, dtype=np.{b}), or build the layers with dtype=np.{a}"
+    )
+
+
 def array_of_grad_tensor(shape: tuple[int, ...]) -> GraphError:
     return GraphError(
         f"np.array(t): this tensor of shape {shape} requires grad, and a NumPy array cannot carry its gradient "
