@@ -129,7 +129,8 @@ def _write_graph(file: str, result: Any, path: str) -> str:
     report = result.report
     if report is None:
         raise TinygradEduError(
-            "--graph: this file has no gradient report to draw (an Adam step() is compared step by step)"
+            "--graph: this file has no gradient report to draw (its step() is compared step by step with the "
+            "optimizer's rule, as for Adam, or its mistake is in the update rule, not the gradient)"
         )
     fmt = path.rpartition(".")[2].lower()
     if fmt == "html":  # the step-through page, wrong parameters marked, manual vs autodiff in their tooltips
