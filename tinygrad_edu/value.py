@@ -178,22 +178,13 @@ class Value(Node):
         check = away.count and anomaly_mode.enabled  # read the thread-local only when some thread switched
         order = _graph_below(self)
         self.grad += gradient
-        for node in order:  # newest first: every user of a node comes before it
+        for node in order:  # newest first: every user of a node comes before it, so its grad is complete
             g = node.grad
             if check:
-                check_backward(node._op, [d * g for d in node._locals], ["()"] * len(node._locals), node._order)
-            a = node._a
-            if a is not None:
-                if a.requires_grad:
-                    a.grad += node._da * g  # the chain rule, one edge at a time
-                b = node._b
-                if b is not None and b.requires_grad:
-                    b.grad += node._db * g
-            elif node._many is not None:
-                parents, local, _ = node._many
-                for parent, d in zip(parents, local):
-                    if parent.requires_grad:
-                        parent.grad += d * g
+                _check_anomaly(node, g)
+            for parent, d in zip(node._parents, node._locals):
+                if parent.requires_grad:
+                    parent.grad += d * g  # the chain rule: add this edge's gradient into the parent's total
 
     # ------------------------------------------------------------------ the edges (read as graph.Node's protocol)
 
@@ -321,6 +312,11 @@ def _modes_allow(out: Value, a: Value | None, b: Value | None, many: Any) -> boo
         inputs = [p.data for p in ((a, b) if a is not None else many[0]) if p is not None]
         check_forward(out._op, out.data, inputs, ["()"] * len(inputs), out._order)
     return grad_mode.enabled
+
+
+def _check_anomaly(node: Value, g: float) -> None:
+    """Under detect_anomaly: stop at the first op whose backward made an inf or NaN."""
+    check_backward(node._op, [d * g for d in node._locals], ["()"] * len(node._locals), node._order)
 
 
 def _graph_below(root: Value) -> list[Value]:
