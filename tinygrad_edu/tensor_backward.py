@@ -54,16 +54,13 @@ def backprop(
     create_graph: bool,
     inputs: tuple[Node, ...] | None = None,
 ) -> tuple[Any, ...]:
-    """The chain rule over the graph behind `roots`, newest node first.
+    """The chain rule over the graph behind `roots`, newest node first (HIPS autograd's `backward_pass`).
 
-    Every user of a node is newer than it, so when the newest node with a gradient is taken, its
-    gradient is complete: its op's backward turns it into one gradient per input, and `Totals.add`
-    adds each into that input's total (HIPS autograd's `backward_pass` and `add_outgrads`). Nodes
-    are found as gradients reach them (no walk beforehand), and unless `retain_graph` each is
-    released as the loop passes it, so the arrays behind it are freed as the pass goes. Leaves have
-    nothing to pass on: their totals wait until the loop ends. Without `inputs` (`backward()`) they
-    accumulate into `.grad`; with `inputs` (`grad()`) the inputs' gradients are returned instead.
-    With `create_graph`, gradients are Tensors and each op's backward records a graph.
+    Every user of a node is newer than it, so the newest node with a gradient has its whole gradient:
+    its op's backward turns it into one per input, and `Totals.add` adds each into that input's total.
+    Nodes are found as gradients reach them, and (unless `retain_graph`) each is released as the loop
+    passes it, so memory is freed as the pass goes. Leaves wait until the end: `backward()` (no `inputs`)
+    accumulates them into `.grad`, `grad()` returns the inputs'. With `create_graph` gradients are Tensors.
     """
     totals = Totals(create_graph)
     for root, start in zip(roots, seeds):
@@ -72,7 +69,7 @@ def backprop(
     with enable_grad() if create_graph else nullcontext():  # asked for a graph: record it even in no_grad
         while totals.frontier:
             node, g = totals.pop_newest()
-            _show(node, g, wanted, retain_graph or node is roots[0], totals)
+            _show(node, g, wanted, retain_graph or node is roots[0])
             parents, needs = node._parents, node._needs  # needs: which inputs wanted a gradient in the forward pass
             if last_write[0] > node._order:  # something was written in place since this node was made
                 check_versions(node)
@@ -89,9 +86,7 @@ def backprop(
 
 class Totals:
     """dL/d(node) summed so far for each node a gradient reached, and the ops among them, newest first.
-
-    `owned` names the totals that are arrays only the engine holds (never a caller's or an op's):
-    later gradients are added into those in place, which saves an allocation per edge."""
+    Totals in `owned` are arrays only the engine holds: gradients are added into them in place."""
 
     __slots__ = ("create_graph", "frontier", "owned", "pending")
 
@@ -99,8 +94,7 @@ class Totals:
         self.create_graph = create_graph
         self.pending: dict[Node, Any] = {}
         self.owned: set[Node] = set()
-        # (-tick, id, node): heapq pops the newest first; the id breaks a tie (a copied node keeps its tick)
-        # so that two Tensors are never compared (their < is elementwise).
+        # (-tick, id, node): the newest first; id breaks a tie (a copied node keeps its tick), never Tensor's <
         self.frontier: list[tuple[int, int, Node]] = []
 
     def pop_newest(self) -> tuple[Node, Any]:
@@ -133,9 +127,8 @@ class Totals:
             self.pending[node] = total
 
     def _conform(self, node: Node, grad: Any) -> tuple[Any, bool]:
-        """A gradient of another shape, dtype or kind made one of the node's: summed back over the axes
-        it was broadcast along, an array (NumPy gives scalars for 0-d results), cast to the node's dtype;
-        under create_graph a constant (no path to an input) joins the graph as a leaf. And whether it is ours."""
+        """`grad` made the node's kind (and whether it is ours): summed back where it was broadcast, an array
+        (NumPy gives scalars for 0-d), cast to its dtype, a leaf under create_graph (a constant)."""
         ours = False
         if grad.shape != node.data.shape:
             grad = unbroadcast(grad, node.data.shape)
@@ -158,13 +151,13 @@ def _as_seed(root: Node, start: Any, create_graph: bool) -> Any:
     return start
 
 
-def _show(node: Node, g: Any, wanted: dict[Node, Any] | None, keep: bool, totals: Totals) -> None:
-    """A node's gradient where the caller sees it: on `.grad` for `backward()` (an intermediate result
-    only while the graph is kept, to draw it; the root keeps its own), returned by `grad()` for an input."""
+def _show(node: Node, g: Any, wanted: dict[Node, Any] | None, keep: bool) -> None:
+    """An op's gradient where the caller sees it: on `.grad` for `backward()` (only while the graph is
+    kept, to draw it; the root keeps its own), or kept for `grad()` to return."""
     if wanted is None:
         node.grad = g if keep else None
     elif node in wanted:
-        wanted[node] = _returned(g, node in totals.owned)
+        wanted[node] = g
 
 
 def _op_backward(node: Node, g: Any, create_graph: bool) -> tuple[Any, ...]:
@@ -195,21 +188,11 @@ def _leaves_done(totals: Totals, wanted: dict[Node, Any] | None, inputs: tuple[N
             if leaf.requires_grad:  # (a leaf switched off since the forward pass gets none, as in PyTorch)
                 _to_leaf(leaf, g, leaf in totals.owned)
         elif leaf in wanted:
-            wanted[leaf] = _returned(g, leaf in totals.owned)
+            wanted[leaf] = g
     if wanted is None or inputs is None:
         return ()
-    # One entry per input, in order; an input given twice gets its gradient twice, as two arrays.
-    found, given = [], set()
-    for x in inputs:
-        g = wanted[x]
-        found.append(g.copy() if x in given and type(g) is np.ndarray else g)
-        given.add(x)
-    return tuple(found)
-
-
-def _returned(g: Any, ours: bool) -> Any:
-    """A gradient `grad()` returns: the caller gets an array of its own."""
-    return g.copy() if type(g) is np.ndarray and not ours else g
+    # The caller gets arrays of its own, one per input (an input given twice gets two).
+    return tuple(g.copy() if type(g) is np.ndarray else g for g in map(wanted.get, inputs))
 
 
 def _to_leaf(node: Node, grad: Any, fresh: bool) -> None:
