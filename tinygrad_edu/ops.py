@@ -175,17 +175,19 @@ class Pow(Op, torch="torch.pow", reads=((0, 1), (0, 1)), reads_out=True, saves=(
 
 
 class Maximum(Op, torch="torch.maximum", reads=((0, 1), (0, 1))):
-    """z = max(x, y) elementwise  ·  g goes to the larger input (split evenly on ties)"""
+    """z = max(x, y) elementwise  ·  g goes to the larger input (split evenly on ties, to both at NaN, as in PyTorch)"""
 
     @staticmethod
     def forward(x, y):
         out = np.maximum(x, y)
-        share = np.where(x > y, 1.0, np.where(x == y, 0.5, 0.0)).astype(out.dtype, copy=False)
-        return out, share
+        tie = np.where(x == y, 0.5, 1.0)
+        share_x = np.where(x < y, 0.0, tie).astype(out.dtype, copy=False)
+        share_y = np.where(x > y, 0.0, tie).astype(out.dtype, copy=False)
+        return out, (share_x, share_y)
 
     @staticmethod
-    def backward(share, g, needs):
-        return g * share, g * (1 - share)
+    def backward(shares, g, needs):
+        return g * shares[0], g * shares[1]
 
 
 # ------------------------------------------------------------------------ elementwise, unary
@@ -257,12 +259,12 @@ class Sigmoid(Op, torch="torch.sigmoid", reads=(), reads_out=True, saves="out"):
 
 
 class Relu(Op, torch="torch.relu", reads=(), reads_out=True):
-    """z = max(0,x) ·  dz/dx = 1 where x > 0, else 0"""
+    """z = max(0,x) ·  dz/dx = 0 where x <= 0, else 1 (also at NaN, as in PyTorch and Value.relu)"""
 
     @staticmethod
     def forward(x):
         out = np.maximum(x, 0)
-        return out, x > 0
+        return out, ~(x <= 0)
 
     @staticmethod
     def backward(positive, g, needs):
@@ -270,11 +272,11 @@ class Relu(Op, torch="torch.relu", reads=(), reads_out=True):
 
 
 class Abs(Op, torch="torch.abs", reads=((0,),)):
-    """z = |x|      ·  dz/dx = sign(x)  (0 at 0, as in PyTorch)"""
+    """z = |x|      ·  dz/dx = sign(x)  (0 at 0 and at NaN, as in PyTorch)"""
 
     @staticmethod
     def forward(x):
-        return np.abs(x), np.sign(x)
+        return np.abs(x), np.nan_to_num(np.sign(x), nan=0.0)
 
     @staticmethod
     def backward(sign, g, needs):

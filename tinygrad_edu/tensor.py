@@ -43,6 +43,8 @@ class Tensor(Node):
             data = data.data
         elif isinstance(data, Node):
             raise checks.from_value()
+        elif type(data) is not np.ndarray or data.dtype == object:
+            checks.check_no_value_inside(data, "Tensor(...)", Tensor)
         try:
             if isinstance(data, np.ndarray):
                 array = np.array(data, dtype=dtype)
@@ -158,6 +160,13 @@ class Tensor(Node):
         out = _leaf(self.data)
         out._vc = counter(self)  # an in-place write through either is a write to both, as in PyTorch
         return out
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """`np.array(t)`, `np.asarray(t)`: the values, for a tensor that does not require grad (as PyTorch)."""
+        if self.requires_grad:
+            raise checks.array_of_grad_tensor(self.shape)
+        array = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return array.copy() if copy else array
 
     # ------------------------------------------------------------------ copies (see copying.py)
 
@@ -543,6 +552,7 @@ def _inplace(t: Tensor, name: str, ufunc: Any, other: Any, index: Any = None, gr
         raise checks.inplace_refused(name, t, leaf)
     if isinstance(other, Node) and type(other) is not Tensor:  # a Value
         raise checks.value_written(name)
+    checks.check_no_value_inside(other, name, Tensor)
     value = _raw(other)
     try:
         if ufunc is not None:
@@ -580,9 +590,13 @@ def _leaf(array: np.ndarray) -> Tensor:
 
 
 def _operand(other: Any, op: str) -> Any:
-    """A Tensor, or a constant NumPy can combine with one; a Value is refused."""
-    if type(other) is Tensor or isinstance(other, (int, float, np.ndarray, np.generic)):
+    """A Tensor, or a constant NumPy can combine with one; a Value (also inside a list) is refused."""
+    if type(other) is Tensor or isinstance(other, (int, float, np.generic)):
         return other
+    if isinstance(other, (list, tuple, np.ndarray)):
+        checks.check_no_value_inside(other, f"Tensor {op} {type(other).__name__}", Tensor)
+        if type(other) is np.ndarray:
+            return other
     return checks.constant(other, op)
 
 

@@ -57,6 +57,46 @@ def from_value() -> MixedEngineError:
     return MixedEngineError("Tensor(Value): use Tensor(v.data) to copy a scalar Value's number into a Tensor")
 
 
+def check_no_value_inside(data: Any, where: str, tensor_type: type) -> None:
+    """Refuse a scalar-engine Value anywhere inside nested lists (or an object array).
+
+    NumPy would read it through `float(v)` as a plain number and its gradient would be lost without
+    a word; `t + v` raises `MixedEngineError`, and so does `t * [v, v]` or `Tensor([v])`. Only an
+    object array can hold one, so numeric data costs one conversion and no scan.
+    """
+    if isinstance(data, np.ndarray):
+        if data.dtype != object:
+            return
+    elif not isinstance(data, (list, tuple)):
+        return
+    else:
+        try:
+            if np.asarray(data).dtype != object:
+                return
+        except (ValueError, TypeError):
+            pass  # ragged or odd: scan it, and let the conversion itself say what else is wrong
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, np.ndarray) and item.dtype == object:
+            stack.extend(item.ravel().tolist())
+        elif isinstance(item, Node) and type(item) is not tensor_type:
+            raise MixedEngineError(
+                f"{where}: a scalar-engine Value sits inside the list, and its gradient would be lost (NumPy "
+                "would read it as a plain number); the tensor and scalar engines do not mix. Use its number, "
+                "v.data, or build the whole model on one engine"
+            )
+
+
+def array_of_grad_tensor(shape: tuple[int, ...]) -> GraphError:
+    return GraphError(
+        f"np.array(t): this tensor of shape {shape} requires grad, and a NumPy array cannot carry its gradient "
+        "(PyTorch refuses too). Use t.detach() first (np.array(t.detach())), or t.data for the array itself"
+    )
+
+
 def not_an_array(array: Any) -> ArgumentTypeError:
     return ArgumentTypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
 
@@ -124,7 +164,7 @@ def constant(other: Any, op: str) -> Any:
             f"Tensor {op} Value: the tensor and scalar engines do not mix; use Tensor(v.data) or t.item()"
         )
     if isinstance(other, (list, tuple)):
-        return np.asarray(other, dtype=np.float32)
+        return np.asarray(other, dtype=np.float32)  # (the caller checked it holds no Value)
     raise ArgumentTypeError(f"Tensor {op} {type(other).__name__}: expected a Tensor, a number or a numpy array")
 
 

@@ -24,11 +24,11 @@ LINE_BUDGETS = {
     "article_names.py": 200,
     "autograd.py": 120,
     "copying.py": 40,
-    "errors.py": 110,  # + ParameterNameError (issue 24)
+    "errors.py": 130,  # + ParameterNameError (24), and the errors of issues 22, 25 and 28
     "explain.py": 310,
     "files.py": 210,  # + where a write lands: links followed, FIFOs and devices written in place (issue 24)
     "formulas.py": 140,
-    "fused.py": 80,
+    "fused.py": 90,  # + what the compile issue (22) added
     "gradcheck.py": 190,
     "graph.py": 280,
     "ops.py": 550,
@@ -37,9 +37,9 @@ LINE_BUDGETS = {
     "rng.py": 30,
     "sweep.py": 90,
     "symbolic.py": 280,
-    "tensor.py": 620,  # + copy/deepcopy/pickle of nodes (issue 24)
+    "tensor.py": 660,  # + copies of nodes, np.array(t), PyTorch dtype promotion (issue 24)
     "tensor_backward.py": 210,
-    "tensor_checks.py": 330,
+    "tensor_checks.py": 380,  # + a Value inside a list, np.array of a tensor that requires grad (issue 24)
     "value.py": 380,  # + is_leaf, detach and copy/deepcopy/pickle of nodes (issue 24)
     "value_checks.py": 80,
     "versions.py": 90,
