@@ -71,9 +71,10 @@ def backprop(
             node, g = totals.pop_newest()
             _show(node, g, wanted, retain_graph or node is roots[0])
             parents, needs = node._parents, node._needs  # needs: which inputs wanted a gradient in the forward pass
+            saved = _saved(node, create_graph)
             if last_write[0] > node._order:  # something was written in place since this node was made
                 check_versions(node)
-            grads = _op_backward(node, g, create_graph)
+            grads = node._op.backward(saved, g, needs)
             if away.count and anomaly_mode.enabled:
                 _check_anomaly(node, parents, grads)
             if not retain_graph:
@@ -160,14 +161,11 @@ def _show(node: Node, g: Any, wanted: dict[Node, Any] | None, keep: bool) -> Non
         wanted[node] = g
 
 
-def _op_backward(node: Node, g: Any, create_graph: bool) -> tuple[Any, ...]:
-    """dL/d(input) for each input of `node`: its op's backward, from what the op saved."""
-    op, saved = node._op, node._saved
-    if saved is FREED:
-        raise checks.graph_freed(op.__name__)
-    if create_graph:
-        saved = op.saved_tensors(node._parents, node, saved)
-    return op.backward(saved, g, node._needs)
+def _saved(node: Node, create_graph: bool) -> Any:
+    """What the node's op saved for its backward (as Tensors, to record a graph); an error once released."""
+    if node._saved is FREED:
+        raise checks.graph_freed(node._op.__name__)
+    return node._op.saved_tensors(node._parents, node, node._saved) if create_graph else node._saved
 
 
 def _check_anomaly(node: Node, parents: tuple[Any, ...], grads: tuple[Any, ...]) -> None:
