@@ -182,9 +182,7 @@ class Value(Node):
             g = node.grad
             if check:
                 _check_anomaly(node, g)
-            for parent, d in zip(node._parents, node._locals):
-                if parent.requires_grad:
-                    parent.grad += d * g  # the chain rule: add this edge's gradient into the parent's total
+            _pass_on(node, g)
 
     # ------------------------------------------------------------------ the edges (read as graph.Node's protocol)
 
@@ -312,6 +310,26 @@ def _modes_allow(out: Value, a: Value | None, b: Value | None, many: Any) -> boo
         inputs = [p.data for p in ((a, b) if a is not None else many[0]) if p is not None]
         check_forward(out._op, out.data, inputs, ["()"] * len(inputs), out._order)
     return grad_mode.enabled
+
+
+def _pass_on(node: Value, g: float) -> None:
+    """The chain rule at one node: each parent's total grows by d(node)/d(parent) times g.
+
+    Written out for the one or two parents of every op but Σw·x, rather than as
+    `for parent, d in zip(node._parents, node._locals)`: building those tuples made the backward
+    of bench_deep_chain.py's Value chain about 2x slower (bench_backward_ab.py, issue 29).
+    """
+    a = node._a
+    if a is not None:
+        if a.requires_grad:
+            a.grad += node._da * g
+        b = node._b
+        if b is not None and b.requires_grad:
+            b.grad += node._db * g
+    elif node._many is not None:
+        for parent, d in zip(node._many[0], node._many[1]):
+            if parent.requires_grad:
+                parent.grad += d * g
 
 
 def _check_anomaly(node: Value, g: float) -> None:
