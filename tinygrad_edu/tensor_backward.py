@@ -68,8 +68,12 @@ def backprop(
     wanted = None if inputs is None else dict.fromkeys(inputs)
     with enable_grad() if create_graph else nullcontext():  # asked for a graph: record it even in no_grad
         while totals.frontier:
-            node, g = totals.pop_newest()
-            _show(node, g, wanted, retain_graph or node is roots[0])
+            node = heappop(totals.frontier)[2]  # the newest op with a gradient: its gradient is complete
+            g = totals.pending.pop(node)
+            if wanted is None:  # backward(): an intermediate result shows it while the graph is kept, to draw it
+                node.grad = g if retain_graph or node is roots[0] else None
+            elif node in wanted:  # grad(): kept to return
+                wanted[node] = g
             parents, needs = node._parents, node._needs  # needs: which inputs wanted a gradient in the forward pass
             saved = _saved(node, create_graph)
             if last_write[0] > node._order:  # something was written in place since this node was made
@@ -97,11 +101,6 @@ class Totals:
         self.owned: set[Node] = set()
         # (-tick, id, node): the newest first; id breaks a tie (a copied node keeps its tick), never Tensor's <
         self.frontier: list[tuple[int, int, Node]] = []
-
-    def pop_newest(self) -> tuple[Node, Any]:
-        """The newest op with a gradient, and its gradient, now complete."""
-        node = heappop(self.frontier)[2]
-        return node, self.pending.pop(node)
 
     def add(self, node: Node, grad: Any, upstream: Any) -> None:
         """Add `grad` into dL/d(node). `upstream` is the gradient it was computed from: an op may hand
@@ -150,15 +149,6 @@ def _as_seed(root: Node, start: Any, create_graph: bool) -> Any:
     if create_graph != isinstance(start, Node):
         start = type(root).from_numpy(start) if create_graph else np.array(start.data)
     return start
-
-
-def _show(node: Node, g: Any, wanted: dict[Node, Any] | None, keep: bool) -> None:
-    """An op's gradient where the caller sees it: on `.grad` for `backward()` (only while the graph is
-    kept, to draw it; the root keeps its own), or kept for `grad()` to return."""
-    if wanted is None:
-        node.grad = g if keep else None
-    elif node in wanted:
-        wanted[node] = g
 
 
 def _saved(node: Node, create_graph: bool) -> Any:
