@@ -49,6 +49,7 @@ ALPHA = 1e-4  # L2 strength, as in micrograd's demo
 CHECK_STEPS = 3  # steps over which the losses must agree
 TOLERANCE = 1e-9
 GC_PAUSED = "(op by op, cyclic GC paused)"
+COMPILED = "tinygrad_edu compiled (optim.SGD)"
 OWN = ", own process"  # the suffix of the rows run in a fresh process (see the module docstring)
 
 # Initial weights, engine-neutral: for each layer, for each neuron, (weights, bias, has_relu).
@@ -161,6 +162,51 @@ def make_trainer(value: type, reset: Callable[[Any], None], wrap_inputs: bool) -
     return train
 
 
+class CompiledTrainer:
+    """The op-by-op step written as a compiled step: optim.SGD, its learning-rate schedule set through
+    `param_groups` before each call, the loss returned (read outside). Compiled once (the first call traces,
+    the second runs the replay and the eager step and compares); each `train` call starts from `init` again.
+    """
+
+    def __init__(self, init: Init) -> None:
+        import tinygrad_edu
+        from tinygrad_edu import optim
+
+        self.init = init
+        self.model = ScalarMLP(Value, init, op_by_op_neuron)
+        self.opt = optim.SGD(self.model.params, lr=1.0)
+
+        def one_step(inputs: Any, labels: Any) -> Any:
+            self.opt.zero_grad()
+            loss = svm_loss(self.model, inputs, labels)
+            loss.backward()
+            self.opt.step()
+            return loss
+
+        self.step = tinygrad_edu.compile(one_step)
+        self.first_calls: list[float] = []  # seconds of the trace and of the checked second call
+        self.step_times: list[float] = []
+
+    def __call__(self, model: Any, X: list[list[float]], labels: list[int], steps: int) -> list[float]:
+        fresh = [v for layer in self.init for ws, b, _ in layer for v in (*ws, b)]
+        for p, v in zip(self.model.params, fresh):
+            p.data, p.grad = float(v), None
+        self.opt.state.clear()
+        self.step_times = []
+        history = []
+        for k in range(steps):
+            start = time.perf_counter()
+            self.opt.param_groups[0]["lr"] = 1.0 - 0.9 * (k % 100) / 100
+            loss = self.step(X, labels)
+            history.append(loss.data)
+            seconds = time.perf_counter() - start
+            if len(self.first_calls) < 2:
+                self.first_calls.append(seconds)  # not a step time: the trace, and the checked call
+            else:
+                self.step_times.append(seconds)
+        return history
+
+
 def _zero(p: Any) -> None:
     p.grad = 0
 
@@ -196,8 +242,18 @@ def main() -> None:
 
         engines = {"micrograd": (MicroValue, op_by_op_neuron, _zero, True, False), **engines}
 
+    compiled = CompiledTrainer(init)
+    engines[COMPILED] = (Value, op_by_op_neuron, _none, True, False)
+
     def case(name: str, steps: int) -> tuple[list[float], list[float], float]:
         """Per-step seconds, the losses, and the share of the time spent in the cyclic GC."""
+        if name == COMPILED:
+            gc.collect()
+            with gc_clock() as in_gc:
+                start = time.perf_counter()
+                history = compiled(None, X, labels, steps)
+                seconds = time.perf_counter() - start
+            return compiled.step_times, history, in_gc[0] / seconds
         value, neuron, reset, wrap, pause_gc = engines[name]
         model = ScalarMLP(value, init, neuron)
         train = make_trainer(value, reset, wrap)
@@ -272,9 +328,35 @@ def main() -> None:
         print(
             f"rows ending '{OWN}' ran in a fresh process each, and their ratio is against micrograd's own-process row"
         )
+    if micrograd:
+        compiled_summary(compiled, steps, args.steps)
     print(f"{GC_PAUSED} is a diagnosis, not a peer: the same op-by-op run with gc.disable() inside the clock,")
     print("showing how much of the op-by-op time is Python's cyclic garbage collector (triggered by allocation")
     print("counts, so it runs even though tinygrad_edu's graphs hold no reference cycles).")
+
+
+def compiled_summary(compiled: CompiledTrainer, steps: dict[str, list[float]], per_round: int) -> None:
+    """The compiled row against micrograd round by round, and what compiling costs up front."""
+
+    def round_means(runs: list[float], n: int) -> list[float]:
+        return [statistics.fmean(runs[i : i + n]) for i in range(0, len(runs), n)]
+
+    replays = steps[COMPILED]
+    micro, eager = steps["micrograd"], steps["tinygrad_edu op by op"]
+    n_compiled = max(1, len(replays) // max(1, len(round_means(micro, per_round))))
+    paired = common.paired_ratio(round_means(micro, per_round), round_means(replays, n_compiled))
+    print(f"speedup of {COMPILED} over micrograd, round by round (median, min..max): {paired} (bar: >= 100x)")
+    trace, checked = compiled.first_calls
+    replay, step_eager = statistics.median(replays), statistics.fmean(eager)
+    print(
+        f"compiled: first call (trace + generate + compile the step) {trace:.2f} s (bar: <= 3 s); second call "
+        f"(replay + the eager step + comparison) {checked:.2f} s; replay {replay * 1e3:.2f} ms (median)"
+    )
+    total = trace + checked + 98 * replay
+    print(
+        f"100 steps including compilation: {total:.2f} s compiled vs {100 * step_eager:.2f} s eager op by op "
+        f"({total / (100 * step_eager):.2f}x; bar: < 0.33x) and {100 * statistics.fmean(micro):.2f} s micrograd"
+    )
 
 
 def run_in_own_process(engine: str, X: list[list[float]], labels: list[int], init: Init, steps: int) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import resource
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,7 +32,7 @@ import common
 import numpy as np
 
 import tinygrad_edu
-from tinygrad_edu import Tensor
+from tinygrad_edu import Tensor, optim
 
 SIZES = (64, 128, 64, 10)
 LR = 0.1
@@ -96,6 +97,29 @@ def make_ours(params: Params) -> tuple[Callable[[Any, Any], float], Callable[[],
                 p.grad = None
         return loss.item()
 
+    return step, lambda: [p.data for p in ps]
+
+
+def make_compiled(params: Params) -> tuple[Callable[[Any, Any], float], Callable[[], Params]]:
+    """The fused row's step written as a compiled step: optim.SGD, returning the loss (read outside)."""
+    ps = [Tensor.from_numpy(p.copy(), requires_grad=True) for p in params]
+    W1, b1, W2, b2, W3, b3 = ps
+    opt = optim.SGD(ps, lr=LR)
+
+    @tinygrad_edu.compile
+    def train_step(x: Any, y: Any) -> Any:
+        opt.zero_grad()
+        h1 = tinygrad_edu.linear(x, W1, b1).sigmoid()
+        h2 = tinygrad_edu.linear(h1, W2, b2).sigmoid()
+        loss = tinygrad_edu.cross_entropy(tinygrad_edu.linear(h2, W3, b3), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    def step(x: np.ndarray, y: np.ndarray) -> float:
+        return float(train_step(x, y).data)
+
+    step.compiled = train_step  # type: ignore[attr-defined]
     return step, lambda: [p.data for p in ps]
 
 
@@ -206,6 +230,7 @@ def main() -> None:
     # gets plain arrays and makes its own Tensor per batch, inside the clock.
     makers: dict[str, tuple[Callable[..., Any], Callable[[Batch], tuple[Any, Any]], int]] = {
         "tinygrad_edu fused": (make_ours, lambda b: (Tensor.from_numpy(b[0]), b[1]), 0),
+        "tinygrad_edu compiled": (make_compiled, lambda b: b, 0),
         "tinygrad_edu @ +": (make_learner, lambda b: b, 0),
         "numpy by hand": (make_numpy, lambda b: b, 0),
     }
@@ -243,7 +268,8 @@ def main() -> None:
                 torch.set_num_threads(threads)
             step, _ = make(params)
             inputs = [wrap(b) for b in batches]
-            step(*inputs[0])  # warm-up: first-call costs (allocator, BLAS threads) are not per step
+            step(*inputs[0])  # warm-up: first-call costs (allocator, BLAS threads; a compiled step's trace
+            step(*inputs[1])  # and its checked second call) are not per step
 
             def run() -> None:
                 for x, t in inputs:
@@ -276,6 +302,49 @@ def main() -> None:
     headers.append("faults/step")
     common.print_table(headers, rows)
     print("bars (issue 12): the @ + row <= 1.5x numpy at batch 32 (aim 1.2x), <= 1.2x at 1024 (aim 1.0x)")
+    print("bars (issue 22): the compiled row <= 1.0x numpy at batch 32 and at 1024")
+    print()
+    compiled_costs(X, y, params, args)
+
+
+def compiled_costs(X: np.ndarray, y: np.ndarray, params: Params, args: Any) -> None:
+    """A compiled step's first call against eager steps, and what one replay allocates (tracemalloc)."""
+    import tracemalloc
+
+    for size in args.batches:
+        batches = make_batches(X, y, size, 12, args.seed)
+        firsts, eager = [], []
+        for _ in range(5):
+            step, _ = make_compiled(params)
+            start = time.perf_counter()
+            step(*batches[0])  # trace + generate + compile
+            firsts.append(time.perf_counter() - start)
+            fused, _ = make_ours(params)
+            inputs = [(Tensor.from_numpy(b[0]), b[1]) for b in batches]
+            fused(*inputs[0])
+            start = time.perf_counter()
+            for x, t in inputs[1:]:
+                fused(x, t)
+            eager.append((time.perf_counter() - start) / (len(inputs) - 1))
+        first, per_step = common.median(firsts), common.median(eager)
+        print(
+            f"batch {size}: first call (trace + generate + compile) {first * 1e3:.1f} ms = "
+            f"{first / per_step:.1f} eager steps (median of 5; bar: <= 30)"
+        )
+        step, _ = make_compiled(params)
+        for b in batches[:3]:
+            step(*b)  # the trace, the checked call, one replay
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        loss = step.compiled(*batches[3])
+        after, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        handed = sum(p.grad.nbytes for p in step.compiled._latest.params) + loss.data.nbytes
+        print(
+            f"  one replay: {(after - before) / 1024:.1f} KiB still held after it (the {handed / 1024:.1f} KiB of "
+            f"fresh .grad arrays and the loss it hands over, plus the replaced ones not yet freed), "
+            f"peak {(peak - before) / 1024:.1f} KiB during it"
+        )
 
 
 if __name__ == "__main__":

@@ -37,12 +37,10 @@ def default_folder() -> Path:
 
 def main() -> None:
     folder = Path(sys.argv[1]) if len(sys.argv) > 1 else default_folder()
-    folder.mkdir(parents=True, exist_ok=True)
 
     # 1. The article's network: names from the article, gradients from one backward pass.
     with record_modules() as calls:  # which layer made which node: drawn as clusters
         E, params = article_network()
-    save(E, folder / "article_graph.svg", params=params, calls=calls)
     print(f"E = {E.data:.6f}; delta_o1 = dE/db_o1 = {params['b_o1'].grad:.4f} (the article: 0.121)")
 
     # 2. The same drawing, as DOT text: what `draw` returns, no file written (this is what Jupyter shows).
@@ -50,11 +48,16 @@ def main() -> None:
     print(f"the DOT source has {len(digraph.source.splitlines())} lines")
 
     # 3. A Tensor model: nodes show shape and dtype, and the values when a tensor has at most 6 of them.
+    #    The tensor engine frees its graph in backward (as PyTorch does); retain_graph=True keeps it to draw.
     x = Tensor(np.array([[2.78, 2.55]]), name="x")
     w = Tensor(np.array([[0.1, 0.2], [0.3, 0.4]]), requires_grad=True, name="W")
     b = Tensor(np.array([0.5, 0.12]), requires_grad=True, name="b")
     loss = ((x @ w.T + b).sigmoid() ** 2).sum()
-    loss.backward()
+    loss.backward(retain_graph=True)
+    draw(loss)  # drawn once before any file is written: a graph that cannot be drawn leaves out/ as it was
+
+    folder.mkdir(parents=True, exist_ok=True)
+    save(E, folder / "article_graph.svg", params=params, calls=calls)
     save(loss, folder / "tensor_graph.svg")
 
 

@@ -340,6 +340,11 @@ def stepper_figures() -> dict[Path, bytes]:
             print(f"gen_docs: {why}; the step-through screenshots were not retaken", file=sys.stderr)
             return out
         try:
+            driver.set_window_size(
+                1280, 800
+            )  # a laptop screen (the viewport itself): the size the page is laid out for
+            inner = driver.execute_script("return [window.innerWidth, window.innerHeight]")
+            driver.set_window_size(2560 - inner[0], 1600 - inner[1])
             path = Path(folder) / "article.html"
             path.write_text(page, encoding="utf-8")
             w5_step = _stepper_step(page, "w5")
@@ -347,9 +352,11 @@ def stepper_figures() -> dict[Path, bytes]:
             out[GENERATED / "stepper_backward.png"] = driver.get_screenshot_as_png()
             driver.get("about:blank")
             driver.get(f"{path.as_uri()}#step={w5_step - 1}")
-            driver.find_element("id", "quiz-mode").click()
-            driver.find_element("id", "next").click()
-            driver.find_element("id", "quiz-answer").send_keys("0.0951")
+            driver.find_element("id", "quiz-mode").click()  # the question for this step: answer it to 3 digits
+            asked = re.search(r"What is (\S+)\.grad", driver.find_element("id", "quiz-question").text).group(1)
+            trace = json.loads(re.search(r'type="application/json">(.*?)</script>', page, re.DOTALL).group(1))
+            edge = next(e for e in trace["steps"][w5_step - 1]["edges"] if trace["names"][e["parent"]] == asked)
+            driver.find_element("id", "quiz-answer").send_keys(f"{float(edge['grad']):.3g}")
             driver.find_element("id", "quiz-check").click()
             out[GENERATED / "stepper_quiz.png"] = driver.get_screenshot_as_png()
         finally:

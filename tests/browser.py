@@ -27,11 +27,15 @@ def chromium_driver(profile: str) -> tuple[Any, str]:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
     except ImportError:
-        return None, "selenium is not installed (pip install -e '.[dev]')"
+        return None, "needs the docs extra (docs site and browser tooling): pip install -e '.[docs]'"
     binary = next((path for name in BROWSERS if (path := shutil.which(name))), None)
     driver = shutil.which("chromedriver")
-    if binary is None or driver is None:
-        return None, "no Chromium found (Debian: apt-get install chromium chromium-driver)"
+    if binary is None and driver is None:
+        return None, "no Chromium and no chromedriver found (Debian: apt-get install chromium chromium-driver)"
+    if binary is None:
+        return None, "chromedriver is installed but no Chromium browser (Debian: apt-get install chromium)"
+    if driver is None:
+        return None, "Chromium is installed but not chromedriver (Debian: apt-get install chromium-driver)"
     options = webdriver.ChromeOptions()
     options.binary_location = binary
     for flag in FLAGS:

@@ -14,3 +14,40 @@ _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large]
 settings.register_profile("default", max_examples=25, deadline=None, suppress_health_check=_QUIET)
 settings.register_profile("ci", max_examples=80, deadline=None, suppress_health_check=_QUIET, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+# ---------------------------------------------------------------------- one wording per missing package
+# A test that skips for a missing optional package says which extra brings it, in one wording, whether it
+# called `pytest.importorskip("torch")` bare (pytest's "could not import 'torch'") or wrote its own reason.
+
+TORCH = "needs PyTorch: pip install -e '.[torch]' (the CPU-only build: see the README)"
+EXTRAS = {
+    "torch": TORCH,
+    "sklearn": "needs scikit-learn, the compare extra: pip install -e '.[compare]'",
+    "mkdocs": "needs the docs extra (docs site and browser tooling): pip install -e '.[docs]'",
+    "latex2mathml": "needs the docs extra (docs site and browser tooling): pip install -e '.[docs]'",
+    "selenium": "needs the docs extra (docs site and browser tooling): pip install -e '.[docs]'",
+}
+
+
+def skip_reason(message: str) -> str:
+    """The one wording for a skip caused by a missing optional package; other skips keep theirs."""
+    for module, reason in EXTRAS.items():
+        if f"could not import '{module}" in message or (module == "torch" and message.startswith("needs PyTorch")):
+            return reason
+    return message
+
+
+def _reword(report) -> None:
+    if report.skipped and isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
+        path, line, message = report.longrepr
+        text = message.removeprefix("Skipped: ")
+        report.longrepr = (path, line, f"Skipped: {skip_reason(text)}")
+
+
+def pytest_collectreport(report) -> None:
+    _reword(report)
+
+
+def pytest_runtest_logreport(report) -> None:
+    _reword(report)

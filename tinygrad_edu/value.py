@@ -54,8 +54,10 @@ class Value(Node):
         self._order = tick()
 
     # ------------------------------------------------------------------ the op table
-    # Each op: its result and d(result)/d(parent) for each parent, in one line; above it, the
-    # same derivative in Value ops (out: the result, a/b: the parents or b the constant).
+    # Each op: its result and d(result)/d(parent) for each parent, in one line; above it, `@rule`
+    # registers the same derivative for `create_graph`, `symbolic` and `compile`. Where a derivative is
+    # more than a constant or a swap, both call one function (`_d_tanh` ...), written once over numbers,
+    # Values or stand-ins alike (out: the result, a/b: the parents, or b the constant).
 
     @rule("+", lambda out, a, b: (1.0, 1.0))
     def __add__(self, other: Value | Number) -> Value:
@@ -73,7 +75,7 @@ class Value(Node):
         c = number(other, "*")
         return _node(self.data * c, "*", self, c, None, c)
 
-    @rule("**", lambda out, a, b: (_pow_rule_graph(a, b), out * a.log() if isinstance(b, Node) and a.data > 0 else 0.0))
+    @rule("**", lambda out, a, b: (_power_rule(a, b), _d_pow_exponent(out, a) if isinstance(b, Node) else 0.0))
     def __pow__(self, other: Value | Number) -> Value:
         """a ** b     d/da = b a^(b-1), d/db = a^b ln a  (a <= 0 with a Value exponent: error)"""
         a, exponent = self.data, other if type(other) is Value else None
@@ -82,7 +84,7 @@ class Value(Node):
         out = a**b
         if exponent is None:
             return _node(out, f"**{fmt(b)}", self, _power_rule(a, b), None, b)
-        return _node(out, "**", self, _power_rule(a, b), exponent, out * math.log(a) if a > 0 else 0.0)
+        return _node(out, "**", self, _power_rule(a, b), exponent, _d_pow_exponent(out, a))
 
     @rule("exp", lambda out, a, b: (out,))
     def exp(self) -> Value:
@@ -93,32 +95,32 @@ class Value(Node):
             raise exp_overflow(self.data) from None
         return _node(out, "exp", self, out)
 
-    @rule("log", lambda out, a, b: (1.0 / a,))
+    @rule("log", lambda out, a, b: (_d_log(a),))
     def log(self) -> Value:
         """ln(a)      d/da = 1 / a   (a must be > 0)"""
         if self.data <= 0:  # NaN passes through, as a NaN
             raise log_domain(self.data)
-        return _node(math.log(self.data), "log", self, 1.0 / self.data)
+        return _node(math.log(self.data), "log", self, _d_log(self.data))
 
-    @rule("tanh", lambda out, a, b: (1.0 - out * out,))
+    @rule("tanh", lambda out, a, b: (_d_tanh(out),))
     def tanh(self) -> Value:
         """tanh(a)    d/da = 1 - tanh(a)^2"""
         out = math.tanh(self.data)
-        return _node(out, "tanh", self, 1.0 - out * out)
+        return _node(out, "tanh", self, _d_tanh(out))
 
-    @rule("sigmoid", lambda out, a, b: (out * (1.0 - out),))
+    @rule("sigmoid", lambda out, a, b: (_d_sigmoid(out),))
     def sigmoid(self) -> Value:
         """s = 1 / (1 + e^-a)    d/da = s (1 - s)   (the article's a * (1 - a))"""
         a = self.data
         # Two branches so that exp never overflows: e^-a for a >= 0, e^a otherwise.
         out = 1.0 / (1.0 + math.exp(-a)) if a >= 0 else math.exp(a) / (1.0 + math.exp(a))
-        return _node(out, "sigmoid", self, out * (1.0 - out))
+        return _node(out, "sigmoid", self, _d_sigmoid(out))
 
-    @rule("relu", lambda out, a, b: (0.0 if a.data <= 0 else 1.0,))
+    @rule("relu", lambda out, a, b: (_d_relu(a.data),))
     def relu(self) -> Value:
         """max(0, a)  d/da = 1 if a > 0 else 0   (NaN stays NaN, as in PyTorch)"""
         a = self.data
-        return _node(0.0 if a <= 0 else a, "relu", self, 0.0 if a <= 0 else 1.0)
+        return _node(0.0 if a <= 0 else a, "relu", self, _d_relu(a))
 
     # ------------------------------------------------------------------ composed ops
     # These are built from the ops above, so they need no derivative of their own.
@@ -366,21 +368,49 @@ _by_order = attrgetter("_order")
 # ---------------------------------------------------------------------- helpers
 
 
-def _power_rule(a: float, b: float) -> float:
-    """d(a^b)/da = b a^(b-1); at a = 0 with 0 < b < 1 the slope is infinite (as in PyTorch)."""
-    if b == 0:
+# The derivatives that are more than a constant or a swap of the operands, each written once: the op
+# method calls it with floats, `@rule` with Values (create_graph), `symbolic` and `compile` with stand-ins.
+
+
+def _d_tanh(out: Local) -> Local:
+    """d tanh(a)/da = 1 - tanh(a)², from the result."""
+    return 1.0 - out * out
+
+
+def _d_sigmoid(out: Local) -> Local:
+    """d s/da = s (1 - s), from the result s (the article's a_o1 · (1 − a_o1))."""
+    return out * (1.0 - out)
+
+
+def _d_log(a: Local) -> Local:
+    """d ln(a)/da = 1 / a."""
+    return 1.0 / a
+
+
+def _d_relu(a: Any) -> float:
+    """d relu(a)/da = 1 where a > 0, else 0 (a is the number: NaN gives 1, as NaN <= 0 is False)."""
+    return 0.0 if a <= 0 else 1.0
+
+
+def _power_rule(a: Any, b: Any) -> Local:
+    """d(a^b)/da = b a^(b-1); 0 where b = 0, and at a = 0 with 0 < b < 1 the slope is infinite (as in PyTorch)."""
+    if _number(b) == 0:
         return 0.0
-    if a == 0 and b < 1:
+    if _number(a) == 0 and _number(b) < 1:
         return math.inf
     return b * a ** (b - 1)
 
 
-def _pow_rule_graph(a: Value, b: Any) -> Local:
-    """`_power_rule` in Value ops (b a^(b-1)); where it is constant or infinite, the float itself."""
-    b_data = b.data if isinstance(b, Node) else b  # (a Node: a Value, or compile's stand-in for one)
-    if b_data == 0 or (a.data == 0 and b_data < 1):
-        return _power_rule(a.data, b_data)
-    return b * a ** (b - 1)
+def _d_pow_exponent(out: Local, a: Any) -> Local:
+    """d(a^b)/db = a^b ln a where a > 0, else 0."""
+    if _number(a) > 0:
+        return out * (math.log(a) if type(a) is float else a.log())
+    return 0.0
+
+
+def _number(x: Any) -> Any:
+    """The number of a float, or of a node (its `.data`): what a derivative's branches test."""
+    return x if type(x) is float else x.data
 
 
 def _fmt_grad(g: Any) -> str:

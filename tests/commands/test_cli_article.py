@@ -179,3 +179,22 @@ def test_the_article_network_is_built_in_one_place():
         assert audited.grad(name) == pytest.approx(grad, abs=1e-15)
         assert figure[name].grad == audited.grad(name)  # the same network, whichever way E is written
     assert audited.number("a_o2") == pytest.approx(a_o2, abs=1e-15) and E.data == audited.loss.data
+
+
+def test_why_lines_are_one_short_sentence_each(capsys):
+    """Each reason is split into sentences, one per line, and together they say all the JSON's `why` says."""
+    code, out, _ = run(capsys, "article")
+    assert code == 0
+    _, doc, _ = run(capsys, "article", "--json")
+    why = out.split("\nwhy:\n")[1].split("\n\nverdicts:")[0].splitlines()
+    assert len(why) > len(json.loads(doc)["rows"])  # some reasons take several lines
+    for line in why:
+        sentence = line.split(": ", 1)[1] if not line.startswith("    ") else line.strip()
+        assert len(line) <= 120 and ";" not in sentence, line
+        assert sentence[0].isupper() or sentence[0].isdigit() or sentence[0] in "(−-", line
+        assert sentence.endswith(".") and ". " not in sentence.replace("e.g. ", ""), line
+    rows = {r["name"]: r["why"] for r in json.loads(doc)["rows"]}
+    joined = " ".join(why)
+    for number in ("0.275822", "0.426409", "1.118300", "0.452568"):  # nothing lost in the split
+        assert number in joined and any(number in w for w in rows.values())
+    assert all(len(line) <= 120 for line in out.splitlines()[:3])  # the header too

@@ -120,7 +120,7 @@ def test_graph_draws_the_last_step_with_the_trained_weights_and_their_gradients(
 
     graph, saved = tmp_path / "step.dot", tmp_path / "model.npz"
     argv = ["train", "--dataset", "article", "--engine", "value", "--no-progress"]
-    assert main([*argv, "--graph", str(graph), "--save", str(saved)]) == 0
+    assert main([*argv, "--graph", str(graph), "--graph-step", "last", "--save", str(saved)]) == 0
     source = graph.read_text()
     # The drawn gradients are those of one more pass over the last sample with the saved weights:
     # recompute them independently of the CLI and find each, formatted as viz prints 4 digits.
@@ -155,8 +155,9 @@ def test_piped_output_has_epoch_lines_and_labelled_numbers_that_agree(tmp_path):
     from tinygrad_edu.train import checkpoint, step_graph
 
     saved, graph = tmp_path / "m.npz", tmp_path / "g.dot"
+    argv = ["train", "--dataset", "article", "--engine", "value", "--save", str(saved), "--graph", str(graph)]
     result = subprocess.run(
-        [*CLI, "train", "--dataset", "article", "--engine", "value", "--save", str(saved), "--graph", str(graph)],
+        [*CLI, *argv, "--graph-step", "last"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -179,17 +180,46 @@ def test_piped_output_has_epoch_lines_and_labelled_numbers_that_agree(tmp_path):
     checkpoint.load(model, saved)
     X, Y = load_article(one_hot=True)
     last = step_graph(model, nn.MSELoss(reduction="half_sum"), X[-1:], Y[-1:]).data
-    drew = re.search(r"drew the graph of one forward and backward pass on the last sample .*its loss ([0-9.]+)\)", out)
+    drew = re.search(r"\(no update; loss ([0-9.]+)\) of the trained weights, on the last sample", out)
     assert drew and float(drew[1]) == pytest.approx(last, abs=1e-6)
     assert graph.exists()
 
 
 def test_graph_names_the_input_and_target_of_the_drawn_batch(tmp_path, capsys):
     graph = tmp_path / "g.dot"
-    assert main(["train", "--dataset", "article", "--epochs", "1", "--no-progress", "--graph", str(graph)]) == 0
+    argv = ["train", "--dataset", "article", "--epochs", "1", "--no-progress", "--graph", str(graph)]
+    assert main([*argv, "--graph-step", "last"]) == 0
     source = graph.read_text()
     X, Y = load_article(one_hot=True)  # the drawn batch is the last sample, in data order
     x = ", ".join(f"{v:.4g}" for v in X[-1])
     t = ", ".join(f"{v:.4g}" for v in Y[-1])
     assert f'"x|(1, 2) float32|data [[{x}]]|grad —"' in source
     assert f'"target|(1, 2) float32|data [[{t}]]|grad —"' in source
+
+
+def test_graph_step_first_draws_the_initial_weights_where_gradients_still_flow(tmp_path, capsys):
+    """On moons the trained max-margin loss is 0 (every gradient 0): --graph draws the first step by default."""
+    from tinygrad_edu import nn
+    from tinygrad_edu.train import step_graph
+
+    graph, saved = tmp_path / "g.dot", tmp_path / "m.npz"
+    argv = ["train", "--dataset", "article", "--engine", "value", "--epochs", "3", "--no-progress"]
+    assert main([*argv, "--graph", str(graph), "--save", str(saved)]) == 0
+    out = capsys.readouterr().out
+    assert "of the first training step (the initial weights), on the first sample" in out
+    # the initial weights: the same seed builds the same model before any update
+    from tinygrad_edu.commands.train import PRESETS, build_model
+
+    model = build_model(PRESETS["article"], "value", np.random.default_rng(0))
+    X, Y = load_article(one_hot=True)
+    loss = step_graph(model, nn.MSELoss(reduction="half_sum"), X[:1], Y[:1])
+    assert re.search(rf"loss {loss.data:.6f}\)", out)
+    source = graph.read_text()
+    for _, p in model.named_parameters():
+        assert f"{p.grad:.4g}" in source
+    assert main([*argv, "--graph", str(graph), "--graph-step", "2"]) == 0
+    assert "of the weights after 2 epochs, on the last sample" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main([*argv, "--graph", str(graph), "--graph-step", "soon"])
+    assert main([*argv, "--graph", str(graph), "--graph-step", "9"]) == 2
+    assert "--graph-step 9: training runs 3 epochs" in capsys.readouterr().err

@@ -21,7 +21,9 @@ import pytest
 from locations import ROOT
 
 pytest.importorskip("mkdocs", reason="needs the docs extra: pip install -e '.[docs]'")
-webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (the dev extra)")
+webdriver = pytest.importorskip(
+    "selenium.webdriver", reason="needs the docs extra (docs site and browser tooling): pip install -e '.[docs]'"
+)
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 DRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(CHROMIUM is None or DRIVER is None, reason="needs chromium + chromedriver (apt-get)")

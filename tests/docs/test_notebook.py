@@ -5,6 +5,7 @@ Skipped when nbclient, nbformat or ipykernel is not installed; `.ci/run` install
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import shutil
@@ -50,7 +51,16 @@ def test_tutorial_notebook_runs(tmp_path: Path) -> None:
     if shutil.which("dot"):
         assert "image/svg+xml" in kinds, kinds
         svg = next(out["data"]["image/svg+xml"] for out in draw_cell.outputs if "image/svg+xml" in out.get("data", {}))
-        assert "hidden_layers.0" in svg and "output_layer" in svg  # parameter names and clusters from params=net
+        assert ">w5<" in svg and "weights.0" not in svg  # the article's names (article_names), not the state dict's
+        assert "Layer(2→2)" in svg  # each layer's call a cluster, from calls=calls
+
+    # The step-through page, inline: the article's loss as one step, its deltas and its closing update.
+    page_cell = next(cell for cell in code if "steps(E" in cell.source)
+    page = html.unescape(
+        next(out["data"]["text/html"] for out in page_cell.outputs if "text/html" in out.get("data", {}))
+    )
+    assert page.startswith("<iframe") and "s_o1.grad is the article's δ_o1" in page
+    assert f"w5′ = 0.5 − 0.5 × {(w5_new - 0.5) / -0.5:.6g} = {w5_new:.6g}" in page
 
     # The training run reached the article's 100% and plotted its loss as a PNG.
     match = re.search(r"'accuracy': ([0-9.]+)", printed)

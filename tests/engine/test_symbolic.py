@@ -88,11 +88,22 @@ def test_every_op_of_the_engine_has_a_case():
     assert set(RULES) <= {c[0] for c in CASES}
 
 
-def test_a_rule_a_stand_in_cannot_follow_gives_the_recorded_numbers():
-    """0 ** Value: the pow rule compares its exponent with a number, which a stand-in does not support."""
+def test_a_rule_a_stand_in_cannot_follow_gives_the_recorded_numbers(monkeypatch):
+    """A rule that fails on the stand-ins (here one planted to raise) falls back to the recorded numbers."""
     a, b = Value(0.0, name="a"), Value(2.0, name="b")
     node = a**b
+
+    def unfollowable(out, x, y):
+        raise TypeError("a rule the stand-ins cannot follow")
+
+    monkeypatch.setitem(RULES, "**", unfollowable)
     assert forms_of(node, {id(a): "a", id(b): "b"}) == ["0", "0"]
+
+
+def test_the_pow_rule_at_zero_is_written_as_its_formula():
+    """0 ** Value: the pow rule tests the numbers (`.data`) of its operands, which the stand-ins carry."""
+    a, b = Value(0.0, name="a"), Value(2.0, name="b")
+    assert forms_of(a**b, {id(a): "a", id(b): "b"}) == ["b·a^(b − 1)", "0"]
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,8 @@ engine's own graph; the page is driven through its contract (`#step=N`, `data-st
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 
 import pytest
@@ -34,8 +36,13 @@ def article_page(tmp_path_factory):
     E, params = article_network()
     path = tmp_path_factory.mktemp("pages") / "article.html"
     steps(E, params=params).save(path)
-    line = timeline(read_graph(E, params)).steps
-    return path.as_uri(), line
+    return path.as_uri(), page_steps(path)
+
+
+def page_steps(path) -> list[dict]:
+    """The timeline the page replays, read back from the page itself."""
+    text = path.read_text(encoding="utf-8")
+    return json.loads(re.search(r'type="application/json">(.*?)</script>', text, re.S).group(1))["steps"]
 
 
 def open_at(browser, url: str, step: str | int | None = None) -> None:
@@ -81,7 +88,7 @@ def test_at_the_end_w5_has_the_articles_gradient(browser, article_page):
     assert grad == pytest.approx(article_by_hand()["grad w5"], rel=1e-12)
     assert round(grad, 6) == 0.095109
     steps_text = browser.execute_script("return document.getElementById('step-text').innerText")
-    assert "Done" in steps_text
+    assert "w5′ = 0.5 − 0.5 × 0.0951095 = 0.452445" in steps_text  # the update the article ends with
 
 
 def test_the_w5_step_shows_the_articles_arithmetic(browser, article_page):
@@ -140,26 +147,215 @@ def test_keyboard_steps_and_the_url_follows(browser, article_page):
     assert errors(browser) == []
 
 
-def test_quiz_accepts_a_right_answer_and_rejects_a_wrong_one(browser, article_page):
-    url, line = article_page
-    seed = next(k for k, s in enumerate(line) if s["kind"] == "seed")
-    open_at(browser, url, seed + 1)  # the next step is the first backward one: a question
-    browser.find_element("id", "quiz-mode").click()
-    browser.find_element("id", "next").click()
-    assert browser.find_element("id", "quiz").is_displayed()
-    assert body(browser, "step") == str(seed + 1)  # the answer is not shown before it is asked
-    answer = float(line[seed + 1]["edges"][0]["grad"])
+def quiz_state(browser) -> tuple[str, str, str | None]:
+    """(question, typed answer, verdict) as the learner sees them; the question is '' when none shows."""
+    shown = browser.find_element("id", "quiz").is_displayed() and browser.find_element("id", "quiz-form").is_displayed()
+    question = browser.find_element("id", "quiz-question").text if shown else ""
+    return question, browser.find_element("id", "quiz-answer").get_attribute("value"), verdict(browser)
+
+
+def verdict(browser) -> str | None:
+    return browser.find_element("id", "quiz-result").get_attribute("data-verdict")
+
+
+def asked_edge(browser, url_line) -> dict:
+    """The edge (of the step the page is at) whose parent the question on screen asks about."""
+    names = browser.execute_script("return JSON.parse(document.getElementById('trace').textContent).names")
+    question = browser.find_element("id", "quiz-question").text
+    asked = re.search(r"What is (\S+)\.grad after this step\?", question).group(1)
+    step = url_line[int(body(browser, "step"))]
+    return next(e for e in step["edges"] if names[e["parent"]] == asked)
+
+
+def answer(browser, text: str, button: str = "quiz-check") -> None:
     box = browser.find_element("id", "quiz-answer")
-    box.send_keys(f"{answer:.6f}")
-    browser.find_element("id", "quiz-check").click()
-    result = browser.find_element("id", "quiz-result")
-    assert result.get_attribute("data-verdict") == "right" and "Right" in result.text
-    assert body(browser, "step") == str(seed + 2)  # and the arithmetic is shown
-    browser.find_element("id", "next").click()  # the next question
-    assert result.get_attribute("data-verdict") is None
-    box.send_keys(f"{float(line[seed + 2]['edges'][0]['grad']) * 2 + 1:.6f}")
-    browser.find_element("id", "quiz-check").click()
-    assert result.get_attribute("data-verdict") == "wrong" and "tolerance" in result.text
+    box.clear()
+    box.send_keys(text)
+    browser.find_element("id", button).click()
+
+
+def first_backward(line) -> int:
+    return next(k for k, s in enumerate(line) if s["kind"] == "backward")
+
+
+def test_quiz_grades_the_question_on_screen_and_every_move_asks_again(browser, article_page):
+    from selenium.webdriver.common.keys import Keys
+
+    url, line = article_page
+    k = first_backward(line)
+    open_at(browser, url, k)
+    browser.find_element("id", "quiz-mode").click()
+    question, _, _ = quiz_state(browser)
+    assert question and body(browser, "step") == str(k)  # asked before the answer is shown
+    browser.find_element("id", "quiz-answer").send_keys("12345")
+    later = next(j for j in range(k + 1, len(line)) if line[j]["kind"] == "backward")
+    moves = {
+        "slider": lambda: browser.execute_script(
+            f"const s = document.getElementById('slider'); s.value = {later}; s.dispatchEvent(new Event('input'))"
+        ),
+        "Home": lambda: browser.find_element("tag name", "body").send_keys(Keys.HOME),
+        "start": lambda: browser.find_element("id", "first").click(),
+        "end": lambda: browser.find_element("id", "last").click(),
+        "url": lambda: browser.execute_script(f"location.hash = '#step={later}'"),
+    }
+    for how, move in moves.items():
+        if quiz_state(browser)[0]:
+            browser.find_element("id", "quiz-answer").send_keys("12345")
+        move()
+        question, typed, _ = quiz_state(browser)
+        at = int(body(browser, "step"))
+        if at < len(line) and line[at]["kind"] == "backward":
+            assert question and typed == "", how  # asked again for the new position, the old answer gone
+            edge = asked_edge(browser, line)
+            assert edge in line[at]["edges"], how
+        else:
+            assert question == "", how  # no gradient to ask for here: no question
+    # and the answer typed now is graded against the question on screen
+    browser.execute_script(f"location.hash = '#step={later}'")
+    edge = asked_edge(browser, line)
+    answer(browser, f"{float(edge['grad']):.6g}")
+    assert verdict(browser) == "right"
+    assert errors(browser) == []
+
+
+def test_quiz_accepts_the_significant_digits_given_with_at_least_two(browser, article_page):
+    url, line = article_page
+    k = first_backward(line)
+    for typed_of, expected in ((lambda g: f"{g:.2g}", "right"), (lambda g: f"{g:.3g}", "right")):
+        open_at(browser, url, k)
+        browser.find_element("id", "quiz-mode").click()
+        truth = float(asked_edge(browser, line)["grad"])
+        answer(browser, typed_of(truth))
+        assert verdict(browser) == expected, typed_of(truth)
+    # the article's w5 gradient 0.0951095: 0.095 and 0.0951 are right, 0.1 is too few digits, 0.096 wrong
+    w5_step = next(
+        j
+        for j, s in enumerate(line)
+        if s["kind"] == "backward"
+        and len(s["edges"]) == 5
+        and any(abs(float(e["grad"]) - 0.0951095) < 1e-7 for e in s["edges"])
+    )
+    for typed, expected in (("0.095", "right"), ("0.0951", "right"), ("0.1", "retry"), ("0.096", "wrong")):
+        open_at(browser, url, w5_step)
+        browser.find_element("id", "quiz-mode").click()
+        for _ in range(5):  # ask again until the question is about w5 (each visit asks the next edge)
+            if "What is w5.grad" in browser.find_element("id", "quiz-question").text:
+                break
+            browser.find_element("id", "next").click()
+            browser.find_element("id", "prev").click()
+        assert "What is w5.grad" in browser.find_element("id", "quiz-question").text
+        answer(browser, typed)
+        assert verdict(browser) == expected, typed
+        if expected == "retry":
+            assert "at least 2 significant digits" in browser.find_element("id", "quiz-result").text
+    assert errors(browser) == []
+
+
+def test_quiz_hints_name_the_factor_that_was_off_and_show_me_shows(browser, article_page):
+    url, line = article_page
+    # a running sum: a_h1 is fed by both output neurons; its second step asks about the sum so far
+    for k, step in enumerate(line):
+        running = [e for e in step.get("edges", []) if "local" in e and step["kind"] == "backward"]
+        if not running:
+            continue
+        open_at(browser, url, k)
+        browser.find_element("id", "quiz-mode").click()
+        question = browser.find_element("id", "quiz-question").text
+        if "so far (a running sum)" in question:
+            break
+    else:
+        pytest.fail("no question about a running sum")
+    names = browser.execute_script("return JSON.parse(document.getElementById('trace').textContent).names")
+    edge = asked_edge(browser, line)
+    node_grad = float(re.search(r"\.grad = (\S+)\.", question).group(1))
+    # leaving out the running sum: only the local derivative times the node's gradient
+    answer(browser, f"{float(edge['local']) * node_grad:.4g}")
+    result = browser.find_element("id", "quiz-result").text
+    assert verdict(browser) == "wrong" and "left out the running sum" in result
+    # leaving out the local derivative
+    open_at(browser, url, k)
+    browser.find_element("id", "quiz-mode").click()
+    edge = asked_edge(browser, line)
+    before = float(edge["grad"]) - float(edge["local"]) * node_grad
+    answer(browser, f"{before + node_grad:.4g}")
+    assert "multiplied" in browser.find_element("id", "quiz-result").text and names[edge["parent"]]
+    # show me: the answer, not "you typed nothing"
+    open_at(browser, url, k)
+    browser.find_element("id", "quiz-mode").click()
+    browser.find_element("id", "quiz-skip").click()
+    result = browser.find_element("id", "quiz-result").text
+    assert verdict(browser) == "shown" and result.startswith("The answer:") and "typed" not in result
+    assert errors(browser) == []
+
+
+def test_the_article_page_folds_the_loss_and_speaks_the_articles_language(browser, article_page):
+    url, line = article_page
+    forward_E = next(k for k, s in enumerate(line) if s["kind"] == "forward" and s["text"][0].startswith("E ="))
+    open_at(browser, url, forward_E + 1)
+    text = browser.find_element("id", "step-text").text
+    assert "E = ½·(target_o1 − a_o1)² + ½·(target_o2 − a_o2)²" in text and "+ −" not in text
+    open_at(browser, url, forward_E + 3)  # the seed, then the loss's backward step
+    text = browser.find_element("id", "step-text").text
+    hand = article_by_hand()
+    assert "a_o1.grad += ½ · 2·(target_o1 − a_o1) · −1 × E.grad" in text
+    assert float(node_attrs(browser)["a_o1"][1]) == pytest.approx(hand["a_o1"] - 0.1, rel=1e-12)
+    s_o1 = next(k for k, s in enumerate(line) if s["kind"] == "backward" and "δ_o1" in " ".join(s["text"]))
+    open_at(browser, url, s_o1 + 1)
+    assert "s_o1.grad is the article's δ_o1" in browser.find_element("id", "step-text").text
+    assert float(node_attrs(browser)["s_o1"][1]) == pytest.approx(hand["grad s_o1"], rel=1e-12)
+    open_at(browser, url, "end")
+    assert browser.find_element("id", "step-title").text.startswith("Update")
+    assert "w5′ = 0.5 − 0.5 × 0.0951095 = 0.452445" in browser.find_element("id", "step-text").text
+    assert errors(browser) == []
+
+
+def test_the_legend_and_the_page_agree(browser, tmp_path):
+    """A scalar page replays backward itself: no drawing note may claim that no backward pass has run."""
+    a, b = Value(2.0, name="a"), Value(-3.0, name="b")
+    c = a * b
+    c.name = "c"  # no backward() beforehand
+    path = tmp_path / "c.html"
+    steps(c).save(path)
+    open_at(browser, path.as_uri(), "end")
+    assert float(node_attrs(browser)["a"][1]) == -3.0
+    page_text = browser.find_element("tag name", "body").text
+    assert "no backward pass" not in page_text and "no backward pass" not in path.read_text(encoding="utf-8")
+    assert "parameter" in browser.find_element("id", "help").text  # the page's own colour key
+    assert errors(browser) == []
+
+
+def test_the_article_network_is_readable_whole_at_1280_by_800(browser, article_page):
+    url, _ = article_page
+    browser.set_window_size(1280, 800)
+    try:
+        inner = browser.execute_script("return [window.innerWidth, window.innerHeight]")
+        browser.set_window_size(1280 + 1280 - inner[0], 800 + 800 - inner[1])  # the viewport itself 1280×800
+        open_at(browser, url, 0)
+        pane, svg, font = browser.execute_script(
+            "const r = (e) => { const b = e.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };"
+            "const svg = document.querySelector('#graph svg'); const t = svg.querySelector('g.node text');"
+            "const px = parseFloat(t.getAttribute('font-size')) * svg.getScreenCTM().a;"
+            "return [r(document.getElementById('graph')), r(svg), px];"
+        )
+        assert svg[0] >= pane[0] and svg[1] >= pane[1] and svg[2] <= pane[2] and svg[3] <= pane[3]  # all of it
+        assert font >= 11  # node text at least 11 px
+        w5, s_o1_sum = browser.execute_script(
+            "const c = (g) => { const b = g.getBoundingClientRect(); return [(b.left + b.right) / 2, b.top]; };"
+            "const w5 = document.querySelector('g[data-label=\"w5\"]');"
+            "const sum = document.querySelector('g[data-label=\"s_o1\"]');"
+            "return [c(w5), c(sum)];"
+        )
+        assert abs(w5[0] - s_o1_sum[0]) < 300 and 0 < s_o1_sum[1] - w5[1] < 200  # w5 just above the sum it feeds
+        zoom = float(body(browser, "zoom"))
+        browser.find_element("id", "zoom-in").click()
+        assert float(body(browser, "zoom")) == pytest.approx(zoom * 1.25, rel=1e-3)
+        browser.find_element("id", "zoom-fit").click()
+        svg = browser.execute_script(
+            "const b = document.querySelector('#graph svg').getBoundingClientRect(); return b.right"
+        )
+        assert svg <= pane[2]
+    finally:
+        browser.set_window_size(1400, 850)
     assert errors(browser) == []
 
 
@@ -253,6 +449,33 @@ def test_a_tensor_page_shows_shapes_and_the_engine_gradients(browser, tmp_path):
     np.testing.assert_allclose(json.loads(grad), (x.data.T @ (s * (1 - s))).ravel(), rtol=1e-12)
     assert json.loads(value) == [0.5, -1.0, 2.0, 0.25]
     assert "(2, 2) float64" in browser.find_element("css selector", 'g[data-label="W"]').text
+    quiz = browser.find_element("id", "quiz-mode")  # one gradient at a time is a scalar idea: said, not silent
+    assert not quiz.is_enabled() and "scalar" in quiz.find_element("xpath", "..").get_attribute("title")
+    drawing = browser.find_element("id", "graph").text
+    for k in range(1, int(body(browser, "steps")) + 1):  # every node a step names is written on the drawing
+        open_at(browser, path.as_uri(), k)
+        title = browser.find_element("id", "step-title").text
+        named = title.split(": ", 1)[-1].removeprefix("Backward through ").removeprefix("Forward: ")
+        if title.startswith(("Forward", "Backward through")):
+            assert named in drawing, title
+        assert not re.search(r"\bn\d+\b", browser.find_element("id", "step-text").text)
+    assert errors(browser) == []
+
+
+def test_a_big_tensor_shows_its_norms_as_the_drawing_writes_them(browser, tmp_path):
+    import numpy as np
+
+    from tinygrad_edu import Tensor
+
+    w = Tensor(np.full((8, 8), 0.5), requires_grad=True, name="W")
+    loss = (w * w).sum()
+    loss.backward(retain_graph=True)
+    path = tmp_path / "big.html"
+    steps(loss).save(path)
+    open_at(browser, path.as_uri(), "end")
+    box = browser.find_element("css selector", 'g[data-label="W"]').text
+    assert f"data ‖x‖ = {np.linalg.norm(w.data):.4g}" in box and f"grad ‖g‖ = {np.linalg.norm(w.grad):.4g}" in box
+    assert "loss" in browser.find_element("id", "graph").text  # the root is the loss, not "output"
     assert errors(browser) == []
 
 

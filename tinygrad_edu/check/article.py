@@ -27,6 +27,7 @@ The verdict is computed from the numbers, one scheme for every row (`VERDICTS`):
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -315,6 +316,13 @@ def disagreements(rows: list[AuditRow], tol: float = 1e-12) -> list[str]:
     return [r.name for r in rows if not abs(r.autodiff - r.manual) <= tol]
 
 
+def why_sentences(why: str) -> list[str]:
+    """A verdict's reason as short sentences, one per line: each clause the audit joined with ';' or ': '."""
+    clauses = [c for part in why.split("; ") for c in part.split(": ") if c]
+    clauses = [c for clause in clauses for c in re.split(r" \((?=the article )(.*)\)$", clause) if c]
+    return [c[0].upper() + c[1:] + ("" if c.endswith(".") else ".") for c in clauses]
+
+
 def format_table(rows: list[AuditRow]) -> str:
     """The audit as a text table, then the reason behind every verdict."""
     head = f"{'quantity':<9} {'article':>8} {'autodiff':>15} {'manual':>15} {'|auto-manual|':>13}  verdict"
@@ -327,7 +335,9 @@ def format_table(rows: list[AuditRow]) -> str:
     lines.append("")
     lines.append("why:")
     for r in rows:
-        lines.append(f"  {r.name}: {r.why}")
+        first, *rest = why_sentences(r.why)
+        lines.append(f"  {r.name}: {first}")
+        lines += [f"  {' ' * len(r.name)}  {sentence}" for sentence in rest]
     lines += ["", "verdicts:"] + [f"  {name:<16} {meaning}" for name, meaning in VERDICTS.items()]
     return "\n".join(lines)
 

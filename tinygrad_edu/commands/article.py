@@ -65,9 +65,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         network = "its neurons as an nn.Module" if args.engine == "value" else "nn.Sequential"
         print(
-            f"The article's worked example: inputs i1 = {article.INPUTS[0]}, i2 = {article.INPUTS[1]}, targets "
-            f"{article.TARGETS[0]} and {article.TARGETS[1]}, E = ½ Σ (target − output)², one SGD step at "
-            f"lr {article.LR}. autodiff: {network} on the {args.engine} engine; manual: the article's formulas.\n"
+            f"The article's worked example: inputs i1 = {article.INPUTS[0]}, i2 = {article.INPUTS[1]}, "
+            f"targets {article.TARGETS[0]} and {article.TARGETS[1]}.\n"
+            f"E = ½ Σ (target − output)², one SGD step at lr {article.LR}.\n"
+            f"autodiff: {network} on the {args.engine} engine. manual: the article's formulas.\n"
         )
         print(article.format_table(rows))
     if args.graph:

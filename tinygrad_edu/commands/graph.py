@@ -1,6 +1,8 @@
-"""`tinygrad-edu graph`: draw a model's backprop graph, values and gradients on it, to SVG/PNG/PDF/DOT.
+"""`tinygrad-edu graph`: draw a model's backprop graph, values and gradients on it, to SVG/PNG/PDF/DOT, or
+make the step-through page (HTML).
 
 tinygrad-edu graph --model article --format svg -o article.svg
+tinygrad-edu graph --model article -o step.html
 """
 
 from __future__ import annotations
@@ -20,16 +22,18 @@ MODELS = {"article": article_network}
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "graph",
-        help="draw a model's backprop graph (values and gradients) as SVG, PNG, PDF or DOT",
+        help="draw a model's backprop graph (values and gradients) as SVG, PNG, PDF or DOT, or step through it (HTML)",
         description="Run one forward and one backward pass of a model and draw the graph, "
-        "every value and gradient on it. Needs Graphviz's `dot` for svg/png/pdf; dot needs nothing.",
+        "every value and gradient on it. html makes the step-through page: the forward and backward pass "
+        "one step at a time, with the arithmetic and a quiz, in one file that opens in any browser "
+        "(-o step.html). Needs Graphviz's `dot` for svg/png/pdf/html; dot needs nothing.",
     )
     parser.add_argument("--model", choices=sorted(MODELS), default="article", help="which model (default: article)")
     parser.add_argument(
         "--format",
         choices=GRAPH_FORMATS,
         default=None,
-        help="default: from -o's suffix, else svg (a different suffix on -o is refused)",
+        help="html: the step-through page. Default: from -o's suffix, else svg (a different suffix on -o is refused)",
     )
     parser.add_argument(
         "-o", "--output", default=None, help="file to write (default: MODEL.FORMAT; - writes to standard output)"

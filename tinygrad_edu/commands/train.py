@@ -25,7 +25,7 @@ from .. import nn, optim
 from ..errors import MissingDependencyError
 from ..files import write_atomic
 from ..train import checkpoint, datasets, evaluate, fit, max_margin_loss, step_graph
-from . import compile_flags
+from . import compile_flags, graph_step
 from .argtypes import GRAPH_FORMATS, check_output, count, drawing_format, positive_float
 
 
@@ -123,8 +123,9 @@ def register(subparsers: Any) -> None:
         metavar="PATH",
         type=_graph_path,
         default=None,
-        help="draw the graph of the last step, values and gradients on it (.svg, .png, .pdf, .dot or .html)",
+        help="draw the graph of one training step, values and gradients on it (.svg, .png, .pdf, .dot or .html)",
     )
+    graph_step.add_argument(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     compile_flags.add_train_flags(parser)
     parser.set_defaults(func=run)
@@ -157,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
         f"{epochs} epochs, batch size {batch_size or ('1' if args.engine == 'value' else 'all')}, seed {args.seed}"
     )
 
+    per_epoch = -(-len(X) // (batch_size or (1 if args.engine == "value" else len(X))))
+    snapshot = graph_step.Snapshot(args.graph_step, model, optimizer, epochs, per_epoch) if args.graph else None
     start = time.perf_counter()
     history = fit(
         model, loss_fn, optimizer, X, Y, epochs, batch_size=batch_size, progress=not args.no_progress, generator=rng,
@@ -188,23 +191,22 @@ def run(args: argparse.Namespace) -> int:
     if args.graph:
         from ..viz import record_modules, render  # graphviz is imported only when drawing
 
-        last = slice(-(batch_size or len(X)), None)  # the last batch, in data order
+        n = batch_size or len(X)
+        first = args.graph_step == "first"
+        batch = slice(0, n) if first else slice(-n, None)  # the first or the last batch, in data order
+        drawn = snapshot.chosen(model)
         with record_modules() as calls:  # each layer's call drawn as a cluster
-            loss = step_graph(model, loss_fn, X[last], Y[last])
-        _name_data(loss, model, X[last], Y[last])
+            loss = step_graph(drawn, loss_fn, X[batch], Y[batch])
+        _name_data(loss, drawn, X[batch], Y[batch])
+        says = snapshot.says(len(X[batch]), "first" if first else "last")
         if args.graph.lower().endswith(".html"):  # the page that steps through this step's backprop
             from ..viz import steps
 
-            steps(loss, params=model, calls=calls).save(args.graph)
+            steps(loss, params=drawn, calls=calls, title=f"{args.dataset}: {says}").save(args.graph)
         else:
             fmt = os.path.splitext(args.graph)[1][1:].lower()
-            render(loss, args.graph, format=fmt, params=model, calls=calls)
-        n_last = len(X[last])
-        which = "the last sample" if n_last == 1 else f"the last {n_last} samples"
-        print(
-            f"drew the graph of one forward and backward pass on {which} "
-            f"with the trained weights (no update; its loss {_scalar(loss):.6f}) to {args.graph}"
-        )
+            render(loss, args.graph, format=fmt, params=drawn, calls=calls)
+        print(f"drew one forward and backward pass (no update; loss {_scalar(loss):.6f}) of {says} to {args.graph}")
     return 0
 
 

@@ -23,12 +23,14 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import Any
 
-from ..errors import RenderError
+from .. import article_names
+from ..errors import ArgumentError, RenderError
 from ..files import write_atomic
-from .collect import collect
+from .collect import Picture, collect
+from .fold import Fold, formula, loss_region
 from .layout import INSTALL_HELP, NoLayoutProgramError, layout
 from .modules import ModuleCalls
-from .trace import Graph, decimal, explanations, read_graph, timeline
+from .trace import Graph, decimal, explanations, is_article, read_graph, timeline
 
 DEFAULT_MAX_NODES = 300  # drawn nodes; the page stays quick to lay out and to step through
 
@@ -43,6 +45,8 @@ def to_html(
     collapse: bool | str = "auto",
     highlight: Mapping[Any, tuple[str, str]] | None = None,
     timeout: float = 30.0,
+    fold_loss: Any = "auto",
+    lr: float | str | None = "auto",
 ) -> str:
     """The page, as a string: the graph ending in `output` and a stepper through its forward and backward pass.
 
@@ -51,6 +55,10 @@ def to_html(
     max_nodes: bigger graphs are folded into summary nodes, as `draw` folds them; every node still
                has its steps (a folded node's steps light up its summary).
     highlight: node -> (fill colour, note), as in `draw`; the note shows on hover and beside the node.
+    fold_loss: the loss as one step (scalar graphs): a list of the model's outputs (the nodes the loss
+               reads), False for every op of the loss, or "auto" (the article's network: its a_o1, a_o2).
+    lr:        the learning rate of a last step, p′ = p − lr · p.grad for each named parameter; "auto"
+               is the article's α = 0.5 for the article's network and no update step otherwise.
     A scalar graph needs no backward pass beforehand (the page replays it from the local derivatives);
     a tensor graph needs `loss.backward(retain_graph=True)` first.
     """
@@ -62,10 +70,17 @@ def to_html(
         output, params=params, calls=calls, max_nodes=max_nodes, collapse=collapse, highlight=highlight, op="to_html"
     )
     graph = read_graph(output, params)
+    fold = _fold(graph, fold_loss)
+    if lr == "auto":
+        lr = article_names.LEARNING_RATE if is_article(graph) else None
+    if fold is not None:
+        _fold_picture(picture, graph, fold)
+    _for_the_page(picture, graph)
     dot = emit(picture)
+    dot.graph_attr["ranksep"] = "0.2"  # tighter than a drawing: the whole article network fits a laptop screen
     with ThreadPoolExecutor(1) as pool:  # `dot` lays the graph out in its own process while the timeline is read
         pending = pool.submit(layout, dot.source, "svg", timeout)
-        line = timeline(graph)
+        line = timeline(graph, fold, lr if isinstance(lr, (int, float)) else None)
         try:
             svg = pending.result().decode("utf-8")
         except NoLayoutProgramError:
@@ -90,6 +105,58 @@ def to_html(
         "steps": line.steps,
     }
     return _page(title, _tag_nodes(_inline_svg(svg), graph, line.start_values), data)
+
+
+def _fold(graph: Graph, fold_loss: Any) -> Fold | None:
+    """The loss region to fold, from `fold_loss` ("auto", False/None, or the model's output nodes)."""
+    if fold_loss is False or fold_loss is None:
+        return None
+    if isinstance(fold_loss, str) and fold_loss == "auto":
+        outputs = [graph.names.index(name) for name in ("a_o1", "a_o2") if name in graph.names]
+        return loss_region(graph, outputs) if is_article(graph) and len(outputs) == 2 else None
+    if isinstance(fold_loss, (str, bool)) or not hasattr(fold_loss, "__iter__"):
+        raise ArgumentError(
+            f"to_html: fold_loss={fold_loss!r}; pass the model's outputs (a list of nodes), False or 'auto'"
+        )
+    index = {id(node): i for i, node in enumerate(graph.nodes)}
+    entries = [index.get(id(node)) for node in fold_loss]
+    if not entries or None in entries:
+        raise ArgumentError("to_html: fold_loss names a node that is not in this graph; pass the model's outputs")
+    return loss_region(graph, entries)
+
+
+def _fold_picture(picture: Picture, graph: Graph, fold: Fold) -> None:
+    """Draw the folded loss as one op, `½·(target_o1 − a_o1)² + …`, from the outputs to the root."""
+    root = graph.root
+    hidden = (fold.nodes | fold.constants) - {root}
+    if any(picture.units[i] != f"v{i}" for i in hidden):  # part of the loss is in a folded summary already
+        return
+    gone = {f"v{i}" for i in hidden} | {f"o{i}" for i in fold.nodes - {root}}
+    picture.boxes = [box for box in picture.boxes if box.id not in gone]
+    terms = formula(graph, fold, False).split(" + ")
+    for box in picture.boxes:
+        if box.id == f"o{root}":
+            box.fields = ["\n+ ".join(terms)]
+    picture.edges = [(tail, head) for tail, head in picture.edges if tail not in gone and head not in gone]
+    picture.edges += [(picture.units[e], f"o{root}") for e in fold.entries]
+    for i in hidden:
+        picture.units[i] = f"v{root}"
+
+
+def _for_the_page(picture: Picture, graph: Graph) -> None:
+    """The drawing as the page shows it: no legend (the page has its own key, and its notes would contradict
+    the page's gradients), and a small scalar graph top to bottom without module boxes, so that each weight
+    sits beside the sum it feeds, as in the article's figure (boxes around layers would stack the weights apart)."""
+    picture.legend, picture.notes = [], []
+    for box in picture.boxes:  # a node the drawing leaves unnamed gets the name the steps call it
+        i = int(box.id[1:]) if box.id[0] == "v" else None
+        if i is not None and not graph.drawn_names[i]:
+            box.fields.insert(0, graph.names[i])
+    if not graph.is_tensor and not any(unit.startswith("g") for unit in picture.units):  # small: fits a screen
+        picture.rankdir = "TB"
+        picture.clusters = []
+        for box in picture.boxes:
+            box.cluster = None
 
 
 class Steps:

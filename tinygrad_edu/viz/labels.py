@@ -85,15 +85,15 @@ def value_fields(node: Any, name: str | None, show_data: bool, show_grad: bool) 
 def tensor_fields(node: Any, name: str | None, show_data: bool, show_grad: bool) -> list[str]:
     """The rows of a `Tensor` node: name, `(2, 3) float32`, the values when small, the gradient.
 
-    A big tensor's gradient is summarised by its norm ‖g‖ = sqrt(Σ g²), which is what tells a
-    learner whether gradients vanish or explode.
+    A big tensor is summarised by its norm, ‖x‖ for its values and ‖g‖ = sqrt(Σ g²) for its gradient,
+    which is what tells a learner whether gradients vanish or explode.
     """
     data = node.data
     fields = [name] if name else []
     fields.append(f"{tuple(data.shape)} {data.dtype}")
     small = data.size <= MAX_SHOWN
-    if show_data and small:
-        fields.append(f"data {array(data)}")
+    if show_data:
+        fields.append(f"data {array(data)}" if small else f"data ‖x‖ = {number(float(np.linalg.norm(data)))}")
     if show_grad:
         grad = node.grad
         if grad is None:
@@ -101,7 +101,7 @@ def tensor_fields(node: Any, name: str | None, show_data: bool, show_grad: bool)
         elif small:
             fields.append(f"grad {array(np.asarray(grad))}")
         else:
-            fields.append(f"grad ‖g‖ {number(float(np.linalg.norm(grad)))}")
+            fields.append(f"grad ‖g‖ = {number(float(np.linalg.norm(grad)))}")
     return fields
 
 

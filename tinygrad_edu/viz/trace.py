@@ -18,12 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from .. import ops
+from .. import article_names, ops
 from ..errors import ArgumentTypeError, GraphError
 from ..fused import edge_partners
 from ..graph import walk
 from ..nn.engines import engine_of
 from ..symbolic import NEG, Symbol, local_forms
+from .fold import Fold, folded_edges, formula
 from .labels import array, number
 from .labels import param_names as param_names_of
 
@@ -96,8 +97,8 @@ def read_graph(root: Any, params: Any = None) -> Graph:
         drawn.append(shown)
         data = [*(p.data for p in inputs), node.data]  # the inputs' values, then its own
         names.append(shown or _expression(op, [names[p] for p in ins], data, local, i))
-    if not drawn[-1]:
-        names[-1] = "output"  # what `draw` colours as the output
+    if not drawn[-1]:  # what `draw` colours as the output; a scalar that backward starts from is the loss
+        names[-1] = "loss" if np.size(root.data) == 1 and root.requires_grad else "output"
     order = [index[id(n)] for n in walk(root, grad_only=True)] if root.requires_grad else []
     tracked = [bool(n.requires_grad) for n in nodes]
     return Graph(
@@ -105,13 +106,13 @@ def read_graph(root: Any, params: Any = None) -> Graph:
     )
 
 
-_UNNAMED = re.compile(r"n\d+")
+_UNNAMED = re.compile(r" #\d+$")
 
 
 def _expression(op: str | None, inputs: list[str], data: list[Any], local: list[float] | None, i: int) -> str:
     """A name for a node nobody named, from its op and its inputs' names: `(0.1 − a_o1)²`; `n<i>` if long."""
-    if op is None or not inputs or any(_UNNAMED.fullmatch(name) for name in inputs):
-        return f"n{i}"  # `n7 + n3` would say nothing a reader can find on the drawing
+    if op is None or not inputs or any(_UNNAMED.search(name) for name in inputs):
+        return f"{op or 'leaf'} #{i}"  # the page writes this name on the node's box, so a step's names are found
     if local is not None and len(inputs) == 1 and op in ("+", "*"):
         a = inputs[0]
         if op == "*":
@@ -120,12 +121,14 @@ def _expression(op: str | None, inputs: list[str], data: list[Any], local: list[
             c = float(data[-1]) - float(data[0])  # `x + 3` keeps the 3 only inside its result
             text = f"({c:.6g} − {a[1:]})" if a.startswith("−") else f"({a} {'+' if c >= 0 else '−'} {abs(c):.6g})"
     elif op.startswith("**") and len(inputs) == 1:
-        text = f"{inputs[0]}{'²' if op == '**2' else '^' + op[2:]}"
+        text = f"{inputs[0]}{_power(op[2:])}"
+    elif op == "+" and len(inputs) == 2 and inputs[1].startswith("−"):
+        text = f"({inputs[0]} − {inputs[1][1:]})"  # x - y is recorded as x + (−y): written as the user wrote it
     elif op in ("+", "*") and len(inputs) == 2:
         text = f"({inputs[0]} + {inputs[1]})" if op == "+" else f"{inputs[0]}·{inputs[1]}"
     else:
         text = f"{op}({', '.join(inputs)})"
-    return text if len(text) <= 30 else f"n{i}"
+    return text if len(text) <= 30 else f"{op} #{i}"
 
 
 # ---------------------------------------------------------------------- numbers as the page shows them
@@ -147,15 +150,27 @@ def short(x: float) -> str:
     return f"{x:.6g}"
 
 
-def tensor_text(a: np.ndarray) -> tuple[str, str, str]:
-    """(exact, on the node, in the side panel) for an array: all values when small, else a summary."""
+def _power(exponent: str) -> str:
+    return {"2": "²", "3": "³"}.get(exponent, "^" + exponent)
+
+
+def _operand(x: float) -> str:
+    """A number where it is multiplied or raised: in parentheses when negative, so (−0.65)² is not −(0.65²)."""
+    return f"({short(x)})" if x < 0 else short(x)
+
+
+def tensor_text(a: np.ndarray, symbol: str = "x") -> tuple[str, str, str]:
+    """(exact, on the node, in the side panel) for an array: all values when small, else a summary.
+
+    A summary writes the norm as the drawing does: ‖x‖ for values, ‖g‖ for gradients (symbol="g").
+    """
     a = np.asarray(a)
     if a.size <= MAX_ARRAY:
         exact = "[" + ", ".join(decimal(float(x)) for x in a.ravel()) + "]" if a.ndim else decimal(float(a))
-        return exact, array(a) if a.size <= 6 else f"‖‖ {number(float(np.linalg.norm(a)))}", array(a)
+        return exact, array(a) if a.size <= 6 else f"‖{symbol}‖ = {number(float(np.linalg.norm(a)))}", array(a)
     norm, lo, hi = (float(np.linalg.norm(a)), float(a.min()), float(a.max())) if a.size else (0.0, 0.0, 0.0)
-    summary = f"norm {short(norm)}, min {short(lo)}, max {short(hi)}"
-    return summary, f"‖‖ {number(norm)}", summary
+    summary = f"‖{symbol}‖ = {short(norm)}, min {short(lo)}, max {short(hi)}"
+    return summary, f"‖{symbol}‖ = {number(norm)}", summary
 
 
 # ---------------------------------------------------------------------- the timeline
@@ -171,8 +186,12 @@ class Timeline:
     steps: list[dict[str, Any]] = field(default_factory=list)
 
 
-def timeline(graph: Graph) -> Timeline:
-    """Forward steps (creation order), then a seed step (root.grad = 1), then backward steps (engine order)."""
+def timeline(graph: Graph, fold: Fold | None = None, lr: float | None = None) -> Timeline:
+    """Forward steps (creation order), a seed step (root.grad = 1), backward steps (engine order), an update step.
+
+    fold: a `fold.Fold` (scalar graphs): its loss nodes are one forward and one backward step.
+    lr:   if given, a last step writes the update p′ = p − lr · p.grad for every named parameter.
+    """
     n = len(graph.nodes)
     start = [None] * n
     start_shown = [None] * n
@@ -180,26 +199,50 @@ def timeline(graph: Graph) -> Timeline:
         if graph.ops[i] is None:
             start[i], start_shown[i] = _value_text(graph, node)
     out = Timeline(graph, start, start_shown)
+    folded = fold.nodes - {graph.root} if fold is not None else set()
     for i, node in enumerate(graph.nodes):
-        if graph.ops[i] is not None:
-            exact, shown = _value_text(graph, node)
-            out.steps.append(
-                {
-                    "kind": "forward",
-                    "node": i,
-                    "parents": graph.parents[i],
-                    "value": exact,
-                    "shown": shown,
-                    "text": forward_text(graph, i),
-                }
-            )
+        if graph.ops[i] is None or i in folded:
+            continue
+        exact, shown = _value_text(graph, node)
+        step = {"kind": "forward", "node": i, "parents": graph.parents[i], "value": exact, "shown": shown}
+        if fold is not None and i == graph.root:
+            step["parents"] = fold.entries
+            step["text"] = _folded_forward_text(graph, fold)
+            step["also"] = [[j, *_value_text(graph, graph.nodes[j])] for j in sorted(folded)]
+        else:
+            step["text"] = forward_text(graph, i)
+        out.steps.append(step)
     if not graph.backward_order:
         return out
     if graph.is_tensor:
         _tensor_backward(graph, out)
     else:
-        _scalar_backward(graph, out)
+        grads = _scalar_backward(graph, out, fold)
+        if lr is not None:
+            out.steps.append(_update(graph, grads, lr))
     return out
+
+
+def _folded_forward_text(graph: Graph, fold: Fold) -> list[str]:
+    name = graph.names[graph.root]
+    return [
+        f"{name} = {formula(graph, fold, False)}",
+        f"= {formula(graph, fold, True)}",
+        f"= {short(graph.nodes[graph.root].data)}",
+    ]
+
+
+def _update(graph: Graph, grads: list[float], lr: float) -> dict[str, Any]:
+    """The step after backward, as the article ends: w′ = w − α · ∂E/∂w for each named parameter."""
+    params = [i for i in range(len(graph.nodes)) if graph.ops[i] is None and graph.tracked[i] and graph.drawn_names[i]]
+    order = {name: k for k, name in enumerate(article_names.PARAMETERS)}
+    params.sort(key=lambda i: (order.get(graph.names[i], len(order)), i))
+    text = []
+    for i in params:
+        node, name, grad = graph.nodes[i], graph.names[i], grads[i]
+        new = float(node.data) - lr * grad
+        text.append(f"{name}′ = {short(node.data)} − {short(lr)} × {_operand(grad)} = {short(new)}")
+    return {"kind": "update", "node": graph.root, "params": params, "lr": lr, "text": text}
 
 
 def _value_text(graph: Graph, node: Any) -> tuple[str | float, str]:
@@ -253,26 +296,43 @@ def _scalar_forward(graph: Graph, i: int) -> tuple[str, str]:
             values.append(short(rest))
         return " + ".join(terms), " + ".join(values)
     if op == "+" and len(ps) == 2:
+        negated = _negation_of(graph, ps[1])
+        if negated is not None:  # x - y, recorded as x + (−y)
+            y = graph.nodes[negated].data
+            return f"{names[ps[0]]} − {names[negated]}", f"{short(nd[0])} − {_operand(y)}"
         return f"{names[ps[0]]} + {names[ps[1]]}", f"{short(nd[0])} + {short(nd[1])}"
     if op == "+" and len(ps) == 1:
         c = node.data - nd[0]
+        negated = _negation_of(graph, ps[0])
+        if negated is not None:  # c - y, recorded as (−y) + c
+            return f"{short(c)} − {names[negated]}", f"{short(c)} − {_operand(graph.nodes[negated].data)}"
         return f"{names[ps[0]]} + {short(c)}", f"{short(nd[0])} + {short(c)}"
     if op == "*" and len(ps) == 2:
         return f"{names[ps[0]]} × {names[ps[1]]}", f"{short(nd[0])} × {short(nd[1])}"
     if op == "*" and len(ps) == 1:
-        return f"{names[ps[0]]} × {short(loc[0])}", f"{short(nd[0])} × {short(loc[0])}"
+        if loc[0] == -1.0:
+            return f"−{names[ps[0]]}", f"−{_operand(nd[0])}"
+        return f"{short(loc[0])} × {names[ps[0]]}", f"{short(loc[0])} × {_operand(nd[0])}"
     if op.startswith("**") and len(ps) == 1:
-        return f"{names[ps[0]]}^{op[2:]}", f"{short(nd[0])}^{op[2:]}"
+        return f"{names[ps[0]]}{_power(op[2:])}", f"{_operand(nd[0])}{_power(op[2:])}"
     args = ", ".join(names[p] for p in ps)
     return f"{op}({args})", f"{op}({', '.join(short(x) for x in nd)})"
 
 
-def _scalar_backward(graph: Graph, out: Timeline) -> None:
+def _negation_of(graph: Graph, i: int) -> int | None:
+    """The node that `i` negates, if `i` is −y (y × −1, how the engine records `x - y`); else None."""
+    if graph.is_tensor or graph.ops[i] != "*" or len(graph.parents[i]) != 1 or graph.locals[i] != [-1.0]:
+        return None
+    return graph.parents[i][0]
+
+
+def _scalar_backward(graph: Graph, out: Timeline, fold: Fold | None = None) -> list[float]:
     """`Value.backward`, replayed: seed the root with 1, then every edge does `parent.grad += local * grad`.
 
     Each edge carries its local derivative (and its form, `a_h1` or `s·(1 − s)`); the page does the
     multiply-add itself, in the same order and in the same float64 as the engine. `grad` is the result
-    here, for tests and for the quiz.
+    here, for tests and for the quiz. With a `fold`, the loss's nodes are one step from the root to the
+    model's outputs (`fold.folded_edges`). A weighted sum the article names gets its delta: s_o1.grad is δ_o1.
     """
     grad = [0.0] * len(graph.nodes)
     root = graph.root
@@ -285,20 +345,36 @@ def _scalar_backward(graph: Graph, out: Timeline) -> None:
             "text": [f"{graph.names[root]}.grad = 1 (d{graph.names[root]}/d{graph.names[root]}): backward starts here"],
         }
     )
+    article = is_article(graph)
     for i in graph.backward_order:
         ps = graph.parents[i]
-        if not ps:
+        if not ps or (fold is not None and i in fold.nodes and i != root):
             continue
         g = grad[i]
         edges = []
+        if fold is not None and i == root:
+            for p, local, symbol in folded_edges(graph, fold):
+                grad[p] += local * g
+                edges.append({"parent": p, "local": json_number(local), "symbol": symbol, "grad": json_number(grad[p])})
+            text = [f"The loss in one step: each output's local derivative is ∂{graph.names[root]}/∂output"]
+            out.steps.append({"kind": "backward", "node": i, "edges": edges, "text": text})
+            continue
         symbols = _symbols(graph, i)
         for k, (p, local) in enumerate(zip(ps, graph.locals[i] or [])):
             if not graph.tracked[p]:
                 continue
             grad[p] += local * g  # the chain rule, one edge at a time (as in Value.backward)
             edges.append({"parent": p, "local": json_number(local), "symbol": symbols[k], "grad": json_number(grad[p])})
+        delta = article_names.delta_name(graph.names[i]) if article else None
+        text = [f"{graph.names[i]}.grad is the article's {delta} = ∂E/∂{graph.names[i]}"] if delta else []
         if edges:
-            out.steps.append({"kind": "backward", "node": i, "edges": edges, "text": []})
+            out.steps.append({"kind": "backward", "node": i, "edges": edges, "text": text})
+    return grad
+
+
+def is_article(graph: Graph) -> bool:
+    """Whether this is the article's network on the scalar engine: its parameters drawn under the article's names."""
+    return not graph.is_tensor and set(article_names.PARAMETERS) <= set(graph.drawn_names)
 
 
 def json_number(x: float) -> float | str:
@@ -336,7 +412,7 @@ def _tensor_backward(graph: Graph, out: Timeline) -> None:
         for p in graph.parents[i]:
             if graph.tracked[p]:
                 remaining[p] += 1
-    exact, shown, panel = tensor_text(graph.nodes[root].grad)
+    exact, shown, panel = tensor_text(graph.nodes[root].grad, "g")
     out.steps.append(
         {"kind": "seed", "node": root, "grad": exact, "shown": shown, "text": [f"{names[root]}.grad = {panel}"]}
     )
@@ -353,7 +429,7 @@ def _tensor_backward(graph: Graph, out: Timeline) -> None:
                 line = f"{names[p]}.grad += {graph.ops[i]}.backward(...) ({remaining[p]} more to come)"
                 edges.append({"parent": p, "line": line})
                 continue
-            exact, shown, panel = tensor_text(node.grad)
+            exact, shown, panel = tensor_text(node.grad, "g")
             line = f"{names[p]}.grad = {panel}   {tuple(node.data.shape)} {node.data.dtype}"
             edges.append({"parent": p, "grad": exact, "shown": shown, "line": line})
         out.steps.append({"kind": "backward", "node": i, "edges": edges, "text": [f"{graph.ops[i]}: {doc}"]})

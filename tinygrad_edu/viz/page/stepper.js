@@ -31,6 +31,7 @@ function reset() {
 function forward(step) {
   state.data[step.node] = number(step.value);
   state.shownData[step.node] = step.shown;
+  for (const [i, value, shown] of step.also || []) [state.data[i], state.shownData[i]] = [number(value), shown];
 }
 
 function seed(step) {
@@ -52,7 +53,11 @@ function accumulate(node, edge) {
   state.grad[edge.parent] = before + Number(edge.local) * state.grad[node]; // parent.grad += local * node.grad
 }
 
-const KINDS = { forward, seed, backward };
+function update() {
+  // p′ = p − lr · p.grad is written out, not applied: the drawing keeps this pass's values and gradients
+}
+
+const KINDS = { forward, seed, backward, update };
 
 function goTo(target) {
   const k = Math.max(0, Math.min(steps.length, target));
@@ -175,19 +180,17 @@ function render() {
   for (const [g, cls] of marked) g.classList.remove(cls);
   marked = [];
   const step = k > 0 ? steps[k - 1] : null;
-  const phase = !step ? "start" : step.kind === "forward" ? "forward pass" : "backward pass";
+  const phase = !step ? "start" : { forward: "forward pass", update: "update" }[step.kind] || "backward pass";
   $("counter").textContent = `step ${k} / ${steps.length} · ${k === steps.length && k > 0 ? "done" : phase}`;
   showStep(step);
-  if (step && step !== shownStep) {
-    const g = drawn[step.node] ? drawn[step.node].g : unitOf(step.node);
-    if (g && g.scrollIntoView) g.scrollIntoView({ block: "nearest", inline: "nearest" });
-  }
+  if (step && step !== shownStep) reveal(step.node);
   shownStep = step;
   if (selected !== null) {
     showNode(selected);
     mark(selected, "selected");
   }
   updateHash(k);
+  syncQuiz();
 }
 
 function showStep(step) {
@@ -207,6 +210,11 @@ function showStep(step) {
   } else if (step.kind === "seed") {
     $("step-title").textContent = "Backward starts";
     for (const t of step.text) line(text, t);
+  } else if (step.kind === "update") {
+    $("step-title").textContent = `Update: p′ = p − α · ∂${names[trace.root]}/∂p, α = ${step.lr}`;
+    line(text, "The step the article ends with: every parameter moves against its gradient.", "note");
+    for (const t of step.text) line(text, t);
+    for (const p of step.params) mark(p, "target");
   } else {
     $("step-title").textContent = `Backward through ${names[step.node]}`;
     line(text, `${names[step.node]}.grad = ${short(state.grad[step.node])}: each input gets it times a local derivative`, "note");
@@ -216,7 +224,9 @@ function showStep(step) {
       mark(edge.parent, "target");
     }
   }
-  if (state.step === steps.length) line(text, "Done: every gradient of this backward pass is in place.", "note");
+  if (state.step === steps.length && step.kind !== "update") {
+    line(text, "Done: every gradient of this backward pass is in place.", "note");
+  }
 }
 
 function line(parent, text, cls) {
@@ -227,13 +237,76 @@ function line(parent, text, cls) {
 }
 
 
+// ---------------------------------------------------------------- zoom and pan
+// The drawing opens as large as fits the pane but never below readable text (dot writes 10 pt =
+// 13.3 px at 100%; 11 px is the floor); a bigger graph is panned by dragging or scrolling.
+
+const svg = document.querySelector("#graph svg");
+const natural = svg ? [svg.width.baseVal.value, svg.height.baseVal.value] : [1, 1];
+const READABLE = 11 / 13.333;
+let zoom = 1;
+
+function setZoom(z) {
+  if (!svg) return;
+  zoom = Math.min(4, Math.max(0.05, z));
+  svg.style.width = `${natural[0] * zoom}px`;
+  svg.style.height = `${natural[1] * zoom}px`;
+  $("zoom-level").textContent = `${Math.round(zoom * 100)}%`;
+  body.dataset.zoom = zoom.toFixed(3);
+}
+
+function fitZoom() {
+  const pane = $("graph");
+  return Math.min((pane.clientWidth - 16) / natural[0], (pane.clientHeight - 16) / natural[1]);
+}
+
+function reveal(i) {
+  // scroll the graph pane (only it, only if needed) so node i is in view
+  const g = drawn[i] ? drawn[i].g : unitOf(i);
+  if (!g) return;
+  const pane = $("graph");
+  const [box, view] = [g.getBoundingClientRect(), pane.getBoundingClientRect()];
+  if (box.left < view.left) pane.scrollLeft -= view.left - box.left + 24;
+  else if (box.right > view.right) pane.scrollLeft += Math.min(box.right - view.right + 24, box.left - view.left);
+  if (box.top < view.top) pane.scrollTop -= view.top - box.top + 24;
+  else if (box.bottom > view.bottom) pane.scrollTop += Math.min(box.bottom - view.bottom + 24, box.top - view.top);
+}
+
+const drag = { on: false, x: 0, y: 0, left: 0, top: 0 };
+$("graph").addEventListener("pointerdown", (e) => {
+  if (e.button !== 0 || e.target.closest("g.node")) return;
+  Object.assign(drag, { on: true, x: e.clientX, y: e.clientY, left: $("graph").scrollLeft, top: $("graph").scrollTop });
+  $("graph").classList.add("dragging");
+});
+window.addEventListener("pointermove", (e) => {
+  if (!drag.on) return;
+  $("graph").scrollLeft = drag.left - (e.clientX - drag.x);
+  $("graph").scrollTop = drag.top - (e.clientY - drag.y);
+});
+window.addEventListener("pointerup", () => {
+  drag.on = false;
+  $("graph").classList.remove("dragging");
+});
+$("graph").addEventListener(
+  "wheel",
+  (e) => {
+    if (!e.ctrlKey) return; // a plain wheel scrolls; ctrl + wheel (or a pinch) zooms
+    e.preventDefault();
+    setZoom(zoom * (e.deltaY < 0 ? 1.1 : 1 / 1.1));
+  },
+  { passive: false },
+);
+$("zoom-in").addEventListener("click", () => setZoom(zoom * 1.25));
+$("zoom-out").addEventListener("click", () => setZoom(zoom / 1.25));
+$("zoom-fit").addEventListener("click", () => setZoom(fitZoom()));
+setZoom(Math.min(1, Math.max(READABLE, fitZoom())));
+
 // ---------------------------------------------------------------- a node's chain rule
 
 function select(i) {
   selected = i;
   render();
-  const g = drawn[i] ? drawn[i].g : unitOf(i);
-  if (g && g.scrollIntoView) g.scrollIntoView({ block: "nearest", inline: "nearest" });
+  reveal(i);
 }
 
 function showNode(i) {
@@ -273,64 +346,131 @@ function showGroup(g, members) {
 }
 
 // ---------------------------------------------------------------- quiz: type the next gradient
+// The question belongs to the position it was asked at. Every move (buttons, keys, slider, URL) goes
+// through render(), which asks again for the new position or hides the question, so an answer is
+// never graded against a question that is not on the screen.
 
-function quizEdge() {
-  const step = steps[state.step];
-  if (!$("quiz-mode").checked || trace.engine !== "value" || !step || step.kind !== "backward") return null;
-  return step.edges.find((e) => e.local !== undefined) || null;
+const quiz = { step: -1, edge: null, asked: new Map(), keep: false };
+
+function quizEdges(k) {
+  const step = steps[k];
+  if (trace.engine !== "value" || !step || step.kind !== "backward") return [];
+  return step.edges.filter((e) => e.local !== undefined);
 }
 
-function askQuiz(edge) {
-  const step = steps[state.step];
-  $("quiz").hidden = false;
-  $("quiz-result").textContent = "";
-  delete $("quiz-result").dataset.verdict;
-  const [n, p] = [names[step.node], names[edge.parent]];
-  const so_far = edge.before === null ? "" : ` It is ${short(edge.before)} so far (a running sum).`;
-  $("quiz-question").textContent =
-    `Backward through ${n}: ${n}.grad = ${short(state.grad[step.node])}.${so_far} ` +
-    `What is ${p}.grad after this step? (${p}.grad += ∂${n}/∂${p} × ${n}.grad)`;
+function pickEdge(k) {
+  // running sums first (that is where backprop by hand slips), then every other edge in turn
+  const edges = quizEdges(k);
+  if (!edges.length) return null;
+  const order = [...edges.filter((e) => e.before !== null), ...edges.filter((e) => e.before === null)];
+  const times = quiz.asked.get(k) || 0;
+  quiz.asked.set(k, times + 1);
+  return order[times % order.length];
+}
+
+function syncQuiz() {
+  if (!$("quiz-mode").checked) {
+    [quiz.step, quiz.edge, quiz.keep] = [-1, null, false];
+    $("quiz").hidden = true;
+    return;
+  }
+  if (quiz.step === state.step) return; // still here: the same question stays
+  quiz.step = state.step;
+  quiz.edge = pickEdge(state.step);
+  if (!quiz.keep) {
+    $("quiz-result").textContent = "";
+    $("quiz-result").className = "";
+    delete $("quiz-result").dataset.verdict;
+  }
+  quiz.keep = false;
   $("quiz-answer").value = "";
-  $("quiz-answer").focus();
+  $("quiz-form").hidden = quiz.edge === null;
+  $("quiz").hidden = quiz.edge === null && !$("quiz-result").textContent;
+  if (quiz.edge === null) {
+    $("quiz-question").textContent = "";
+    return;
+  }
+  const step = steps[state.step];
+  const [n, p] = [names[step.node], names[quiz.edge.parent]];
+  const soFar = quiz.edge.before === null ? "" : ` ${p}.grad is ${short(quiz.edge.before)} so far (a running sum).`;
+  $("quiz-question").textContent =
+    `Backward through ${n}: ${n}.grad = ${short(state.grad[step.node])}.${soFar} ` +
+    `What is ${p}.grad after this step? (${p}.grad += ∂${n}/∂${p} × ${n}.grad)`;
+  if (document.activeElement !== $("slider")) $("quiz-answer").focus({ preventScroll: true });
+}
+
+function significant(text) {
+  // significant digits of a typed number: 0.095 -> 2, 0.0951 -> 3, 0.10 -> 2, 95 -> 2; -1 if not a number
+  const m = /^[-+]?(\d*)(?:\.(\d*))?(?:e[-+]?\d+)?$/i.exec(text);
+  if (!m || (m[1] + (m[2] || "")).length === 0) return -1;
+  return (m[1] + (m[2] || "")).replace(/^0+/, "").length;
+}
+
+function agrees(given, truth, digits) {
+  // right to the digits given: the true value rounded, or cut, to that many significant digits
+  if (truth === 0) return given === 0;
+  const e = Math.floor(Math.log10(Math.abs(truth)));
+  const unit = 10 ** (e - digits + 1);
+  const rounded = Math.round(truth / unit) * unit;
+  const cut = Math.trunc(truth / unit) * unit;
+  return Math.abs(given - rounded) <= unit * 1e-6 || Math.abs(given - cut) <= unit * 1e-6;
+}
+
+function hint(given, digits, step, edge) {
+  // which factor was off: the candidates a learner gets by leaving one out, or by taking another edge's
+  const [n, p] = [names[step.node], names[edge.parent]];
+  const [g, local, before] = [edge.g, Number(edge.local), edge.before === null ? 0 : edge.before];
+  const factor = `∂${n}/∂${p} = ${edge.symbol} = ${short(local)}`;
+  const slips = [];
+  if (edge.before !== null) slips.push([local * g, `You left out the running sum: ${p}.grad was ${short(before)} before this step.`]);
+  slips.push([before + g, `You multiplied ${n}.grad by 1; the local derivative is ${factor}.`]);
+  slips.push([before + local, `You left out ${n}.grad = ${short(g)}; the chain rule multiplies ${factor} by it.`]);
+  slips.push([before - local * g, `The sign is off: ${factor} and ${n}.grad = ${short(g)}.`]);
+  for (const other of step.edges) {
+    if (other === edge || other.local === undefined || Number(other.local) === local) continue;
+    const wrong = `${other.symbol} (that is ∂${n}/∂${names[other.parent]})`;
+    slips.push([before + Number(other.local) * g, `The local derivative is ${factor}, not ${wrong}.`]);
+  }
+  for (const [value, text] of slips) if (agrees(given, value, digits)) return text;
+  const sum = edge.before === null ? "" : `${short(before)} + `;
+  return `The factors: ${factor} and ${n}.grad = ${short(g)}, so ${p}.grad = ${sum}${short(local)} × ${short(g)}.`;
 }
 
 function checkQuiz(typed) {
-  const edge = quizEdge();
-  if (!edge) return;
+  if (quiz.edge === null || quiz.step !== state.step) return;
+  const [step, edge] = [steps[state.step], quiz.edge];
   const answer = edge.after;
-  const tolerance = Math.max(5e-4 * Math.abs(answer), 1e-6);
-  const given = Number(String(typed).trim().replace(",", "."));
-  const right = String(typed).trim() !== "" && Math.abs(given - answer) <= tolerance;
+  const text = String(typed).trim().replace(",", ".").replace("−", "-");
   const result = $("quiz-result");
-  goTo(state.step + 1); // show the arithmetic either way
-  result.dataset.verdict = right ? "right" : "wrong";
-  result.className = right ? "right" : "wrong";
-  result.textContent = right
-    ? `Right: ${names[edge.parent]}.grad = ${short(answer)} (within ±${tolerance.toPrecision(2)}).`
-    : `Wrong: you typed ${typed || "nothing"}, but ${names[edge.parent]}.grad = ${short(answer)} ` +
-      `(tolerance ±${tolerance.toPrecision(2)}). The arithmetic is above.`;
+  const p = names[edge.parent];
+  const digits = significant(text);
+  if (typed !== null && digits < 2) {
+    result.className = "wrong";
+    result.dataset.verdict = "retry";
+    result.textContent = digits < 0
+      ? `"${typed}" is not a number: type the gradient, e.g. 0.095, or press show me.`
+      : `Give at least 2 significant digits (${text} could stand for many values).`;
+    return;
+  }
+  const right = typed !== null && agrees(Number(text), answer, digits);
+  let verdict;
+  if (typed === null) verdict = ["shown", "", `The answer: ${p}.grad = ${short(answer)}. The arithmetic is above.`];
+  else if (right) verdict = ["right", "right", `Right: ${p}.grad = ${short(answer)} (you gave ${digits} significant digits).`];
+  else verdict = ["wrong", "wrong", `Not quite: ${p}.grad = ${short(answer)}. ${hint(Number(text), digits, step, edge)}`];
+  [result.dataset.verdict, result.className, result.textContent] = verdict;
+  quiz.keep = true;
+  goTo(state.step + 1); // show the arithmetic; the next question (if any) is asked
 }
 
 // ---------------------------------------------------------------- controls
 
 let timer = null;
-let askedAt = -1; // the step whose quiz question is showing
 
 function next() {
-  const edge = quizEdge();
-  if (edge && askedAt !== state.step) {
-    stop();
-    askedAt = state.step;
-    askQuiz(edge);
-    return;
-  }
-  if (!edge) $("quiz").hidden = true;
   goTo(state.step + 1);
 }
 
 function prev() {
-  $("quiz").hidden = true;
-  askedAt = -1;
   goTo(state.step - 1);
 }
 
@@ -347,6 +487,7 @@ function play() {
   timer = setInterval(() => {
     if (state.step >= steps.length) return stop();
     next();
+    if (quiz.edge !== null) stop(); // a question waits for its answer
   }, 700);
 }
 
@@ -376,16 +517,31 @@ $("quiz-form").addEventListener("submit", (e) => {
   e.preventDefault();
   checkQuiz($("quiz-answer").value);
 });
-$("quiz-skip").addEventListener("click", () => checkQuiz(""));
-$("fit").addEventListener("change", (e) => $("graph").classList.toggle("fit", e.target.checked));
+$("quiz-skip").addEventListener("click", () => checkQuiz(null));
 $("quiz-mode").addEventListener("change", () => {
-  $("quiz").hidden = true;
+  quiz.step = -1;
+  syncQuiz();
 });
+if (trace.engine !== "value") {
+  // a tensor step moves whole arrays at once; there is no single number to ask for
+  $("quiz-mode").disabled = true;
+  $("quiz-mode").parentElement.title = "The quiz asks for one gradient at a time: scalar (Value) graphs only.";
+  $("quiz-mode").parentElement.classList.add("off");
+}
 window.addEventListener("hashchange", () => goTo(fromHash()));
 document.addEventListener("keydown", (e) => {
   const tag = e.target && e.target.tagName;
   if (tag === "INPUT" && e.target.type !== "range" && e.target.type !== "checkbox") return;
-  const actions = { ArrowRight: next, ArrowLeft: prev, " ": play, Home: () => goTo(0), End: () => goTo(steps.length) };
+  const actions = {
+    ArrowRight: next,
+    ArrowLeft: prev,
+    " ": play,
+    Home: () => goTo(0),
+    End: () => goTo(steps.length),
+    "+": () => setZoom(zoom * 1.25),
+    "=": () => setZoom(zoom * 1.25),
+    "-": () => setZoom(zoom / 1.25),
+  };
   const action = actions[e.key];
   if (!action) return;
   e.preventDefault();
