@@ -66,16 +66,21 @@ def backprop(
     for root, start in zip(roots, seeds):
         totals.add(root, _as_seed(root, start, create_graph), None)
     wanted = None if inputs is None else dict.fromkeys(inputs)
+    frontier, pending, add = totals.frontier, totals.pending, totals.add
     with enable_grad() if create_graph else nullcontext():  # asked for a graph: record it even in no_grad
-        while totals.frontier:
-            node = heappop(totals.frontier)[2]  # the newest op with a gradient: its gradient is complete
-            g = totals.pending.pop(node)
+        while frontier:
+            node = heappop(frontier)[2]  # the newest op with a gradient: its gradient is complete
+            g = pending.pop(node)
             if wanted is None:  # backward(): an intermediate result shows it while the graph is kept, to draw it
                 node.grad = g if retain_graph or node is roots[0] else None
             elif node in wanted:  # grad(): kept to return
                 wanted[node] = g
             parents, needs = node._parents, node._needs  # needs: which inputs wanted a gradient in the forward pass
-            saved = _saved(node, create_graph)
+            saved = node._saved
+            if saved is FREED:
+                raise checks.graph_freed(node._op.__name__)
+            if create_graph:  # what the op saved, as Tensors, so that its backward records a graph
+                saved = node._op.saved_tensors(parents, node, saved)
             if last_write[0] > node._order:  # something was written in place since this node was made
                 check_versions(node)
             grads = node._op.backward(saved, g, needs)
@@ -85,7 +90,7 @@ def backprop(
                 release(node)
             for parent, grad, need in zip(parents, grads, needs):
                 if need and grad is not None:
-                    totals.add(parent, grad, g)
+                    add(parent, grad, g)
     return _leaves_done(totals, wanted, inputs)
 
 
@@ -149,13 +154,6 @@ def _as_seed(root: Node, start: Any, create_graph: bool) -> Any:
     if create_graph != isinstance(start, Node):
         start = type(root).from_numpy(start) if create_graph else np.array(start.data)
     return start
-
-
-def _saved(node: Node, create_graph: bool) -> Any:
-    """What the node's op saved for its backward (as Tensors, to record a graph); an error once released."""
-    if node._saved is FREED:
-        raise checks.graph_freed(node._op.__name__)
-    return node._op.saved_tensors(node._parents, node, node._saved) if create_graph else node._saved
 
 
 def _check_anomaly(node: Node, parents: tuple[Any, ...], grads: tuple[Any, ...]) -> None:

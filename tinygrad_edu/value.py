@@ -183,8 +183,22 @@ class Value(Node):
         for node in order:  # newest first: every user of a node comes before it, so its grad is complete
             g = node.grad
             if check:
-                _check_anomaly(node, g)
-            _pass_on(node, g)
+                check_backward(node._op, [d * g for d in node._locals], ["()"] * len(node._locals), node._order)
+            # The chain rule, each parent's total += d(node)/d(parent) * g, written out for the one or two
+            # parents of every op but Σw·x: a loop over zip(node._parents, node._locals), or a helper called
+            # per node, made the backward of bench_deep_chain's Value chain slower (bench_backward_ab.py).
+            a = node._a
+            if a is not None:
+                if a.requires_grad:
+                    a.grad += node._da * g
+                b = node._b
+                if b is not None and b.requires_grad:
+                    b.grad += node._db * g
+            elif node._many is not None:
+                parents, local, _ = node._many
+                for parent, d in zip(parents, local):
+                    if parent.requires_grad:
+                        parent.grad += d * g
 
     # ------------------------------------------------------------------ the edges (read as graph.Node's protocol)
 
@@ -312,31 +326,6 @@ def _modes_allow(out: Value, a: Value | None, b: Value | None, many: Any) -> boo
         inputs = [p.data for p in ((a, b) if a is not None else many[0]) if p is not None]
         check_forward(out._op, out.data, inputs, ["()"] * len(inputs), out._order)
     return grad_mode.enabled
-
-
-def _pass_on(node: Value, g: float) -> None:
-    """The chain rule at one node: each parent's total grows by d(node)/d(parent) times g.
-
-    Written out for the one or two parents of every op but Σw·x, rather than as
-    `for parent, d in zip(node._parents, node._locals)`: building those tuples made the backward
-    of bench_deep_chain.py's Value chain about 2x slower (bench_backward_ab.py, issue 29).
-    """
-    a = node._a
-    if a is not None:
-        if a.requires_grad:
-            a.grad += node._da * g
-        b = node._b
-        if b is not None and b.requires_grad:
-            b.grad += node._db * g
-    elif node._many is not None:
-        for parent, d in zip(node._many[0], node._many[1]):
-            if parent.requires_grad:
-                parent.grad += d * g
-
-
-def _check_anomaly(node: Value, g: float) -> None:
-    """Under detect_anomaly: stop at the first op whose backward made an inf or NaN."""
-    check_backward(node._op, [d * g for d in node._locals], ["()"] * len(node._locals), node._order)
 
 
 def _graph_below(root: Value) -> list[Value]:
