@@ -86,8 +86,8 @@ def backprop(
             grads = node._op.backward(saved, g, needs)
             if away.count and anomaly_mode.enabled:
                 _check_anomaly(node, parents, grads)
-            if not retain_graph:
-                release(node)
+            if not retain_graph:  # release: what it saved and its links to its inputs (and so the graph behind)
+                node._saved, node._parents = FREED, ()
             for parent, grad, need in zip(parents, grads, needs):
                 if need and grad is not None:
                     add(parent, grad, g)
@@ -160,11 +160,6 @@ def _check_anomaly(node: Node, parents: tuple[Any, ...], grads: tuple[Any, ...])
     """Under detect_anomaly: stop at the first op whose backward made an inf or NaN."""
     shapes = [None if p is None else p.shape for p in parents]
     check_backward(node._op.__name__, [d.data if isinstance(d, Node) else d for d in grads], shapes, node._order)
-
-
-def release(node: Node) -> None:
-    """Let go of what the node saved and of its links to its inputs (and so of the graph behind it)."""
-    node._saved, node._parents = FREED, ()
 
 
 def _leaves_done(totals: Totals, wanted: dict[Node, Any] | None, inputs: tuple[Node, ...] | None) -> tuple[Any, ...]:
