@@ -82,7 +82,8 @@ def _callers(source: str, module: str) -> dict[str, list[str]]:
                 continue
             name = getattr(call.func, "id", None)
             target = call.args[0] if call.args else None
-            if name == "_apply" and isinstance(target, ast.Attribute) and getattr(target.value, "id", None) == "ops":
+            applies = name in ("_apply", "_binary")  # `_binary`: `_apply` after dtype promotion
+            if applies and isinstance(target, ast.Attribute) and getattr(target.value, "id", None) == "ops":
                 direct.setdefault(fn.name, []).append(target.attr)
             elif name is not None:
                 calls.setdefault(fn.name, []).append(name)
@@ -259,6 +260,31 @@ CHECK_EXAMPLES = (
     ("momentum: only the second step shows it (--steps)", ["bug_momentum_never_decays"], "* step"),
     ("Adam, compared step by step", ["bug_adam_no_bias_correction"], "* step"),
     ("the error the code reports (error())", ["bug_error_vs_labels"], "* your error"),
+    # the new-style suite (tests/checker_cases/styles/, written by make_styles.py)
+    ("float32 arithmetic in float64 lists", ["styles/ok_float32_lists"], "(equal means"),
+    ("ReLU written with >=, at s = 0 exactly", ["styles/ok_relu_tie"], "* all"),
+    ("BCE on a sigmoid, σ′ kept in the output δ", ["styles/bug_bce_extra_sigma"], "  2.bias"),
+    ("softmax + cross-entropy, its derivative applied again", ["styles/bug_ce_extra_softmax_derivative"], "  2.bias"),
+    ("a linear output given an f′", ["styles/bug_linear_output_with_derivative"], "  2.bias"),
+    ("weights stored (in, out), returned untransposed", ["styles/bug_class_not_transposed_back"], "  0.weight"),
+    ("[[0] * n] * m: rows that alias each other", ["styles/bug_lists_aliased_rows"], "  2.weight"),
+    ("biases averaged, weights summed", ["styles/bug_biases_averaged"], "  2.bias"),
+    ("a batch mean divided by N twice (1/N = lr: a rerun tells)", ["styles/bug_mean_twice"], "  2.bias"),
+    ("an off-by-one minibatch slice", ["styles/bug_minibatch_off_by_one"], "* sample"),
+    ("a gradient never reset between calls of gradients()", ["styles/bug_never_reset"], "  2.bias"),
+    ("... or of step()", ["styles/bug_accumulated_gradient"], "* step"),
+    ("a stale gradient: gradients() returns the previous call's", ["styles/bug_stale_between_calls"], "* each"),
+    ("... or step() uses it", ["styles/bug_stale_gradient"], "* step"),
+    ("weight decay declared, left out", ["styles/bug_weight_decay_forgotten"], "* step"),
+    ("Nesterov declared, plain momentum written", ["styles/bug_nesterov_missing"], "* step"),
+    ("an off-by-one schedule", ["styles/bug_schedule_off_by_one"], "* step"),
+    ("clipping that always rescales", ["styles/bug_clip_always"], "* step"),
+    ("Adam: ε inside the square root", ["styles/bug_adam_eps_in_sqrt"], "* step"),
+    ("Adam: β1 and β2 swapped", ["styles/bug_adam_betas_swapped"], "* step"),
+    ("Adam: the step counter bumped per parameter", ["styles/bug_adam_t_per_parameter"], "* step"),
+    ("Adam's efficient form, declared as adam", ["styles/bug_adam_efficient_undeclared"], "* step"),
+    ("cannot check: an optimizer it does not model (exit 3)", ["styles/refuse_rmsprop"], "tinygrad-edu check"),
+    ("cannot check: an activation it does not model (exit 3)", ["styles/refuse_leaky_relu_undeclared"], "tinygrad"),
 )
 
 
@@ -269,9 +295,9 @@ def check_examples() -> str | None:
     out = [HEADER]
     for title, (case, *options), starts in CHECK_EXAMPLES:
         path = f"tests/checker_cases/{case}_case.py"
-        done = _cli("check", path, *options, ok=(0, 1))
+        done = _cli("check", path, *options, ok=(0, 1, 3))
         assert done is not None
-        lines = [line for line in done.stdout.splitlines() if line.startswith(starts)]
+        lines = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith(starts)]
         command = " ".join(["tinygrad-edu check", path, *options])
         out += [f"**{title}** (exit {done.returncode})", "", "```text", f"$ {command}", *lines, "```", ""]
     return "\n".join(out)

@@ -21,6 +21,7 @@ from .anomaly import anomaly_mode, check_forward
 from .copying import refuse_non_leaf, shallow_copy
 from .errors import ShapeError
 from .graph import Node, away, grad_mode, tick
+from .promotion import DEFAULT_FLOAT, result_dtype
 from .rng import Seed, as_generator
 from .tensor_backward import backprop, keeps_graph, seed
 from .tensor_checks import Axes, one_axis, reduce_args, shape_of
@@ -258,34 +259,34 @@ class Tensor(Node):
     # ------------------------------------------------------------------ arithmetic
 
     def __add__(self, other: Any) -> Tensor:
-        return _apply(ops.Add, (self, _operand(other, "+")))
+        return _binary(ops.Add, self, _operand(other, "+"))
 
     def __radd__(self, other: Any) -> Tensor:
-        return _apply(ops.Add, (_operand(other, "+"), self))
+        return _binary(ops.Add, _operand(other, "+"), self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return _apply(ops.Sub, (self, _operand(other, "-")))
+        return _binary(ops.Sub, self, _operand(other, "-"))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return _apply(ops.Sub, (_operand(other, "-"), self))
+        return _binary(ops.Sub, _operand(other, "-"), self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return _apply(ops.Mul, (self, _operand(other, "*")))
+        return _binary(ops.Mul, self, _operand(other, "*"))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return _apply(ops.Mul, (_operand(other, "*"), self))
+        return _binary(ops.Mul, _operand(other, "*"), self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return _apply(ops.Div, (self, _operand(other, "/")))
+        return _binary(ops.Div, self, _operand(other, "/"))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return _apply(ops.Div, (_operand(other, "/"), self))
+        return _binary(ops.Div, _operand(other, "/"), self)
 
     def __pow__(self, other: Any) -> Tensor:
-        return _apply(ops.Pow, (self, _operand(other, "**")))
+        return _binary(ops.Pow, self, _operand(other, "**"))
 
     def __rpow__(self, other: Any) -> Tensor:
-        return _apply(ops.Pow, (_operand(other, "**"), self))
+        return _binary(ops.Pow, _operand(other, "**"), self)
 
     def __matmul__(self, other: Any) -> Tensor:
         return matmul(self, other)
@@ -297,7 +298,7 @@ class Tensor(Node):
         return _apply(ops.Neg, (self,))
 
     def maximum(self, other: Any) -> Tensor:
-        return _apply(ops.Maximum, (self, _operand(other, "maximum")))
+        return _binary(ops.Maximum, self, _operand(other, "maximum"))
 
     # ------------------------------------------------------------------ elementwise functions
 
@@ -487,7 +488,25 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 # ---------------------------------------------------------------------- the engine
 
 
-def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any) -> Tensor:
+def _binary(op: type[ops.Op], x: Any, y: Any) -> Tensor:
+    """x op y in the dtype PyTorch gives it (`promotion.py`): an operand of another dtype is cast first.
+
+    Two tensors of one dtype, or a float tensor and a Python number, need no cast (NumPy agrees).
+    """
+    tx, ty = type(x) is Tensor, type(y) is Tensor
+    if tx and ty and x.data.dtype == y.data.dtype and (op is not ops.Div or x.data.dtype.kind in "fc"):
+        return _apply(op, (x, y))
+    if (tx and type(y) in (float, int) and x.data.dtype.kind == "f") or (
+        ty and type(x) in (float, int) and y.data.dtype.kind == "f"
+    ):
+        return _apply(op, (x, y))
+    dtype = result_dtype(x, y)
+    if dtype is not None and op is ops.Div and dtype.kind in "biu":
+        dtype = DEFAULT_FLOAT  # true division of integers gives the default float, as in PyTorch
+    return _apply(op, (x, y), cast=dtype)
+
+
+def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, cast: Any = None, **kwargs: Any) -> Tensor:
     """Run `op` forward and, when some input needs a gradient, record it in the graph.
 
     This runs once per op, so it is written for speed: one plain loop sorts the inputs into the
@@ -505,6 +524,8 @@ def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, **kwargs: Any)
             arrays.append(x)
             needs.append(False)
             all_tensors = False
+    if cast is not None:  # (the gradients are cast back to each input's dtype as backward adds them up)
+        arrays = [np.asarray(a).astype(cast, copy=False) for a in arrays]
     try:
         out, saved = op.forward(*arrays, *args, **kwargs)
     except ValueError as error:
@@ -616,7 +637,10 @@ def _compare(t: Tensor, other: Any, ufunc: Any, symbol: str) -> Tensor:
     if symbol in ("==", "!=") and not isinstance(other, (Tensor, int, float, np.ndarray, np.generic, list, tuple)):
         return _leaf(np.full(t.shape, symbol == "!="))  # `t == None` is False everywhere, as in NumPy
     value = _raw(_operand(other, symbol))
+    mine, dtype = t.data, result_dtype(t, value)  # compared in the promoted dtype, as in PyTorch
+    if dtype is not None:
+        mine, value = mine.astype(dtype, copy=False), np.asarray(value).astype(dtype, copy=False)
     try:
-        return _leaf(ufunc(t.data, value))
+        return _leaf(ufunc(mine, value))
     except (ValueError, TypeError) as error:
         raise checks.comparison_error(symbol, t.shape, t.dtype, value, error) from None

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from locations import CHECKER_CASES
+from test_styles import assert_one_story
 
 from tinygrad_edu.check.userfile import check_file
 
@@ -41,9 +42,7 @@ def test_case(path, model):
     else:
         assert not result.ok, result.text
         assert expect in result.text, result.text
-    # one story: a report never says a layer's δ is right and also that it is wrong or badly sent back
-    text = result.text
-    assert not ("δ is right" in text and ("δ is wrong" in text or "δ of layer" in text)), text
+    assert_one_story(result.text)  # one story: never two incompatible things in one report
 
 
 @pytest.mark.parametrize(

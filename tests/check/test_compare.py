@@ -298,7 +298,9 @@ def test_lr_twice_is_told_apart_from_a_batch_mean():
 
     report = compare_gradients(model, loss_fn, X3, T2, from_step(step, 0.5))
     assert "the learning rate is applied twice" in report["0.weight"].diagnosis
-    assert "a batch of 1 gives 0.5x" in report["0.weight"].diagnosis  # a batch mean would give 1x there
+    text = report["0.weight"].diagnosis
+    assert "rerun on the first sample only of the batch gives 0.5x" in text  # a batch mean would give 1x there
+    assert "where the half-sum-batch-mean loss would give 1x" in text
 
 
 def test_a_misspelled_key_is_named_with_the_closest_real_one():

@@ -37,7 +37,7 @@ def run_check(tmp_path, source, *args):
         ("OPTIMISER = {'name': 'adam'}", "OPTIMISER is not a setting the checker reads; did you mean OPTIMIZER?"),
         ("Lr = 0.1", "Lr is not a setting the checker reads; did you mean LR?"),
         ('ACTIVATION = "sigmoyd"', "'sigmoyd' is not one the checker models"),
-        ('LOSS = "mse"', "LOSS = 'mse': it needs one of"),
+        ('LOSS = "msee"', "LOSS = 'msee': it needs one of"),
         ("LR_SCHEDULE = [0.1, -1.0]", "LR_SCHEDULE needs a list of per-step learning rates"),
         ("SIZES = [2, 'a', 2]", "SIZES needs a list of at least two layer widths"),
     ],
@@ -54,6 +54,8 @@ def test_a_bad_setting_is_one_line_naming_it(tmp_path, line, words):
     [
         ('OPTIMIZER = {"name": "rmsprop"}', "the checker models only 'sgd', 'adam', 'adam-efficient'"),
         ('OPTIMIZER = {"name": "adam", "amsgrad": True}', "the checker does not model amsgrad"),
+        ('ACTIVATION = "leaky_relu"', "the checker does not model leaky_relu"),
+        ('LOSS = "huber"', "the checker does not model that loss"),
     ],
 )
 def test_what_the_checker_cannot_model_is_refused_with_exit_3(tmp_path, line, words):

@@ -1,4 +1,4 @@
-# EXPECT: the learning rate is applied twice: w − lr · (lr · ∂E/∂w) (told apart from the other causes by rerunning: a batch of 1 gives 0.5x)
+# EXPECT: the learning rate is applied twice: w − lr · (lr · ∂E/∂w) (told apart from the other cause(s) by rerunning: your code rerun on the first sample only of the batch gives 0.5x
 # OPTIONS: 
 """lr twice (0.5 = 1/N too: told apart by a probe)."""
 

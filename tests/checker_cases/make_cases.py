@@ -321,8 +321,8 @@ CASES: dict[str, dict[str, str]] = {
         inputs="[[0.5, -1.0, 2.0], [1.5, 0.3, -0.7]]",
         targets="[[0.2, 0.8], [0.7, 0.1]]",
         extra=step_extra("w - lr * lr * g[k]"),
-        expect="the learning rate is applied twice: w − lr · (lr · ∂E/∂w) (told apart from the other causes by "
-        "rerunning: a batch of 1 gives 0.5x)",
+        expect="the learning rate is applied twice: w − lr · (lr · ∂E/∂w) (told apart from the other cause(s) by "
+        "rerunning: your code rerun on the first sample only of the batch gives 0.5x",
         title="lr twice (0.5 = 1/N too: told apart by a probe).",
     ),
     "bug_no_lr": dict(extra=step_extra("w - g[k]"), expect="learning rate is left out", title="w − g."),

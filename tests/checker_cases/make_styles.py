@@ -309,6 +309,17 @@ ADAM_EFFICIENT = """    b1, b2, eps = 0.9, 0.999, 1e-8
         v = memory["v"][k] = b2 * memory["v"].get(k, 0) + (1 - b2) * g[k] ** 2
         new[k] = w - alpha * m / (np.sqrt(v) + eps)
     return new"""
+ADAM_FLOAT32 = """    b1, b2, eps = np.float32(0.9), np.float32(0.999), np.float32(1e-8)
+    memory["t"] += 1
+    t = memory["t"]
+    new = {}
+    for k, w in state.items():
+        w, gk = w.astype(np.float32), g[k].astype(np.float32)
+        m = memory["m"][k] = b1 * memory["m"].get(k, np.float32(0)) + (1 - b1) * gk
+        v = memory["v"][k] = b2 * memory["v"].get(k, np.float32(0)) + (1 - b2) * gk * gk
+        m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+        new[k] = (w - np.float32(lr) * m_hat / (np.sqrt(v_hat) + eps)).tolist()
+    return new"""
 CLIP_BODY = """    norm = np.sqrt(sum(np.sum(v**2) for v in g.values()))
     {clip}
     return {{k: w - lr * g[k] for k, w in state.items()}}"""
@@ -374,7 +385,7 @@ def gradients(state, x, t):
     d_h = (state["2.weight"].T @ d_o) * h * (1 - h)
     for k, g in (("0.weight", np.outer(d_h, x)), ("0.bias", d_h), ("2.weight", np.outer(d_o, h)), ("2.bias", d_o)):
         buffers[k] = buffers.get(k, 0) + g
-    return dict(buffers)
+    return {ret}
 '''
 
 
@@ -465,7 +476,7 @@ def cases() -> dict[str, tuple[str, dict[str, str]]]:
             dict(
                 F,
                 bgrad="delta.mean(axis=0)",
-                expect="the bias gradient is averaged (1/N Σ) over the N = 3 samples",
+                expect="the bias gradient is averaged over the batch (divided by N = 3) where the weights' is summed",
                 title="Biases averaged, weights summed.",
             ),
         ),
@@ -544,10 +555,27 @@ def cases() -> dict[str, tuple[str, dict[str, str]]]:
             ),
         ),
         # gradients kept between calls
-        "ok_buffers_reset": (KEPT, dict(reset="buffers.clear()", expect="ok", title="Buffers reset at each call.")),
+        "ok_buffers_reset": (
+            KEPT,
+            dict(reset="buffers.clear()", ret="dict(buffers)", expect="ok", title="Buffers reset at each call."),
+        ),
+        "bug_stale_between_calls": (
+            KEPT,
+            dict(
+                reset="previous = dict(buffers)\n    buffers.clear()",
+                ret="previous",
+                expect="a stale gradient",
+                title="gradients() returns what the previous call computed.",
+            ),
+        ),
         "bug_never_reset": (
             KEPT,
-            dict(reset="pass", expect="never reset between calls", title="Gradient buffers never reset between calls."),
+            dict(
+                reset="pass",
+                ret="dict(buffers)",
+                expect="never reset between calls",
+                title="Gradient buffers never reset between calls.",
+            ),
         ),
         # step(): optimizers
         "ok_weight_decay": (
@@ -628,6 +656,16 @@ def cases() -> dict[str, tuple[str, dict[str, str]]]:
                 body=ADAM.format(b1="0.9", b2="0.999", per_param="", update="m_hat / (np.sqrt(v_hat) + eps)"),
                 expect="ok",
                 title="Adam by hand.",
+            ),
+        ),
+        "ok_adam_float32_lists": (
+            STEP,
+            dict(
+                lr="0.01",
+                settings='OPTIMIZER = {"name": "adam"}',
+                body=ADAM_FLOAT32,
+                expect="rtol 0.0001",
+                title="Adam in float32 arithmetic, the parameters handed back as Python lists.",
             ),
         ),
         "ok_adam_efficient": (

@@ -117,7 +117,10 @@ def test_the_articles_level2_code_yields_its_defect():
     # and the line of the article's code that computed the wrong delta (the one with σ' twice)
     lines = Path("examples/article_code/level2.py").read_text().splitlines()
     line = next(i for i, text in enumerate(lines, 1) if "layer.deltas = (next_layer.weights.T" in text)
-    assert f"δ of layer 0 is first computed at examples/article_code/level2.py, line {line}:" in out.stdout
+    where = f"δ of layer 0 (δ_h1, δ_h2) is first computed at examples/article_code/level2.py, line {line}:"
+    assert where in out.stdout
+    # the whole statement, over its three lines, never cut mid-expression
+    assert "* (sigmoid_derivative(layer.outputs))" in out.stdout.split(where, 1)[1].splitlines()[0]
 
 
 def test_the_graph_is_written(tmp_path):

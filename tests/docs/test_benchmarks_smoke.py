@@ -50,3 +50,9 @@ def test_deep_chain_prints_own_process_row() -> None:
     out = run("bench_deep_chain.py", "--micrograd-fail-n", "0")
     assert "| tinygrad_edu Value, own process" in out
     assert "target (issue 12)" in out
+
+
+@pytest.mark.slow
+def test_live_prints_the_watching_ratio() -> None:
+    out = run("bench_live.py")
+    assert "live / fit (min..max)" in out or "skipped:" in out

@@ -24,6 +24,7 @@ LINE_BUDGETS = {
     "article_names.py": 200,
     "autograd.py": 120,
     "copying.py": 40,
+    "promotion.py": 80,  # PyTorch's type promotion, in one place (issue 24)
     "errors.py": 130,  # + ParameterNameError (24), and the errors of issues 22, 25 and 28
     "explain.py": 310,
     "files.py": 210,  # + where a write lands: links followed, FIFOs and devices written in place (issue 24)
@@ -48,9 +49,7 @@ LINE_BUDGETS = {
 
 ENGINE_MAX = 20
 PACKAGE_MAX = 40
-EXEMPT = {
-    "check/compare.py:_findings": "the checker issue (25) rewrites it",
-}
+EXEMPT: dict[str, str] = {}
 
 
 def engine_modules() -> list[str]:

@@ -381,6 +381,31 @@ def _block_from(m, engine):
     return block
 
 
+def test_register_torch_as_a_decorator_and_a_one_argument_converter_back():
+    class TorchBlock(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            return torch.relu(self.inner(x)) * 2
+
+    @register_torch(Block)
+    def block_to_torch(module):
+        return TorchBlock(to_torch(module.inner))
+
+    register_torch(TorchBlock, lambda m: _block_from(m, "tensor"))  # a converter for one engine takes the module only
+    try:
+        block = Block()
+        back = from_torch(to_torch(block))
+        assert type(back) is Block
+        assert_bitwise_same_state(back, block)
+        np.testing.assert_array_equal(back(Tensor(X)).data, block(Tensor(X)).data)
+    finally:
+        tinygrad_edu.torch_bridge.modules._USER_TO.pop(Block)
+        tinygrad_edu.torch_bridge.modules._USER_FROM.pop(TorchBlock)
+
+
 def test_a_registered_converter_with_other_keys_is_refused():
     register_torch(Block, lambda m: torch.nn.Linear(3, 2))  # keys weight, bias: not inner.weight, inner.bias
     try:

@@ -135,7 +135,17 @@ def test_every_setting_and_buffer_is_carried_exactly():
         for key in ("lr", "betas", "eps", "weight_decay"):
             assert theirs[key] == ours[key], key
         assert theirs["amsgrad"] is False and theirs["maximize"] is False
-    assert torch_optimizer.param_groups[1]["param_names"] == ["2.weight", "2.bias"]
+    weights = torch_model.state_dict(keep_vars=True)
+    assert torch_optimizer.param_groups[1]["params"] == [weights["2.weight"], weights["2.bias"]]
+    # the same optimizer a PyTorch user would build: the same settings, no more
+    reference = torch.optim.Adam(
+        [{"params": torch_model[0].parameters()}, {"params": torch_model[2].parameters(), "lr": 0.5, "eps": 1e-3}],
+        lr=0.01,
+        betas=(0.7, 0.9),
+        weight_decay=0.2,
+    )
+    assert torch_optimizer.state_dict()["param_groups"] == reference.state_dict()["param_groups"]
+    assert torch_optimizer.defaults == reference.defaults
     saved = optimizer.state_dict()["state"]
     theirs = torch_optimizer.state_dict()["state"]
     for index in saved:
@@ -285,3 +295,12 @@ def test_the_articles_network_trains_on_in_torch(kind, settings):
     fifteen = network()
     step_network(fifteen, getattr(optim, kind)(fifteen.parameters(), **settings), 15)
     assert_same(back.state_dict(), fifteen.state_dict())
+
+
+def test_a_torch_optimizer_over_weights_of_other_shapes_is_refused():
+    torch_model = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2)).double()
+    named = torch.optim.SGD(torch_model.named_parameters(), lr=0.1)  # paired by its param_names
+    with pytest.raises(ConversionError, match=r"'0\.weight' is \(5, 3\) but the model's is \(4, 3\)"):
+        from_torch(named, build("tensor"))
+    with pytest.raises(ConversionError, match="does not pair by name"):
+        from_torch(torch.optim.SGD(torch_model.parameters(), lr=0.1), build("tensor"))

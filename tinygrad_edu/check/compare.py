@@ -172,6 +172,7 @@ class GradientReport:
     loss: float
     first_wrong: str | None = None  # e.g. "δ of layer 0" — the first quantity off, from the loss down
     tolerance: dict[str, Any] = field(default_factory=dict)
+    article: bool = False  # the article's 2-2-2 network: parameters and δs also carry the article's names
     _graph: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -192,6 +193,7 @@ class GradientReport:
             "params": [p.to_dict() for p in self.params],
             "findings": self.findings,
             "first_wrong": self.first_wrong,
+            "article": self.article,
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -216,9 +218,10 @@ def format_report(report: Mapping[str, Any]) -> str:
             f"{p['name']:<12} {shape:<8} {np.max(np.abs(auto), initial=0):>14.6g} {p['abs_err']:>12.3g} "
             f"{p['rel_err']:>12.3g}  {'ok' if p['ok'] else 'WRONG'}"
         )
+    article = bool(report.get("article"))
     for p in report["params"]:
         if not p["ok"]:
-            lines.append(f"  {p['name']}: {p['diagnosis']}")
+            lines.append(f"  {_label(p['name'], article)}: {p['diagnosis']}")
     tol = report.get("tolerance") or {}
     if tol:
         lines.append(
@@ -226,8 +229,32 @@ def format_report(report: Mapping[str, Any]) -> str:
             f"atol {tol['atol']:.3g}: {tol['why']})"
         )
     lines.append("")
-    lines += [f"* {f}" for f in report["findings"]]
+    lines += [f"* {_article_words(f) if article else f}" for f in report["findings"]]
     return "\n".join(lines)
+
+
+def _label(key: str, article: bool) -> str:
+    """`2.weight (w5, w6, w7, w8)` for the article's network (the names of `article_names`), else the key."""
+    from .. import article_names
+
+    names = article_names.matrix_names(key) if article else None
+    if not names:
+        return key
+    flat = [n for row in names for n in (row if isinstance(row, list) else [row])]
+    return f"{key} ({', '.join(flat)})"
+
+
+def _article_words(finding: str) -> str:
+    """The article's δ names beside a layer's δ: `δ of layer 2` -> `δ of layer 2 (δ_o1, δ_o2)`."""
+    from .. import article_names
+
+    for layer, node in (("0", "s_h"), ("2", "s_o")):
+        deltas = ", ".join(article_names.delta_name(n) or n for n in article_names.node_names(node) or ())
+        finding = finding.replace(f"δ of layer {layer} ", f"δ of layer {layer} ({deltas}) ")
+    for key in ("0.weight", "0.bias", "2.weight", "2.bias"):
+        if finding.endswith(f": {key}"):
+            finding = finding[: -len(key)] + _label(key, True)
+    return finding
 
 
 # ---------------------------------------------------------------------- the comparison
@@ -254,7 +281,7 @@ def compare_gradients(
     """
     state = {k: np.array(v, dtype=np.float64) for k, v in model.state_dict().items()}
     dtypes = {np.asarray(v).dtype.name for v in model.state_dict().values()}
-    auto, loss, layers, graph = _autodiff(model, loss_fn, inputs, targets)
+    auto, loss, layers, graph = autodiff(model, loss_fn, inputs, targets)
     owner = dict(trace.owners(model))  # each parameter's module, and its part there (weight, bias) if a layer's
     owner.update({key: (layer.prefix, part) for layer in layers for part, key in layer.params.items()})
     given = manual(
@@ -266,7 +293,7 @@ def compare_gradients(
     lr = getattr(manual, "lr", None)
     if lr is None and isinstance(given, tuple):
         lr = float(given[1])
-    tol = _tolerance(dtypes | manual_dtypes, rtol, atol, lr if isinstance(given, tuple) else None, state)
+    tol = tolerance_for(dtypes | manual_dtypes, rtol, atol, lr if isinstance(given, tuple) else None, state)
     x2 = np.asarray(inputs, dtype=np.float64)
     t2 = np.asarray(targets, dtype=np.float64)
     ctx = Context(
@@ -287,7 +314,7 @@ def compare_gradients(
     checks = [_check(name, a, grads.get(name), tol, ctx, unknown) for name, a in auto.items()]
     findings, first_wrong, marks = _findings(checks, ctx, unknown)
     if probes.used:  # leave .grad as the documented full-batch autodiff gradients
-        _autodiff(model, loss_fn, inputs, targets)
+        autodiff(model, loss_fn, inputs, targets)
     report = GradientReport(checks, findings, loss, first_wrong, {k: tol[k] for k in ("rtol", "atol", "why")})
     report._graph = {**graph, "marks": marks}
     return report
@@ -311,7 +338,7 @@ def _convention_of(loss_fn: Any) -> str:
     return {"half_sum": "half-sum", "mean": "mean", "sum": "sum"}.get(reduction or "", "half-sum")
 
 
-def _tolerance(
+def tolerance_for(
     dtypes: set[str], rtol: float | None, atol: float | None, step_lr: float | None, state: Mapping[str, np.ndarray]
 ) -> dict[str, Any]:
     """The tolerance for the least precise dtype involved; for (old − new)/lr also the cancellation in old − new."""
@@ -331,7 +358,7 @@ def _tolerance(
     return {"rtol": r, "atol": a, "why": why, "dtype": worst}
 
 
-def _autodiff(
+def autodiff(
     model: Any, loss_fn: Callable[[Any, Any], Any], inputs: Any, targets: Any
 ) -> tuple[dict[str, np.ndarray], float, list[trace.LayerTrace], dict[str, Any]]:
     """Forward (recording each layer), loss, backward; the gradients as float64 state-shaped arrays."""
@@ -395,7 +422,7 @@ def _as_gradients(
         if arr.dtype.kind == "f":
             dtypes.add(arr.dtype.name)
         if arr.dtype == np.float64 and not np.all(new == np.round(new)):  # whole numbers say nothing
-            float32s.append(_float32_values(new))
+            float32s.append(float32_values(new))
         if k not in state:
             close = difflib.get_close_matches(str(k), list(state), n=1, cutoff=0.6)
             unknown[str(k)] = close[0] if close else ""
@@ -406,7 +433,7 @@ def _as_gradients(
     return out, unknown, dtypes
 
 
-def _float32_values(values: np.ndarray) -> bool:
+def float32_values(values: np.ndarray) -> bool:
     """True when every number is a float32 number (to float64's rounding): the arithmetic was done in float32."""
     values = np.asarray(values, dtype=np.float64)
     if not np.all(np.isfinite(values)):
@@ -435,7 +462,7 @@ def _check(
             )
         return ParamCheck(name, auto, None, np.inf, np.inf, False, why)
     if manual.shape != auto.shape:
-        if manual.shape == auto.T.shape and _close(manual, auto.T, tol):
+        if manual.shape == auto.T.shape and within_tolerance(manual, auto.T, tol):
             why = (
                 f"manual is the transpose of autodiff (shape {manual.shape}, the parameter is {auto.shape}): "
                 "a Linear weight is (out, in), row j holding neuron j's weights"
@@ -447,12 +474,12 @@ def _check(
     scale = float(np.max(np.abs(auto), initial=0.0))
     abs_err = float(np.max(err, initial=0.0)) if np.all(np.isfinite(manual)) else np.inf
     rel_err = abs_err / scale if scale else (0.0 if abs_err == 0 else np.inf)
-    ok = _close(manual, auto, tol)
-    why = "" if ok else diagnose_layer_param(name, auto, manual, lambda m, a: _close(m, a, tol), ctx)
+    ok = within_tolerance(manual, auto, tol)
+    why = "" if ok else diagnose_layer_param(name, auto, manual, lambda m, a: within_tolerance(m, a, tol), ctx)
     return ParamCheck(name, auto, manual, abs_err, rel_err, ok, why)
 
 
-def _close(manual: np.ndarray, auto: np.ndarray, tol: Mapping[str, Any]) -> bool:
+def within_tolerance(manual: np.ndarray, auto: np.ndarray, tol: Mapping[str, Any]) -> bool:
     """|manual − auto| ≤ atol + rtol · max|auto|, elementwise: the tolerance scales with the gradient's size."""
     if manual.shape != auto.shape or not np.all(np.isfinite(manual)):
         return False
@@ -483,7 +510,7 @@ class _Probes:
             manual = manual.with_lr(lr)
         self.used = True
         try:
-            auto = _autodiff(self.model, self.loss_fn, x, t)[0]
+            auto = autodiff(self.model, self.loss_fn, x, t)[0]
             grads = _as_gradients(manual({k: v.copy() for k, v in self.state.items()}, x.copy(), t.copy()), self.state)[
                 0
             ]
@@ -500,79 +527,107 @@ class _Probes:
 def _findings(
     checks: list[ParamCheck], ctx: Context, unknown: Mapping[str, str]
 ) -> tuple[list[str], str | None, dict[str, list[str]]]:
-    """Network-level diagnoses from the loss down (one story, no contradictions), and what to mark in draw."""
-    from .diagnose import constant_ratio, two_outputs_note
+    """Network-level diagnoses from the loss down (one story, no contradictions), and what to mark in draw.
+
+    In order: every parameter right; one factor for the whole network (a loss-wide cause); else the top wrong
+    layer tells where the story starts (its δ, its bias alone, or its weight alone).
+    """
+    from .diagnose import two_outputs_note
 
     marks: dict[str, list[str]] = {"params": [c.name for c in checks if not c.ok], "delta_of": []}
-    note = two_outputs_note(ctx)
+    note = [two_outputs_note(ctx)] if two_outputs_note(ctx) else []
     extra = [
         f"{key!r} is not a parameter of the model" + (f" (did you mean {real!r}?)" if real else "")
         for key, real in unknown.items()
     ]
     if all(c.ok for c in checks):
-        return [f"all {len(checks)} parameters match autodiff", *extra, *([note] if note else [])], None, marks
+        return [f"all {len(checks)} parameters match autodiff", *extra, *note], None, marks
     findings = [f"wrong: {', '.join(marks['params'])}", *extra]
-    ratios = {
-        c.name: constant_ratio(c.autodiff, c.manual)
-        if c.manual is not None and c.manual.shape == c.autodiff.shape
-        else None
+    whole = _network_factor(checks)
+    if whole is not None:
+        return [*findings, whole, *note], None, marks
+    layers = _by_layer(checks, ctx)
+    order = [p for p in ctx.order if p in layers] or list(layers)
+    wrong = [p for p in order if not all(c.ok for c in layers[p].values())]
+    top = wrong[-1]
+    parts = layers[top]
+    w, b = parts.get("weight"), parts.get("bias")
+    if b is not None and not b.ok and (w is None or not w.ok):
+        first, story = _wrong_delta(top, order, wrong, layers, ctx)
+        marks["delta_of"].append(top)
+    elif b is not None and not b.ok:
+        first, story = _wrong_bias_only(top, b, wrong, layers)
+    else:
+        first = w.name if w is not None else next(c.name for c in parts.values() if not c.ok)
+        story = [] if b is None else [_wrong_weight_only(top)]
+    return [*findings, *story, f"first wrong quantity, walking back from the loss: {first}", *note], first, marks
+
+
+def _network_factor(checks: list[ParamCheck]) -> str | None:
+    """`every gradient is r x autodiff: cause` when one constant factor holds for every parameter."""
+    from .diagnose import constant_ratio
+
+    values = [
+        constant_ratio(c.autodiff, c.manual) if c.manual is not None and c.manual.shape == c.autodiff.shape else None
         for c in checks
-    }
-    values = [r for r in ratios.values() if r is not None]
-    if len(values) == len(checks) > 1 and np.allclose(values, values[0], rtol=1e-4) and checks[0].diagnosis:
-        findings.append(f"every gradient is {values[0]:.4g}x autodiff: {checks[0].diagnosis.split(': ', 1)[-1]}")
-        if note:
-            findings.append(note)
-        return findings, None, marks
-    by_layer: dict[str, dict[str, ParamCheck]] = {}  # module -> part ("weight", "bias") -> its check
+    ]
+    if len(checks) < 2 or any(v is None for v in values) or not checks[0].diagnosis:
+        return None
+    if not np.allclose(values, values[0], rtol=1e-4):  # type: ignore[arg-type]
+        return None
+    return f"every gradient is {values[0]:.4g}x autodiff: {checks[0].diagnosis.split(': ', 1)[-1]}"
+
+
+def _by_layer(checks: list[ParamCheck], ctx: Context) -> dict[str, dict[str, ParamCheck]]:
+    """module -> part ("weight", "bias") -> its check."""
+    out: dict[str, dict[str, ParamCheck]] = {}
     for c in checks:
         module, part = ctx.owner.get(c.name, ("", c.name))
-        by_layer.setdefault(module, {})[part] = c
-    order = [p for p in ctx.order if p in by_layer] or list(by_layer)
-    wrong = [p for p in order if not all(c.ok for c in by_layer[p].values())]
-    top = wrong[-1]
-    layer = by_layer[top]
-    w, b = layer.get("weight"), layer.get("bias")
-    first: str
-    if b is not None and not b.ok and (w is None or not w.ok):
-        first = (
-            f"δ of layer {top} (∂E/∂s, the output of {ctx.layers[top].module if top in ctx.layers else 'layer'} {top})"
+        out.setdefault(module, {})[part] = c
+    return out
+
+
+def _wrong_delta(
+    top: str, order: list[str], wrong: list[str], layers: dict[str, dict[str, ParamCheck]], ctx: Context
+) -> tuple[str, list[str]]:
+    """Weight and bias of the top wrong layer both wrong: its δ is the first wrong quantity; below follows."""
+    module = ctx.layers[top].module if top in ctx.layers else "layer"
+    story = []
+    if top != order[-1]:
+        story.append(
+            f"the layers above layer {top} are right and its δ is wrong: the error is in how the delta is sent "
+            f"back to layer {top}, δ = (W_nextᵀ δ_next) · f'(s)"
         )
-        marks["delta_of"].append(top)
-        if top != order[-1]:
-            findings.append(
-                f"the layers above layer {top} are right and its δ is wrong: the error is in how the delta is sent "
-                f"back to layer {top}, δ = (W_nextᵀ δ_next) · f'(s)"
-            )
-        below = [p for p in wrong if p != top]
-        if below:
-            findings.append(
-                f"layer(s) {', '.join(reversed(below))} below it are wrong too, as they must be when the δ they "
-                f"receive from layer {top} is wrong: fix layer {top} first"
-            )
-            for p in below:
-                for c in by_layer[p].values():
-                    if not c.ok and c.diagnosis.startswith("differs with no simple pattern"):
-                        c.diagnosis = f"follows from the wrong δ of layer {top} above it (fix that first)"
-    elif b is not None and not b.ok:
-        first = b.name
-        same = [p for p in reversed(wrong) if "weight" in by_layer[p] and by_layer[p]["weight"].ok]
-        which = f"layer {top}" if len(same) < 2 else f"layers {', '.join(same)}"
-        findings.append(
-            f"{which}: the weight gradient matches, so the δ is right (∂E/∂W = δ xᵀ is); the error is in the "
-            "bias update itself (∂E/∂b = δ)"
+    below = [p for p in wrong if p != top]
+    if below:
+        story.append(
+            f"layer(s) {', '.join(reversed(below))} below it are wrong too, as they must be when the δ they "
+            f"receive from layer {top} is wrong: fix layer {top} first"
         )
-    else:
-        first = w.name if w is not None else next(c.name for c in layer.values() if not c.ok)
-        if b is not None:
-            findings.append(
-                f"layer {top}: the bias gradient matches, so its δ is right (∂E/∂b = δ is); the error is in "
-                "∂E/∂W = δ xᵀ itself (the inputs factor, its layout, or how it is stored)"
-            )
-    findings.append(f"first wrong quantity, walking back from the loss: {first}")
-    if note:
-        findings.append(note)
-    return findings, first, marks
+        for p in below:
+            for c in layers[p].values():
+                if not c.ok and c.diagnosis.startswith("differs with no simple pattern"):
+                    c.diagnosis = f"follows from the wrong δ of layer {top} above it (fix that first)"
+    return f"δ of layer {top} (∂E/∂s, the output of {module} {top})", story
+
+
+def _wrong_bias_only(
+    top: str, b: ParamCheck, wrong: list[str], layers: dict[str, dict[str, ParamCheck]]
+) -> tuple[str, list[str]]:
+    """Only the bias wrong: the δ is right (the weight gradient δ xᵀ matches); the bias update itself is off."""
+    same = [p for p in reversed(wrong) if "weight" in layers[p] and layers[p]["weight"].ok]
+    which = f"layer {top}" if len(same) < 2 else f"layers {', '.join(same)}"
+    return b.name, [
+        f"{which}: the weight gradient matches, so the δ is right (∂E/∂W = δ xᵀ is); the error is in the "
+        "bias update itself (∂E/∂b = δ)"
+    ]
+
+
+def _wrong_weight_only(top: str) -> str:
+    return (
+        f"layer {top}: the bias gradient matches, so its δ is right (∂E/∂b = δ is); the error is in "
+        "∂E/∂W = δ xᵀ itself (the inputs factor, its layout, or how it is stored)"
+    )
 
 
 # ---------------------------------------------------------------------- drawing

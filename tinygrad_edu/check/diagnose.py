@@ -177,7 +177,7 @@ def _layer_cause(name: str, manual: np.ndarray, close: Close, ctx: Context) -> s
                     f"δ_h = Σ_k δ_k W[k, h] (a column of W, Wᵀ δ), not Σ_k δ_k W[h, k]",
                 )
             )
-        if w is not None and ctx.step_form and ctx.lr:
+        if w is not None and ctx.lr:  # a step(), or gradients() that reads the learning rate
             updated = w - ctx.lr * ctx.auto[w_key]
             candidates.append(
                 (
@@ -328,15 +328,22 @@ def _ratio_candidates(name: str, ctx: Context, n: int, lr: float | None) -> list
             )
         )
     prefix, part = ctx.owner.get(name, ("", name))
-    if n > 1 and ctx.global_ratio is None and part in ("weight", "bias"):
-        other = "weights" if part == "bias" else "biases"
-        mean_or_sum = "averaged (1/N Σ)" if mine(n, k) == mine(1, k) else "summed"
+    if n > 1 and ctx.global_ratio is None and part in ("weight", "bias"):  # one part reduced unlike the others
+        other = "weights'" if part == "bias" else "biases'"
         out.append(
             (
                 f"{part} averaged",
-                1.0 / n if mine(n, k) == mine(1, k) else float(n),
-                f"the {part} gradient is {mean_or_sum} over the N = {n} samples of the batch while the {other}' "
-                f"is {'summed' if mine(n, k) == mine(1, k) else 'averaged'}: every parameter needs the same reduction",
+                1.0 / n,
+                f"the {part} gradient is averaged over the batch (divided by N = {n}) where the {other} is summed: "
+                "every parameter needs the same reduction over the samples",
+            )
+        )
+        out.append(
+            (
+                f"{part} summed",
+                float(n),
+                f"the {part} gradient is summed over the batch where the {other} is averaged (divided by N = {n}): "
+                "every parameter needs the same reduction over the samples",
             )
         )
     layer = ctx.layers.get(prefix)
@@ -377,24 +384,63 @@ def explain_ratio(ratio: float, name: str, ctx: Context) -> str:
 def _tell_apart(
     fits: list[tuple[str, float, str]], name: str, ctx: Context
 ) -> tuple[list[tuple[str, float, str]], str]:
-    """Rerun with a smaller batch and with another learning rate; keep the causes whose factor still fits."""
+    """Rerun with a smaller batch and with another learning rate; keep the causes whose factor still fits.
+
+    The note says in words what was rerun, what it gave, and what the dropped causes predicted instead.
+    """
     assert ctx.probe is not None
     how = []
+    before = list(fits)
     if ctx.batch >= 2:
         r = ctx.probe(name, batch=ctx.batch - 1)
         if r is not None:
             again = {c[0]: c for c in _ratio_candidates(name, ctx, ctx.batch - 1, ctx.lr)}
-            fits = [c for c in fits if c[0] in again and np.isclose(again[c[0]][1], r, rtol=1e-4)]
-            how.append(f"a batch of {ctx.batch - 1} gives {r:.4g}x")
+            dropped = [c for c in fits if c[0] not in again or not np.isclose(again[c[0]][1], r, rtol=1e-4)]
+            fits = [c for c in fits if c not in dropped]
+            how.append(
+                f"your code rerun on {_first(ctx.batch - 1)} of the batch gives {r:.4g}x" + _predicted(dropped, again)
+            )
     if len(fits) > 1 and ctx.lr and ctx.step_form:
         lr2 = ctx.lr * 0.5
         r = ctx.probe(name, lr=lr2)
         if r is not None:
             again = {c[0]: c for c in _ratio_candidates(name, ctx, ctx.batch, lr2)}
-            fits = [c for c in fits if c[0] in again and np.isclose(again[c[0]][1], r, rtol=1e-4)]
-            how.append(f"lr {lr2:g} gives {r:.4g}x")
-    note = f" (told apart from the other causes by rerunning: {', '.join(how)})" if how and len(fits) == 1 else ""
-    return fits, note
+            dropped = [c for c in fits if c[0] not in again or not np.isclose(again[c[0]][1], r, rtol=1e-4)]
+            fits = [c for c in fits if c not in dropped]
+            how.append(f"your step rerun at lr {lr2:g} gives {r:.4g}x" + _predicted(dropped, again))
+    if not (how and len(fits) == 1 and len(before) > 1):
+        return fits, ""
+    return fits, f" (told apart from the other cause(s) by rerunning: {'; '.join(how)})"
+
+
+def _first(n: int) -> str:
+    return "the first sample only" if n == 1 else f"its first {n} samples"
+
+
+def _short(key: str) -> str:
+    return f"the {key.removeprefix('loss ')} loss" if key.startswith("loss ") else SHORT.get(key, key)
+
+
+def _predicted(dropped: list[tuple[str, float, str]], again: Mapping[str, tuple[str, float, str]]) -> str:
+    """`, where «cause» would give 0.5x` for the causes a rerun ruled out."""
+    said = [
+        f"{_short(c[0])} would give {again[c[0]][1]:.4g}x" if c[0] in again else f"{_short(c[0])} would not apply"
+        for c in dropped
+    ]
+    return f", where {' and '.join(said)}" if said else ""
+
+
+SHORT = {
+    "lr twice": "the learning rate applied twice",
+    "no lr": "a learning rate left out",
+    "lr in gradient": "lr inside the gradient",
+    "per input": "a bias updated once per input",
+    "mean twice": "a batch mean divided by N twice",
+    "weight averaged": "weights averaged over the batch",
+    "bias averaged": "biases averaged over the batch",
+    "weight summed": "weights summed over the batch",
+    "bias summed": "biases summed over the batch",
+}
 
 
 def two_outputs_note(ctx: Context) -> str:

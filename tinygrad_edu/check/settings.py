@@ -36,6 +36,49 @@ OPTIMIZERS = {
     "adam": ("lr", "betas", "eps", "weight_decay"),
     "adam-efficient": ("lr", "betas", "eps", "weight_decay"),
 }
+# Real names the checker knows it does not model: asked for, they are refused (exit 3), not taken for typos.
+UNMODELLED_ACTIVATIONS = (
+    "leaky_relu",
+    "leakyrelu",
+    "elu",
+    "selu",
+    "gelu",
+    "softplus",
+    "swish",
+    "silu",
+    "mish",
+    "hardtanh",
+    "softsign",
+    "prelu",
+    "relu6",
+    "step",
+    "sign",
+)
+UNMODELLED_LOSSES = (
+    "hinge",
+    "huber",
+    "smooth-l1",
+    "l1",
+    "mae",
+    "nll",
+    "kl",
+    "kl-div",
+    "poisson",
+    "log-cosh",
+    "focal",
+    "margin",
+    "cosine",
+)
+LOSS_ALIASES = {
+    "ce": "cross-entropy",
+    "crossentropy": "cross-entropy",
+    "softmax-cross-entropy": "cross-entropy",
+    "categorical-cross-entropy": "cross-entropy",
+    "binary-cross-entropy": "bce",
+    "mse": "mean",
+    "half-sse": "half-sum",
+    "sse": "sum",
+}
 REFUSED_OPTIONS = ("amsgrad", "maximize", "foreach", "capturable", "differentiable", "fused")
 NEEDS = {
     "SIZES": "a list of at least two layer widths, whole numbers from 1 to 4096, e.g. SIZES = [2, 2, 2]",
@@ -181,7 +224,11 @@ def _loss(path: str, loss: Any, where: str) -> str:
     if not isinstance(loss, str):
         raise wrong(path, "LOSS", loss)
     name = loss.strip().lower().replace("_", "-")
-    name = {"ce": "cross-entropy", "crossentropy": "cross-entropy", "binary-cross-entropy": "bce"}.get(name, name)
+    name = LOSS_ALIASES.get(name, name)
+    if name in UNMODELLED_LOSSES:
+        raise CannotCheckError(
+            f"{path}: {where} = {loss!r}: the checker does not model that loss (it models {', '.join(LOSSES)})"
+        )
     if name not in LOSSES:
         raise UserFileError(f"check: {path}: {where} = {loss!r}: it needs {NEEDS['LOSS']}{_nearest(name, LOSSES)}")
     return name
@@ -191,11 +238,16 @@ def _activations(path: str, act: Any, layers: int, loss: str) -> list[str]:
     names = [act] if isinstance(act, str) else act
     if not isinstance(names, list) or not names or not all(isinstance(a, str) for a in names):
         raise wrong(path, "ACTIVATION", act)
-    names = [a.strip().lower() for a in names]
+    names = [{"linear": "identity", "none": "identity"}.get(a.strip().lower(), a.strip().lower()) for a in names]
     if loss.startswith("cross-entropy"):
         # softmax belongs to the loss: a list may name it, or `identity`, for the last layer
         names = [("identity" if a == "softmax" and i == len(names) - 1 else a) for i, a in enumerate(names)]
     for a in names:
+        if a.replace("-", "_") in UNMODELLED_ACTIVATIONS:
+            raise CannotCheckError(
+                f"{path}: ACTIVATION = {_show(act)}: the checker does not model {a} (it models "
+                f"{', '.join(ACTIVATIONS)})"
+            )
         if a not in ACTIVATIONS:
             raise UserFileError(
                 f"check: {path}: ACTIVATION = {_show(act)}: {a!r} is not one the checker models; ACTIVATION needs "

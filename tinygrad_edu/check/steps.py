@@ -191,6 +191,7 @@ class StepReport:
     param: str | None = None
     diagnosis: str = ""
     known: bool = True  # False: no mistake the checker models explains the steps
+    tolerance: str = ""  # what "equal" meant, in words
 
     @property
     def ok(self) -> bool:
@@ -204,12 +205,15 @@ class StepReport:
             "first_step": self.first_step,
             "param": self.param,
             "diagnosis": self.diagnosis,
+            "tolerance": self.tolerance,
+            "known": self.known,
         }
 
     def __str__(self) -> str:
+        tol = f" ({self.tolerance})" if self.tolerance else ""
         if self.ok:
-            return f"{self.steps} steps of your update match {self.optimizer} step for step"
-        return f"step {self.first_step}, {self.param}: your update leaves {self.optimizer} here: {self.diagnosis}"
+            return f"{self.steps} steps of your update match {self.optimizer} step for step{tol}"
+        return f"step {self.first_step}, {self.param}: your update leaves {self.optimizer} here: {self.diagnosis}{tol}"
 
 
 def compare_steps(

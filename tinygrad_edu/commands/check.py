@@ -11,12 +11,12 @@ against the outputs' error with one-hot targets).
 
 `state` is the state dict of `nn.Sequential(Linear(n0, n1), act, Linear(n1, n2), act, ...)` (names
 `0.weight` (out, in), `0.bias`, `2.weight`, ...; NumPy float64 arrays, copies you may change);
-`inputs` and `targets` are one sample (1-D) or a batch (2-D). Optional names in FILE: `SIZES` (layer
-widths, default [2, 2, 2], the article's network), `LOSS` (as --loss), `ACTIVATION` (sigmoid, tanh
-or relu), `STATE` (default: the article's weights for [2, 2, 2], else random from --seed), `INPUTS`,
-`TARGETS` (default: the article's 2.78, 2.55 → 0.1, 0.9), `LR` (default 0.5) and `OPTIMIZER`
-({"name": "sgd", "momentum": 0.9} or {"name": "adam", "betas": (0.9, 0.999), "eps": 1e-8}): a step()
-is also run --steps times against that optimizer, since a momentum mistake only shows from step 2.
+`inputs` and `targets` are one sample (1-D) or a batch (2-D). Settings FILE may give (each checked;
+docs/checking.md lists them all): SIZES (default [2, 2, 2], the article's network), ACTIVATION (sigmoid,
+tanh, relu, identity; one, or one per layer), LOSS (as --loss), STATE, INPUTS, TARGETS, LR (default 0.5),
+LR_SCHEDULE (a list, or a function of the step), CLIP (a gradient norm) and OPTIMIZER ({"name": "sgd",
+"momentum": 0.9, "nesterov": True, "weight_decay": 0.01}, {"name": "adam", "betas": (0.9, 0.999)} or
+"adam-efficient"): a step() is also run --steps times against that optimizer's rule.
 
 Exit status: 0 every check matches, 1 mistakes found (the report says which and why),
 2 usage or input error (a file that does not load, crashes, exits early, runs past --timeout, or gives
@@ -37,7 +37,7 @@ from typing import Any
 
 from .argtypes import check_output, count, positive_float, tolerance
 
-LOSSES = ("half-sum", "half-sum-batch-mean", "mean", "sum")
+LOSSES = ("half-sum", "half-sum-batch-mean", "mean", "sum", "bce", "bce-mean", "cross-entropy", "cross-entropy-mean")
 EXIT_CANNOT_CHECK = 3  # the file does something the checker cannot model: said in one line, never guessed at
 GRAPH_TIMEOUT = 30.0  # seconds `dot` may take to lay out --graph's drawing; past it the DOT source is left
 
@@ -129,7 +129,8 @@ def _write_graph(file: str, result: Any, path: str) -> str:
     report = result.report
     if report is None:
         raise TinygradEduError(
-            "--graph: this file has no gradient report to draw (an Adam step() is compared step by step)"
+            "--graph: this file has no gradient report to draw (its step() is compared step by step with the "
+            "optimizer's rule, as for Adam, or its mistake is in the update rule, not the gradient)"
         )
     fmt = path.rpartition(".")[2].lower()
     if fmt == "html":  # the step-through page, wrong parameters marked, manual vs autodiff in their tooltips

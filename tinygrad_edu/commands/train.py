@@ -25,7 +25,7 @@ from .. import nn, optim
 from ..errors import MissingDependencyError
 from ..files import write_atomic
 from ..train import checkpoint, datasets, evaluate, fit, max_margin_loss, step_graph
-from . import compile_flags, graph_step
+from . import compile_flags, graph_step, train_live
 from .argtypes import GRAPH_FORMATS, check_output, count, drawing_format, positive_float
 
 
@@ -128,6 +128,7 @@ def register(subparsers: Any) -> None:
     graph_step.add_argument(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     compile_flags.add_train_flags(parser)
+    train_live.add_flags(parser)  # --live, --port, --no-open, --speed, --record
     parser.set_defaults(func=run)
 
 
@@ -152,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
     model = build_model(preset, args.engine, rng)
     loss_fn = preset.loss()
     optimizer = make_optimizer(optimizer_name, model.parameters(), lr, preset)
+    watch = train_live.start(args, model, loss_fn, optimizer, X, Y, epochs, batch_size, rng)  # prints the URL first
     print(f"dataset {args.dataset}: {preset.description}")
     print(
         f"{len(X)} samples, {args.engine} engine, {model.num_parameters()} parameters, {optimizer_name} lr={lr}, "
@@ -161,11 +163,11 @@ def run(args: argparse.Namespace) -> int:
     per_epoch = -(-len(X) // (batch_size or (1 if args.engine == "value" else len(X))))
     snapshot = graph_step.Snapshot(args.graph_step, model, optimizer, epochs, per_epoch) if args.graph else None
     start = time.perf_counter()
-    history = fit(
+    history = watch.fit() if watch else fit(
         model, loss_fn, optimizer, X, Y, epochs, batch_size=batch_size, progress=not args.no_progress, generator=rng,
         **compile_flags.fit_options(args),
     )  # fmt: skip
-    seconds = time.perf_counter() - start
+    seconds = watch.seconds if watch else time.perf_counter() - start
     if not args.no_progress and not sys.stdout.isatty():
         print_epochs(history)  # the bar is silent in a pipe or a log file: its numbers go here instead
     final = evaluate(model, loss_fn, X, Y, batch_size=batch_size)

@@ -79,12 +79,21 @@ def from_torch(obj: Any, model: Module | str | None = None, engine: str | None =
     return model_from_torch(obj, engine)
 
 
-def register_torch(cls: type, fn: Callable[..., Any]) -> None:
+def register_torch(cls: type, fn: Callable[..., Any] | None = None) -> Any:
     """Teach the bridge a module it cannot translate by itself.
 
     For a tinygrad_edu Module class: `fn(module)` returns a torch.nn.Module with the same state_dict
     keys and shapes (`to_torch(child)` converts its children; the numbers are copied in afterwards).
-    For a torch.nn.Module class: `fn(torch_module, engine)` returns our Module the same way.
-    Registered converters apply to subclasses that add no forward of their own.
+    For a torch.nn.Module class: `fn(torch_module, engine)` (or `fn(torch_module)`) returns our Module
+    the same way. Registered converters apply to subclasses that add no forward of their own.
+    Without `fn`, it is a decorator: `@register_torch(MyModule)` above `def fn(module): ...`.
     """
+    if fn is None:
+
+        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            register(cls, fn)
+            return fn
+
+        return decorator
     register(cls, fn)
+    return fn

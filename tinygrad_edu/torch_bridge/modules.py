@@ -14,6 +14,7 @@ converts as a container of its converted children.
 
 from __future__ import annotations
 
+import inspect
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -65,6 +66,19 @@ def register(cls: type, fn: Callable[..., Any]) -> None:
             f"register_torch: {cls.__name__} is neither a tinygrad_edu.nn.Module nor a torch.nn.Module subclass"
         )
     _USER_FROM[cls] = fn
+
+
+def _call_registered(fn: FromTorch, module: Any, engine: str) -> Module:
+    """fn(torch_module, engine), or fn(torch_module) for a converter written for one engine."""
+    try:
+        takes = [
+            p
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):  # a builtin without a signature: give it both
+        takes = [None, None]
+    return fn(module) if len(takes) == 1 else fn(module, engine)
 
 
 def _find(cls: type, registries: tuple[dict[type, Any], ...], behaviour: tuple[str, ...]) -> tuple[type, Any]:
@@ -126,7 +140,7 @@ class _ToTorch:
                 "not a torch.nn.Module"
             )
         out.training = module.training
-        if getattr(module, "engine", None) is not None and not list(module.parameters()):
+        if getattr(module, "engine", None) is not None and next(module._named_parameters(), None) is None:
             _PINNED[out] = True  # an activation (or a Sequential of them) built with engine=
         self.memo[id(module)] = out
         return out
@@ -278,7 +292,7 @@ class _FromTorch:
                 f"{name}, fn), where fn(torch_module, engine) returns a tinygrad_edu Module with the same "
                 "state_dict keys"
             )
-        out = fn(module, self.engine) if klass in _USER_FROM else fn(path, module)
+        out = _call_registered(fn, module, self.engine) if klass in _USER_FROM else fn(path, module)
         if not isinstance(out, Module):
             raise ConversionError(
                 f"from_torch: the converter registered for {torch_name(klass)} returned a {type(out).__name__}, "
@@ -430,9 +444,8 @@ def leaves(obj: Any) -> list[Any]:
 
 
 def named_slots(model: Module) -> Iterator[tuple[str, Any]]:
-    """(state_dict key, the Tensor, Value or list of Values behind it)."""
-    for key, slot in model._named_slots():
-        yield key, slot.obj
+    """(state_dict key, its slot: `.obj` the Tensor, Value or list of Values behind it, `.shape` its shape)."""
+    return model._named_slots()
 
 
 def record(ours: Module, theirs: Any) -> None:
@@ -440,8 +453,8 @@ def record(ours: Module, theirs: Any) -> None:
     torch_params = theirs.state_dict(keep_vars=True)
     ours_by_id = _OURS_OF.setdefault(theirs, {})
     theirs_by_id = _TORCH_OF.setdefault(ours, {})
-    for key, obj in named_slots(ours):
-        for index, leaf in enumerate(leaves(obj)):
+    for key, slot in named_slots(ours):
+        for index, leaf in enumerate(leaves(slot.obj)):
             ours_by_id[id(leaf)] = (leaf, key, index)
         theirs_by_id[id(torch_params[key])] = (torch_params[key], key)
 

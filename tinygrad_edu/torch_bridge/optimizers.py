@@ -61,7 +61,8 @@ def optimizer_to_torch(optimizer: optim.Optimizer, torch_model: Any) -> Any:
         )
     torch_params = torch_model.state_dict(keep_vars=True)
     saved = optimizer.state_dict()
-    groups, state = [], {}
+    groups: list[dict[str, Any]] = []
+    state: dict[Any, dict[str, Any]] = {}
     for group, (found, is_tensor) in zip(optimizer.param_groups, _pair_groups(optimizer, pairs)):
         params = []
         for key, at in found.items():
@@ -78,7 +79,7 @@ def optimizer_to_torch(optimizer: optim.Optimizer, torch_model: Any) -> Any:
             buffers = dict(entries[0] or {}) if is_tensor[key] else _gather(key, entries, tuple(tp.shape))
             if buffers:
                 state[tp] = _to_torch_buffers(torch, buffers, tp)
-            params.append((key, tp))  # named, as torch.optim keeps names (its state_dict's "param_names")
+            params.append(tp)  # plain tensors: the optimizer a PyTorch user builds from torch_model.parameters()
         groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": params})
     accepted = inspect.signature(torch_cls).parameters
     out = torch_cls(groups, **{k: v for k, v in optimizer.defaults.items() if k in accepted})
@@ -187,7 +188,12 @@ def optimizer_from_torch(torch_optimizer: Any, model: Module) -> optim.Optimizer
                     f"pair by name{f' ({key!r})' if key else ''}; pass the model from_torch(torch_model) returned "
                     "(or the one to_torch converted)"
                 )
-            ours = leaves(slots[key])
+            ours = leaves(slots[key].obj)
+            if tuple(tp.shape) != tuple(slots[key].shape):
+                raise ConversionError(
+                    f"from_torch: the optimizer's {key!r} is {tuple(tp.shape)} but the model's is {slots[key].shape}; "
+                    "pass the model from_torch(torch_model) returned"
+                )
             buffers = {k: _to_numpy(torch, v) for k, v in torch_optimizer.state.get(tp, {}).items() if v is not None}
             for i, leaf in enumerate(ours):
                 if buffers:

@@ -8,7 +8,9 @@ hooks. `Value.draw()` and `Tensor.draw()` (the engine's, in `graph.Node`) call `
 
 from .draw import draw
 from .html import Steps, steps, to_html
+from .live_view import LiveView, live, record
 from .modules import ModuleCalls, record_modules
 from .rendering import RenderError, render
 
 __all__ = ["ModuleCalls", "RenderError", "Steps", "draw", "record_modules", "render", "steps", "to_html"]
+__all__ += ["LiveView", "live", "record"]  # watch training: a live page, or a recording (live_view.py)

@@ -1,4 +1,4 @@
-# EXPECT: the bias gradient is averaged (1/N Σ) over the N = 3 samples
+# EXPECT: the bias gradient is averaged over the batch (divided by N = 3) where the weights' is summed
 """Biases averaged, weights summed."""
 
 import numpy as np
