@@ -1,15 +1,14 @@
 """The tensor engine's backward pass: the chain rule over a graph of Tensors, newest node first.
 
 `Tensor.backward()` and `grad()` both end here. Each op's `backward` (ops.py) turns dL/d(out) into
-dL/d(input) for each input; this module only decides the order, sums the gradients that meet at
-a node (summed back to its shape where it was broadcast), writes or returns them, and releases
-the graph as it goes unless it is kept. It reads nodes through their fields and never imports
-`Tensor`: a node is recognised as a `graph.Node`, and a constant gradient that must join a
-recorded graph becomes a leaf of the root's own class (`from_numpy`).
+dL/d(input) for each input; this module decides the order, sums the gradients that meet at a node,
+writes or returns them, and releases the graph as it goes unless it is kept. It never imports
+`Tensor`: a node is a `graph.Node`, and a constant that joins a recorded graph is made with `from_numpy`.
 """
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from heapq import heappop, heappush
 from typing import Any
 
@@ -18,7 +17,7 @@ import numpy as np
 from . import tensor_checks as checks
 from .anomaly import anomaly_mode, check_backward
 from .formulas import unbroadcast
-from .graph import Node, away, grad_mode, set_mode
+from .graph import Node, away, enable_grad
 from .retention import is_graph_kept
 from .versions import check_versions, last_write
 
@@ -55,137 +54,126 @@ def backprop(
     create_graph: bool,
     inputs: tuple[Node, ...] | None = None,
 ) -> tuple[Any, ...]:
-    """The chain rule over the graph behind `roots`, newest node first.
+    """The chain rule over the graph behind `roots`, newest node first (HIPS autograd's `backward_pass`).
 
-    `pending` holds dL/d(node) for the nodes reached so far, and `frontier` is a heap of the ops
-    among them by creation tick. Every user of a node is newer than it, so when the newest pending
-    op comes off the heap its gradient is complete (PyTorch's engine also runs the newest ready node
-    first). No walk or sort beforehand: a node is found when a gradient reaches it, and (unless
-    `retain_graph`) an op passed is let go at once, so the arrays of the graph behind it are freed
-    as the pass goes. A node no gradient reaches is not visited. Leaves have nothing to pass on:
-    they wait in `pending` and get their sums when the heap is empty. Without
-    `inputs` (that is `backward()`), leaves accumulate into `.grad` and, with `retain_graph`,
-    intermediate results keep this pass's gradient; with `inputs` (`grad()`), nothing is written
-    and the inputs' gradients are returned. With `create_graph`, gradients are Tensors and each
-    op's backward records a graph.
+    Every user of a node is newer than it, so the newest node with a gradient has its whole gradient:
+    its op's backward turns it into one per input, and `Totals.add` adds each into that input's total.
+    Nodes are found as gradients reach them, and (unless `retain_graph`) each is released as the loop
+    passes it, so memory is freed as the pass goes. Leaves wait until the end: `backward()` (no `inputs`)
+    accumulates them into `.grad`, `grad()` returns the inputs'. With `create_graph` gradients are Tensors.
     """
+    totals = Totals(create_graph)
+    for root, start in zip(roots, seeds):
+        totals.add(root, _as_seed(root, start, create_graph), None)
     wanted = None if inputs is None else dict.fromkeys(inputs)
-    pending: dict[Node, Any] = {}
-    owned: set[Node] = set()  # nodes whose pending gradient is an array only the engine holds
-    # (-tick, id, node): heapq pops the newest first; the id breaks a tie (a copied node keeps its tick)
-    # so that two Tensors are never compared (their < is elementwise).
-    frontier: list[tuple[int, int, Node]] = []
-    for root, seed in zip(roots, seeds):
-        if create_graph and not isinstance(seed, Node):
-            seed = type(root).from_numpy(seed)
-        elif not create_graph and isinstance(seed, Node):
-            seed = np.array(seed.data)
-        if root not in pending and root._op is not None:
-            heappush(frontier, (-root._order, id(root), root))
-        _hand_over(pending, owned, root, seed, not create_graph, create_graph)
-    was_enabled = grad_mode.enabled
-    if create_graph and not was_enabled:  # asked for a graph: record it even inside no_grad, as PyTorch does
-        set_mode(grad_mode, True)
-    try:
+    frontier, pending, add = totals.frontier, totals.pending, totals.add
+    with enable_grad() if create_graph else nullcontext():  # asked for a graph: record it even in no_grad
         while frontier:
-            node = heappop(frontier)[2]
+            node = heappop(frontier)[2]  # the newest op with a gradient: its gradient is complete
             g = pending.pop(node)
-            if wanted is not None and node in wanted:
-                wanted[node] = _returned(g, node in owned)
-            op = node._op
-            if wanted is None:
-                # An intermediate result shows this pass's gradient when the graph is kept (to draw
-                # it); otherwise the gradient is let go once passed on, as in PyTorch. The root keeps its own.
+            if wanted is None:  # backward(): an intermediate result shows it while the graph is kept, to draw it
                 node.grad = g if retain_graph or node is roots[0] else None
+            elif node in wanted:  # grad(): kept to return
+                wanted[node] = g
+            parents, needs = node._parents, node._needs  # needs: which inputs wanted a gradient in the forward pass
             saved = node._saved
             if saved is FREED:
-                raise checks.graph_freed(op.__name__)
-            parents = node._parents
-            if create_graph:
-                saved = op.saved_tensors(parents, node, saved)
-            needs = node._needs  # which inputs wanted a gradient, fixed when the op ran (as in PyTorch)
+                raise checks.graph_freed(node._op.__name__)
+            if create_graph:  # what the op saved, as Tensors, so that its backward records a graph
+                saved = node._op.saved_tensors(parents, node, saved)
             if last_write[0] > node._order:  # something was written in place since this node was made
                 check_versions(node)
-            grads = op.backward(saved, g, needs)
+            grads = node._op.backward(saved, g, needs)
             if away.count and anomaly_mode.enabled:
-                shapes = [None if p is None else p.shape for p in parents]
-                check_backward(op.__name__, [d.data if isinstance(d, Node) else d for d in grads], shapes, node._order)
+                _check_anomaly(node, parents, grads)
             if not retain_graph:  # release: what it saved and its links to its inputs (and so the graph behind)
                 node._saved, node._parents = FREED, ()
             for parent, grad, need in zip(parents, grads, needs):
-                if not need or grad is None:
-                    continue
-                if parent not in pending:
-                    if parent._op is not None:
-                        heappush(frontier, (-parent._order, id(parent), parent))
-                    data = parent.data
-                    # The usual edge: the first gradient to reach this input, an array of its dtype.
-                    if not create_graph and type(grad) is np.ndarray and grad.dtype == data.dtype:
-                        if grad.shape != data.shape:  # a broadcast input (a bias): summed back, a new array
-                            grad = np.asarray(unbroadcast(grad, data.shape))  # (a 0-d sum is a NumPy scalar)
-                            owned.add(parent)
-                        elif grad is not g and grad.base is None:  # a new array (not g, not a view of it): ours
-                            owned.add(parent)
-                        pending[parent] = grad
-                        continue
-                # Any other edge: a second gradient to add, a NumPy scalar, a cast, a graph.
-                fresh = grad is not g and type(grad) is np.ndarray and grad.base is None
-                _hand_over(pending, owned, parent, grad, fresh, create_graph)
-        for leaf, g in pending.items():  # only leaves are left, each with its whole gradient
-            if wanted is None:
-                if leaf.requires_grad:  # (a leaf switched off since the forward pass gets none, as in PyTorch)
-                    _to_leaf(leaf, g, leaf in owned)
-            elif leaf in wanted:
-                wanted[leaf] = _returned(g, leaf in owned)
-    finally:
-        if create_graph and not was_enabled:
-            set_mode(grad_mode, False)
-    if wanted is None:
-        return ()
-    # One entry per input, in order; an input given twice gets its gradient twice, as two arrays.
-    found, given = [], set()
-    for x in inputs:
-        g = wanted[x]
-        found.append(g.copy() if x in given and type(g) is np.ndarray else g)
-        given.add(x)
-    return tuple(found)
+                if need and grad is not None:
+                    add(parent, grad, g)
+    return _leaves_done(totals, wanted, inputs)
 
 
-def _returned(g: Any, ours: bool) -> Any:
-    """A gradient `grad()` returns: the caller gets an array of its own."""
-    return g.copy() if type(g) is np.ndarray and not ours else g
+class Totals:
+    """dL/d(node) summed so far for each node a gradient reached, and the ops among them, newest first.
+    Totals in `owned` are arrays only the engine holds: gradients are added into them in place."""
 
+    __slots__ = ("create_graph", "frontier", "owned", "pending")
 
-def _hand_over(
-    pending: dict[Node, Any], owned: set[Node], node: Node, grad: Any, fresh: bool, create_graph: bool
-) -> None:
-    """Add `grad` into dL/d(node), summed back to the node's shape and cast to its dtype; in place
-    when the engine owns the buffer, which saves an allocation per edge."""
-    if grad.shape != node.data.shape:
-        grad = unbroadcast(grad, node.data.shape)
-        fresh = type(grad) is np.ndarray  # a sum is a new array; a Node is never added into
-    if not isinstance(grad, Node):
+    def __init__(self, create_graph: bool) -> None:
+        self.create_graph = create_graph
+        self.pending: dict[Node, Any] = {}
+        self.owned: set[Node] = set()
+        # (-tick, id, node): the newest first; id breaks a tie (a copied node keeps its tick), never Tensor's <
+        self.frontier: list[tuple[int, int, Node]] = []
+
+    def add(self, node: Node, grad: Any, upstream: Any) -> None:
+        """Add `grad` into dL/d(node). `upstream` is the gradient it was computed from: an op may hand
+        that back unchanged (or a view of it), and then the array is not ours to add into."""
+        data = node.data
+        if type(grad) is not np.ndarray or grad.shape != data.shape or grad.dtype != data.dtype:
+            grad, ours = self._conform(node, grad)
+        else:
+            ours = grad is not upstream and grad.base is None
+        total = self.pending.get(node)
+        if total is None:
+            self.pending[node] = grad
+            if ours:
+                self.owned.add(node)
+            if node._op is not None:
+                heappush(self.frontier, (-node._order, id(node), node))
+        elif node in self.owned:
+            total += grad
+        else:
+            total = total + grad
+            if not isinstance(total, Node):  # a new array, ours to add into (0-d arrays add up to a NumPy scalar)
+                total = np.asarray(total)
+                self.owned.add(node)
+            self.pending[node] = total
+
+    def _conform(self, node: Node, grad: Any) -> tuple[Any, bool]:
+        """`grad` made the node's kind (and whether it is ours): summed back where it was broadcast, an array
+        (NumPy gives scalars for 0-d), cast to its dtype, a leaf under create_graph (a constant)."""
+        ours = False
+        if grad.shape != node.data.shape:
+            grad = unbroadcast(grad, node.data.shape)
+            ours = type(grad) is np.ndarray  # a sum is a new array; a Node is never added into
+        if isinstance(grad, Node):
+            return grad, False
         if type(grad) is not np.ndarray:
-            grad = np.asarray(grad)  # NumPy gives scalars for 0-d results
+            grad = np.asarray(grad)
         if grad.dtype != node.data.dtype:
-            grad = grad.astype(node.data.dtype)
-            fresh = True
-        if create_graph:  # a constant gradient (no path to an input) joins as a leaf
-            grad = type(node).from_numpy(grad)
-            fresh = False
-    total = pending.get(node)
-    if total is None:
-        pending[node] = grad
-        if fresh:
-            owned.add(node)
-    elif node in owned:
-        total += grad  # ours alone: add in place
-    else:
-        total = total + grad
-        if not isinstance(total, Node):
-            total = np.asarray(total)  # (0-d arrays add up to a NumPy scalar; a gradient is an array)
-            owned.add(node)  # a new array: ours to add into
-        pending[node] = total
+            grad, ours = grad.astype(node.data.dtype), True
+        if self.create_graph:
+            return type(node).from_numpy(grad), False
+        return grad, ours
+
+
+def _as_seed(root: Node, start: Any, create_graph: bool) -> Any:
+    """The seed as the pass needs it: a Tensor when it records a graph, else an array."""
+    if create_graph != isinstance(start, Node):
+        start = type(root).from_numpy(start) if create_graph else np.array(start.data)
+    return start
+
+
+def _check_anomaly(node: Node, parents: tuple[Any, ...], grads: tuple[Any, ...]) -> None:
+    """Under detect_anomaly: stop at the first op whose backward made an inf or NaN."""
+    shapes = [None if p is None else p.shape for p in parents]
+    check_backward(node._op.__name__, [d.data if isinstance(d, Node) else d for d in grads], shapes, node._order)
+
+
+def _leaves_done(totals: Totals, wanted: dict[Node, Any] | None, inputs: tuple[Node, ...] | None) -> tuple[Any, ...]:
+    """`grad()`'s bookkeeping: the leaves' totals into `.grad`, or the inputs' gradients returned in order."""
+    for leaf, g in totals.pending.items():  # only leaves are left, each with its whole gradient
+        if wanted is None:
+            if leaf.requires_grad:  # (a leaf switched off since the forward pass gets none, as in PyTorch)
+                _to_leaf(leaf, g, leaf in totals.owned)
+        elif leaf in wanted:
+            wanted[leaf] = g
+    if wanted is None or inputs is None:
+        return ()
+    # The caller gets arrays of its own, one per input (an input given twice gets two).
+    return tuple(g.copy() if type(g) is np.ndarray else g for g in map(wanted.get, inputs))
 
 
 def _to_leaf(node: Node, grad: Any, fresh: bool) -> None:
@@ -194,9 +182,7 @@ def _to_leaf(node: Node, grad: Any, fresh: bool) -> None:
         # A borrowed gradient is copied: the same array may have been handed to another input (x + x),
         # and in-place updates of one leaf's grad must never change another's.
         node.grad = grad if fresh or isinstance(grad, Node) else grad.copy()
-    elif isinstance(node.grad, Node) and not isinstance(grad, Node):
-        node.grad = type(node).from_numpy(
-            np.asarray(node.grad.data + grad)
-        )  # a first-order pass adds numbers, records nothing
+    elif isinstance(node.grad, Node) and not isinstance(grad, Node):  # a first-order pass records nothing
+        node.grad = type(node).from_numpy(np.asarray(node.grad.data + grad))
     else:
         node.grad += grad

@@ -10,7 +10,7 @@ import weakref
 import numpy as np
 import pytest
 
-from tinygrad_edu import GraphError, Tensor, Value, keep_graph, nn
+from tinygrad_edu import GraphError, Tensor, Value, keep_graph, nn, no_grad
 from tinygrad_edu.graph import walk
 from tinygrad_edu.train import step_graph
 from tinygrad_edu.viz import draw, record_modules
@@ -133,3 +133,16 @@ def test_train_graph_on_the_tensor_engine_draws_every_intermediate_gradient(tmp_
     grads = re.findall(r'grad ([^|}"]*)" fillcolor="([^"]+)"', path.read_text())
     results = [g for g, colour in grads if colour == COLOURS["result"]]
     assert len(results) >= 4 and "—" not in results  # the released graph would have drawn none of them
+
+
+def test_a_second_backward_after_an_in_place_step_says_the_graph_was_released():
+    """The fuzzer's case: backward, an optimizer step writes the weights in place, backward again. The
+    released graph is reported (naming retain_graph), before the version check reads the links it let go."""
+    w = Tensor(np.array([3.0]), requires_grad=True)
+    loss = w * w  # the root's own backward reads its inputs, so the version check would look at them
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, [6.0])  # d(w²)/dw = 2w
+    with no_grad():
+        w -= 0.1 * w.grad  # an in-place write to a leaf the released graph read
+    with pytest.raises(GraphError, match=r"already used by a backward pass.*retain_graph=True"):
+        loss.backward()
