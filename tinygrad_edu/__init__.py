@@ -29,7 +29,8 @@ from .fused import weighted_sum
 from .gradcheck import gradcheck, gradgradcheck
 from .graph import enable_grad, gc_paused, is_grad_enabled, no_grad, set_grad_enabled
 from .retention import is_graph_kept, keep_graph
-from .tensor import Tensor, concatenate, cross_entropy, linear, matmul, stack
+from .tensor import Tensor, matmul
+from .tensor_functions import concatenate, cross_entropy, linear, stack
 from .value import Value
 
 from . import nn, optim  # isort: skip (they build on the engine above)

@@ -70,3 +70,22 @@ def result_dtype(*operands: Any) -> np.dtype | None:
             return None
         found[kind[0]] = promote_types(found[kind[0]], kind[1])
     return _combine(found[0], _combine(found[1], found[2]))
+
+
+def cast_for(x: Any, y: Any, true_division: bool = False) -> np.dtype | None:
+    """The dtype to cast both operands of `x op y` to first, or None where NumPy already gives PyTorch's dtype.
+
+    Two tensors of one dtype, or a float tensor and a Python number (the usual cases), are tested first and
+    need no cast; true division of integers gives the default float, as in PyTorch.
+    """
+    tx, ty = isinstance(x, Node), isinstance(y, Node)
+    if tx and ty and x.data.dtype == y.data.dtype and (not true_division or x.data.dtype.kind in "fc"):
+        return None
+    if (tx and type(y) in (float, int) and x.data.dtype.kind == "f") or (
+        ty and type(x) in (float, int) and y.data.dtype.kind == "f"
+    ):
+        return None
+    dtype = result_dtype(x, y)
+    if dtype is not None and true_division and dtype.kind in "biu":
+        return DEFAULT_FLOAT
+    return dtype

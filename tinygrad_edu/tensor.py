@@ -21,7 +21,7 @@ from .anomaly import anomaly_mode, check_forward
 from .copying import refuse_non_leaf, shallow_copy
 from .errors import ShapeError
 from .graph import Node, away, grad_mode, tick
-from .promotion import DEFAULT_FLOAT, result_dtype
+from .promotion import cast_for, result_dtype
 from .rng import Seed, as_generator
 from .tensor_backward import backprop, keeps_graph, seed
 from .tensor_checks import Axes, one_axis, reduce_args, shape_of
@@ -446,64 +446,13 @@ def matmul(x: Tensor, y: Any) -> Tensor:
         raise
 
 
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """y = x Wᵀ + b in one op (PyTorch's `F.linear`): weight is (out, in), x is (..., in)."""
-    checks.check_linear(x.data.shape, weight.data.shape, None if bias is None else bias.data.shape)
-    return _apply(ops.Linear, (x, weight, bias))
-
-
-def cross_entropy(logits: Tensor, target: Any) -> Tensor:
-    """Mean of -log softmax(logits)[target] over the batch; `target` holds class indices."""
-    labels = np.asarray(_raw(target))
-    shape = logits.data.shape
-    checks.check_cross_entropy(shape, labels)
-    try:
-        return _apply(ops.CrossEntropy, (logits,), labels)
-    except IndexError:
-        raise checks.class_out_of_range(shape[1], f"up to {labels.max()}") from None
-
-
-def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis (`torch.cat`)."""
-    if not tensors:
-        raise checks.nothing_to_join("concatenate")
-    return _apply(ops.Concatenate, tuple(_operand(t, "concatenate") for t in tensors), axis=axis)
-
-
-def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along a new axis (`torch.stack`): each gets a size-1 axis, then concatenate."""
-    if not tensors:
-        raise checks.nothing_to_join("stack")
-    shapes = {t.shape for t in tensors}
-    if len(shapes) > 1:
-        raise checks.unequal_shapes(shapes)
-    expanded = []
-    for t in tensors:
-        shape = list(t.shape)
-        shape.insert(axis if axis >= 0 else len(shape) + 1 + axis, 1)
-        expanded.append(t.reshape(shape))
-    return concatenate(expanded, axis=axis)
-
-
 # ---------------------------------------------------------------------- the engine
 
 
 def _binary(op: type[ops.Op], x: Any, y: Any) -> Tensor:
-    """x op y in the dtype PyTorch gives it (`promotion.py`): an operand of another dtype is cast first.
-
-    Two tensors of one dtype, or a float tensor and a Python number, need no cast (NumPy agrees).
-    """
-    tx, ty = type(x) is Tensor, type(y) is Tensor
-    if tx and ty and x.data.dtype == y.data.dtype and (op is not ops.Div or x.data.dtype.kind in "fc"):
-        return _apply(op, (x, y))
-    if (tx and type(y) in (float, int) and x.data.dtype.kind == "f") or (
-        ty and type(x) in (float, int) and y.data.dtype.kind == "f"
-    ):
-        return _apply(op, (x, y))
-    dtype = result_dtype(x, y)
-    if dtype is not None and op is ops.Div and dtype.kind in "biu":
-        dtype = DEFAULT_FLOAT  # true division of integers gives the default float, as in PyTorch
-    return _apply(op, (x, y), cast=dtype)
+    """x op y in the dtype PyTorch gives it: an operand of another dtype is cast first (`promotion.py`)."""
+    dtype = cast_for(x, y, true_division=op is ops.Div)
+    return _apply(op, (x, y)) if dtype is None else _apply(op, (x, y), cast=dtype)
 
 
 def _apply(op: type[ops.Op], inputs: tuple[Any, ...], *args: Any, cast: Any = None, **kwargs: Any) -> Tensor:

@@ -24,7 +24,7 @@ LINE_BUDGETS = {
     "article_names.py": 200,
     "autograd.py": 120,
     "copying.py": 40,
-    "promotion.py": 80,  # PyTorch's type promotion, in one place (issue 24)
+    "promotion.py": 100,  # PyTorch's type promotion, in one place (issue 24), with when a binary op must cast
     "errors.py": 130,  # + ParameterNameError (24), and the errors of issues 22, 25 and 28
     "explain.py": 310,
     "files.py": 210,  # + where a write lands: links followed, FIFOs and devices written in place (issue 24)
@@ -38,7 +38,8 @@ LINE_BUDGETS = {
     "rng.py": 30,
     "sweep.py": 90,
     "symbolic.py": 280,
-    "tensor.py": 660,  # + copies of nodes, np.array(t), PyTorch dtype promotion (issue 24)
+    "tensor.py": 600,  # issue 23's bar; functions that are not methods live in tensor_functions.py
+    "tensor_functions.py": 60,
     "tensor_backward.py": 210,
     "tensor_checks.py": 380,  # + a Value inside a list, np.array of a tensor that requires grad (issue 24)
     "value.py": 410,  # + is_leaf, detach and copy/deepcopy/pickle of nodes (issue 24); + each derivative

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tinygrad_edu import MixedEngineError, Tensor, Value, no_grad
-from tinygrad_edu.tensor import concatenate
+from tinygrad_edu.tensor_functions import concatenate
 
 
 def cases():

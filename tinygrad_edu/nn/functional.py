@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import tensor as _tensor
+from .. import tensor_functions as _tensor_functions
 from ..errors import ArgumentError, DTypeError, MathDomainError, MixedEngineError, ShapeError
 from ..fused import shift_max
 from ..tensor import Tensor
@@ -51,7 +51,7 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Any:
     if _is_tensor(weight):
         if not _is_tensor(x):
             x = _as_tensor(x, weight.dtype, "linear")
-        return _tensor.linear(x, weight, bias)
+        return _tensor_functions.linear(x, weight, bias)
     return _lists.linear(x, weight, bias)
 
 
@@ -125,7 +125,7 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Any:  # n
     """
     _check_reduction(reduction, ("mean", "sum"), "cross_entropy")
     if _is_tensor(input):
-        loss = _tensor.cross_entropy(input, target)
+        loss = _tensor_functions.cross_entropy(input, target)
         return loss * input.shape[0] if reduction == "sum" else loss
     if _is_tensor(target):
         raise MixedEngineError("cross_entropy: value-engine logits need int targets (or a list), not a Tensor")

@@ -1,0 +1,56 @@
+"""Functions over tensors that are not methods, as PyTorch's `torch.cat`, `torch.stack`, `F.linear` and
+`F.cross_entropy`: each checks its arguments (`tensor_checks.py`) and records one op (`ops.py`).
+
+`matmul` stays in `tensor.py`, since `Tensor.__matmul__` is it. Ops are recorded through `tensor._apply`,
+read from the module at each call, because `tinygrad_edu.compile` records a step by swapping that one function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import ops, tensor
+from . import tensor_checks as checks
+from .tensor import Tensor, _operand, _raw
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x Wᵀ + b in one op (PyTorch's `F.linear`): weight is (out, in), x is (..., in)."""
+    checks.check_linear(x.data.shape, weight.data.shape, None if bias is None else bias.data.shape)
+    return tensor._apply(ops.Linear, (x, weight, bias))
+
+
+def cross_entropy(logits: Tensor, target: Any) -> Tensor:
+    """Mean of -log softmax(logits)[target] over the batch; `target` holds class indices."""
+    labels = np.asarray(_raw(target))
+    shape = logits.data.shape
+    checks.check_cross_entropy(shape, labels)
+    try:
+        return tensor._apply(ops.CrossEntropy, (logits,), labels)
+    except IndexError:
+        raise checks.class_out_of_range(shape[1], f"up to {labels.max()}") from None
+
+
+def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (`torch.cat`)."""
+    if not tensors:
+        raise checks.nothing_to_join("concatenate")
+    return tensor._apply(ops.Concatenate, tuple(_operand(t, "concatenate") for t in tensors), axis=axis)
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along a new axis (`torch.stack`): each gets a size-1 axis, then concatenate."""
+    if not tensors:
+        raise checks.nothing_to_join("stack")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) > 1:
+        raise checks.unequal_shapes(shapes)
+    expanded = []
+    for t in tensors:
+        shape = list(t.shape)
+        shape.insert(axis if axis >= 0 else len(shape) + 1 + axis, 1)
+        expanded.append(t.reshape(shape))
+    return concatenate(expanded, axis=axis)
