@@ -119,7 +119,7 @@ def require(name: str, dist: str) -> ModuleType:
     try:
         return import_module(name)
     except ImportError:
-        sys.exit(f"this benchmark needs {dist} for its data: pip install {dist} (or pip install -e '.[dev]')")
+        sys.exit(f"this benchmark needs {dist} for its data: pip install {dist} (or pip install -e '.[compare]')")
 
 
 # ---------------------------------------------------------------------- timing
