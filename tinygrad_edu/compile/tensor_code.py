@@ -162,7 +162,11 @@ class TensorStep(Listener):
     def tensor_op(self, op: Any, inputs: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict, out: Any) -> None:
         code = self.code
         code.block("forward")
+        kwargs = dict(kwargs)
+        cast = kwargs.pop("cast", None)  # `_apply` casts the operands first (PyTorch's type promotion)
         parts = [self.operand(x) for x in inputs]
+        if cast is not None:
+            parts = [f"np.asarray({part}).astype(np.{np.dtype(cast)}, copy=False)" for part in parts]
         parts += [self.argument(a, "c") for a in args]
         parts += [f"{k}={self.argument(v, 'c')}" for k, v in kwargs.items()]
         name = code.name(out.name or op.__name__.lower())
