@@ -81,6 +81,8 @@ def _callers(source: str, module: str) -> dict[str, list[str]]:
             if not isinstance(call, ast.Call):
                 continue
             name = getattr(call.func, "id", None)
+            if getattr(call.func, "attr", None) == "_apply":  # `tensor._apply(...)` in tensor_functions.py
+                name = "_apply"
             target = call.args[0] if call.args else None
             applies = name in ("_apply", "_binary")  # `_binary`: `_apply` after dtype promotion
             if applies and isinstance(target, ast.Attribute) and getattr(target.value, "id", None) == "ops":
@@ -131,9 +133,9 @@ def _composed_from(fn: object) -> str:
 
 
 def op_reference() -> str:
-    from tinygrad_edu import fused, ops, tensor, value
+    from tinygrad_edu import fused, ops, tensor, tensor_functions, value
 
-    callers = _callers(inspect.getsource(tensor), "tinygrad_edu")
+    callers = _callers(inspect.getsource(tensor) + inspect.getsource(tensor_functions), "tinygrad_edu")
     out = [
         HEADER,
         "# Op reference\n",

@@ -64,7 +64,10 @@ def test_the_page_follows_training(browser, engine):
         first_step, first_loss = int(body(browser, "step")), float(body(browser, "loss"))
         wait_for(lambda: int(body(browser, "step")) >= first_step + 60, what="sixty more steps")
         later_step, later_loss = int(body(browser, "step")), float(body(browser, "loss"))
-        assert later_loss < first_loss
+        # the loss falls over training (not in every window of 60 steps: max-margin on moons has bumps, and
+        # where the window starts depends on how fast the page loaded), and the page shows it as it goes
+        assert later_loss < view.session.losses[0]
+        assert first_loss == pytest.approx(view.session.losses[first_step], rel=1e-9)
         assert body(browser, "points") == "60"
         # what the page says is what training did: its loss at that step is the session's
         assert later_loss == pytest.approx(view.session.losses[later_step], rel=1e-9)
