@@ -20,7 +20,7 @@ Graph = Any  # a `trace.Graph` (trace imports this module, so its type is not im
 
 
 def short(x: float) -> str:
-    """Six significant digits, as the steps print their arithmetic (trace.short)."""
+    """Six significant digits, as the steps print their arithmetic (here and in `trace.py`)."""
     return f"{x:.6g}"
 
 

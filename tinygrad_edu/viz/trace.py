@@ -24,7 +24,7 @@ from ..fused import edge_partners
 from ..graph import walk
 from ..nn.engines import engine_of
 from ..symbolic import NEG, Symbol, local_forms
-from .fold import Fold, folded_edges, formula
+from .fold import Fold, folded_edges, formula, short
 from .labels import array, number
 from .labels import param_names as param_names_of
 
@@ -143,11 +143,6 @@ def decimal(x: float) -> str:
         return text
     text = np.format_float_positional(x, unique=True, trim="-")
     return "0" if text == "-0" else text
-
-
-def short(x: float) -> str:
-    """Six significant digits, as the steps print their arithmetic."""
-    return f"{x:.6g}"
 
 
 def _power(exponent: str) -> str:
