@@ -40,6 +40,18 @@ def literal(x: float) -> str:
     return repr(float(x))
 
 
+def container(x: Any, write: Any) -> str | None:
+    """Source that rebuilds a tuple, list or dict the step returns, each item written by `write`; None otherwise."""
+    if type(x) in (tuple, list):
+        items = [write(i) for i in x]
+        if type(x) is tuple:
+            return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+        return f"[{', '.join(items)}]"
+    if type(x) is dict:
+        return "{" + ", ".join(f"{k!r}: {write(v)}" for k, v in x.items()) + "}"
+    return None
+
+
 class Code:
     """Statements under block headers, the names they use, and the objects they refer to."""
 

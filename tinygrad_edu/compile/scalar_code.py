@@ -21,7 +21,7 @@ from ..fused import edge_partners, weighted_sum
 from ..graph import tick
 from ..sweep import RULES
 from ..value import Value
-from .code import Code
+from .code import Code, container
 from .expr import Expr, Sym, Var, as_expr, binary, call, const, explore, named_const, render
 from .record import Listener
 from .refuse import error
@@ -405,13 +405,9 @@ class ScalarStep(Listener):
             stmt.expr = call(make, self.var[id(x)], grad if grad is not None else named_const("None"))
             self.stmts.append(stmt)
             return target.text
-        if type(x) in (tuple, list):
-            items = [self._returned(i) for i in x]
-            if type(x) is tuple:
-                return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
-            return f"[{', '.join(items)}]"
-        if type(x) is dict:
-            return "{" + ", ".join(f"{k!r}: {self._returned(v)}" for k, v in x.items()) + "}"
+        text = container(x, self._returned)
+        if text is not None:
+            return text
         if x is None or isinstance(x, bool | int | float | str):
             return repr(x)
         return self.code.ref(x, "r")

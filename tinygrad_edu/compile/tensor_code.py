@@ -19,7 +19,7 @@ import numpy as np
 from .. import ops
 from ..formulas import unbroadcast
 from ..tensor import Tensor
-from .code import Code, identifier
+from .code import Code, container, identifier
 from .record import Listener
 from .refuse import engine_reads, error, traced
 
@@ -329,13 +329,9 @@ class TensorStep(Listener):
                 return self.code.ref(x, "r")
             make = self.code.ref(_result, "_tensor")
             return f"{make}({self.var[id(x)]}, {self.root_grad.get(id(x))}, {x.requires_grad!r})"
-        if type(x) in (tuple, list):
-            items = [self.result(i) for i in x]
-            if type(x) is tuple:
-                return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
-            return f"[{', '.join(items)}]"
-        if type(x) is dict:
-            return "{" + ", ".join(f"{k!r}: {self.result(v)}" for k, v in x.items()) + "}"
+        text = container(x, self.result)
+        if text is not None:
+            return text
         if x is None or isinstance(x, bool | int | float | str):
             return repr(x)
         return self.code.ref(x, "r")
