@@ -29,15 +29,9 @@ def run(script: str, *args: str) -> str:
     return done.stdout
 
 
-needs_sklearn = pytest.mark.skipif(
-    importlib.util.find_spec("sklearn") is None,
-    reason="needs scikit-learn, the compare extra: pip install -e '.[compare]'",
-)
-
-
 @pytest.mark.slow
-@needs_sklearn
 def test_tensor_digits_prints_paired_ratios() -> None:
+    pytest.importorskip("sklearn")  # its data set (conftest.py words the skip)
     out = run("bench_tensor_digits.py")
     assert "first-step check" in out
     assert re.search(r"^\| tinygrad_edu @ \+ +\| 32 +\|", out, re.M)  # the column widths follow the longest name
@@ -45,8 +39,8 @@ def test_tensor_digits_prints_paired_ratios() -> None:
 
 
 @pytest.mark.slow
-@needs_sklearn
 def test_scalar_moons_prints_round_by_round_speedups() -> None:
+    pytest.importorskip("sklearn")  # its data set (conftest.py words the skip)
     out = run("bench_scalar_moons.py")
     assert "loss check over the first" in out
     if importlib.util.find_spec("micrograd") is not None:  # the peer is installed (dev extra): its rows ran
