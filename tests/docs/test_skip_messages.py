@@ -7,11 +7,13 @@ import subprocess
 import sys
 
 import browser
+import pytest
 from conftest import TORCH, skip_reason
 from locations import ROOT
 
 
 def test_a_missing_chromedriver_is_not_called_a_missing_chromium(monkeypatch, tmp_path):
+    pytest.importorskip("selenium")  # without it (the docs extra) the skip names the extra first
     real = {"chromium": "/usr/bin/chromium", "chromedriver": "/usr/bin/chromedriver"}
     for missing, says in (
         ("chromedriver", "Chromium is installed but not chromedriver (Debian: apt-get install chromium-driver)"),
