@@ -21,7 +21,7 @@ from ..fused import edge_partners, weighted_sum
 from ..graph import walk
 from ..sweep import RULES
 from ..value import Value
-from .code import Code, container
+from .code import Code, container, literal
 from .expr import Expr, Sym, Var, as_expr, binary, call, const, explore, fill, named_const, render
 from .record import Listener
 from .refuse import error
@@ -209,8 +209,10 @@ class ScalarStep(Listener):
         label = self.names.get(id(v)) or v.name
         if v.requires_grad and v.order <= self.start:
             holder = self.code.param(v, label or "p")
-            var = self._assign(label or "p", named_const(f"{holder}.data"), f"parameter {label}", False)
+            why = f"parameter {label}" if label else "a parameter"
+            var = self._assign(label or "p", named_const(f"{holder}.data"), why, False)
             self.params[id(v)] = v
+            self.watch.add(id(v))
             self.first_data[id(v)] = v.data
         elif v.order > self.start:
             name = self.code.constant(v.data, label or "k", "a Value made inside the step")
@@ -376,6 +378,10 @@ class ScalarStep(Listener):
         self._raw(f"{name}.step()", f"{rule}; its settings are read now")
         self.optimizers.append(optimizer)
 
+    def write_grad(self, p: Any, g: Any) -> None:
+        holder = self.code.param(p, self.names.get(id(p)) or p.name or "p")
+        self._raw(f"{holder}.grad = {g if g is None or type(g) is int else literal(g)}", "set by hand in the step")
+
     def after_step(self, optimizer: Any) -> None:
         for key, p in self.params.items():
             self.first_data[key] = p.data
@@ -403,7 +409,7 @@ class ScalarStep(Listener):
     def finish(self) -> None:
         self._check_written("in the step")
         for p in self.grad_written.values():
-            if p.grad is None:
+            if p.grad is None and id(p) not in self.hand_set:
                 self._raw(f"{self.code.param(p, 'p')}.grad = None", "the step cleared this gradient")
 
     # ------------------------------------------------------------------ the return value and the text
