@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .. import value as value_py
 from ..article_names import delta_name
 from ..fused import edge_partners, weighted_sum
 from ..graph import walk
@@ -68,8 +69,9 @@ _DERIVATIVE = re.compile(r"\bd\w*/d")
 _forward_docs: dict[str, str] = {}
 
 
-def forward(op: str, a: Any, b: Any, node_many: Any = None, bias: Any = None) -> Any:
-    """The op's result as an expression of its operands (`Sym`s, or floats for constants)."""
+def forward(op: str, a: Any, b: Any) -> Any:
+    """The op's result as an expression of its operands (`Sym`s): the arithmetic of the op's method in value.py,
+    one operator or math function, or the formula it calls (`_sigmoid`, `_relu`) run on the stand-ins."""
     if op == "+":
         return a + b
     if op == "*":
@@ -82,10 +84,10 @@ def forward(op: str, a: Any, b: Any, node_many: Any = None, bias: Any = None) ->
         return a.log()
     if op == "tanh":
         return a.tanh()
-    if op == "sigmoid":  # two branches so that exp never overflows, as Value.sigmoid
-        return explore(lambda: 1.0 / (1.0 + (-a).exp()) if a >= 0 else a.exp() / (1.0 + a.exp()))
+    if op == "sigmoid":  # value.py's formula, the one Value.sigmoid runs (its two branches become a conditional)
+        return explore(lambda: value_py._sigmoid(a, exp=Sym.exp))
     if op == "relu":
-        return explore(lambda: 0.0 if a <= 0 else a)
+        return explore(lambda: value_py._relu(a))
     raise KeyError(op)
 
 
@@ -340,8 +342,11 @@ class ScalarStep(Listener):
         template = self._rules.get(key)
         if template is None:
             b = Sym(_B) if constant is None else constant
-            found = explore(lambda: RULES[op](Sym(_OUT), Sym(_A), b))
-            template = self._rules[key] = tuple(_one(as_expr(d)) for d in found)
+            found = [_one(as_expr(d)) for d in explore(lambda: RULES[op](Sym(_OUT), Sym(_A), b))]
+            if constant is not None:  # d(a * c)/da = c: the constant under the name the forward line gave it
+                c = literal(constant)
+                found = [self.number(constant) if d.kind == "const" and d.text == c else d for d in found]
+            template = self._rules[key] = tuple(found)
         slots = {_OUT: self.var[id(node)], _A: self.var[id(parents[0])]}
         if len(parents) == 2:
             slots[_B] = self.var[id(parents[1])]
