@@ -259,7 +259,7 @@ class ScalarStep(Listener):
     def _weighted_sum(self, many: Any, bias: Any) -> Expr:
         """Σ wᵢ xᵢ + b in weighted_sum's order: the products, then the bias."""
         parents, local, _ = many
-        partner = edge_partners(_FakeNode("Σw·x", many))
+        partner = edge_partners(Sym(_OUT, "Σw·x", many))  # read as weighted_sum recorded it (a stand-in node)
         terms: list[Expr] = []
         k = 0
         while k < len(parents):
@@ -491,13 +491,6 @@ _A, _B, _OUT = Var("a"), Var("b"), Var("out")  # the placeholders of the templat
 def _one(e: Expr) -> Expr:
     """`e`, or the shared `_ONE` if it is the literal 1.0 (so `d is _ONE` finds the products to skip)."""
     return _ONE if e.kind == "const" and e.text == "1.0" else e
-
-
-class _FakeNode:
-    """What `edge_partners` reads of a weighted-sum node (its op and its edges), at trace time."""
-
-    def __init__(self, op: str, many: Any) -> None:
-        self._op, self._many = op, many
 
 
 def _is_bias(many: Any, k: int) -> bool:
