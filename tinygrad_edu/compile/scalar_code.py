@@ -250,7 +250,8 @@ class ScalarStep(Listener):
             else:
                 expr = fill(template, {_A: left})
             key = "**" if op[1:2] == "*" else op
-        var = self._assign(out.name or self.names.get(id(out)) or _WORD.get(key, "v"), expr, _forward_doc(key))
+        # (a result made now is never among `names`, which names what existed before the trace)
+        var = self._assign(out.name or _WORD.get(key, "v"), expr, _forward_docs.get(key) or _forward_doc(key))
         self.var[id(out)] = var
         self.keep.append(out)
         if not out.name:
