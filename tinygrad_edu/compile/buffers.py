@@ -66,7 +66,8 @@ def _constants(items: list[Stmt | Text], code: Code) -> None:
             storage = item.result.storage
             if id(storage) not in written and storage.kind in ("planned", "fresh") and not list(item.reads()):
                 call = statement(item).partition(" = ")[2]
-                item.result.name = code.constant(item.made, item.func.rpartition(".")[2], f"{call}, made once")
+                hint = item.func.rpartition(".")[2] if item.result.temp else item.result.name
+                item.result.name = code.constant(item.made, hint, f"{call}, made once")
                 storage.kind, item.form = "external", "const"
 
 
@@ -76,6 +77,12 @@ def render(items: list[Stmt | Text], code: Code) -> None:
     for item in items:
         for var in item.reads() if type(item) is Stmt else item.reads:
             readers[id(var)] = readers.get(id(var), 0) + 1
+    made = {id(item.result) for item in items if type(item) is Stmt and item.result is not None}
+    for item in reversed(items):  # np.asarray of an array: the array itself (named as the result, if only read here)
+        if type(item) is Stmt and _no_op(item):
+            if readers.get(id(item.args[0]), 0) == 1 and id(item.args[0]) in made:
+                item.args[0].name = item.result.name
+            item.result.name, item.form = item.args[0].name, "const"
     for item in items:
         if type(item) is Stmt and item.form == "attr" and readers.get(id(item.result), 0) == 1:
             item.result.name, item.form = statement(item).partition(" = ")[2], "const"  # `W1.T`, where it is used
@@ -92,14 +99,27 @@ def render(items: list[Stmt | Text], code: Code) -> None:
             code.emit(item.indent + statement(item), item.comment)
 
 
+def _no_op(stmt: Stmt) -> bool:
+    """`np.asarray(a)` (or with a's own dtype): every variable of the code is an array at replay (a NumPy
+    scalar is made one where it arises), so this gives `a` itself."""
+    if stmt.func != "np.asarray" or len(stmt.args) != 1 or type(stmt.args[0]) is not Var or stmt.result is None:
+        return False
+    dtype = stmt.kwargs.get("dtype")
+    return set(stmt.kwargs) <= {"dtype"} and (dtype is None or dtype == f"np.{stmt.args[0].dtype.name}")
+
+
 def statement(stmt: Stmt) -> str:
     """`name = np.add(a, b, out=buf_2)`, `x.sum(axis=0)`, `a[rows, y] = t`: one recorded call as source."""
     args = [arg(a) for a in stmt.args]
     kwargs = [f"{k}={arg(v)}" for k, v in stmt.kwargs.items()]
     storage = stmt.result.storage if stmt.result is not None else None
     if storage is not None and storage.root is stmt and storage.buffer is not None:
+        name, buffer = stmt.result.name, storage.buffer
         if stmt.form == "method" and stmt.func == "copy":  # the same numbers, copied into the buffer
-            return f"{stmt.result.name} = {storage.buffer}; np.copyto({stmt.result.name}, {args[0]})"
+            return f"{name} = {buffer}; np.copyto({name}, {args[0]})"
+        if stmt.func in ("np.empty", "np.zeros", "np.ones"):  # a new array's numbers, in the buffer
+            fill = {"np.empty": "", "np.zeros": f"; {name}.fill(0)", "np.ones": f"; {name}.fill(1)"}[stmt.func]
+            return f"{name} = {buffer}{fill}"
         kwargs.append(f"out={storage.buffer}")
     if stmt.form == "set":
         return f"{args[0]}[{index(stmt.args[1])}] = {args[2]}"

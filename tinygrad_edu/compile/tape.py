@@ -12,6 +12,7 @@ an array from nowhere) marks the recording `impure`, and the generator keeps the
 from __future__ import annotations
 
 import math
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,10 +26,11 @@ Array = np.ndarray
 class Var:
     """One array value of the generated code: its name, and the storage (memory) it lives in."""
 
-    __slots__ = ("dtype", "name", "shape", "storage")
+    __slots__ = ("dtype", "name", "shape", "storage", "temp")
 
     def __init__(self, name: str, storage: Storage, array: Array) -> None:
         self.name, self.storage, self.shape, self.dtype = name, storage, array.shape, array.dtype
+        self.temp = False  # named t, t_2, ... by the tape: a better name may come (a formula's local variable)
 
 
 class Storage:
@@ -195,6 +197,7 @@ def _plain_all(x: Any) -> Any:
 # ---------------------------------------------------------------------- the tape
 
 _local = threading.local()
+_asarray, _array = np.asarray, np.array  # (the tape's own use: never recorded, even while they are swapped)
 _CREATORS = ("arange", "zeros", "ones", "empty", "full", "asarray", "array", "ascontiguousarray")
 _METADATA = {np.shape, np.ndim, np.result_type, np.size}
 
@@ -220,13 +223,13 @@ class Tape:
 
     def stage(self, array: Any, name: str, kind: str, root: Stmt | None = None) -> Staged:
         """`array` as a stand-in holding a new variable `name` in a new storage of `kind`."""
-        array = np.asarray(array)
+        array = _asarray(_plain(array))
         staged = np.ndarray.view(array, Staged)
         staged.var = Var(name, Storage(kind, root), array)
         return staged
 
     def alias(self, array: Any, name: str, storage: Storage) -> Staged:
-        staged = np.ndarray.view(np.asarray(array), Staged)
+        staged = np.ndarray.view(_asarray(_plain(array)), Staged)
         staged.var = Var(name, storage, staged)
         return staged
 
@@ -259,15 +262,35 @@ class Tape:
         def create(*args: Any, **kwargs: Any) -> Any:
             if self.depth or threading.get_ident() != owner:
                 return original(*args, **kwargs)
-            wraps = name in ("asarray", "array", "ascontiguousarray")  # (not handed to __array_function__)
-            if wraps and not any(isinstance(a, Staged) for a in _leaves(args)):
-                return original(*args, **kwargs)
+            staged = any(isinstance(a, Staged) for a in _leaves(args))
+            if name in ("asarray", "array", "ascontiguousarray") and not staged and _is_array(args[0]):
+                return original(*args, **kwargs)  # (an array from elsewhere: used as an argument, it is refused)
             out = self.call("call", f"np.{name}", args, kwargs, _on_plain(original, args, kwargs))
-            if not wraps and name != "empty":
-                self.last.made = np.array(_plain(out))
+            if not staged and name != "empty":  # made from literals only: a constant, unless written into
+                self.last.made = _array(_plain(out))
             return out
 
         return create
+
+    @contextmanager
+    def names_from(self, function: Any) -> Iterator[None]:
+        """Name the values `function` makes after its own local variables (`shifted`, `e`, `total`)."""
+        code, previous = getattr(function, "__code__", None), sys.getprofile()
+        found: dict[int, tuple[Var, str]] = {}
+
+        def profile(frame: Any, event: str, arg: Any) -> None:
+            if event == "return" and frame.f_code is code:
+                staged = {k: v.var for k, v in frame.f_locals.items() if isinstance(v, Staged) and v.var is not None}
+                found.update((id(var), (var, k)) for k, var in staged.items())
+
+        sys.setprofile(profile)
+        try:
+            yield
+        finally:
+            sys.setprofile(previous)
+            for var, local in found.values():  # (only values the tape made and named t, t_2, ...)
+                if var.temp and local not in ("out", "result"):
+                    var.name, var.temp = self.name(local), False
 
     # -------------------------------------------------------------- recording
 
@@ -319,7 +342,7 @@ class Tape:
         if not result or value is None:
             return value
         if isinstance(value, np.generic):
-            value, stmt.scalar = np.asarray(value), True  # a NumPy scalar: a 0-d array of the same dtype
+            value, stmt.scalar = _asarray(value), True  # a NumPy scalar: a 0-d array of the same dtype
         if not isinstance(value, np.ndarray):
             self.impure = f"{func or form} gave a {type(value).__name__}, not an array"
             return value
@@ -327,12 +350,15 @@ class Tape:
         name = self.name(self.hint)
         staged = self.alias(value, name, base) if base is not None else self.stage(value, name, "planned", stmt)
         stmt.result = staged.var
+        staged.var.temp = True
+        if func == "np.empty" or (func in ("np.zeros", "np.ones") and "dtype" in kwargs):
+            stmt.outable = True  # a buffer serves: np.empty's numbers are any; zeros and ones are filled in
         return staged
 
     def _base_of(self, value: Array, args: Any) -> Storage | None:
         """The storage `value` shares memory with (a view), or None (new memory)."""
         for a in _leaves(args):
-            if isinstance(a, Staged) and a.var is not None and np.may_share_memory(value, _plain(a)):
+            if isinstance(a, Staged) and a.var is not None and np.may_share_memory(_plain(value), _plain(a)):
                 return a.var.storage
         return None
 
@@ -363,6 +389,10 @@ class Tape:
 
 class Source(str):
     """Source text standing for an argument (a literal, a constant's name)."""
+
+
+def _is_array(x: Any) -> bool:
+    return isinstance(x, np.ndarray) or (type(x) in (list, tuple) and any(isinstance(i, np.ndarray) for i in x))
 
 
 def _leaves(x: Any) -> Iterator[Any]:

@@ -228,7 +228,8 @@ class TensorStep(Listener):
             try:
                 if cast is not None:
                     staged = [np.asarray(s).astype(cast, copy=False) for s in staged]
-                result, saved = op.forward(*staged, *args, **kwargs)
+                with tape.names_from(op.forward):
+                    result, saved = op.forward(*staged, *args, **kwargs)
                 if isinstance(result, Staged) and result.ndim == 0 and result.var is not None:
                     result = np.asarray(result)  # a reduction gives a NumPy scalar; a tensor holds an array
             except Exception as error:  # a path the stand-ins cannot take: the op's own call is written instead
@@ -265,7 +266,7 @@ class TensorStep(Listener):
         """Give the op's result the graph's name (`name()`), if the op's own lines made it."""
         for item in self.tape.items[start:]:
             if getattr(item, "result", None) is result.var:
-                result.var.name = name()
+                result.var.name, result.var.temp = name(), False
                 return
 
     # ------------------------------------------------------------------ backward
@@ -313,7 +314,8 @@ class TensorStep(Listener):
         if id(node) in self.saved:
             with tape.recording("t"):
                 try:
-                    grads = op.backward(self.saved[id(node)], g, node._needs)
+                    with tape.names_from(op.backward):
+                        grads = op.backward(self.saved[id(node)], g, node._needs)
                 except Exception as error:
                     tape.impure = tape.impure or f"{type(error).__name__}: {error}"
             ok = not tape.impure and grads is not None and len(grads) == len(real)
@@ -457,13 +459,13 @@ class TensorStep(Listener):
 
     def result(self, x: Any) -> str:
         """Source text that rebuilds `fn`'s return value from the replay's arrays; writes the code into `code`."""
-        text = self._result(x)
-        for staged in self.returned:  # what is returned leaves the step: allocated at each replay, as eager does
+        self._result(x)  # (first to find what is returned: it leaves the step, so it is allocated at each
+        for staged in self.returned:  # replay, as eager does; then again, with the names the code ended with)
             if staged.var.storage.kind == "planned":
                 staged.var.storage.kind = "pinned"
         buffers.plan(self.tape.items, self.code)
         buffers.render(self.tape.items, self.code)
-        return text
+        return self._result(x)
 
     def _result(self, x: Any) -> str:
         if type(x) is Tensor:
