@@ -218,6 +218,10 @@ class Tape:
         self.last: Stmt = Stmt("call", "", [], {})
         self.hint = "t"
         self.indent = ""  # "    " inside the `else:` of a guarded update
+        self.originals = {name: getattr(np, name) for name in _CREATORS}
+        self.makers = {name: self._creator(name, f, threading.get_ident()) for name, f in self.originals.items()}
+        self.watch: Any = None  # the code object of the formula whose locals name values (names_from)
+        self.frame: Any = None
 
     # -------------------------------------------------------------- values
 
@@ -247,15 +251,15 @@ class Tape:
         """Make this the active tape while a formula runs; NumPy's array makers (`np.zeros`, ...) record too."""
         outer = getattr(_local, "tape", None)
         _local.tape, self.hint = self, hint
-        saved = {name: getattr(np, name) for name in _CREATORS}
-        owner = threading.get_ident()
-        for name, original in saved.items():
-            setattr(np, name, self._creator(name, original, owner))
+        if outer is None:
+            for name, maker in self.makers.items():
+                setattr(np, name, maker)
         try:
             yield self
         finally:
-            for name, original in saved.items():
-                setattr(np, name, original)
+            if outer is None:
+                for name, original in self.originals.items():
+                    setattr(np, name, original)
             _local.tape = outer
 
     def _creator(self, name: str, original: Callable[..., Any], owner: int) -> Callable[..., Any]:
@@ -275,22 +279,25 @@ class Tape:
     @contextmanager
     def names_from(self, function: Any) -> Iterator[None]:
         """Name the values `function` makes after its own local variables (`shifted`, `e`, `total`)."""
-        code, previous = getattr(function, "__code__", None), sys.getprofile()
-        found: dict[int, tuple[Var, str]] = {}
-
-        def profile(frame: Any, event: str, arg: Any) -> None:
-            if event == "return" and frame.f_code is code:
-                staged = {k: v.var for k, v in frame.f_locals.items() if isinstance(v, Staged) and v.var is not None}
-                found.update((id(var), (var, k)) for k, var in staged.items())
-
-        sys.setprofile(profile)
+        self.watch, self.frame = getattr(function, "__code__", None), None
         try:
             yield
         finally:
-            sys.setprofile(previous)
-            for var, local in found.values():  # (only values the tape made and named t, t_2, ...)
-                if var.temp and local not in ("out", "result"):
-                    var.name, var.temp = self.name(local), False
+            frame, self.watch, self.frame = self.frame, None, None
+            if frame is not None:  # (a finished frame keeps its locals as they were at its return)
+                for local, value in frame.f_locals.items():
+                    var = value.var if isinstance(value, Staged) else None
+                    if var is not None and var.temp and local not in ("out", "result"):
+                        var.name, var.temp = self.name(local), False
+
+    def _find_frame(self) -> None:
+        """The frame of the watched function, found from the first call it records."""
+        frame = sys._getframe(2)
+        for _ in range(8):
+            if frame is None or frame.f_code is self.watch:
+                self.frame = frame
+                return
+            frame = frame.f_back
 
     # -------------------------------------------------------------- recording
 
@@ -330,6 +337,8 @@ class Tape:
 
     def call(self, form: str, func: str, args: Any, kwargs: dict, run: Callable[[], Any], result: bool = True) -> Any:
         """Run one NumPy call on the real arrays and record it; its result is a new variable or a view."""
+        if self.watch is not None and self.frame is None:
+            self._find_frame()
         stmt = Stmt(form, func, [self._arg(a) for a in args], {k: self._arg(v) for k, v in kwargs.items()})
         self.depth += 1
         try:
