@@ -14,6 +14,7 @@ from test_compile_replay import _equal, _state
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor, nn, optim
+from tinygrad_edu.errors import GraphError
 
 
 def _mlp(batch: int, seed: int = 0) -> tuple[Any, Any, Any, list[tuple[np.ndarray, np.ndarray]]]:
@@ -130,3 +131,17 @@ def test_adam_is_written_as_its_own_step() -> None:
     step = tg.compile(train_step)
     step(np.ones((4, 3), np.float32))
     assert "    optimizer.step()  # Adam" in step.source
+
+
+def test_a_graph_from_before_a_replay_sees_the_parameters_written_in_place() -> None:
+    """The written-out update notes its in-place writes (version counters), as `optimizer.step()` does: a
+    graph built before a replay and differentiated after it raises instead of mixing old and new weights."""
+    model, _, train_step, batches = _mlp(8)
+    step = tg.compile(train_step)
+    step(*batches[0])
+    step(*batches[1])
+    before = tg.cross_entropy(model(Tensor(batches[2][0])), batches[2][1])  # an eager graph on the weights now
+    step(*batches[3])  # a replay: SGD writes every weight in place
+    assert "bump_versions(" in step.source
+    with pytest.raises(GraphError, match="modified by an in-place operation"):
+        before.backward()

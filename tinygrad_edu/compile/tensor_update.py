@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import optim
 from ..tensor import Tensor
-from ..versions import bump_version as original_bump
+from ..versions import bump_versions
 from .tape import Named, Staged, Tape
 
 
@@ -71,15 +71,19 @@ def stage_update(step: Any, optimizer: Any) -> bool:
     tape.indent = "    "
     for group in groups:
         tape.text(f"{group.lr} = {group.name}['lr']", "the learning rate, read now")
-    bumped: list[str] = []
+    bumped: list[Any] = []
+    written: list[str] = []
     original = optim.bump_version
     optim.bump_version = bumped.append  # noted, and written below as the replay's line
     try:
         for group in groups:
             for p in group["params"]:
-                if p.grad is not None and not _one(step, optimizer, p, group, bumped):
+                if p.grad is not None and not _one(step, optimizer, p, group, bumped, written):
                     del tape.items[start:]
                     return False
+        if written:
+            bump = step.code.ref(bump_versions, "bump_versions")
+            tape.text(f"{bump}({', '.join(written)})", "the in-place writes above, noted as step() notes them")
     finally:
         optim.bump_version = original
         tape.indent = ""
@@ -105,7 +109,7 @@ def _indented(tape: Tape, line: str) -> Any:
     return item
 
 
-def _one(step: Any, optimizer: Any, p: Tensor, group: _Group, bumped: list[Any]) -> bool:
+def _one(step: Any, optimizer: Any, p: Tensor, group: _Group, bumped: list[Any], written: list[str]) -> bool:
     """Record `optimizer._update` for one parameter; False if the tape cannot write it."""
     tape: Tape = step.tape
     label = step.operand(p)
@@ -121,9 +125,6 @@ def _one(step: Any, optimizer: Any, p: Tensor, group: _Group, bumped: list[Any])
             tape.impure = tape.impure or f"{type(error).__name__}: {error}"
     if tape.impure:
         return False
-    bump = step.code.ref(original_bump, "bump_version")
-    for t in bumped:
-        if t is fake:
-            tape.text(f"{bump}({step.code.param(p, label.var.name)})", "an in-place write, noted as step() does")
+    written.extend(step.code.param(p, label.var.name) for t in bumped if t is fake)
     bumped.clear()
     return isinstance(fake.data, Staged)
