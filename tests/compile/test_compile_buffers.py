@@ -84,7 +84,7 @@ def test_buffers_are_reused_once_their_values_are_dead() -> None:
     assert "linear = np.matmul(x, model_0_weight.T, out=buf)" in step.source
 
 
-def _settings_run(change: Any) -> None:
+def _settings_run(change: Any, traces: int = 1) -> None:
     """Train an eager and a compiled copy; from step 3, `change(opt)` on both; compare after every step."""
 
     def build() -> tuple[Any, Any, Any]:
@@ -102,7 +102,7 @@ def _settings_run(change: Any) -> None:
         assert _equal(np.asarray(loss_e.data), np.asarray(loss_c.data)), f"loss differs at step {k}"
         for i, (a, b) in enumerate(zip(_state(model_e, opt_e), _state(model_c, opt_c), strict=True)):
             assert _equal(a, b), f"state item {i} differs after step {k}"
-    assert compiled.traces == 1
+    assert compiled.traces == traces
 
 
 def test_a_learning_rate_schedule_is_read_at_every_replay() -> None:
@@ -112,8 +112,9 @@ def test_a_learning_rate_schedule_is_read_at_every_replay() -> None:
 @pytest.mark.parametrize("setting", [{"momentum": 0.9}, {"weight_decay": 1e-2}])
 def test_switching_a_branch_of_the_rule_on_after_the_trace_runs_the_optimizers_own_step(setting: dict) -> None:
     """The update was written for momentum = weight decay = 0; with either switched on, the code's check
-    sends the update to `optimizer.step()`, which takes the other branch, as the eager step does."""
-    _settings_run(lambda opt: opt.param_groups[0].update(setting))
+    sends the update to `optimizer.step()`, which takes the other branch, as the eager step does. (Momentum's
+    first step makes its buffers, and a step with buffers traces again: the guard holds which exist.)"""
+    _settings_run(lambda opt: opt.param_groups[0].update(setting), traces=2 if "momentum" in setting else 1)
 
 
 def test_adam_is_written_as_its_own_step() -> None:
@@ -142,6 +143,6 @@ def test_a_graph_from_before_a_replay_sees_the_parameters_written_in_place() -> 
     step(*batches[1])
     before = tg.cross_entropy(model(Tensor(batches[2][0])), batches[2][1])  # an eager graph on the weights now
     step(*batches[3])  # a replay: SGD writes every weight in place
-    assert "bump_versions(" in step.source
+    assert "bump_version(params.model_0_weight, params.model_0_bias," in step.source
     with pytest.raises(GraphError, match="modified by an in-place operation"):
         before.backward()

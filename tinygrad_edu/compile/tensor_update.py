@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import optim
 from ..tensor import Tensor
-from ..versions import bump_versions
+from ..versions import bump_version
 from .tape import Named, Staged, Tape
 
 
@@ -82,7 +82,7 @@ def stage_update(step: Any, optimizer: Any) -> bool:
                     del tape.items[start:]
                     return False
         if written:
-            bump = step.code.ref(bump_versions, "bump_versions")
+            bump = step.code.ref(bump_version, "bump_version")
             tape.text(f"{bump}({', '.join(written)})", "the in-place writes above, noted as step() notes them")
     finally:
         optim.bump_version = original
