@@ -11,7 +11,6 @@ as the eager step does: a user may keep them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -162,9 +161,3 @@ def index(a: Any) -> str:
     if type(a) is tuple:
         return ", ".join(one(i) for i in a) if a else "()"
     return one(a)
-
-
-def reading(items: list[Stmt | Text]) -> Callable[[Var], bool]:
-    """Whether a variable is read by any item (unused intermediate names can be dropped)."""
-    read = {id(v) for item in items for v in (item.reads() if type(item) is Stmt else item.reads)}
-    return lambda var: id(var) in read

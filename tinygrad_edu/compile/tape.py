@@ -60,8 +60,8 @@ class Stmt:
         self.made: Any = None  # what an array maker (np.arange, np.zeros) made: a constant, unless written into
 
     def reads(self) -> Iterator[Var]:
-        yield from _vars(self.args)
-        yield from _vars(list(self.kwargs.values()))
+        yield from variables(self.args)
+        yield from variables(list(self.kwargs.values()))
 
 
 class Text:
@@ -74,14 +74,14 @@ class Text:
         self.indent = ""
 
 
-def _vars(items: list[Any]) -> Iterator[Var]:
+def variables(items: list[Any]) -> Iterator[Var]:
     for item in items:
         if type(item) is Var:
             yield item
         elif type(item) in (tuple, list):
-            yield from _vars(list(item))
+            yield from variables(list(item))
         elif type(item) is slice:
-            yield from _vars([item.start, item.stop, item.step])
+            yield from variables([item.start, item.stop, item.step])
 
 
 class Named(float):
@@ -125,16 +125,16 @@ class Staged(np.ndarray):
         return _active().function(func, args, kwargs)
 
     def __getitem__(self, index: Any) -> Any:
-        return _active().call("get", "", (self, index), {}, lambda: _plain(self)[_plain_all(index)])
+        return _active().call("get", "", (self, index), {}, lambda: plain(self)[_plain_all(index)])
 
     def __setitem__(self, index: Any, value: Any) -> None:
         tape = _active()
-        tape.call("set", "", (self, index, value), {}, _on_plain(_plain(self).__setitem__, (index, value), {}))
+        tape.call("set", "", (self, index, value), {}, _on_plain(plain(self).__setitem__, (index, value), {}))
         tape.last.writes = self.var
 
     @property
     def T(self) -> Any:  # noqa: N802 (NumPy's name)
-        return _active().call("attr", "T", (self,), {}, lambda: _plain(self).T)
+        return _active().call("attr", "T", (self,), {}, lambda: plain(self).T)
 
 
 def _method(name: str, outable: bool) -> Callable[..., Any]:
@@ -142,7 +142,7 @@ def _method(name: str, outable: bool) -> Callable[..., Any]:
         tape = _active()
         if "out" in kwargs:
             tape.impure = f".{name}(out=...) is not one the tape writes"
-        out = tape.call("method", name, (self, *args), kwargs, _on_plain(getattr(_plain(self), name), args, kwargs))
+        out = tape.call("method", name, (self, *args), kwargs, _on_plain(getattr(plain(self), name), args, kwargs))
         tape.last.outable = outable and tape.last.result is not None
         return out
 
@@ -160,7 +160,7 @@ def _read(name: str) -> Callable[..., Any]:
         tape = getattr(_local, "tape", None)
         if tape is not None:  # (outside a recording, a debugger's repr)
             tape.impure = f"{name}() reads an array into Python"
-        return getattr(_plain(self), name)(*args, **kwargs)
+        return getattr(plain(self), name)(*args, **kwargs)
 
     return read
 
@@ -171,7 +171,7 @@ for _name in ("fill", "sort", "put", "resize", "itemset", "partition", "__repr__
     setattr(Staged, _name, _read(_name))
 
 
-def _plain(x: Any) -> Any:
+def plain(x: Any) -> Any:
     return np.ndarray.view(x, np.ndarray) if isinstance(x, Staged) else x
 
 
@@ -227,13 +227,13 @@ class Tape:
 
     def stage(self, array: Any, name: str, kind: str, root: Stmt | None = None) -> Staged:
         """`array` as a stand-in holding a new variable `name` in a new storage of `kind`."""
-        array = _asarray(_plain(array))
+        array = _asarray(plain(array))
         staged = np.ndarray.view(array, Staged)
         staged.var = Var(name, Storage(kind, root), array)
         return staged
 
     def alias(self, array: Any, name: str, storage: Storage) -> Staged:
-        staged = np.ndarray.view(_asarray(_plain(array)), Staged)
+        staged = np.ndarray.view(_asarray(plain(array)), Staged)
         staged.var = Var(name, storage, staged)
         return staged
 
@@ -271,7 +271,7 @@ class Tape:
                 return original(*args, **kwargs)  # (an array from elsewhere: used as an argument, it is refused)
             out = self.call("call", f"np.{name}", args, kwargs, _on_plain(original, args, kwargs))
             if not staged and name != "empty":  # made from literals only: a constant, unless written into
-                self.last.made = _array(_plain(out))
+                self.last.made = _array(plain(out))
             return out
 
         return create
@@ -339,7 +339,7 @@ class Tape:
         """Run one NumPy call on the real arrays and record it; its result is a new variable or a view."""
         if self.watch is not None and self.frame is None:
             self._find_frame()
-        stmt = Stmt(form, func, [self._arg(a) for a in args], {k: self._arg(v) for k, v in kwargs.items()})
+        stmt = Stmt(form, func, [self.argument(a) for a in args], {k: self.argument(v) for k, v in kwargs.items()})
         self.depth += 1
         try:
             value = run()
@@ -367,11 +367,11 @@ class Tape:
     def _base_of(self, value: Array, args: Any) -> Storage | None:
         """The storage `value` shares memory with (a view), or None (new memory)."""
         for a in _leaves(args):
-            if isinstance(a, Staged) and a.var is not None and np.may_share_memory(_plain(value), _plain(a)):
+            if isinstance(a, Staged) and a.var is not None and np.may_share_memory(plain(value), plain(a)):
                 return a.var.storage
         return None
 
-    def _arg(self, a: Any) -> Any:
+    def argument(self, a: Any) -> Any:
         """An argument as what rendering needs: a Var, a structure of them, or source text (`Source`)."""
         if isinstance(a, Staged):
             if a.var is None:
@@ -379,9 +379,9 @@ class Tape:
                 return Source("?")
             return a.var
         if type(a) in (tuple, list):
-            return type(a)(self._arg(i) for i in a)
+            return type(a)(self.argument(i) for i in a)
         if type(a) is slice:
-            return slice(self._arg(a.start), self._arg(a.stop), self._arg(a.step))
+            return slice(self.argument(a.start), self.argument(a.stop), self.argument(a.step))
         if type(a) is Named:
             return Source(a.text)
         if a is None or a is Ellipsis or type(a) in (bool, int, str):

@@ -27,7 +27,7 @@ from . import buffers
 from .code import Code, container, identifier
 from .record import Listener
 from .refuse import engine_reads, error, traced
-from .tape import Named, Staged, Tape, _plain, _vars
+from .tape import Named, Staged, Tape, plain, variables
 from .tensor_update import stage_update
 
 
@@ -42,7 +42,7 @@ def _same(staged: Any, real: Any) -> bool:
     """Whether the stand-in computed exactly the eager engine's array (shape, dtype, every number)."""
     if not isinstance(staged, Staged) or staged.var is None:
         return False
-    a, b = _plain(staged), np.asarray(real).view(np.ndarray)
+    a, b = plain(staged), np.asarray(real).view(np.ndarray)
     return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
 
 
@@ -234,7 +234,7 @@ class TensorStep(Listener):
                     result = np.asarray(result)  # a reduction gives a NumPy scalar; a tensor holds an array
             except Exception as error:  # a path the stand-ins cannot take: the op's own call is written instead
                 tape.impure = tape.impure or f"{type(error).__name__}: {error}"
-        ok = not tape.impure and _same(result, real) and "?" not in buffers.arg(tape._arg(saved))
+        ok = not tape.impure and _same(result, real) and "?" not in buffers.arg(tape.argument(saved))
         tape.impure = ""
         return (result, saved) if ok else (None, None)
 
@@ -307,7 +307,7 @@ class TensorStep(Listener):
     def _op_backward(self, node: Any, g: Staged) -> list[Any]:
         """The node's op's backward on the stand-ins (checked against the real arrays), or its own call."""
         op, tape = node._op, self.tape
-        real = op.backward(node._saved, _plain(g), node._needs)
+        real = op.backward(node._saved, plain(g), node._needs)
         start = len(tape.items)
         tape.text("", f"# {_doc(op)[1]}")
         grads: Any = None
@@ -339,7 +339,8 @@ class TensorStep(Listener):
         ]
         if id(node) in self.saved:
             saved = self.saved[id(node)]
-            text, reads = buffers.arg(self.tape._arg(saved)), [v for v in _vars([self.tape._arg(saved)])]
+            written = self.tape.argument(saved)
+            text, reads = buffers.arg(written), list(variables([written]))
         else:
             text, reads = self.saved_text[id(node)], []
         cls = self.code.ref(op, op.__name__)
@@ -352,7 +353,7 @@ class TensorStep(Listener):
                 out.append(None)
                 continue
             staged = self._opaque(grad, name)
-            if grad is not _plain(g) and type(grad) is np.ndarray and grad.base is None:
+            if grad is not plain(g) and type(grad) is np.ndarray and grad.base is None:
                 self.fresh.add(id(staged.var))
             out.append(staged)
         return out
