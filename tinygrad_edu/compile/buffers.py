@@ -73,9 +73,9 @@ def _constants(items: list[Stmt | Text], code: Code) -> None:
 def render(items: list[Stmt | Text], code: Code) -> None:
     """Write the items into `code`: one line per NumPy call, under the block headers."""
     readers: dict[int, int] = {}
-    for item in items:
+    for item in items:  # (a line of text counts as many readers: its text already holds the names)
         for var in item.reads() if type(item) is Stmt else item.reads:
-            readers[id(var)] = readers.get(id(var), 0) + 1
+            readers[id(var)] = readers.get(id(var), 0) + (1 if type(item) is Stmt else 2)
     made = {id(item.result) for item in items if type(item) is Stmt and item.result is not None}
     for item in reversed(items):  # np.asarray of an array: the array itself (named as the result, if only read here)
         if type(item) is Stmt and _no_op(item):
