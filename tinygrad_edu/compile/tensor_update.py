@@ -59,6 +59,8 @@ class _State(dict):
 
 def stage_update(step: Any, optimizer: Any) -> bool:
     """Write `optimizer.step()` as NumPy calls into `step`'s tape; False where it cannot (then nothing is written)."""
+    if type(optimizer).step is not optim.Optimizer.step:  # a step() of its own: call it
+        return False
     tape: Tape = step.tape
     start = len(tape.items)
     groups = [_Group(group, f"lr_{i}" if i else "lr") for i, group in enumerate(optimizer.param_groups)]
