@@ -25,6 +25,7 @@ from .code import Code, container, literal
 from .expr import Expr, Sym, Var, as_expr, binary, call, const, explore, fill, named_const, render
 from .record import Listener
 from .refuse import error
+from .scalar_update import written_update
 
 DEPTH = 40  # deepest expression a statement may hold (CPython's parser and compiler recurse on nesting)
 SIZE = 400  # most operators in one statement
@@ -374,8 +375,13 @@ class ScalarStep(Listener):
         self._check_written("before optimizer.step()")
         self._block("update")
         name = self.code.ref(optimizer, "optimizer")
-        rule = (type(optimizer).__doc__ or "").strip().splitlines()[0].rstrip(":")
-        self._raw(f"{name}.step()", f"{rule}; its settings are read now")
+        holders = {key: self.holder.get(key) or self.code.param(p, "p") for key, p in self.grad_written.items()}
+        lines = written_update(optimizer, holders, name, self.code.name, self.loss)
+        if lines is None:  # a rule that reads its state (momentum, Adam): the optimizer's own step, every call
+            rule = ((type(optimizer).__doc__ or "").strip().splitlines() or [type(optimizer).__name__])[0].rstrip(":")
+            lines = [(f"{name}.step()", f"{rule}; its settings and state are read now")]
+        for line, comment in lines:
+            self._raw(line, comment)
         self.optimizers.append(optimizer)
 
     def write_grad(self, p: Any, g: Any) -> None:
