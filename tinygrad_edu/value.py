@@ -164,9 +164,8 @@ class Value(Node):
         `gradient` is dL/d(self) to start from (PyTorch's name; 1.0 when self is the loss). Leaves
         accumulate across calls, as in PyTorch: call backward twice and their grads double; reset
         with `v.grad = None` (or `model.zero_grad()`). Intermediate nodes show the gradient of this
-        pass only. The graph is kept, so backward can be called again.
-        With `create_graph=True` every `.grad` is a Value with a graph of its own, which can be
-        differentiated again (second derivatives) and drawn.
+        pass only. The graph is kept, so backward can be called again. With `create_graph=True` every
+        `.grad` is a Value with a graph of its own, to differentiate again (second derivatives) and draw.
         """
         if not self.requires_grad:
             raise GraphError(
@@ -187,16 +186,14 @@ class Value(Node):
             g = node.grad
             if check:
                 check_backward(node._op, [d * g for d in node._locals], ["()"] * len(node._locals), node._order)
-            # The chain rule per edge, read from the fields the forward pass wrote (one or two parents, or Σw·x's
-            # many): zip(node._parents, node._locals) builds two tuples a node (the deep chain measured slower).
+            # Each edge from the fields the forward pass wrote (zip(node._parents, node._locals) measured slower)
             a = node._a
             if a is not None:
                 add(a, node._da * g)
                 if node._b is not None:
                     add(node._b, node._db * g)
             elif node._many is not None:
-                parents, local, _ = node._many
-                for parent, d in zip(parents, local):
+                for parent, d in zip(*node._many[:2]):  # Σw·x: (parents, local derivatives, ...)
                     add(parent, d * g)
 
     # ------------------------------------------------------------------ the edges (read as graph.Node's protocol)
@@ -339,8 +336,7 @@ def _graph_below(root: Value) -> list[Value]:
     """
     if root._a is not None or root._many is not None or root.grad is None:
         root.grad = 0.0
-    seen = {root}
-    found = [root]  # in the order found: nearly newest first already, so the sort below is quick
+    seen, found = {root}, [root]  # found: in the order found, nearly newest first, so the sort below is quick
     stack = [root]
     while stack:
         node = stack.pop()
