@@ -301,3 +301,23 @@ def test_softmax_on_values_shifts_by_each_call_s_own_maximum(which: str) -> None
         replay = compiled(x)
         assert [v.data for v in replay] == [v.data for v in eager] and w.grad == eager_grad
     assert compiled.traces == 1 and "max(" in compiled.source
+
+
+def test_a_tensor_gradient_cleared_by_hand_in_the_step_traces_once_more_and_equals_eager() -> None:
+    """On the tensor engine the hand-written clear is not recorded: call 2 (its .grad filled by call 1) traces
+    again, and from then on every call replays; every call equals eager."""
+
+    def build() -> tuple[list[Any], Any, Callable[..., Any]]:
+        w = Tensor(np.full((3, 1), 0.3, np.float32), requires_grad=True)
+        opt = optim.SGD([w], lr=0.1)
+
+        def step(x: Any) -> Any:
+            w.grad = None
+            loss = (x @ w).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return [w], opt, step
+
+    assert _lockstep(build, TENSOR_CALLS).traces == 2
