@@ -358,18 +358,27 @@ def tolerance_for(
     return {"rtol": r, "atol": a, "why": why, "dtype": worst}
 
 
+def as_input(model: Any, inputs: Any) -> Any:
+    """The data as a Tensor in the dtype of the model's first parameter (the layer that reads it), as a
+    DataLoader's batches match the model: a float32 layer refuses a float64 Tensor, as in PyTorch."""
+    from ..tensor import Tensor
+
+    first = next(iter(model.state_dict().values()), None)
+    dtype = first.dtype if isinstance(first, np.ndarray) and first.dtype.kind == "f" else None
+    return Tensor(np.asarray(inputs, dtype=dtype))
+
+
 def autodiff(
     model: Any, loss_fn: Callable[[Any, Any], Any], inputs: Any, targets: Any
 ) -> tuple[dict[str, np.ndarray], float, list[trace.LayerTrace], dict[str, Any]]:
     """Forward (recording each layer), loss, backward; the gradients as float64 state-shaped arrays."""
     from ..nn import engine_of
     from ..retention import keep_graph
-    from ..tensor import Tensor
     from ..viz.modules import record_modules  # which module made which node: report.draw()'s clusters
 
     state = {k: np.asarray(v) for k, v in model.state_dict().items()}
     engine = engine_of(model, "tensor")
-    x: Any = np.asarray(inputs, dtype=np.float64).tolist() if engine == "value" else Tensor(np.asarray(inputs))
+    x: Any = np.asarray(inputs, dtype=np.float64).tolist() if engine == "value" else as_input(model, inputs)
     model.zero_grad()
     with trace.record(model) as recorder, record_modules() as calls:
         out = model(x)
