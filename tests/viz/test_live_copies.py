@@ -33,4 +33,4 @@ def test_a_running_live_view_refuses_to_be_copied_and_says_what_to_copy(view, ho
 def test_its_history_pickles_with_the_same_numbers(view):
     history = view.stop()
     clone = pickle.loads(pickle.dumps(history))
-    assert clone.history == history.history and len(history.history["loss"]) == 2
+    assert clone.history == history.history and history.history["loss"]  # (stop() may end it before epoch 2)
