@@ -287,3 +287,51 @@ def test_a_gradient_set_by_hand_to_a_value_is_refused() -> None:
 
     with pytest.raises(CompileError, match=r"p\.grad = <a Value> by hand"):
         tg.compile(step)([2.0])
+
+
+# ---------------------------------------------------------------------- the package's own functions are trace-safe
+
+
+@pytest.mark.parametrize("which", ["softmax", "log_softmax"])
+def test_softmax_on_values_shifts_by_each_call_s_own_maximum(which: str) -> None:
+    """softmax's shift max(x) is a node of the graph (`max(...)` in the code), not a float read at trace time:
+    with call 1's maximum frozen, call 2's e^(800 - 1) would overflow; with the node it equals eager."""
+    from tinygrad_edu.nn import functional as F
+
+    w = Value(1.0, name="w")
+    fn = getattr(F, which)
+
+    def step(x: Any) -> Any:
+        out = fn([w * v for v in x])
+        out[0].backward()
+        return out
+
+    compiled = tg.compile(step)
+    for x in ([0.0, 1.0, 0.5], [800.0, 0.0, -3.0], [-2.0, 650.0, 0.25], [0.0, 1.0, 0.5]):
+        w.grad = None
+        eager = step([Value(v, requires_grad=False) for v in x])
+        eager_grad = w.grad
+        w.grad = None
+        replay = compiled(x)
+        assert [v.data for v in replay] == [v.data for v in eager] and w.grad == eager_grad
+    assert compiled.traces == 1 and "max(" in compiled.source
+
+
+def test_a_tensor_gradient_cleared_by_hand_in_the_step_traces_once_more_and_equals_eager() -> None:
+    """On the tensor engine the hand-written clear is not recorded: call 2 (its .grad filled by call 1) traces
+    again, and from then on every call replays; every call equals eager."""
+
+    def build() -> tuple[list[Any], Any, Callable[..., Any]]:
+        w = Tensor(np.full((3, 1), 0.3, np.float32), requires_grad=True)
+        opt = optim.SGD([w], lr=0.1)
+
+        def step(x: Any) -> Any:
+            w.grad = None
+            loss = (x @ w).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return [w], opt, step
+
+    assert _lockstep(build, TENSOR_CALLS).traces == 2
