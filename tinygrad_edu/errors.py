@@ -116,6 +116,11 @@ class CompileError(TinygradEduError, RuntimeError):
     which line of the step and what to write instead)."""
 
 
+class UpdateReadsState(Exception):  # noqa: N818 (a signal, never seen by users)
+    """Internal to `compile`: an optimizer's rule read its state while being written out as code (momentum,
+    Adam); `compile.scalar_update` catches it and calls `optimizer.step()` instead."""
+
+
 class RuleBranch(Exception):  # noqa: N818 (a signal, never seen by users)
     """Internal to `compile`: a derivative rule branched on a value while being written out as code;
     `compile.expr.explore` catches it and runs the rule once per outcome."""
