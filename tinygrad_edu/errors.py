@@ -28,6 +28,10 @@ class DTypeError(TinygradEduError, TypeError):
     """A dtype that cannot do what was asked, such as an integer tensor that requires grad."""
 
 
+class DTypeMismatchError(DTypeError, RuntimeError):
+    """Operands of two dtypes for an op that does not promote (matmul, linear): a RuntimeError too, as in PyTorch."""
+
+
 class MixedEngineError(TinygradEduError, TypeError):
     """A scalar `Value` and a `Tensor` in one op: convert one to the other first."""
 

@@ -24,14 +24,15 @@ LINE_BUDGETS = {
     "article_names.py": 200,
     "autograd.py": 120,
     "copying.py": 40,
-    "promotion.py": 100,  # PyTorch's type promotion, in one place (issue 24), with when a binary op must cast
+    "promotion.py": 140,  # PyTorch's type promotion, in one place (issue 24), with when a binary op must cast,
+    # the ops that do not promote (matmul, linear) and the float ops of integer tensors
     "errors.py": 130,  # + ParameterNameError (24), and the errors of issues 22, 25 and 28
     "explain.py": 310,
     "files.py": 210,  # + where a write lands: links followed, FIFOs and devices written in place (issue 24)
     "formulas.py": 140,
     "fused.py": 90,  # + what the compile issue (22) added
     "gradcheck.py": 190,
-    "graph.py": 280,
+    "graph.py": 300,  # + copies and pickles of the mode switches (issue 24)
     "ops.py": 550,
     "optim.py": 300,
     "retention.py": 30,
