@@ -419,12 +419,10 @@ class Tensor(Node):
         """Fill `.grad` of every leaf this tensor depends on, as PyTorch's `backward` does.
 
         A one-element result needs no `gradient`; any other must be given dL/d(self) of its shape.
-        Leaves accumulate across calls (zero them with `optimizer.zero_grad()`). Afterwards the graph
-        is released, as in PyTorch: the saved arrays, the links to intermediate results and their
-        gradients go (this tensor keeps its value and `.grad`). `retain_graph=True`, or running
-        inside `with keep_graph():`, keeps all of it, a gradient on every node, for `draw`.
-        With `create_graph=True` each `.grad` is a Tensor with a graph of its own, which can be
-        differentiated again (retain_graph then defaults to True).
+        Leaves accumulate across calls (zero them with `optimizer.zero_grad()`). The graph is then
+        released, as in PyTorch (this tensor keeps its value and `.grad`); `retain_graph=True`, or
+        `with keep_graph():`, keeps it, a gradient on every node, for `draw`. With `create_graph=True`
+        each `.grad` is a Tensor with a graph of its own, to differentiate again (retain_graph defaults to True).
         """
         if not self.requires_grad:
             raise checks.no_grad_to_compute()
