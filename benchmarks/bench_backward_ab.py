@@ -5,7 +5,10 @@
 Each checkout runs in a fresh process of its own each round, interleaved (the order alternates); the
 table gives medians over the rounds, min..max, and the ratio this checkout / OTHER. Times are CPU
 seconds of the process (`time.process_time`): on a machine shared by several people, wall-clock times
-mostly measure the others. The workloads are those of the benchmarks beside this file, shorter:
+mostly measure the others. The children run NumPy's BLAS on one thread (OMP_NUM_THREADS=1 and
+friends): with its default threads the CPU time of the batch-1024 matmuls counts every spinning helper
+thread, and on a busy 2-core machine it swung 6.5..70 ms for the same step on both checkouts.
+The workloads are those of the benchmarks beside this file, shorter:
 `bench_tensor_digits.py` (the fused `linear` step, batch 32 and 1024, per step), `bench_scalar_moons.py`
 op by op (per step), `bench_deep_chain.py` (the backward pass of the chain, Value and Tensor engines).
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -22,6 +26,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
 WORKLOADS = ("digits32", "digits1024", "moons", "chain_value", "chain_tensor")
+THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+ONE_THREAD = {**os.environ, **dict.fromkeys(THREADS, "1")}
 
 
 def child(workloads: str) -> None:
@@ -99,7 +105,8 @@ def main() -> None:
             if not script.exists():  # the other checkout may not have this file: run ours against its engine
                 script = Path(__file__).resolve()
             cmd = [sys.executable, str(script), "--child", ",".join(workloads), "--root", str(checkouts[name])]
-            out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+            run = subprocess.run(cmd, check=True, capture_output=True, text=True, env=ONE_THREAD)
+            out = json.loads(run.stdout)
             assert Path(out["engine"]).is_relative_to(checkouts[name]), out["engine"]
             for w in workloads:
                 seconds[w, name].append(out["seconds"][w])
