@@ -285,6 +285,15 @@ CHECK_EXAMPLES = (
     ("Adam: β1 and β2 swapped", ["styles/bug_adam_betas_swapped"], "* step"),
     ("Adam: the step counter bumped per parameter", ["styles/bug_adam_t_per_parameter"], "* step"),
     ("Adam's efficient form, declared as adam", ["styles/bug_adam_efficient_undeclared"], "* step"),
+    # the hand-written suite (tests/checker_cases/learners/)
+    ("a delta sent back through another layer's weights", ["learners/bug_three_layers_wrong_weights"], "  0.bias"),
+    ("LOSS not declared: the loss the numbers fit", ["learners/ok_softmax_undeclared_loss"], "* LOSS"),
+    ("... or the one under which most match", ["learners/bug_bce_undeclared_hidden_missing"], ("  0.bias", "* LOSS")),
+    ("... or both, when the numbers cannot tell", ["bug_output_sigma_missing"], "* LOSS"),
+    ("a STATE stored (in, out)", ["learners/ok_state_in_out_layout"], ("tests/", "* all")),
+    ("a stale gradient kept on an object", ["learners/bug_cached_previous_gradient"], "* each"),
+    ("cannot check: a loss it does not model (exit 3)", ["learners/refuse_huber_loss"], "tinygrad-edu check"),
+    ("cannot check: nothing modelled fits (exit 3)", ["learners/refuse_softplus_undeclared"], "tinygrad-edu check"),
     ("cannot check: an optimizer it does not model (exit 3)", ["styles/refuse_rmsprop"], "tinygrad-edu check"),
     ("cannot check: an activation it does not model (exit 3)", ["styles/refuse_leaky_relu_undeclared"], "tinygrad"),
 )

@@ -26,6 +26,7 @@ from typing import IO, Any
 import numpy as np
 
 from ..errors import CannotCheckError, UserFileError
+from . import layout
 from . import settings as settings_module
 from .settings import Settings
 from .usercode import UserCode
@@ -67,8 +68,12 @@ def check_file(
         given = settings_module.read(path, code.settings, code.names, {"loss": loss})
         if given.schedule is not None and not isinstance(given.schedule, list):
             given.schedule = _schedule(path, code.schedule(steps))
+        in_out = layout.in_out_keys(given.state, given.sizes) if given.state is not None else set()
+        if in_out:  # the file stores its weights (in, out): the model gets them (out, in), the file as it wrote them
+            given.state = {k: (v.T.copy() if k in in_out else v) for k, v in given.state.items()}
         problem = Problem(path, given, engine, dtype, seed)
-        return Check(path, code, given, problem, rtol, atol, steps).run()
+        problem.in_out = sorted(in_out)
+        return Check(path, layout.InOutCode(code, in_out) if in_out else code, given, problem, rtol, atol, steps).run()
 
 
 def _schedule(path: str, values: list[Any]) -> list[float]:
@@ -87,12 +92,17 @@ class Problem:
         from . import article
 
         self.path, self.given, self.engine, self.dtype, self.seed = path, given, engine, dtype, seed
+        self.in_out: list[str] = []  # weights the file's STATE stores (in, out) (`layout`)
         sizes = given.sizes
         default_x = article.INPUTS if sizes[0] == 2 else np.linspace(-1, 1, sizes[0])
         default_t = article.TARGETS if sizes[-1] == 2 else np.linspace(0.1, 0.9, sizes[-1])
         self.inputs = np.asarray(default_x if given.inputs is None else given.inputs, dtype=np.float64)
         targets = np.asarray(default_t if given.targets is None else given.targets, dtype=np.float64)
-        self.class_targets = given.loss.startswith("cross-entropy") and targets.ndim == self.inputs.ndim - 1
+        self.class_targets = targets.ndim == self.inputs.ndim - 1 and sizes[-1] > 1
+        self.loss_from_targets = self.class_targets and "LOSS" not in given.declared
+        if self.loss_from_targets and not given.loss.startswith("cross-entropy"):
+            given.loss = "cross-entropy"  # class indices say so; the header says why
+        self.class_targets = self.class_targets and given.loss.startswith("cross-entropy")
         if self.class_targets:  # class indices: the loss compares with their one-hot rows
             labels = targets.astype(np.int64)
             if not np.all(labels == targets) or labels.min() < 0 or labels.max() >= sizes[-1]:
@@ -119,8 +129,15 @@ class Problem:
 
         sizes, acts = self.given.sizes, activations or self.given.activations
         layers: list[Any] = []
+        seeds: set[int] = set()
         for (n_in, n_out), act in zip(itertools.pairwise(sizes), acts):
-            linear = nn.Linear(n_in, n_out, dtype=np.dtype(self.dtype), engine=self.engine, generator=self.seed + n_in)
+            # a seed per layer: two layers of one width must not get the same weights (a δ sent back through the
+            # wrong layer's W would pass)
+            seed = self.seed + n_in
+            while seed in seeds:
+                seed += 7919
+            seeds.add(seed)
+            linear = nn.Linear(n_in, n_out, dtype=np.dtype(self.dtype), engine=self.engine, generator=seed)
             layers += [linear, ReLUTieOne() if act == "relu" and relu_tie else getattr(nn, MODULES[act])()]
         model = nn.Sequential(*layers)
         state = self.given.state
@@ -219,12 +236,25 @@ def _arithmetic(steps: list[dict[str, np.ndarray]]) -> set[str]:
     return dtypes
 
 
-def _explained(report: Any) -> bool:
-    """Every wrong parameter has a named cause (not only a factor or "no simple pattern")."""
+def _explained(report: Any, following: bool = False) -> bool:
+    """Every wrong parameter has a named cause (not only a factor or "no simple pattern").
+
+    `following`: a parameter wrong only because the δ it receives is ("follows from the wrong δ") counts too,
+    when a named cause above it explains that δ: the whole story is told.
+    """
     generic = ("differs with no simple pattern", "follows from the wrong δ")
-    return all(
-        p.ok or (p.diagnosis and not p.diagnosis.startswith(generic) and ": " in p.diagnosis) for p in report.params
-    )
+
+    def named(p: Any) -> bool:
+        return bool(p.diagnosis) and not p.diagnosis.startswith(generic) and ": " in p.diagnosis
+
+    def caused(p: Any) -> bool:  # a named cause, or a bare factor that no convention explains
+        bare = p.diagnosis.startswith("manual is exactly") and ": " not in p.diagnosis
+        return bool(p.diagnosis) and not p.diagnosis.startswith(generic) and not bare
+
+    wrong = [p for p in report.params if not p.ok]
+    if following:
+        return any(caused(p) for p in wrong) and all(caused(p) or p.diagnosis.startswith(generic[1]) for p in wrong)
+    return all(named(p) for p in wrong)
 
 
 def _as_dict(result: Any, entry: str, path: str = "") -> dict[str, np.ndarray]:
@@ -278,6 +308,7 @@ class Check:
         self.data: dict[str, Any] = {"sizes": given.sizes}
         self.ok = True
         self.report: Any = None
+        self.refusal: CannotCheckError | None = None  # the first step fits no modelled loss: said unless the update
 
     def run(self) -> FileResult:
         self.parts = [self.header(), ""]
@@ -290,6 +321,8 @@ class Check:
             self.gradient_check()
         if self.entry == "step" and not self.ok and self.grad_entry == "step":
             self.optimizer_story()  # a first step off because of the update rule, not the backprop
+            if self.refusal is not None and "steps" not in self.data:
+                raise self.refusal
         elif self.entry == "step" and self.ok and (self.grad_entry != "step" or not sgd or self.steps > 1):
             self.steps_check()
             if not self.ok and sgd and self.grad_entry == "gradients" and not self.data["steps"]["known"]:
@@ -305,6 +338,10 @@ class Check:
         if g.loss.startswith("cross-entropy"):
             acts = ("/".join(g.activations[:-1]) or "no hidden layer") + ", softmax output"
         lr = f"lr {g.lr}" if g.schedule is None else "lr LR_SCHEDULE"
+        if self.problem.in_out:
+            lr += f" (STATE stores {', '.join(self.problem.in_out)} (in, out): your functions get it so)"
+        if self.problem.loss_from_targets:
+            lr += " (LOSS is not declared: TARGETS are class indices, so a softmax with cross-entropy)"
         return (
             f"{self.path}: network {g.sizes}, {acts}, {self.problem.engine} engine, {self.problem.dtype}, "
             f"loss {g.loss}: {settings_module.LOSSES[g.loss]}, {lr}"
@@ -318,12 +355,16 @@ class Check:
             pass  # the second call is right: the first returned what an earlier call left behind
         elif not report.ok and "relu" in self.given.activations:
             report = self._relu_tie(report)
-        if not report.ok and not _explained(report) and "ACTIVATION" not in self.given.declared:
-            report = self._undeclared_activation(report)
-        if not report.ok and "LOSS" not in self.given.declared:
-            self._undeclared_loss(report)
         if not report.ok and not _explained(report) and self.problem.inputs.ndim == 2:
             self._samples(report)
+        open_ = {"LOSS", "ACTIVATION"} - self.given.declared  # a loss is tried even when a mistake explains the numbers
+        if not report.ok and open_ and ("LOSS" in open_ or not _explained(report)):
+            try:
+                report = self._undeclared(report)
+            except CannotCheckError as error:
+                if self.grad_entry != "step":
+                    raise
+                self.refusal = error  # unless a mistake in the update rule explains the first step (`run`)
         if report.ok and self.grad_entry == "gradients":
             self._repeat_call(report)
         elif report.first_wrong:
@@ -401,7 +442,7 @@ class Check:
             if not p.ok:
                 p.diagnosis = text
         report.findings = [f for f in report.findings if f.startswith("wrong: ")] + [text]
-        report.first_wrong = None
+        report.first_wrong = report.first_param = report.first_name = None
 
     def _relu_tie(self, report: Any) -> Any:
         """ReLU written with `>=`: at s = 0 exactly its derivative is 1, as valid as 0 (the subgradient is [0, 1])."""
@@ -418,61 +459,27 @@ class Check:
     def _rate(self, k: int) -> float:
         return self.problem.rates(k)[k - 1]
 
-    def _undeclared_activation(self, report: Any) -> Any:
-        """No ACTIVATION in the file: try each modelled one; say which one the numbers fit, never assume silently."""
-        tried = {self.given.activations[0]: report}
-        for act in settings_module.ACTIVATIONS:
-            if act in tried or self.given.loss.startswith("cross-entropy"):
-                continue
-            acts = [act] * len(self.given.activations)
-            if self.given.loss.startswith("bce"):
-                acts[-1] = "sigmoid"
-            tried[act] = self._compare(self.problem.model(acts))
-        fits = [a for a, r in tried.items() if r.ok]
-        if fits:
-            self.given.activations = [fits[0]] * len(self.given.activations)
-            self.parts[0] = self.header()
-            best = tried[fits[0]]
-            best.findings.append(
-                f"ACTIVATION is not declared: the numbers fit {fits[0]} (checked as that; declare "
-                f"ACTIVATION = {fits[0]!r} to say so)"
-            )
-            return best
-        # most gradients matching first, then every wrong one explained by a known cause; the default first
-        score = {a: (sum(p.ok for p in r.params), _explained(r)) for a, r in tried.items()}
-        best_act = max(score, key=lambda a: score[a])
-        matching = {a: s[0] for a, s in score.items()}
-        if matching[best_act] == 0 and not score[best_act][1]:
-            raise CannotCheckError(
-                f"{self.path}: ACTIVATION is not declared, and under none of {', '.join(tried)} does any gradient "
-                "match or a known mistake explain the numbers; declare ACTIVATION (and LOSS) if the network is one "
-                "the checker models"
-            )
-        best = tried[best_act]
-        self.given.activations = [best_act] * len(self.given.activations)
-        self.parts[0] = self.header()
-        best.findings.append(
-            f"ACTIVATION is not declared: checked as {best_act}, under which the most gradients match "
-            f"({matching[best_act]} of {len(best.params)}); declare ACTIVATION to be sure"
-        )
-        return best
+    def _undeclared(self, report: Any) -> Any:
+        """LOSS or ACTIVATION not declared: every modelled one tried, the one that fits named (`undeclared.fit`)."""
+        from . import undeclared
 
-    def _undeclared_loss(self, report: Any) -> None:
-        """No LOSS in the file and ½ Σ does not fit: name the other modelled loss the numbers fit exactly."""
-        acts = self.given.activations
-        candidates = ["bce"] if acts[-1] == "sigmoid" else []
-        saved = self.given.loss
-        for loss in candidates:
+        def tried_as(loss: str, acts: tuple[str, ...]) -> Any:
+            saved = self.given.loss
             self.given.loss = loss
             try:
-                other = self._compare(self.problem.model())
+                return self._compare(self.problem.model(list(acts)))
             finally:
                 self.given.loss = saved
-            if other.ok:
-                report.findings.append(
-                    f"LOSS is not declared, so the checker used {saved}; your numbers are exactly those of "
-                    f"{settings_module.LOSSES[loss]}: if that is your loss, declare LOSS = {loss!r}"
-                )
+
+        unit = bool(np.all((self.problem.targets >= 0) & (self.problem.targets <= 1)))
+        kept, (loss, acts), said = undeclared.fit(
+            self.path, self.given, report, tried_as, lambda r: _explained(r, following=True), unit
+        )
+        self.given.loss, self.given.activations = loss, list(acts)
+        self.parts[0] = self.header()
+        if said:
+            kept.findings.append(said)
+        return kept
 
     def _stale(self, report: Any) -> bool:
         """The first call wrong, a second call on the same loaded file right: a gradient from the previous call."""
@@ -495,7 +502,7 @@ class Check:
             if not p.ok:
                 p.diagnosis = text
         report.findings = [f for f in report.findings if f.startswith("wrong: ")] + [text]
-        report.first_wrong = None
+        report.first_wrong = report.first_param = report.first_name = None
         return True
 
     def _repeat_call(self, report: Any) -> None:
@@ -528,15 +535,13 @@ class Check:
 
     def _source_line(self, report: Any) -> str:
         """`computed at FILE, line N: ...` for the first wrong quantity, when a local of the file holds it."""
-        first = report.first_wrong
-        key = f"{first.split()[3]}.bias" if first.startswith("δ of layer ") else first
+        key, what = report.first_param, report.first_name  # read from the report's fields, never its text
         try:
             check = report[key]
         except KeyError:
             return ""
         if check.manual is None or check.manual.shape != check.autodiff.shape:
             return ""
-        what = first.split(" (")[0]
         d = check.diagnosis
         if d.startswith("differs with no simple pattern") or (d.startswith("manual is exactly") and ": " not in d):
             # no formula explains it: the line holding the first bad value may be right and a value it uses wrong
@@ -674,7 +679,7 @@ def check_error(code: Any, model: Any, inputs: np.ndarray, targets: np.ndarray, 
     state = {k: np.array(v, dtype=np.float64) for k, v in model.state_dict().items()}
     t_in = onehot if np.ndim(targets) == 2 else onehot[0]
     x_in = x if np.ndim(inputs) == 2 else x[0]
-    if isinstance(code, UserCode):
+    if hasattr(code, "call"):  # the file's UserCode (or its (in, out) view)
         value = code.call("error", state, x_in.copy(), t_in.copy())
     else:
         value = code(state, x_in.copy(), t_in.copy())
