@@ -284,7 +284,7 @@ CHECK_EXAMPLES = (
     ("Adam: ε inside the square root", ["styles/bug_adam_eps_in_sqrt"], "* step"),
     ("Adam: β1 and β2 swapped", ["styles/bug_adam_betas_swapped"], "* step"),
     ("Adam: the step counter bumped per parameter", ["styles/bug_adam_t_per_parameter"], "* step"),
-    ("Adam's efficient form, declared as adam", ["styles/bug_adam_efficient_undeclared"], "* step"),
+    ("Adam's efficient form, declared as adam: as right", ["styles/ok_adam_efficient_declared_adam"], "* 3"),
     # the hand-written suite (tests/checker_cases/learners/)
     ("a delta sent back through another layer's weights", ["learners/bug_three_layers_wrong_weights"], "  0.bias"),
     ("LOSS not declared: the loss the numbers fit", ["learners/ok_softmax_undeclared_loss"], "* LOSS"),

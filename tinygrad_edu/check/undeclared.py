@@ -12,7 +12,7 @@ then, in this order:
    named when it is not the default; when a known mistake explains the default's numbers, only another
    reading that a known mistake explains can replace it (one mistake in the hidden layer of a binary
    cross-entropy file, not a missing σ′ at its output and a hidden layer wrong besides);
-3. under none does any gradient match or a known mistake explain the numbers: `CannotCheckError` (exit 3).
+3. under none does any gradient match or a known mistake explain any of the numbers: `CannotCheckError` (exit 3).
 """
 
 from __future__ import annotations
@@ -68,9 +68,13 @@ def fit(
     report: Any,
     tried_as: Callable[[str, tuple[str, ...]], Any],
     explained: Callable[[Any], bool],
+    named: Callable[[Any], bool],
     targets_in_unit_range: bool,
 ) -> tuple[Any, Candidate, str]:
-    """(the report to keep, the (loss, activations) it was made under, the sentence that says so or "")."""
+    """(the report to keep, the (loss, activations) it was made under, the sentence that says so or "").
+
+    `explained(report)`: a known mistake explains every wrong gradient; `named(report)`: at least one.
+    """
     current = (given.loss, tuple(given.activations))
     tried = {current: report}
     for candidate in candidates(given, targets_in_unit_range):
@@ -98,11 +102,12 @@ def fit(
                 "to say so)"
             ),
         )
-    score = {c: (sum(p.ok for p in r.params), explained(r)) for c, r in tried.items()}
+    # (gradients that match, a known mistake explains every other, one explains some)
+    score = {c: (sum(p.ok for p in r.params), explained(r), named(r)) for c, r in tried.items()}
     if score[current][1]:  # a known mistake explains the numbers: only another such story, matching more, wins
         score = {c: s for c, s in score.items() if s[1]}
     best = max(score, key=lambda c: score[c])  # max keeps the first of equals: the current one
-    if score[best] == (0, False):
+    if score[best] == (0, False, False):
         raise CannotCheckError(
             f"{path}: {unsaid}, and under none of the {len(tried)} modelled losses and activations tried does any "
             "gradient match or a known mistake explain the numbers; declare LOSS and ACTIVATION if the network is "

@@ -199,16 +199,22 @@ class GradientCall:
     Every call loads the file afresh, so buffers it keeps between calls start empty.
     """
 
-    def __init__(self, code: UserCode, entry: str, problem: Problem, lr: float) -> None:
+    def __init__(self, code: UserCode, entry: str, problem: Problem, lr: float, decay: float = 0.0) -> None:
         self.code, self.entry, self.problem, self.lr = code, entry, problem, lr
+        self.decay = decay  # a gradients() that adds weight decay's wd·w itself: taken off before comparing
 
     def with_lr(self, lr: float) -> GradientCall:
-        return GradientCall(self.code, self.entry, self.problem, lr)
+        return GradientCall(self.code, self.entry, self.problem, lr, self.decay)
 
     def __call__(self, state: dict[str, np.ndarray], x: np.ndarray, t: np.ndarray) -> Any:
         answer = self.code.call(self.entry, state, x, self.problem.user_targets(t), self.lr)
         result = _as_dict(answer, self.entry, self.code.path)
         if self.entry == "gradients":
+            if self.decay:
+                result = {
+                    k: v - self.decay * state[k] if k in state and np.shape(v) == state[k].shape else v
+                    for k, v in result.items()
+                }
             return result
         opt = self.problem.given.optimizer
         wd, mu = float(opt.get("weight_decay", 0.0)), float(opt.get("momentum", 0.0))
@@ -236,25 +242,30 @@ def _arithmetic(steps: list[dict[str, np.ndarray]]) -> set[str]:
     return dtypes
 
 
+GENERIC = ("differs with no simple pattern", "follows from the wrong δ", "manual gives no gradient")
+
+
+def _caused(p: Any) -> bool:
+    """A wrong parameter whose diagnosis names a cause (not "no simple pattern", not a bare factor)."""
+    bare = p.diagnosis.startswith("manual is exactly") and ": " not in p.diagnosis
+    return bool(p.diagnosis) and not p.diagnosis.startswith(GENERIC) and not bare
+
+
 def _explained(report: Any, following: bool = False) -> bool:
     """Every wrong parameter has a named cause (not only a factor or "no simple pattern").
 
     `following`: a parameter wrong only because the δ it receives is ("follows from the wrong δ") counts too,
     when a named cause above it explains that δ: the whole story is told.
     """
-    generic = ("differs with no simple pattern", "follows from the wrong δ")
-
-    def named(p: Any) -> bool:
-        return bool(p.diagnosis) and not p.diagnosis.startswith(generic) and ": " in p.diagnosis
-
-    def caused(p: Any) -> bool:  # a named cause, or a bare factor that no convention explains
-        bare = p.diagnosis.startswith("manual is exactly") and ": " not in p.diagnosis
-        return bool(p.diagnosis) and not p.diagnosis.startswith(generic) and not bare
-
     wrong = [p for p in report.params if not p.ok]
     if following:
-        return any(caused(p) for p in wrong) and all(caused(p) or p.diagnosis.startswith(generic[1]) for p in wrong)
-    return all(named(p) for p in wrong)
+        return any(_caused(p) for p in wrong) and all(_caused(p) or p.diagnosis.startswith(GENERIC[1]) for p in wrong)
+    return all(p.diagnosis and not p.diagnosis.startswith(GENERIC[:2]) and ": " in p.diagnosis for p in wrong)
+
+
+def _named(report: Any) -> bool:
+    """Some wrong parameter has a named cause: part of the story is told (a sign flip seen in 3 of 4 gradients)."""
+    return any(not p.ok and _caused(p) for p in report.params)
 
 
 def _as_dict(result: Any, entry: str, path: str = "") -> dict[str, np.ndarray]:
@@ -308,6 +319,7 @@ class Check:
         self.data: dict[str, Any] = {"sizes": given.sizes}
         self.ok = True
         self.report: Any = None
+        self.decay = 0.0  # weight decay that gradients() adds itself (`_decay_in_gradient`)
         self.refusal: CannotCheckError | None = None  # the first step fits no modelled loss: said unless the update
 
     def run(self) -> FileResult:
@@ -351,6 +363,8 @@ class Check:
 
     def gradient_check(self) -> None:
         report = self._compare(self.problem.model())
+        if not report.ok and self.grad_entry == "gradients" and self.given.optimizer.get("weight_decay"):
+            report = self._decay_in_gradient(report)
         if not report.ok and self.grad_entry == "gradients" and self._stale(report):
             pass  # the second call is right: the first returned what an earlier call left behind
         elif not report.ok and "relu" in self.given.activations:
@@ -379,7 +393,7 @@ class Check:
     def _compare(self, model: Any) -> Any:
         from .compare import compare_gradients
 
-        manual = GradientCall(self.code, self.grad_entry or "gradients", self.problem, self._rate(1))
+        manual = GradientCall(self.code, self.grad_entry or "gradients", self.problem, self._rate(1), self.decay)
         report = compare_gradients(
             model,
             self.problem.loss_fn(),
@@ -444,6 +458,19 @@ class Check:
         report.findings = [f for f in report.findings if f.startswith("wrong: ")] + [text]
         report.first_wrong = report.first_param = report.first_name = None
 
+    def _decay_in_gradient(self, report: Any) -> Any:
+        """OPTIMIZER has weight decay and gradients() adds wd·w itself (the gradient of an L2 term): as right."""
+        self.decay = float(self.given.optimizer["weight_decay"])
+        with_decay = self._compare(self.problem.model())
+        if not with_decay.ok:
+            self.decay = 0.0
+            return report
+        with_decay.findings.append(
+            f"your gradients() includes weight decay's {self.decay:g}·w (the gradient of an L2 term "
+            f"½·{self.decay:g}·‖w‖²); compared with it taken off, as OPTIMIZER's weight_decay adds it in the update"
+        )
+        return with_decay
+
     def _relu_tie(self, report: Any) -> Any:
         """ReLU written with `>=`: at s = 0 exactly its derivative is 1, as valid as 0 (the subgradient is [0, 1])."""
         tie = self._compare(self.problem.model(relu_tie=1.0))
@@ -473,7 +500,7 @@ class Check:
 
         unit = bool(np.all((self.problem.targets >= 0) & (self.problem.targets <= 1)))
         kept, (loss, acts), said = undeclared.fit(
-            self.path, self.given, report, tried_as, lambda r: _explained(r, following=True), unit
+            self.path, self.given, report, tried_as, lambda r: _explained(r, following=True), _named, unit
         )
         self.given.loss, self.given.activations = loss, list(acts)
         self.parts[0] = self.header()
@@ -588,17 +615,18 @@ class Check:
         change the first step; the gradient table would blame the backprop.) Else the gradient report stands.
         """
         report = self.step_report()
-        if report.ok or not report.known:
+        if not report.known:
             return
-        self.parts = [
-            self.parts[0],
-            "",
-            f"* {report}",
-            "* the backprop itself is not the cause: the gradient is right once this mistake in the update is undone",
-        ]
+        self.parts = [self.parts[0], "", f"* {report}"]
+        if not report.ok:
+            self.parts.append(
+                "* the backprop itself is not the cause: the gradient is right once this mistake in the update is "
+                "undone"
+            )
         self.data.pop("gradients", None)
         self.data["steps"] = report.to_dict()
         self.report = None
+        self.ok = report.ok  # a step that is right read another way (minibatches inside step()) passes
 
     def steps_check(self) -> None:
         report = self.step_report()
@@ -608,15 +636,15 @@ class Check:
 
     def step_report(self) -> Any:
         from .compare import autodiff, tolerance_for, within_tolerance
-        from .steps import Rule, compare_steps
+        from .steps import Rule, compare_steps, minibatch_size
 
         model, loss_fn = self.problem.model(), self.problem.loss_fn()
         x, t = self.problem.inputs, self.problem.targets
         dtype = np.dtype(self.problem.dtype)
 
-        def gradient(state: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        def gradient(state: Mapping[str, np.ndarray], rows: slice = slice(None)) -> dict[str, np.ndarray]:
             model.load_state_dict({k: np.asarray(v, dtype=dtype) for k, v in state.items()})
-            return autodiff(model, loss_fn, x, t)[0]
+            return autodiff(model, loss_fn, x[rows], t[rows])[0]
 
         rates = self.problem.rates(self.steps)
 
@@ -644,6 +672,16 @@ class Check:
             lambda a, b: within_tolerance(a, b, tol),
         )
         report.tolerance = f"parameters compared with rtol {tol['rtol']:.3g}, atol {tol['atol']:.3g}: {tol['why']}"
+        if not report.ok and x.ndim == 2 and len(x) > 1:  # minibatch SGD inside step(): one update per slice
+            size = minibatch_size(
+                self.problem.state(), gradient, len(x), rule, theirs, lambda a, b: within_tolerance(a, b, tol)
+            )
+            if size is not None:
+                report.first_step, report.param, report.diagnosis, report.known = None, None, "", True
+                report.form = (
+                    f"each call making one update per minibatch of {size} rows of INPUTS, in order "
+                    f"({-(-len(x) // size)} updates per call, each with its minibatch's gradient)"
+                )
         return report
 
     # ------------------------------------------------------------------ 5. the error
