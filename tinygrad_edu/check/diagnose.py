@@ -216,6 +216,12 @@ def _layer_cause(name: str, manual: np.ndarray, close: Close, ctx: Context) -> s
     return ""
 
 
+# Causes whose mistake is not on the line that first holds the wrong value (the rows were made aliased where the
+# list was built; the += that fills them is right): the line pointer names the quantity instead.
+ALIASED_ROWS = "the rows are one list, as `[[0] * n] * m` makes"
+ELSEWHERE = (ALIASED_ROWS,)
+
+
 def _aliased_rows(auto: np.ndarray, manual: np.ndarray, close: Close) -> str:
     """Every row the same list: `[[0] * n] * m` makes m references to one row, so each write lands in all of them."""
     if auto.ndim != 2 or auto.shape[0] < 2 or not np.all(manual == manual[0]):
@@ -223,8 +229,8 @@ def _aliased_rows(auto: np.ndarray, manual: np.ndarray, close: Close) -> str:
     for row, how in ((auto[-1], "the last row's values"), (auto.sum(axis=0), "the sum of all rows")):
         if close(manual, np.broadcast_to(row, auto.shape)):
             return (
-                f"every row of your gradient holds {how}: the rows are one list, as `[[0] * n] * m` makes "
-                "(m references to the same row); build them with `[[0] * n for _ in range(m)]`"
+                f"every row of your gradient holds {how}: {ALIASED_ROWS} (m references to the same row); build "
+                "them with `[[0] * n for _ in range(m)]`"
             )
     return ""
 

@@ -26,7 +26,7 @@ from typing import IO, Any
 import numpy as np
 
 from ..errors import CannotCheckError, UserFileError
-from . import layout
+from . import diagnose, layout
 from . import settings as settings_module
 from .settings import Settings
 from .usercode import UserCode
@@ -491,12 +491,13 @@ class Check:
         from . import undeclared
 
         def tried_as(loss: str, acts: tuple[str, ...]) -> Any:
-            saved = self.given.loss
-            self.given.loss = loss
+            saved = self.given.loss, self.given.activations
+            self.given.loss, self.given.activations = loss, list(acts)
             try:
-                return self._compare(self.problem.model(list(acts)))
+                report = self._compare(self.problem.model())
+                return self._relu_tie(report) if not report.ok and "relu" in acts else report
             finally:
-                self.given.loss = saved
+                self.given.loss, self.given.activations = saved
 
         unit = bool(np.all((self.problem.targets >= 0) & (self.problem.targets <= 1)))
         kept, (loss, acts), said = undeclared.fit(
@@ -570,6 +571,11 @@ class Check:
         if check.manual is None or check.manual.shape != check.autodiff.shape:
             return ""
         d = check.diagnosis
+        if any(cause in d for cause in diagnose.ELSEWHERE):  # the line that fills it is right; its making is not
+            return (
+                f"{what} is the first quantity that goes wrong (walking back from the loss); the mistake is where "
+                "its rows were made, not on the line that fills them, so no line is pointed at"
+            )
         if d.startswith("differs with no simple pattern") or (d.startswith("manual is exactly") and ": " not in d):
             # no formula explains it: the line holding the first bad value may be right and a value it uses wrong
             return (
