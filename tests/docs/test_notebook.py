@@ -52,7 +52,8 @@ def test_tutorial_notebook_runs(tmp_path: Path) -> None:
         assert "image/svg+xml" in kinds, kinds
         svg = next(out["data"]["image/svg+xml"] for out in draw_cell.outputs if "image/svg+xml" in out.get("data", {}))
         assert ">w5<" in svg and "weights.0" not in svg  # the article's names (article_names), not the state dict's
-        assert "Layer(2→2)" in svg  # each layer's call a cluster, from calls=calls
+        # Weights named by a dict: no neuron box would hold them, so none is drawn (each weight beside its sum).
+        assert "Layer(2→2)" not in svg and "Neuron</text>" not in svg and ">w8<" in svg
 
     # The step-through page, inline: the article's loss as one step, its deltas and its closing update.
     page_cell = next(cell for cell in code if "steps(E" in cell.source)

@@ -37,9 +37,12 @@ def _which(text: str) -> str | int:
 class Snapshot:
     """Keeps a copy of the model at the chosen step, by counting the optimizer's updates."""
 
-    def __init__(self, which: str | int, model: Any, optimizer: Any, epochs: int, steps_per_epoch: int) -> None:
+    def __init__(
+        self, which: str | int, model: Any, optimizer: Any, epochs: int, steps_per_epoch: int, compiled: bool = False
+    ) -> None:
         if isinstance(which, int) and which > epochs:
             raise ArgumentError(f"--graph-step {which}: training runs {epochs} epochs; use 0 … {epochs}, first or last")
+        which = compiled_step(which, epochs) if compiled else which
         self.which, self.model = which, None
         target = 0 if which == "first" else None if which == "last" else which * steps_per_epoch
         if target == 0:
@@ -66,3 +69,21 @@ class Snapshot:
         )
         samples = "sample" if n_samples == 1 else f"{n_samples} samples"
         return f"{which}, on the {in_order} {samples}" if n_samples != 1 else f"{which}, on the {in_order} sample"
+
+
+def compiled_step(which: str | int, epochs: int) -> str | int:
+    """`--graph-step` under `--compile`: the first and the last weights only.
+
+    A compiled step runs the optimizer's update inside its generated code, so no `optimizer.step()`
+    call marks the end of epoch N to copy the weights at. N = 0 is the first step, N = epochs the last;
+    any other N is refused before training rather than drawing the wrong weights.
+    """
+    if not isinstance(which, int) or which == 0:
+        return which
+    if which == epochs:
+        return "last"
+    raise ArgumentError(
+        f"--graph-step {which} with --compile: a compiled step updates the weights inside its generated code, "
+        f"so there is no epoch {which} to copy them at; use --graph-step first or last ({epochs}), "
+        "or leave out --compile to draw that epoch"
+    )

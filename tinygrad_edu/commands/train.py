@@ -161,7 +161,8 @@ def run(args: argparse.Namespace) -> int:
     )
 
     per_epoch = -(-len(X) // (batch_size or (1 if args.engine == "value" else len(X))))
-    snapshot = graph_step.Snapshot(args.graph_step, model, optimizer, epochs, per_epoch) if args.graph else None
+    chosen = (args.graph_step, model, optimizer, epochs, per_epoch, args.compile)  # --compile: first or last only
+    snapshot = graph_step.Snapshot(*chosen) if args.graph else None
     start = time.perf_counter()
     history = watch.fit() if watch else fit(
         model, loss_fn, optimizer, X, Y, epochs, batch_size=batch_size, progress=not args.no_progress, generator=rng,

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ArgumentError
 from ..viz.live_data import MAX_SPEED
 from ..viz.live_session import DEFAULT_SPEED
 from .argtypes import check_output, count
@@ -94,6 +95,7 @@ def start(
 ) -> Watch | None:
     """None without --live or --record. Under --live: start the server and training (paced for watching),
     print the page's address as the first line of output, then open it in a browser."""
+    refuse_live_flags_without_live(args)
     if not (args.live or args.record):
         return None
     from ..viz import live_view
@@ -120,6 +122,28 @@ def start(
     if not args.no_open:
         live_view.open_in_browser(view.url)  # after the address: a browser's own messages come second
     return watch
+
+
+def refuse_live_flags_without_live(args: argparse.Namespace) -> None:
+    """--port, --no-open and --speed set up the live page: without --live they would be silently ignored.
+
+    Refused rather than read as --live: --live also opens a browser and paces training for watching,
+    more than a user who typed `--port 8000` asked for (a wrong guess would cost a whole run).
+    """
+    given = [
+        flag
+        for flag, used in (
+            (f"--port {args.port}", args.port != 0),
+            ("--no-open", args.no_open),
+            (f"--speed {args.speed:g}", args.speed != DEFAULT_SPEED),
+        )
+        if used
+    ]
+    if given and not args.live:
+        raise ArgumentError(
+            f"{' '.join(given)} without --live: {'it sets' if len(given) == 1 else 'they set'} up the live page; "
+            "add --live to watch training in the browser, or leave out " + ", ".join(f.split()[0] for f in given)
+        )
 
 
 def _speed(text: str) -> float:

@@ -112,6 +112,8 @@ def collect(
     boxes += _summary_boxes(graph, plan, units, module_call_list, hidden, group_edges)
     edges.extend(sorted(group_edges))
     clusters = _number_clusters(boxes, module_call_list)
+    if not plan.groups and weights_apart(boxes, edges, _weights(graph)):
+        clusters = without_clusters(boxes)
     legend = [key for key, _ in LEGEND] + (["folded"] if plan.groups else [])
     notes, comment = _notes(graph.nodes, plan, show_grad, max_nodes)
     return Picture(boxes, edges, clusters, legend, notes, units, rankdir, comment)
@@ -293,6 +295,29 @@ def _place_params(
 
 
 # ---------------------------------------------------------------------- clusters, summaries
+
+
+def weights_apart(boxes: list[Box], edges: list[tuple[str, str]], weights: set[str]) -> bool:
+    """Whether a module box would stand between a weight and the op it feeds (the weight drawn outside it).
+
+    `dot` keeps a cluster's boxes together, so a weight outside its layer's box is pushed out of the
+    way: in the article's network, whose weights belong to the network and not to its layers, w5..w8
+    and b_o1, b_o2 stacked below the layers with long crossing edges.
+    """
+    home = {box.id: box.cluster for box in boxes}
+    return any(tail in weights and home[tail] != home[head] for tail, head in edges)
+
+
+def without_clusters(boxes: list[Box]) -> list[Cluster]:
+    """No module boxes: each weight is then laid out beside the sum it feeds, as in the article's figure."""
+    for box in boxes:
+        box.cluster = None
+    return []
+
+
+def _weights(graph: _Graph) -> set[str]:
+    """The box ids of the parameters `params=` names (without it, which module owns a weight is unknown)."""
+    return {f"v{i}" for i, node in enumerate(graph.nodes) if graph.ops[i] is None and id(node) in graph.param_names}
 
 
 def _hidden_calls(calls: list[Call], folded: set[int]) -> list[bool]:

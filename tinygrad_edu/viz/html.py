@@ -145,8 +145,9 @@ def _fold_picture(picture: Picture, graph: Graph, fold: Fold) -> None:
 
 def _for_the_page(picture: Picture, graph: Graph) -> None:
     """The drawing as the page shows it: no legend (the page has its own key, and its notes would contradict
-    the page's gradients), and a small scalar graph top to bottom without module boxes, so that each weight
-    sits beside the sum it feeds, as in the article's figure (boxes around layers would stack the weights apart)."""
+    the page's gradients), and a small scalar graph top to bottom, as in the article's figure, so the whole
+    article network fits a laptop screen (`collect` already drew it without the layer boxes that would
+    stand between each weight and the sum it feeds: `collect.weights_apart`, one rule for page and drawing)."""
     picture.legend, picture.notes = [], []
     for box in picture.boxes:  # a node the drawing leaves unnamed gets the name the steps call it
         i = int(box.id[1:]) if box.id[0] == "v" else None
@@ -154,9 +155,6 @@ def _for_the_page(picture: Picture, graph: Graph) -> None:
             box.fields.insert(0, graph.names[i])
     if not graph.is_tensor and not any(unit.startswith("g") for unit in picture.units):  # small: fits a screen
         picture.rankdir = "TB"
-        picture.clusters = []
-        for box in picture.boxes:
-            box.cluster = None
 
 
 class Steps:
