@@ -98,6 +98,6 @@ def test_minibatch_size_finds_the_slices_a_hand_written_epoch_used():
     def close(a, b):
         return np.allclose(a, b, rtol=1e-12, atol=1e-14)
 
-    assert minibatch_size(start, gradient_of_rows, 5, rule, theirs, close) == 2
+    assert minibatch_size(start, gradient_of_rows, 5, rule, theirs, close) == (2, "")
     whole = [{"w": start["w"] - 0.1 * gradient_of_rows(start, slice(None))["w"]}]
     assert minibatch_size(start, gradient_of_rows, 5, rule, whole, close) is None  # one full-batch step is not one

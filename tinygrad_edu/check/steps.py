@@ -262,6 +262,19 @@ def compare_steps(
     return report
 
 
+# How a loop over minibatches of B rows can slice them: right, or off by one (the last row of each slice left
+# out, or the loop stopping one row short of the end).
+SLICINGS = {
+    "": lambda rows, size: [slice(i, i + size) for i in range(0, rows, size)],
+    "X[i:i + B − 1] leaves out the last row of each minibatch": lambda rows, size: [
+        slice(i, i + size - 1) for i in range(0, rows, size) if size > 1
+    ],
+    "range(0, N − 1, B) stops one row short, so the last minibatch is never used": lambda rows, size: [
+        slice(i, i + size) for i in range(0, rows - 1, size)
+    ],
+}
+
+
 def minibatch_size(
     start: State,
     gradient_of_rows: Callable[[State, slice], State],
@@ -269,20 +282,24 @@ def minibatch_size(
     rule: Rule,
     theirs: Sequence[Mapping[str, Any]],
     close: Callable[[np.ndarray, np.ndarray], bool],
-) -> int | None:
-    """The B for which each call of the user's step() is one pass of `rule` over minibatches of B rows, in order.
+) -> tuple[int, str] | None:
+    """(B, "" or the off-by-one) for which each call of the user's step() is one pass of `rule` over minibatches.
 
-    Minibatch SGD written inside step(): one update per slice `rows[i:i + B]`, each with autodiff's gradient of
-    that slice alone (a mean loss averages over the slice). None when no B below `rows` gives the user's steps.
+    Minibatch SGD written inside step(): one update per slice of B rows, in order, each with autodiff's gradient
+    of that slice alone (a mean loss averages over the slice); the slicing right or off by one (`SLICINGS`).
+    None when no B below `rows` and no slicing gives the user's steps.
     """
     steps = len(theirs)
     for size in range(1, rows):
-        slices = [slice(i, i + size) for i in range(0, rows, size)] * steps  # one update per slice, in order
-        per = len(slices) // steps
-        one_pass = replace(rule, rates=tuple(r for r in rule.rates[:steps] for _ in range(per)))
-        ours = one_pass.run(start, _in_turn(gradient_of_rows, slices), steps * per)
-        if _first_difference(theirs, ours[per - 1 :: per], close) is None:
-            return size
+        for mistake, slicing in SLICINGS.items():
+            one = slicing(rows, size)
+            if not one or (mistake and one == SLICINGS[""](rows, size)):
+                continue
+            per = len(one)
+            one_pass = replace(rule, rates=tuple(r for r in rule.rates[:steps] for _ in range(per)))
+            ours = one_pass.run(start, _in_turn(gradient_of_rows, one * steps), steps * per)
+            if _first_difference(theirs, ours[per - 1 :: per], close) is None:
+                return size, mistake
     return None
 
 

@@ -679,21 +679,44 @@ class Check:
         )
         report.tolerance = f"parameters compared with rtol {tol['rtol']:.3g}, atol {tol['atol']:.3g}: {tol['why']}"
         if not report.ok and x.ndim == 2 and len(x) > 1:  # minibatch SGD inside step(): one update per slice
-            size = minibatch_size(
+            found = minibatch_size(
                 self.problem.state(), gradient, len(x), rule, theirs, lambda a, b: within_tolerance(a, b, tol)
             )
-            if size is not None:
+            if found is not None and not found[1]:
                 report.first_step, report.param, report.diagnosis, report.known = None, None, "", True
                 report.form = (
-                    f"each call making one update per minibatch of {size} rows of INPUTS, in order "
-                    f"({-(-len(x) // size)} updates per call, each with its minibatch's gradient)"
+                    f"each call making one update per minibatch of {found[0]} rows of INPUTS, in order "
+                    f"({-(-len(x) // found[0])} updates per call, each with its minibatch's gradient)"
+                )
+            elif found is not None:
+                report.known = True
+                report.diagnosis = (
+                    f"your step() makes one update per minibatch of {found[0]} rows, but the slicing is off by "
+                    f"one: {found[1]} (an off-by-one minibatch slice)"
                 )
         return report
 
     # ------------------------------------------------------------------ 5. the error
 
     def error_check(self) -> None:
-        finding = check_error(self.code, self.problem.model(), self.problem.inputs, self.problem.targets, self.path)
+        from .compare import autodiff
+
+        if self.given.loss in ("half-sum", "mean", "sum"):
+            declared: dict[str, float] = {}
+        else:  # the file's own loss, on the one-hot targets the check gives error()
+            x, t = self.problem.inputs, self.problem.targets
+            onehot = np.eye(t.shape[-1])[np.atleast_2d(t).argmax(axis=1)].reshape(t.shape)
+            loss = autodiff(self.problem.model(), self.problem.loss_fn(), x, onehot)[1]
+            declared = {f"the declared loss ({settings_module.LOSSES[self.given.loss]})": loss}
+        finding = check_error(
+            self.code,
+            self.problem.model(),
+            self.problem.inputs,
+            self.problem.targets,
+            self.path,
+            declared,
+            self.problem.user_targets,
+        )
         self.parts += ["", f"* {finding['text']}"]
         self.data["error"] = finding
         self.ok = self.ok and finding["ok"]
@@ -702,11 +725,20 @@ class Check:
 # ---------------------------------------------------------------------- the error the user's code reports
 
 
-def check_error(code: Any, model: Any, inputs: np.ndarray, targets: np.ndarray, path: str) -> dict:
+def check_error(
+    code: Any,
+    model: Any,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    path: str,
+    declared: Mapping[str, float] | None = None,
+    user_targets: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> dict:
     """The user's reported error against the same outputs' error with one-hot targets, and what it matches instead.
 
     `code` is the file's `UserCode` or its `error` function itself. The check uses one-hot targets
-    (the class of the largest target), as classification code builds them from labels.
+    (the class of the largest target), as classification code builds them from labels (given to the file as
+    class indices where it takes those: `user_targets`); `declared` adds the file's own loss (name -> value).
     """
     from ..nn import engine_of
     from ..tensor import Tensor
@@ -722,24 +754,28 @@ def check_error(code: Any, model: Any, inputs: np.ndarray, targets: np.ndarray, 
     ).reshape(onehot.shape)
     state = {k: np.array(v, dtype=np.float64) for k, v in model.state_dict().items()}
     t_in = onehot if np.ndim(targets) == 2 else onehot[0]
+    t_in = user_targets(t_in) if user_targets is not None else t_in
     x_in = x if np.ndim(inputs) == 2 else x[0]
     if hasattr(code, "call"):  # the file's UserCode (or its (in, out) view)
-        value = code.call("error", state, x_in.copy(), t_in.copy())
+        value = code.call("error", state, x_in.copy(), np.array(t_in))
     else:
-        value = code(state, x_in.copy(), t_in.copy())
+        value = code(state, x_in.copy(), np.array(t_in))
     try:
         value = float(np.asarray(value).reshape(-1)[0]) if np.size(value) == 1 else float(value)
     except (TypeError, ValueError):
         raise UserFileError(f"check: {path}: error() returned {type(value).__name__}; return one number") from None
-    return _error_verdict(value, outputs, onehot, labels)
+    return _error_verdict(value, outputs, onehot, labels, declared or {})
 
 
-def _error_verdict(value: float, outputs: np.ndarray, onehot: np.ndarray, labels: np.ndarray) -> dict:
+def _error_verdict(
+    value: float, outputs: np.ndarray, onehot: np.ndarray, labels: np.ndarray, declared: Mapping[str, float]
+) -> dict:
     diff = outputs - onehot
     per = {
         "½ Σ (output − target)²": 0.5 * np.sum(diff**2),
         "the mean of (output − target)²": np.mean(diff**2),
         "Σ (output − target)²": np.sum(diff**2),
+        **declared,
     }
     for name, expect in per.items():
         if np.isclose(value, expect, rtol=1e-6, atol=1e-12):
