@@ -36,13 +36,14 @@ class Node:
     type, never by a class-name string, and neither has to import the other.
 
     It is also how a node is read. Drawing, `explain`, the formulas of `symbolic`, the step-through
-    page and the checkers read a node of either engine through these four, never its private fields:
+    page, the checkers and the compiler read a node of either engine through these, never its private fields:
 
     * `parents`: the nodes it was computed from, () for a leaf (None where a Tensor op had a constant);
     * `op`: the name of the op that made it (`"*"`, `"sigmoid"`, `"MatMul"`), None for a leaf;
     * `local_derivatives`: d(node)/d(parent) for each parent, as the forward pass recorded them (the
       scalar engine); None where the op computes them in backward from what it saved (the tensor engine);
-    * `order`: its creation tick; a node is newer than its parents, so newest first is a topological order.
+    * `order`: its creation tick; a node is newer than its parents, so newest first is a topological order;
+    * `constant`: the number an op folded in (the 2 of `x * 2`, the 3 of `x ** 3`), None where there is none.
     """
 
     __slots__ = ()
@@ -54,6 +55,10 @@ class Node:
     @property
     def order(self) -> int:
         return self._order  # type: ignore[attr-defined]
+
+    @property
+    def constant(self) -> Any:
+        return None
 
     def draw(self, **options: Any) -> Any:
         """The graph that computed this node, as a `graphviz.Digraph` (it shows inline in Jupyter).

@@ -234,6 +234,11 @@ class Value(Node):
         """d(self)/d(parent) for each of `parents`, recorded by the forward pass (`graph.Node`)."""
         return self._locals
 
+    @property
+    def constant(self) -> float | None:
+        """The number the op folded in: c of `a + c`, `a * c`, `a ** c` (`graph.Node`); None for other nodes."""
+        return self._db if self._b is None and self._a is not None and self._op[0] in "+*" else None
+
     # ------------------------------------------------------------------ leaves and copies (see copying.py)
 
     @property

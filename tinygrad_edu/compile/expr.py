@@ -23,22 +23,36 @@ _PREC = {"+": ADD, "-": ADD, "*": MUL, "/": MUL, "**": POW}
 
 
 class Expr:
-    """A node of an expression tree: `kind` says which; `prec` is how tightly it binds when printed."""
+    """A node of an expression tree: `kind` says which; `prec` is how tightly it binds when printed.
 
-    __slots__ = ("args", "kind", "prec", "text")
+    `size` (operators and operands) and `depth` (nesting) count a variable as one operand: what the
+    statement-folding of `scalar_code` weighs against Python's parser limits.
+    """
+
+    __slots__ = ("args", "depth", "kind", "prec", "size", "text")
 
     def __init__(self, kind: str, prec: int, text: str, args: tuple[Any, ...] = ()) -> None:
         self.kind, self.prec, self.text, self.args = kind, prec, text, args
+        size = depth = 0
+        for a in args:
+            size += a.size
+            if a.depth > depth:
+                depth = a.depth
+        self.size, self.depth = size + 1, depth + 1
 
 
 class Var(Expr):
-    """A named value: a statement's target, an input, a parameter read. `stmt` is its definition, if any."""
+    """A named value: a statement's target, an input, a parameter read. `stmt` is its definition, if any.
 
-    __slots__ = ("stmt",)
+    A statement's value may get its name (`text`) only when it is printed, from `hint`: most are folded
+    into their single user and need none.
+    """
 
-    def __init__(self, name: str, stmt: Any = None) -> None:
-        super().__init__("var", ATOM, name)
-        self.stmt = stmt
+    __slots__ = ("hint", "stmt")
+
+    def __init__(self, name: str | None, stmt: Any = None, hint: str = "") -> None:
+        super().__init__("var", ATOM, name)  # type: ignore[arg-type]
+        self.stmt, self.hint = stmt, hint
 
 
 _consts: dict[float, Expr] = {}
@@ -115,6 +129,18 @@ def render_in(e: Expr, parent: int, inline: Callable[[Var], Expr | None], strict
         e, prec = sub, sub.prec
     text = render(e, inline)
     return f"({text})" if prec < parent or (strict and prec == parent) else text
+
+
+def fill(e: Expr, slots: dict[Expr, Expr]) -> Expr:
+    """A template with each placeholder `Var` replaced by `slots[placeholder]` (the rest is shared, not copied)."""
+    if e.kind == "var":
+        return slots.get(e, e)
+    args = e.args
+    if not args:
+        return e
+    if len(args) == 2 and args[0].kind == "var" and args[1].kind == "var":  # a + b, a * b: the common case
+        return Expr(e.kind, e.prec, e.text, (slots.get(args[0], args[0]), slots.get(args[1], args[1])))
+    return Expr(e.kind, e.prec, e.text, tuple([fill(a, slots) for a in args]))
 
 
 def key(e: Expr) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -128,7 +129,39 @@ def owners(fn: Callable[..., Any]) -> tuple[dict[int, str], list[Any]]:
             names[id(p)] = p.name
     params = [p for m in modules for p in m.parameters()]
     params += [p for opt in optimizers for g in opt.param_groups for p in g["params"]]
-    return names, params + loose
+    return names, params + loose + held(found.values())
+
+
+def held(objects: Any, depth: int = 4, most: int = 20_000) -> list[Any]:
+    """The Tensors and Values held inside objects fn reaches (`self.model`, `h.params[3]`), `depth` steps down.
+
+    A trace needs to know each parameter's `.grad` at the call's entry (see `record.Listener`), and a
+    parameter may sit in a plain object, a list or a dict; at most `most` objects are looked into.
+    """
+    found: list[Any] = []
+    seen: set[int] = set()
+    level = list(objects)
+    for _ in range(depth):
+        below: list[Any] = []
+        for obj in level:
+            if id(obj) in seen or len(seen) >= most:
+                continue
+            seen.add(id(obj))
+            kind = type(obj)
+            if kind is Tensor or kind is Value:
+                found.append(obj)
+            elif isinstance(obj, Module):
+                found += obj.parameters()
+            elif isinstance(obj, Optimizer):
+                found += [p for g in obj.param_groups for p in g["params"]]
+            elif kind is list or kind is tuple:
+                below += obj
+            elif kind is dict:
+                below += obj.values()
+            elif not isinstance(obj, type | types.ModuleType | Callable) and hasattr(obj, "__dict__"):
+                below += vars(obj).values()
+        level = below
+    return found
 
 
 def literals(fn: Callable[..., Any]) -> set[float]:

@@ -32,7 +32,10 @@ class Listener:
 
     def __init__(self) -> None:
         self.grad_seen: dict[int, bool] = {}  # id(param) -> its .grad was None when backward first reached it
-        self.cleared: set[int] = set()  # params a zero_grad() of the step cleared before that
+        self.cleared: set[int] = set()  # params the step cleared (zero_grad(), p.grad = ...) before that
+        self.watch: set[int] = set()  # ids of the Values whose hand-written `.grad = ...` the trace records
+        self.hand_set: set[int] = set()  # params whose .grad the step set by hand
+        self.buffers: dict[int, tuple[Any, tuple[Any, ...]]] = {}  # id(optimizer) -> (it, its buffers at step())
 
     def note_grad(self, p: Any) -> None:
         if id(p) not in self.grad_seen and id(p) not in self.cleared:
@@ -43,6 +46,23 @@ class Listener:
         params = [p for g in groups for p in g["params"]] if groups is not None else list(owner.parameters())
         self.cleared.update(id(p) for p in params if id(p) not in self.grad_seen)
 
+    def note_buffers(self, optimizer: Any) -> None:
+        """Which buffers the optimizer holds when the step first calls its `step()` (part of the guard)."""
+        self.buffers.setdefault(id(optimizer), (optimizer, buffers(optimizer)))
+
+    def grad_set(self, p: Any, g: Any) -> None:
+        """`p.grad = g` written in the step (micrograd's `p.grad = 0`, or None): the replay does it too."""
+        if g is not None and (type(g) not in (int, float)):
+            raise refuse.error(
+                f"p.grad = <a {type(g).__name__}> by hand", "set a gradient only to None or a number (or zero_grad())"
+            )
+        if id(p) not in self.grad_seen:
+            self.cleared.add(id(p))  # what it held at entry no longer matters
+        self.hand_set.add(id(p))
+        self.write_grad(p, g)
+
+    def write_grad(self, p: Any, g: Any) -> None: ...
+
     def grad_at_entry(self, key: int, entry: dict[int, bool]) -> bool | None:
         """What the guard requires of this parameter's `.grad is None` at entry (None: nothing)."""
         if key not in self.grad_seen:
@@ -51,11 +71,20 @@ class Listener:
         return None if key in entry and entry[key] != seen else seen
 
     def tensor_op(self, op: Any, inputs: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict, out: Any) -> None: ...
-    def value_op(self, out: Any, a: Any, b: Any, const: Any, many: Any, bias: Any) -> None: ...
+    def value_op(self, out: Any, op: str, a: Any, b: Any, const: Any, many: Any, bias: Any) -> None: ...
     def backward(self, root: Any, gradient: Any) -> None: ...
     def step(self, optimizer: Any) -> None: ...
     def after_step(self, optimizer: Any) -> None: ...
     def zero_grad(self, owner: Any) -> None: ...
+
+
+def buffers(optimizer: Any) -> tuple[Any, ...]:
+    """The names of the buffers each parameter has in `optimizer.state`, for those that have any.
+
+    SGD's first step with momentum makes the momentum buffer and Adam's first step makes its averages:
+    another branch of the update than the steps after it, so a change here traces again.
+    """
+    return tuple(map(tuple, filter(None, optimizer.state.values())))
 
 
 @contextlib.contextmanager
@@ -72,6 +101,28 @@ def recording(listener: Listener) -> Iterator[None]:
         tensor_backward, value_backward = tensor.Tensor.backward, value.Value.backward
         step, opt_zero, module_zero = optim.Optimizer.step, optim.Optimizer.zero_grad, nn_module.Module.zero_grad
         depth = [0]  # > 0 while an optimizer step runs (its in-place writes are the allowed ones)
+        engine = [0]  # > 0 while the engine itself runs (backward, zero_grad, step): its .grad writes are its own
+        grad_slot = value.Value.__dict__["grad"]
+        grad_set = grad_slot.__set__
+
+        def set_grad(self: Any, g: Any) -> None:  # a Value's `.grad = g` while fn runs
+            grad_set(self, g)
+            if not engine[0] and id(self) in listener.watch:
+                listener.grad_set(self, g)
+
+        watched_grad = property(grad_slot.__get__, set_grad)
+
+        @contextlib.contextmanager
+        def engine_runs(fast: bool = False) -> Iterator[None]:
+            engine[0] += 1
+            if fast:  # the engine's own backward: the plain slot, no check on each write
+                value.Value.grad = grad_slot
+            try:
+                yield
+            finally:
+                engine[0] -= 1
+                if fast:
+                    value.Value.grad = watched_grad
 
         def recorded_apply(op: Any, inputs: tuple[Any, ...], *args: Any, **kwargs: Any) -> Any:
             with refuse.engine_reads():
@@ -82,7 +133,7 @@ def recording(listener: Listener) -> Iterator[None]:
         def recorded_node(data: float, op: str, a: Any, da: float, b: Any = None, db: float = 0.0, many: Any = None):
             out = node(data, op, a, da, b, db, many)
             bias = sys._getframe(1).f_locals.get("bias") if many is not None else None  # weighted_sum's number
-            listener.value_op(out, a, b, db if b is None else None, many, bias)
+            listener.value_op(out, op, a, b, db if b is None else None, many, bias)
             return out
 
         def recorded_tensor_backward(self: Any, gradient: Any = None, retain_graph: Any = None, create_graph=False):
@@ -94,14 +145,16 @@ def recording(listener: Listener) -> Iterator[None]:
         def recorded_value_backward(self: Any, gradient: float = 1.0, create_graph: bool = False) -> None:
             refuse.no_create_graph(create_graph)
             listener.backward(self, gradient)
-            return value_backward(self, gradient, create_graph)
+            with engine_runs(fast=True):
+                return value_backward(self, gradient, create_graph)
 
         def recorded_step(self: Any, closure: Any = None) -> Any:
             refuse.no_closure(closure)
+            listener.note_buffers(self)
             listener.step(self)
             depth[0] += 1
             try:
-                with refuse.engine_reads():
+                with refuse.engine_reads(), engine_runs():
                     return step(self, None)
             finally:
                 depth[0] -= 1
@@ -109,11 +162,13 @@ def recording(listener: Listener) -> Iterator[None]:
 
         def recorded_opt_zero(self: Any) -> None:
             listener.zero_grad(self)
-            opt_zero(self)
+            with engine_runs():
+                opt_zero(self)
 
         def recorded_module_zero(self: Any) -> None:
             listener.zero_grad(self)
-            module_zero(self)
+            with engine_runs():
+                module_zero(self)
 
         swap(tensor, "_apply", recorded_apply)
         swap(value, "_node", recorded_node)
@@ -123,6 +178,7 @@ def recording(listener: Listener) -> Iterator[None]:
         swap(optim.Optimizer, "step", recorded_step)
         swap(optim.Optimizer, "zero_grad", recorded_opt_zero)
         swap(nn_module.Module, "zero_grad", recorded_module_zero)
+        swap(value.Value, "grad", watched_grad)
         for owner, name, new in refuse.patches(lambda: depth[0] > 0):
             swap(owner, name, new)
         try:

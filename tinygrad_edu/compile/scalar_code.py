@@ -18,11 +18,11 @@ from typing import Any
 
 from ..article_names import delta_name
 from ..fused import edge_partners, weighted_sum
-from ..graph import tick
+from ..graph import walk
 from ..sweep import RULES
 from ..value import Value
-from .code import Code, container
-from .expr import Expr, Sym, Var, as_expr, binary, call, const, explore, named_const, render
+from .code import Code, container, literal
+from .expr import Expr, Sym, Var, as_expr, binary, call, const, explore, fill, named_const, render
 from .record import Listener
 from .refuse import error
 
@@ -90,13 +90,16 @@ def forward(op: str, a: Any, b: Any, node_many: Any = None, bias: Any = None) ->
 
 
 class _Stmt:
-    """One line: `target = expr` (a `Var` target is an SSA value that may be folded into its single user)."""
+    """One line: `target = expr` (a `Var` target is an SSA value that may be folded into its single user).
 
-    __slots__ = ("comment", "depth", "expr", "inline", "pure", "size", "target", "uses")
+    `comment` is its text, or the ops whose rules made a gradient (written out only if the line is printed).
+    """
 
-    def __init__(self, target: Any, expr: Expr | None, comment: str = "", pure: bool = True) -> None:
+    __slots__ = ("comment", "depth", "expr", "inline", "pure", "refs", "size", "target", "uses")
+
+    def __init__(self, target: Any, expr: Expr | None, comment: str | list[str] = "", pure: bool = True) -> None:
         self.target, self.expr, self.comment, self.pure = target, expr, comment, pure
-        self.uses, self.inline, self.depth, self.size = 0, False, 1, 1
+        self.uses, self.inline, self.depth, self.size, self.refs = 0, False, 1, 1, ()
 
 
 class ScalarStep(Listener):
@@ -121,6 +124,9 @@ class ScalarStep(Listener):
         self.named: dict[float, str] = {}  # other numbers: constants listed at the top
         self.loss = "L"
         self.unnamed: list[tuple[Value, Var]] = []  # results named after the op made them (v.name = "a_h1")
+        self.many: dict[int, Any] = {}  # id(Σw·x node) -> its edges (parents, local derivatives, pairs)
+        self._forward: dict[str, Expr] = {}  # op -> its formula over the placeholders _A, _B
+        self._rules: dict[Any, tuple[Expr, ...]] = {}  # (op, constant) -> its local derivatives, likewise
 
     # ------------------------------------------------------------------ statements
 
@@ -129,9 +135,9 @@ class ScalarStep(Listener):
             self.stmts.append(("block", title))
             self._current = title
 
-    def _assign(self, hint: str, expr: Expr, comment: str = "", pure: bool = True) -> Var:
+    def _assign(self, hint: str, expr: Expr, comment: str | list[str] = "", pure: bool = True) -> Var:
         stmt = _Stmt(None, expr, comment, pure)
-        var = Var(self.code.name(hint), stmt)
+        var = Var(None if pure else self.code.name(hint), stmt, hint)  # a pure value is named when printed
         stmt.target = var
         self.stmts.append(stmt)
         return var
@@ -201,12 +207,14 @@ class ScalarStep(Listener):
     def _leaf(self, v: Value) -> Expr:
         self.keep.append(v)
         label = self.names.get(id(v)) or v.name
-        if v.requires_grad and v._order <= self.start:
+        if v.requires_grad and v.order <= self.start:
             holder = self.code.param(v, label or "p")
-            var = self._assign(label or "p", named_const(f"{holder}.data"), f"parameter {label}", False)
+            why = f"parameter {label}" if label else "a parameter"
+            var = self._assign(label or "p", named_const(f"{holder}.data"), why, False)
             self.params[id(v)] = v
+            self.watch.add(id(v))
             self.first_data[id(v)] = v.data
-        elif v._order > self.start:
+        elif v.order > self.start:
             name = self.code.constant(v.data, label or "k", "a Value made inside the step")
             self.var[id(v)] = named_const(name)  # type: ignore[assignment]
             return named_const(name)
@@ -219,29 +227,34 @@ class ScalarStep(Listener):
 
     # ------------------------------------------------------------------ forward
 
-    def value_op(self, out: Any, a: Any, b: Any, const_: Any, many: Any, bias: Any) -> None:
-        self._block("forward")
-        op = out._op
+    def value_op(self, out: Any, op: str, a: Any, b: Any, const_: Any, many: Any, bias: Any) -> None:
+        if self._current != "forward":
+            self._block("forward")
         if op == "max":  # softmax's shift (fused.shift_max): no gradient, just the number
-            expr = call("max", *(self.operand(v) for v in many[0]))
+            expr: Expr = call("max", *(self.operand(v) for v in many[0]))
+            key = op
         elif many is not None:
-            expr = self._weighted_sum(out, many, bias)
+            expr, key = self._weighted_sum(many, bias), "Σw·x"
+            self.many[id(out)] = many
         else:
-            left = Sym(self.operand(a))
-            right = Sym(self.operand(b)) if b is not None else (Sym(self.number(const_)) if op[0] in "+*" else const_)
-            if op.startswith("**") and b is None:
-                right = Sym(self.number(const_))
-            result = forward(op, left, right)
-            expr = as_expr(result)
-        word = _WORD.get("**" if op.startswith("**") else op, "v")
-        key = "Σw·x" if many is not None and op != "max" else "**" if op.startswith("**") else op
-        var = self._assign(out.name or self.names.get(id(out)) or word, expr, _forward_doc(key))
+            template = self._forward.get(op)
+            if template is None:  # the op's formula, run once on placeholders (see `fill`)
+                template = self._forward[op] = as_expr(forward(op, Sym(_A), Sym(_B)))
+            left = self.operand(a)
+            if b is not None:
+                expr = fill(template, {_A: left, _B: self.operand(b)})
+            elif op[0] in "+*":  # a + c, a * c, a ** c: the constant c
+                expr = fill(template, {_A: left, _B: self.number(const_)})
+            else:
+                expr = fill(template, {_A: left})
+            key = "**" if op[1:2] == "*" else op
+        var = self._assign(out.name or self.names.get(id(out)) or _WORD.get(key, "v"), expr, _forward_doc(key))
         self.var[id(out)] = var
         self.keep.append(out)
         if not out.name:
             self.unnamed.append((out, var))
 
-    def _weighted_sum(self, out: Any, many: Any, bias: Any) -> Expr:
+    def _weighted_sum(self, many: Any, bias: Any) -> Expr:
         """Σ wᵢ xᵢ + b in weighted_sum's order: the products, then the bias."""
         parents, local, _ = many
         partner = edge_partners(_FakeNode("Σw·x", many))
@@ -276,7 +289,9 @@ class ScalarStep(Listener):
         """Results the step named after making them (`s_h1.name = "s_h1"`) take that name in the code."""
         for node, var in self.unnamed:
             if node.name:
-                var.text = self.code.name(node.name)
+                var.hint = node.name
+                if var.text is not None:
+                    var.text = self.code.name(node.name)
         self.unnamed = [(n, v) for n, v in self.unnamed if not n.name]
 
     def backward(self, root: Any, gradient: Any) -> None:
@@ -284,51 +299,62 @@ class ScalarStep(Listener):
         self._adopt_names()
         self._block("backward")
         self.loss = root.name or "L"
-        seen = {root}
-        stack = [root]
-        while stack:
-            for parent in stack.pop()._parents:
-                if parent.requires_grad and parent not in seen:
-                    seen.add(parent)
-                    stack.append(parent)
-        order = sorted(seen, key=lambda n: n._order, reverse=True)
+        order = walk(root, grad_only=True)  # newest first, as Value.backward visits them
         if type(gradient) is Value:
             raise error("backward(gradient=<a Value>)", "pass the gradient as a number")
         grads: dict[Any, list[Expr]] = {root: [self.number(gradient)]}
         rules: dict[Any, list[str]] = {}
         for node in order:
-            if node._a is None and node._many is None:
+            parents = node.parents
+            if not parents:
                 continue  # a leaf: its gradient is written below
             g = self._gradient(node, grads.get(node, []), rules.get(node, []))
             self.grad_of[id(node)] = g
-            op = "Σw·x" if node._many is not None else "**" if node._op.startswith("**") else node._op
-            out = Sym(self.var[id(node)], node._op, self._sym_many(node) if node._many is not None else None)
-            a = Sym(self.var[id(node._a)]) if node._a is not None else None
-            b = Sym(self.var[id(node._b)]) if node._b is not None else node._db
-            local = explore(lambda op=op, out=out, a=a, b=b: RULES[op](out, a, b))
-            for parent, d in zip(node._parents, local):
+            op, local = self._local_derivatives(node, parents)
+            for parent, d in zip(parents, local):
                 if parent.requires_grad:
-                    d = as_expr(d)
                     # 1.0 * g and d * 1.0 are exact: skip them (x * 1.0 == x for every float)
-                    term = g if _is_one(d) else d if _is_one(g) else binary("*", d, g)
-                    grads.setdefault(parent, []).append(term)
-                    rules.setdefault(parent, []).append(_rule_doc(op))
+                    term = g if d is _ONE else d if g is _ONE else binary("*", d, g)
+                    if parent in grads:
+                        grads[parent].append(term)
+                        rules[parent].append(op)
+                    else:
+                        grads[parent], rules[parent] = [term], [op]
         for node in order:
-            if node._a is None and node._many is None and node in grads:
+            if not node.parents and node in grads:
                 self._to_leaf(node, grads[node])
 
-    def _sym_many(self, node: Any) -> tuple[Any, ...]:
-        parents, local, pairs = node._many
-        return tuple(Sym(self.var[id(p)]) for p in parents), local, pairs
+    def _local_derivatives(self, node: Any, parents: tuple[Any, ...]) -> tuple[str, Any]:
+        """The op's rule (`RULES`, value.py's `@rule`) for this node, as expressions of its code's names.
+
+        The rule runs once per op (and constant) on placeholders; each node fills in its own names.
+        """
+        many = self.many.get(id(node))
+        if many is not None:  # Σw·x: the rule reads the node's edges, so it runs on this node's names
+            out = Sym(self.var[id(node)], "Σw·x", (tuple(Sym(self.var[id(p)]) for p in many[0]), *many[1:]))
+            return "Σw·x", [_one(as_expr(d)) for d in explore(lambda: RULES["Σw·x"](out, None, None))]
+        op = node.op
+        op = "**" if op[1:2] == "*" else op
+        constant = node.constant if len(parents) == 1 else None
+        key = (op, constant if constant != 0.0 else repr(constant))  # (0.0 and -0.0 print differently)
+        template = self._rules.get(key)
+        if template is None:
+            b = Sym(_B) if constant is None else constant
+            found = explore(lambda: RULES[op](Sym(_OUT), Sym(_A), b))
+            template = self._rules[key] = tuple(_one(as_expr(d)) for d in found)
+        slots = {_OUT: self.var[id(node)], _A: self.var[id(parents[0])]}
+        if len(parents) == 2:
+            slots[_B] = self.var[id(parents[1])]
+        return op, [fill(d, slots) for d in template]
 
     def _gradient(self, node: Any, terms: list[Expr], rules: list[str]) -> Expr:
         """dL/d(node): the sum of what its users passed down, named if it is more than a name."""
         total = self._sum(terms, "g_partial")
         if total.kind in ("var", "const"):
-            return total
-        comment = "; ".join(dict.fromkeys(rules))
-        name = self.var[id(node)].text
-        return self._assign(delta_name(name) or "g_" + name, total, comment)
+            return _one(total)
+        var = self.var[id(node)]
+        name = var.text or var.hint
+        return self._assign(delta_name(name) or "g_" + name, total, rules)  # type: ignore[arg-type]
 
     def _to_leaf(self, leaf: Value, terms: list[Expr]) -> None:
         holder = self.holder.get(id(leaf))
@@ -351,6 +377,10 @@ class ScalarStep(Listener):
         rule = (type(optimizer).__doc__ or "").strip().splitlines()[0].rstrip(":")
         self._raw(f"{name}.step()", f"{rule}; its settings are read now")
         self.optimizers.append(optimizer)
+
+    def write_grad(self, p: Any, g: Any) -> None:
+        holder = self.code.param(p, self.names.get(id(p)) or p.name or "p")
+        self._raw(f"{holder}.grad = {g if g is None or type(g) is int else literal(g)}", "set by hand in the step")
 
     def after_step(self, optimizer: Any) -> None:
         for key, p in self.params.items():
@@ -379,7 +409,7 @@ class ScalarStep(Listener):
     def finish(self) -> None:
         self._check_written("in the step")
         for p in self.grad_written.values():
-            if p.grad is None:
+            if p.grad is None and id(p) not in self.hand_set:
                 self._raw(f"{self.code.param(p, 'p')}.grad = None", "the step cleared this gradient")
 
     # ------------------------------------------------------------------ the return value and the text
@@ -415,14 +445,18 @@ class ScalarStep(Listener):
     def _write(self) -> None:
         """Fold single-use values into their users (within DEPTH and SIZE), then print the statements."""
         self._adopt_names()
-        stmts = [s for s in self.stmts if type(s) is _Stmt]
-        for s in stmts:
-            _count_uses(s.expr)
-        for s in stmts:
-            depth, size = _measure(s.expr)
-            s.depth, s.size = depth, size
-            s.inline = s.pure and type(s.target) is Var and s.target.stmt is s and s.uses == 1
-            s.inline = s.inline and depth <= DEPTH and size <= SIZE
+        for s in reversed(self.stmts):  # a value's users come after it: once reached, its count is final
+            if type(s) is _Stmt and (s.uses or not s.pure or type(s.target) is not Var):
+                s.refs = _count_uses(s.expr)
+        for s in self.stmts:
+            if type(s) is _Stmt and s.uses == 1 and s.pure and type(s.target) is Var and s.target.stmt is s:
+                size, depth = s.expr.size, s.expr.depth
+                for r in s.refs:  # the values folded into this one (a bound on the depth: at most this)
+                    if r.inline:
+                        size += r.size - 1
+                        depth = max(depth, s.expr.depth + r.depth - 1)
+                s.size, s.depth = size, depth
+                s.inline = depth <= DEPTH and size <= SIZE
 
         def inline(v: Var) -> Expr | None:
             stmt = v.stmt
@@ -436,12 +470,22 @@ class ScalarStep(Listener):
                 else:
                     code.emit(s[1], s[2])
             elif not s.inline and (s.uses > 0 or not s.pure or type(s.target) is not Var):
-                target = s.target.text if type(s.target) is Var else s.target
-                code.emit(f"{target} = {render(s.expr, inline)}", s.comment)
+                target = s.target
+                if type(target) is Var:
+                    if target.text is None:
+                        target.text = code.name(target.hint)
+                    target = target.text
+                comment = s.comment if type(s.comment) is str else "; ".join(map(_rule_doc, dict.fromkeys(s.comment)))
+                code.emit(f"{target} = {render(s.expr, inline)}", comment)
 
 
-def _is_one(e: Expr) -> bool:
-    return e.kind == "const" and e.text == "1.0"
+_ONE = const(1.0)
+_A, _B, _OUT = Var("a"), Var("b"), Var("out")  # the placeholders of the templates (`fill`)
+
+
+def _one(e: Expr) -> Expr:
+    """`e`, or the shared `_ONE` if it is the literal 1.0 (so `d is _ONE` finds the products to skip)."""
+    return _ONE if e.kind == "const" and e.text == "1.0" else e
 
 
 class _FakeNode:
@@ -459,34 +503,24 @@ def _is_bias(many: Any, k: int) -> bool:
     return k >= edges
 
 
-def _count_uses(e: Expr) -> None:
+def _count_uses(e: Expr) -> list[_Stmt]:
+    """Count one use of each statement `e` reads, and return those statements."""
+    refs = []
     stack = [e]
     while stack:
         x = stack.pop()
         if x.kind == "var":
-            if x.stmt is not None:  # type: ignore[attr-defined]
-                x.stmt.uses += 1  # type: ignore[attr-defined]
-        else:
-            stack.extend(a for a in x.args if type(a) is Expr or type(a) is Var)
-
-
-def _measure(e: Expr) -> tuple[int, int]:
-    """(depth, size) of `e` once the variables that will be folded are printed in place."""
-    if e.kind == "var":
-        stmt = e.stmt  # type: ignore[attr-defined]
-        return (stmt.depth, stmt.size) if stmt is not None and stmt.inline else (1, 1)
-    depth, size = 0, 1
-    for a in e.args:
-        if type(a) is Expr or type(a) is Var:
-            d, s = _measure(a)
-            depth, size = max(depth, d), size + s
-    return depth + 1, size
+            stmt = x.stmt  # type: ignore[attr-defined]
+            if stmt is not None:
+                stmt.uses += 1
+                refs.append(stmt)
+        elif x.args:
+            stack += x.args
+    return refs
 
 
 def _result(data: float, grad: Any) -> Value:
     """A returned Value as the eager step leaves it: its number and the gradient backward gave it."""
-    v = Value.__new__(Value)
-    v.data, v.grad, v.name, v.requires_grad = data, grad, None, True
-    v._op, v._a, v._b, v._many, v._da, v._db = "", None, None, None, 0.0, 0.0
-    v._order = tick()
+    v = Value(data)
+    v.grad = grad
     return v

@@ -25,7 +25,7 @@ from ..tensor import Tensor
 from ..value import Value
 from . import check, inputs
 from .code import Code
-from .record import recording
+from .record import buffers, recording
 from .refuse import where
 
 _files = itertools.count(1)
@@ -43,7 +43,7 @@ class Trace:
         self.names = listener.names
         self.replays = 0
         self.line = where()
-        self.matches = _matcher(guard)
+        self.matches = _matcher(guard, list(listener.buffers.values()))
 
 
 class CompiledStep:
@@ -84,12 +84,14 @@ class CompiledStep:
 
         engine = inputs.engine_of(args)
         names, reachable = inputs.owners(self.fn)
-        entry = {id(p): p.grad is None for p in reachable}
+        known = [p for trace in itertools.chain.from_iterable(self._cache.values()) for p in trace.params]
+        entry = {id(p): p.grad is None for p in (*reachable, *known)}  # .grad at entry (see record.Listener)
         params = inputs.arg_names(self.fn, len(args))
         code = Code("step", params)
         start = tick()
         listener = (TensorStep if engine == "tensor" else ScalarStep)(code, names, start)
         listener.literals = inputs.literals(self.fn)
+        listener.watch.update(entry)
         converted, restore = listener.take_inputs(args, params)
         try:  # (the cyclic GC would re-scan the growing graph and code over and over: nothing here is cyclic)
             with recording(listener), gc_paused():
@@ -161,8 +163,9 @@ def _plain(x: Any) -> Any:
     return x
 
 
-def _matcher(guard: list[tuple[Any, Any, Any, bool]]) -> Callable[[], bool]:
-    """The guard as one fast function: parameter arrays by identity, `.grad` None-ness, `requires_grad`."""
+def _matcher(guard: list[tuple[Any, Any, Any, bool]], optimizers: list[tuple[Any, Any]]) -> Callable[[], bool]:
+    """The guard as one fast function: parameter arrays by identity, `.grad` None-ness, `requires_grad`,
+    and which buffers each optimizer holds (`record.buffers`)."""
 
     def matches() -> bool:
         for p, data, grad_none, requires_grad in guard:
@@ -172,7 +175,7 @@ def _matcher(guard: list[tuple[Any, Any, Any, bool]]) -> Callable[[], bool]:
                 return False
             if p.requires_grad is not requires_grad:
                 return False
-        return True
+        return all(buffers(opt) == held for opt, held in optimizers)
 
     return matches
 
