@@ -2,8 +2,8 @@
 
 The model keeps `Linear`'s (out, in). When every weight of the file's STATE that does not fit (out, in) is
 exactly its transpose, the file works in (in, out): its functions get the state as the file wrote it, and
-what they return is read back in (out, in) before it is compared. (A square weight cannot say which layout
-it is in; it is taken as (out, in).)
+what they return is read back in (out, in) before it is compared. A square weight cannot say which layout it
+is in: it is taken as (out, in), and when the file's numbers fit only the (in, out) reading, as that.
 """
 
 from __future__ import annotations
@@ -26,6 +26,15 @@ def in_out_keys(state: Mapping[str, np.ndarray], sizes: list[int]) -> set[str]:
             return set()
         keys.add(f"{2 * i}.weight")
     return keys
+
+
+def square_keys(state: Mapping[str, np.ndarray], sizes: list[int]) -> set[str]:
+    """The square weights of `state`: their shape cannot say which layout the file meant."""
+    return {
+        f"{2 * i}.weight"
+        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes))
+        if n_in == n_out and np.shape(state.get(f"{2 * i}.weight")) == (n_in, n_out)
+    }
 
 
 class InOutCode:

@@ -70,16 +70,25 @@ def fit(
     explained: Callable[[Any], bool],
     named: Callable[[Any], bool],
     targets_in_unit_range: bool,
+    matching: Callable[[str, tuple[str, ...]], int],
 ) -> tuple[Any, Candidate, str]:
     """(the report to keep, the (loss, activations) it was made under, the sentence that says so or "").
 
     `explained(report)`: a known mistake explains every wrong gradient; `named(report)`: at least one.
+    `matching(loss, acts)`: how many of the file's gradients autodiff gives under that reading (a quick look,
+    no diagnosis); the full comparison, `tried_as`, runs only where that count says it can matter.
     """
     current = (given.loss, tuple(given.activations))
     tried = {current: report}
-    for candidate in candidates(given, targets_in_unit_range):
-        if candidate not in tried:
-            tried[candidate] = tried_as(*candidate)
+    others = [c for c in candidates(given, targets_in_unit_range) if c != current]
+    quick = {c: matching(*c) for c in others}
+    top = max(quick.values(), default=0)
+    whole = [c for c in others if quick[c] == len(report.params)]
+    look = whole or [c for c in others if top and quick[c] == top]
+    if not top and not named(report):
+        look = others  # before refusing, every reading is compared in full (a cause may be named under one)
+    for candidate in look:
+        tried[candidate] = tried_as(*candidate)
     open_ = [name for name in ("LOSS", "ACTIVATION") if name not in given.declared]
     unsaid = f"{' and '.join(open_)} {'are' if len(open_) > 1 else 'is'} not declared"
     fits = [c for c, r in tried.items() if r.ok]
@@ -109,7 +118,7 @@ def fit(
     best = max(score, key=lambda c: score[c])  # max keeps the first of equals: the current one
     if score[best] == (0, False, False):
         raise CannotCheckError(
-            f"{path}: {unsaid}, and under none of the {len(tried)} modelled losses and activations tried does any "
+            f"{path}: {unsaid}, and under none of the {len(others) + 1} modelled losses and activations tried does any "
             "gradient match or a known mistake explain the numbers; declare LOSS and ACTIVATION if the network is "
             "one the checker models"
         )

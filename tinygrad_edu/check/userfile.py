@@ -17,6 +17,7 @@ Names the file may define: `gradients(state, inputs, targets)` or `step(state, i
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -69,11 +70,39 @@ def check_file(
         if given.schedule is not None and not isinstance(given.schedule, list):
             given.schedule = _schedule(path, code.schedule(steps))
         in_out = layout.in_out_keys(given.state, given.sizes) if given.state is not None else set()
-        if in_out:  # the file stores its weights (in, out): the model gets them (out, in), the file as it wrote them
-            given.state = {k: (v.T.copy() if k in in_out else v) for k, v in given.state.items()}
-        problem = Problem(path, given, engine, dtype, seed)
-        problem.in_out = sorted(in_out)
-        return Check(path, layout.InOutCode(code, in_out) if in_out else code, given, problem, rtol, atol, steps).run()
+        square = layout.square_keys(given.state, given.sizes) if given.state is not None and not in_out else set()
+        how = (engine, dtype, seed, rtol, atol, steps)
+        first, refusal = _attempt(path, code, copy.deepcopy(given), in_out, how)
+        if square and (first is None or not first.ok):  # square weights say no layout: try (in, out) too
+            other, _ = _attempt(path, code, copy.deepcopy(given), square, how, guessed=True)
+            if other is not None and (other.ok or _matching(other) > _matching(first)):
+                return other  # the reading under which more gradients match (a mistake in an (in, out) file)
+        if first is None:
+            raise refusal  # type: ignore[misc]
+        return first
+
+
+def _attempt(
+    path: str, code: UserCode, given: Settings, in_out: set[str], how: tuple, guessed: bool = False
+) -> tuple[FileResult | None, CannotCheckError | None]:
+    """One Check, the weights named in `in_out` handed to the file (in, out) (`layout`); or its refusal."""
+    engine, dtype, seed, rtol, atol, steps = how
+    if in_out:  # the file stores its weights (in, out): the model gets them (out, in), the file as it wrote them
+        given.state = {k: (v.T.copy() if k in in_out else v) for k, v in (given.state or {}).items()}
+    problem = Problem(path, given, engine, dtype, seed)
+    problem.in_out, problem.in_out_guessed = sorted(in_out), guessed
+    try:
+        return Check(
+            path, layout.InOutCode(code, in_out) if in_out else code, given, problem, rtol, atol, steps
+        ).run(), None
+    except CannotCheckError as error:
+        return None, error
+
+
+def _matching(result: FileResult | None) -> int:
+    """How many parameters' gradients match: -1 without a gradient report."""
+    report = None if result is None else result.report
+    return -1 if report is None else sum(p.ok for p in report.params)
 
 
 def _schedule(path: str, values: list[Any]) -> list[float]:
@@ -93,6 +122,7 @@ class Problem:
 
         self.path, self.given, self.engine, self.dtype, self.seed = path, given, engine, dtype, seed
         self.in_out: list[str] = []  # weights the file's STATE stores (in, out) (`layout`)
+        self.in_out_guessed = False  # square weights, read (in, out) because only that layout fits the numbers
         sizes = given.sizes
         default_x = article.INPUTS if sizes[0] == 2 else np.linspace(-1, 1, sizes[0])
         default_t = article.TARGETS if sizes[-1] == 2 else np.linspace(0.1, 0.9, sizes[-1])
@@ -350,7 +380,12 @@ class Check:
         if g.loss.startswith("cross-entropy"):
             acts = ("/".join(g.activations[:-1]) or "no hidden layer") + ", softmax output"
         lr = f"lr {g.lr}" if g.schedule is None else "lr LR_SCHEDULE"
-        if self.problem.in_out:
+        if self.problem.in_out and self.problem.in_out_guessed:
+            lr += (
+                f" (STATE's square {', '.join(self.problem.in_out)} read as (in, out), the layout your numbers fit: "
+                "your functions get it so)"
+            )
+        elif self.problem.in_out:
             lr += f" (STATE stores {', '.join(self.problem.in_out)} (in, out): your functions get it so)"
         if self.problem.loss_from_targets:
             lr += " (LOSS is not declared: TARGETS are class indices, so a softmax with cross-entropy)"
@@ -499,9 +534,34 @@ class Check:
             finally:
                 self.given.loss, self.given.activations = saved
 
+        def matching(loss: str, acts: tuple[str, ...]) -> int:
+            """Autodiff alone (the tensor engine, float64) against the file's gradients: how many match."""
+            from .compare import autodiff, within_tolerance
+
+            saved = self.given.loss, self.given.activations, self.problem.engine, self.problem.dtype
+            self.given.loss, self.given.activations = loss, list(acts)
+            self.problem.engine, self.problem.dtype = "tensor", "float64"
+            try:
+                x, t, loss_fn = self.problem.inputs, self.problem.targets, self.problem.loss_fn()
+                ties = (0.0, 1.0) if "relu" in acts else (0.0,)
+                counts = []
+                for tie in ties:
+                    auto = autodiff(self.problem.model(relu_tie=tie), loss_fn, x, t)[0]
+                    counts.append(
+                        sum(
+                            p.manual is not None
+                            and p.manual.shape == auto[p.name].shape
+                            and within_tolerance(p.manual, auto[p.name], report.tolerance)
+                            for p in report.params
+                        )
+                    )
+                return max(counts)
+            finally:
+                self.given.loss, self.given.activations, self.problem.engine, self.problem.dtype = saved
+
         unit = bool(np.all((self.problem.targets >= 0) & (self.problem.targets <= 1)))
         kept, (loss, acts), said = undeclared.fit(
-            self.path, self.given, report, tried_as, lambda r: _explained(r, following=True), _named, unit
+            self.path, self.given, report, tried_as, lambda r: _explained(r, following=True), _named, unit, matching
         )
         self.given.loss, self.given.activations = loss, list(acts)
         self.parts[0] = self.header()
