@@ -103,7 +103,7 @@ def sigmoid(x: Array) -> Array:
     out = np.negative(x)  # -x in a new array, which e^, +1 and 1/ then reuse (one array, not two)
     # e^-x overflows to inf for very negative x; 1/(1+inf) = 0 is still the right answer.
     with np.errstate(over="ignore"):
-        if type(out) is np.ndarray and out.dtype.kind == "f":
+        if isinstance(out, np.ndarray) and out.dtype.kind == "f":
             np.exp(out, out=out)
         else:  # integers (e^ makes floats), or a 0-d input, whose negative is a NumPy scalar
             out = np.asarray(np.exp(out))

@@ -111,16 +111,14 @@ class Value(Node):
     @rule("sigmoid", lambda out, a, b: (_d_sigmoid(out),))
     def sigmoid(self) -> Value:
         """s = 1 / (1 + e^-a)    d/da = s (1 - s)   (the article's a * (1 - a))"""
-        a = self.data
-        # Two branches so that exp never overflows: e^-a for a >= 0, e^a otherwise.
-        out = 1.0 / (1.0 + math.exp(-a)) if a >= 0 else math.exp(a) / (1.0 + math.exp(a))
+        out = _sigmoid(self.data)
         return _node(out, "sigmoid", self, _d_sigmoid(out))
 
     @rule("relu", lambda out, a, b: (_d_relu(a.data),))
     def relu(self) -> Value:
         """max(0, a)  d/da = 1 if a > 0 else 0   (NaN stays NaN, as in PyTorch)"""
         a = self.data
-        return _node(0.0 if a <= 0 else a, "relu", self, _d_relu(a))
+        return _node(_relu(a), "relu", self, _d_relu(a))
 
     # ------------------------------------------------------------------ composed ops
     # These are built from the ops above, so they need no derivative of their own.
@@ -362,8 +360,19 @@ _by_order = attrgetter("_order")
 # ---------------------------------------------------------------------- helpers
 
 
-# The derivatives that are more than a constant or a swap of the operands, each written once: the op
-# method calls it with floats, `@rule` with Values (create_graph), `symbolic` and `compile` with stand-ins.
+# The forward formulas with a branch, and the derivatives that are more than a constant or a swap of the
+# operands, each written once: the op method calls it with floats, `@rule` with Values (create_graph),
+# `symbolic` and `compile` with stand-ins (compile passes an `exp` that writes `math.exp(...)`).
+
+
+def _sigmoid(a: Local, exp: Any = math.exp) -> Local:
+    """1 / (1 + e^-a) in two branches so that exp never overflows: e^-a for a >= 0, e^a otherwise."""
+    return 1.0 / (1.0 + exp(-a)) if a >= 0 else exp(a) / (1.0 + exp(a))
+
+
+def _relu(a: Local) -> Local:
+    """max(0, a); NaN passes through (NaN <= 0 is False), as in PyTorch."""
+    return 0.0 if a <= 0 else a
 
 
 def _d_tanh(out: Local) -> Local:

@@ -39,14 +39,15 @@ def counter(t: Any) -> list[int]:
     return vc
 
 
-def bump_version(t: Any) -> None:
-    """Record an in-place write to `t` (its data changed): optimizers and `load_state_dict` call this."""
-    vc = counter(t)
+def bump_version(*ts: Any) -> None:
+    """Record an in-place write to each of `ts` (its data changed): optimizers, `load_state_dict`, and a
+    compiled step's update for all its parameters at once (one lock) call this."""
+    vcs = [counter(t) for t in ts]
     with _write_lock:  # one clock for all threads: the newest write is always the largest tick
-        now = tick()
-        vc[0] += 1
-        vc[1] = now
-        if now > last_write[0]:
+        for vc in vcs:
+            now = vc[1] = tick()
+            vc[0] += 1
+        if vcs and now > last_write[0]:
             last_write[0] = now
 
 

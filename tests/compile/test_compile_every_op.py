@@ -6,6 +6,7 @@ an entry here fails `test_*_covers_every_op`, so a new op is checked the day it 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -135,3 +136,30 @@ def test_scalar_op_compiled_equals_eager(name: str) -> None:
         assert out_e.data == out_c.data
         assert (ea.grad, eb.grad) == (ca.grad, cb.grad), name
     assert compiled.traces == 1
+
+
+def test_the_scalar_forward_formulas_are_the_ones_value_py_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Value.sigmoid and Value.relu compute through one formula each (value.py's `_sigmoid`, `_relu`), and the
+    generated code is that formula run on stand-ins: a different formula there changes both, never one alone."""
+    from tinygrad_edu import value as value_py
+
+    monkeypatch.setattr(value_py, "_sigmoid", lambda a, exp=math.exp: 1.0 / (1.0 + exp(-a)))  # one branch
+    monkeypatch.setattr(value_py, "_relu", lambda a: a if a > 0 else 0.0 * a)  # keeps -0.0 for negative inputs
+    w = Value(0.3, name="w")
+
+    def step(u: Any) -> Any:
+        out = (w * u).sigmoid() + (w * u).relu()
+        out.backward()
+        return out
+
+    compiled = tg.compile(step)
+    for u in (2.0, -3.0, 0.5, -0.5):
+        w.grad = None
+        eager = step(Value(u, requires_grad=False))
+        w.grad = None
+        replay = compiled(u)
+        assert math.copysign(1.0, replay.data) == math.copysign(1.0, eager.data) and replay.data == eager.data
+    source = compiled.source
+    sigmoid_line = next(line for line in source.splitlines() if "# sigmoid:" in line and "math.exp" in line)
+    assert "1.0 / (1.0 + math.exp(-" in sigmoid_line and " if " not in sigmoid_line  # the patched one branch
+    assert "0.0 * mul" in source  # the patched relu's negative branch

@@ -208,6 +208,54 @@ def test_a_global_number_is_listed_and_a_change_is_caught_on_the_second_call() -
     assert all(np.array_equal(p.data, q.data) for p, q in zip(model.parameters(), twin.parameters()))
 
 
+def test_a_global_number_on_values_is_one_listed_name_in_forward_and_backward() -> None:
+    """The header lists the number once, and every line that uses it (the forward product and its derivative
+    in the backward block) says its name, so a reader sees which lines a change of it would change."""
+    w = Value(0.5, name="w")
+    opt = optim.SGD([w], lr=0.1)
+    settings = {"scale": 0.37}
+
+    def step(x: Any) -> Any:
+        opt.zero_grad()
+        loss = (w * x[0] * settings["scale"]).tanh()
+        loss.backward()
+        opt.step()
+        return loss
+
+    compiled = tg.compile(step)
+    compiled([2.0])
+    header, body = compiled.source.split("def step")
+    assert "c = 0.37" in header and "0.37" not in body
+    backward = body.split("# ---- backward")[1].split("# ---- update")[0]
+    assert "(c * (1.0 - tanh * tanh))" in backward  # d(a * c)/da = c, by its name, times tanh's rule
+    settings["scale"] = 0.5
+    with pytest.raises(CompileError, match="differs from the eager step"):
+        compiled([2.0])
+
+
+def test_after_a_failed_check_the_frozen_trace_is_never_replayed() -> None:
+    """The check raised: a caller who catches it and goes on gets a fresh trace (and a fresh check), never
+    the frozen code unchecked."""
+    w = Value(0.5, name="w")
+    settings = {"scale": 0.37}
+
+    def step(x: Any) -> Any:
+        w.grad = None
+        loss = (w * x[0] * settings["scale"]).tanh()
+        loss.backward()
+        return loss
+
+    compiled = tg.compile(step)
+    compiled([2.0])
+    settings["scale"] = 0.5
+    with pytest.raises(CompileError, match="differs from the eager step"):
+        compiled([2.0])
+    for _ in range(3):  # scale stays 0.5: traced again, then checked, then replayed; always eager's answer
+        got, grad = compiled([2.0]).data, w.grad
+        assert (got, grad) == (step([Value(2.0, requires_grad=False)]).data, w.grad)
+    assert compiled.traces == 2
+
+
 def test_a_value_read_by_hand_is_caught_on_the_second_call() -> None:
     """`.data` of a Value cannot be intercepted; the second call's comparison catches the frozen number."""
     w = Value(0.5)

@@ -273,3 +273,31 @@ def test_a_gradient_set_by_hand_to_a_value_is_refused() -> None:
 
     with pytest.raises(CompileError, match=r"p\.grad = <a Value> by hand"):
         tg.compile(step)([2.0])
+
+
+# ---------------------------------------------------------------------- the package's own functions are trace-safe
+
+
+@pytest.mark.parametrize("which", ["softmax", "log_softmax"])
+def test_softmax_on_values_shifts_by_each_call_s_own_maximum(which: str) -> None:
+    """softmax's shift max(x) is a node of the graph (`max(...)` in the code), not a float read at trace time:
+    with call 1's maximum frozen, call 2's e^(800 - 1) would overflow; with the node it equals eager."""
+    from tinygrad_edu.nn import functional as F
+
+    w = Value(1.0, name="w")
+    fn = getattr(F, which)
+
+    def step(x: Any) -> Any:
+        out = fn([w * v for v in x])
+        out[0].backward()
+        return out
+
+    compiled = tg.compile(step)
+    for x in ([0.0, 1.0, 0.5], [800.0, 0.0, -3.0], [-2.0, 650.0, 0.25], [0.0, 1.0, 0.5]):
+        w.grad = None
+        eager = step([Value(v, requires_grad=False) for v in x])
+        eager_grad = w.grad
+        w.grad = None
+        replay = compiled(x)
+        assert [v.data for v in replay] == [v.data for v in eager] and w.grad == eager_grad
+    assert compiled.traces == 1 and "max(" in compiled.source

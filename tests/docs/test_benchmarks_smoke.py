@@ -46,6 +46,8 @@ def test_scalar_moons_prints_round_by_round_speedups() -> None:
     if importlib.util.find_spec("micrograd") is not None:  # the peer is installed (dev extra): its rows ran
         assert "tinygrad_edu op by op, own process" in out
         assert "speedup of tinygrad_edu op by op over micrograd, round by round" in out
+        assert "first call (trace + generate + compile the 65k-node step)" in out  # the compiled row's costs
+        assert "100 steps including compilation" in out and "the first call's CPU time" in out
 
 
 @pytest.mark.slow

@@ -108,7 +108,7 @@ class Code:
             self.namespace[name] = value
             self.constants.append(f"{name} = {value!r}  # {why}")
             return name
-        name = self.ref(value, self.name(hint))
+        name = self.ref(value, identifier(hint))
         shape = f"array{tuple(np.shape(value))} {np.result_type(value)}" if hasattr(value, "shape") else repr(value)
         self.constants.append(f"{name}: {shape}  # {why}")
         return name

@@ -51,7 +51,7 @@ class Var(Expr):
     __slots__ = ("hint", "stmt")
 
     def __init__(self, name: str | None, stmt: Any = None, hint: str = "") -> None:
-        super().__init__("var", ATOM, name)  # type: ignore[arg-type]
+        self.kind, self.prec, self.text, self.args, self.size, self.depth = "var", ATOM, name, (), 1, 1
         self.stmt, self.hint = stmt, hint
 
 

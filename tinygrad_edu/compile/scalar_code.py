@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .. import value as value_py
 from ..article_names import delta_name
 from ..fused import edge_partners, weighted_sum
 from ..graph import walk
@@ -25,6 +26,7 @@ from .code import Code, container, literal
 from .expr import Expr, Sym, Var, as_expr, binary, call, const, explore, fill, named_const, render
 from .record import Listener
 from .refuse import error
+from .scalar_update import written_update
 
 DEPTH = 40  # deepest expression a statement may hold (CPython's parser and compiler recurse on nesting)
 SIZE = 400  # most operators in one statement
@@ -68,8 +70,9 @@ _DERIVATIVE = re.compile(r"\bd\w*/d")
 _forward_docs: dict[str, str] = {}
 
 
-def forward(op: str, a: Any, b: Any, node_many: Any = None, bias: Any = None) -> Any:
-    """The op's result as an expression of its operands (`Sym`s, or floats for constants)."""
+def forward(op: str, a: Any, b: Any) -> Any:
+    """The op's result as an expression of its operands (`Sym`s): the arithmetic of the op's method in value.py,
+    one operator or math function, or the formula it calls (`_sigmoid`, `_relu`) run on the stand-ins."""
     if op == "+":
         return a + b
     if op == "*":
@@ -82,10 +85,10 @@ def forward(op: str, a: Any, b: Any, node_many: Any = None, bias: Any = None) ->
         return a.log()
     if op == "tanh":
         return a.tanh()
-    if op == "sigmoid":  # two branches so that exp never overflows, as Value.sigmoid
-        return explore(lambda: 1.0 / (1.0 + (-a).exp()) if a >= 0 else a.exp() / (1.0 + a.exp()))
+    if op == "sigmoid":  # value.py's formula, the one Value.sigmoid runs (its two branches become a conditional)
+        return explore(lambda: value_py._sigmoid(a, exp=Sym.exp))
     if op == "relu":
-        return explore(lambda: 0.0 if a <= 0 else a)
+        return explore(lambda: value_py._relu(a))
     raise KeyError(op)
 
 
@@ -248,7 +251,8 @@ class ScalarStep(Listener):
             else:
                 expr = fill(template, {_A: left})
             key = "**" if op[1:2] == "*" else op
-        var = self._assign(out.name or self.names.get(id(out)) or _WORD.get(key, "v"), expr, _forward_doc(key))
+        # (a result made now is never among `names`, which names what existed before the trace)
+        var = self._assign(out.name or _WORD.get(key, "v"), expr, _forward_docs.get(key) or _forward_doc(key))
         self.var[id(out)] = var
         self.keep.append(out)
         if not out.name:
@@ -257,7 +261,7 @@ class ScalarStep(Listener):
     def _weighted_sum(self, many: Any, bias: Any) -> Expr:
         """Σ wᵢ xᵢ + b in weighted_sum's order: the products, then the bias."""
         parents, local, _ = many
-        partner = edge_partners(_FakeNode("Σw·x", many))
+        partner = edge_partners(Sym(_OUT, "Σw·x", many))  # read as weighted_sum recorded it (a stand-in node)
         terms: list[Expr] = []
         k = 0
         while k < len(parents):
@@ -340,8 +344,11 @@ class ScalarStep(Listener):
         template = self._rules.get(key)
         if template is None:
             b = Sym(_B) if constant is None else constant
-            found = explore(lambda: RULES[op](Sym(_OUT), Sym(_A), b))
-            template = self._rules[key] = tuple(_one(as_expr(d)) for d in found)
+            found = [_one(as_expr(d)) for d in explore(lambda: RULES[op](Sym(_OUT), Sym(_A), b))]
+            if constant is not None:  # d(a * c)/da = c: the constant under the name the forward line gave it
+                c = literal(constant)
+                found = [self.number(constant) if d.kind == "const" and d.text == c else d for d in found]
+            template = self._rules[key] = tuple(found)
         slots = {_OUT: self.var[id(node)], _A: self.var[id(parents[0])]}
         if len(parents) == 2:
             slots[_B] = self.var[id(parents[1])]
@@ -374,8 +381,13 @@ class ScalarStep(Listener):
         self._check_written("before optimizer.step()")
         self._block("update")
         name = self.code.ref(optimizer, "optimizer")
-        rule = (type(optimizer).__doc__ or "").strip().splitlines()[0].rstrip(":")
-        self._raw(f"{name}.step()", f"{rule}; its settings are read now")
+        holders = {key: self.holder.get(key) or self.code.param(p, "p") for key, p in self.grad_written.items()}
+        lines = written_update(optimizer, holders, name, self.code.name, self.loss)
+        if lines is None:  # a rule that reads its state (momentum, Adam): the optimizer's own step, every call
+            rule = ((type(optimizer).__doc__ or "").strip().splitlines() or [type(optimizer).__name__])[0].rstrip(":")
+            lines = [(f"{name}.step()", f"{rule}; its settings and state are read now")]
+        for line, comment in lines:
+            self._raw(line, comment)
         self.optimizers.append(optimizer)
 
     def write_grad(self, p: Any, g: Any) -> None:
@@ -486,13 +498,6 @@ _A, _B, _OUT = Var("a"), Var("b"), Var("out")  # the placeholders of the templat
 def _one(e: Expr) -> Expr:
     """`e`, or the shared `_ONE` if it is the literal 1.0 (so `d is _ONE` finds the products to skip)."""
     return _ONE if e.kind == "const" and e.text == "1.0" else e
-
-
-class _FakeNode:
-    """What `edge_partners` reads of a weighted-sum node (its op and its edges), at trace time."""
-
-    def __init__(self, op: str, many: Any) -> None:
-        self._op, self._many = op, many
 
 
 def _is_bias(many: Any, k: int) -> bool:

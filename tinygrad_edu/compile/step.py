@@ -93,24 +93,26 @@ class CompiledStep:
         listener.literals = inputs.literals(self.fn)
         listener.watch.update(entry)
         converted, restore = listener.take_inputs(args, params)
-        try:  # (the cyclic GC would re-scan the growing graph and code over and over: nothing here is cyclic)
-            with recording(listener), gc_paused():
-                result = self.fn(*converted)
-                listener.finish()
-                returns = listener.result(result)
-        finally:
-            restore()
-        doc = f"{getattr(self.fn, '__qualname__', 'fn')}, compiled by tinygrad_edu.compile ({engine} engine)"
-        source = code.source(doc, returns)
-        filename = f"<tinygrad_edu.compile step {next(_files)}>"
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        namespace = code.namespace
+        # The cyclic GC is paused throughout: it would re-scan the growing graph and code over and over, and
+        # nothing here is cyclic.
         with gc_paused():
+            try:
+                with recording(listener):
+                    result = self.fn(*converted)
+                    listener.finish()
+                    returns = listener.result(result)
+            finally:
+                restore()
+            doc = f"{getattr(self.fn, '__qualname__', 'fn')}, compiled by tinygrad_edu.compile ({engine} engine)"
+            source = code.source(doc, returns)
+            filename = f"<tinygrad_edu.compile step {next(_files)}>"
+            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+            namespace = code.namespace
             exec(builtins.compile(source, filename, "exec"), namespace)
-        guard = [
-            (p, p.data if type(p) is Tensor else None, listener.grad_at_entry(key_p, entry), p.requires_grad)
-            for key_p, p in listener.params.items()
-        ]
+            guard = [
+                (p, p.data if type(p) is Tensor else None, listener.grad_at_entry(key_p, entry), p.requires_grad)
+                for key_p, p in listener.params.items()
+            ]
         trace = Trace(source, namespace["step"], guard, listener)
         self.traces += 1
         self._latest = trace
@@ -145,7 +147,11 @@ class CompiledStep:
         what = check.first_difference(replayed, eager, trace.names)
         if what is None and not check.same(_plain(out), _plain(eager_out)):
             what = "the value the step returned"
-        if what is not None:
+        if what is not None:  # the trace froze something: it is dropped, so no later call replays it unchecked
+            for traces in self._cache.values():
+                if trace in traces:
+                    traces.remove(trace)
+            self._latest = None
             raise check.mismatch(what, trace.line)
         return out
 

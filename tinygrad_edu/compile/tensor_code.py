@@ -1,12 +1,15 @@
-"""The tensor engine's step as code: one line per op, calling the op's own formula from `ops.py`.
+"""The tensor engine's step as code: each op's own formula from `ops.py`, written out as NumPy calls.
 
-Forward: `h, s_h = Sigmoid.forward(z)` is exactly what `Tensor.sigmoid` runs, without the node
-bookkeeping. Backward: the chain rule of `tensor._backprop` played once at trace time on the real
-arrays (so every shape, dtype, broadcast and accumulation is known) and written down as the
-calls it made: `g_z, = Sigmoid.backward(s_h, g_h, (True,))`. Each formula stays written once, in
-`ops.py`; the generated code only fixes the order, which is what a replay saves: the heap, the
-pending dicts, the Tensor objects. Update: the optimizer's own `step()`, which reads its
-`param_groups` (learning rate, momentum, betas) and its state (Adam's step count) at every call.
+Forward: as `Tensor.sigmoid` runs `Sigmoid.forward`, the trace runs that same formula once more on
+stand-ins (`tape.py`) that record each NumPy call it makes; the calls become the op's lines, under
+the op's rule as a comment. Backward: the chain rule of `tensor_backward.backprop` played once at
+trace time (newest node first, each gradient added into its input's total as `Totals.add` does),
+each op's `backward` recorded the same way. Update: the optimizer's own `_update`, recorded too
+(`tensor_update.py`), its learning rate read at every replay. `buffers.py` then writes each
+allocating call into a preallocated buffer (`out=`), reused once its value is dead, so a replay
+allocates only what it hands over: the `.grad` arrays and the returned values. Each formula stays
+written once, in `ops.py`; an op whose formula the stand-ins cannot record (it reads a value into
+Python) is written as one call of its own `forward`/`backward`, as the eager engine calls it.
 """
 
 from __future__ import annotations
@@ -18,10 +21,14 @@ import numpy as np
 
 from .. import ops
 from ..formulas import unbroadcast
+from ..graph import tick
 from ..tensor import Tensor
+from . import buffers
 from .code import Code, container, identifier
 from .record import Listener
 from .refuse import engine_reads, error, traced
+from .tape import Named, Staged, Tape, plain, variables
+from .tensor_update import stage_update
 
 
 def _doc(op: type[ops.Op]) -> tuple[str, str]:
@@ -31,28 +38,41 @@ def _doc(op: type[ops.Op]) -> tuple[str, str]:
     return f"{op.__name__}: {forward.strip()}", f"{op.__name__}: {backward.strip() or forward.strip()}"
 
 
+def _same(staged: Any, real: Any) -> bool:
+    """Whether the stand-in computed exactly the eager engine's array (shape, dtype, every number)."""
+    if not isinstance(staged, Staged) or staged.var is None:
+        return False
+    a, b = plain(staged), np.asarray(real).view(np.ndarray)
+    return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+
+
 class TensorStep(Listener):
-    """Writes the code of one trace of a Tensor step as the eager engine runs it."""
+    """Records the code of one trace of a Tensor step as the eager engine runs it."""
 
     def __init__(self, code: Code, names: dict[int, str], start_tick: int) -> None:
         super().__init__()
         self.code = code
         self.names = names  # id(parameter) -> its name in the model (layers.0.weight)
         self.start = start_tick
-        self.var: dict[int, str] = {}  # id(tensor) -> the variable holding its array
-        self.saved: dict[int, str] = {}  # id(result) -> the variable holding what its op saved
+        self.tape = Tape(code.name, lambda a: code.constant(a, "c", f"a {type(a).__name__} the step used"))
+        self.st: dict[int, Staged] = {}  # id(tensor) -> the stand-in holding its array in the code
+        self.saved: dict[int, Any] = {}  # id(result) -> what its op saved, as stand-ins (if its forward was recorded)
+        self.saved_text: dict[int, str] = {}  # id(result) -> the variable holding what an unrecorded op saved
         self.keep: list[Any] = []  # objects whose ids are keys above stay alive during the trace
         self.params: dict[int, Tensor] = {}
         self.first_data: dict[int, np.ndarray] = {}  # a copy of each parameter's array at its first use
-        self.inputs: dict[tuple[int, tuple, tuple], str] = {}  # (address, shape, strides) -> input variable
+        self.inputs: dict[tuple[int, tuple, tuple], Staged] = {}  # (address, shape, strides) -> input
         self.grad_written: dict[int, Tensor] = {}
+        self.grads: dict[int, Staged] = {}  # id(parameter) -> the gradient this step gave it
         self.root_grad: dict[int, str] = {}
         self.optimizers: list[Any] = []
         self.literals: set[float] = set()  # numbers written in fn itself (printed as they are)
         self.named: dict[float, str] = {}
-        self.arrays: dict[int, str] = {}  # id(traced array) -> its variable (a detach() shares the array)
+        self.arrays: dict[int, Staged] = {}  # id(traced array) -> its stand-in (a detach() shares the array)
         self.traced: list[tuple[Tensor, np.ndarray]] = []  # tensors whose arrays are TracedArrays during the trace
         self.holder: dict[int, str] = {}  # id(input Tensor) -> the replay's name for the Tensor object itself
+        self.fresh: set[int] = set()  # id(Var) of unrecorded results that are new arrays (ours to add into)
+        self.returned: list[Any] = []
 
     # ------------------------------------------------------------------ inputs and operands
 
@@ -60,13 +80,13 @@ class TensorStep(Listener):
         """fn's arguments as Tensors (arrays wrapped without a copy, numbers as 0-d float32), and an undo."""
         converted, undo = [], []
         if trace:
-            self.code.block("forward")
+            self.tape.block("forward")
         for a, name in zip(args, names):
             if type(a) is Tensor:
                 t = a
                 if trace:
                     var = self.code.name(name + "_data")
-                    self.code.emit(f"{var} = {name}.data", f"input {name}")
+                    self.tape.text(f"{var} = {name}.data", f"input {name}")
                     undo.append((t, t.data))
                     self.add_input(t, var, holder=name)
             elif isinstance(a, np.ndarray):
@@ -77,8 +97,8 @@ class TensorStep(Listener):
                 t = Tensor(a)
                 if trace:
                     var = self.code.name(name + "_t")
-                    self.code.emit(f"{var} = np.array({name}, dtype=np.{t.dtype})", f"input {name}, a 0-d tensor")
-                    self.add_input(t, var)
+                    self.tape.text(f"{var} = np.array({name}, dtype=np.{t.dtype})", f"input {name}, a 0-d tensor")
+                    self.add_input(t, var, kind="pinned")
             converted.append(t)
 
         def restore() -> None:
@@ -87,37 +107,37 @@ class TensorStep(Listener):
 
         return converted, restore
 
-    def add_input(self, t: Tensor, name: str, holder: str | None = None) -> None:
+    def add_input(self, t: Tensor, name: str, holder: str | None = None, kind: str = "external") -> None:
         """An input of the step: its array is variable `name` (and the Tensor object `holder`, if passed as one)."""
-        self.var[id(t)] = name
+        staged = self.tape.stage(t.data, name, kind)
+        self.st[id(t)] = staged
         if holder:
             self.holder[id(t)] = holder
         self.keep.append(t)
         a = t.data
-        self.inputs[(a.__array_interface__["data"][0], a.shape, a.strides)] = name
+        self.inputs[(a.__array_interface__["data"][0], a.shape, a.strides)] = staged
         self.traced.append((t, t.data))
         t.data = traced(t.data)
-        self.arrays[id(t.data)] = name
+        self.arrays[id(t.data)] = staged
 
-    def operand(self, x: Any) -> str:
+    def operand(self, x: Any) -> Any:
+        """An op's input as a stand-in: a tensor's array, or a constant (an array, a number)."""
         if type(x) is Tensor:
-            if id(x) in self.var:
-                return self.var[id(x)]
-            return self._leaf(x)
-        return self.argument(x, "c")
+            return self.st[id(x)] if id(x) in self.st else self._leaf(x)
+        return self.stand_in(x, "c")
 
-    def _leaf(self, t: Tensor) -> str:
+    def _leaf(self, t: Tensor) -> Staged:
         """A leaf the step reads: a parameter, or a constant tensor (read afresh, or frozen if made inside)."""
         self.keep.append(t)
         if id(t.data) in self.arrays:  # t.detach() of a traced tensor: the same array, no gradient
-            name = self.arrays[id(t.data)]
-            self.var[id(t)] = name
-            return name
+            staged = self.st[id(t)] = self.arrays[id(t.data)]
+            return staged
+        data = np.asarray(t.data).view(np.ndarray)
         if t.requires_grad:
             label = self.names.get(id(t)) or t.name or "p"
             name = self.code.name(label)
             holder = self.code.param(t, name)
-            self.code.emit(f"{name} = {holder}.data", f"parameter {label}, shape {t.shape}")
+            self.tape.text(f"{name} = {holder}.data", f"parameter {label}, shape {t.shape}")
             self.params[id(t)] = t
             self.first_data[id(t)] = t.data.copy()
         elif t._order > self.start:
@@ -126,10 +146,27 @@ class TensorStep(Listener):
             label = t.name or "k"
             name = self.code.name(label)
             holder = self.code.ref(t, "T_" + name)
-            self.code.emit(f"{name} = {holder}.data", f"tensor {label} made outside the step, read now")
+            self.tape.text(f"{name} = {holder}.data", f"tensor {label} made outside the step, read now")
             self.code.live.append(f"{holder}: a tensor of shape {t.shape} made outside fn (its .data now)")
-        self.var[id(t)] = name
-        return name
+        staged = self.st[id(t)] = self.tape.stage(data, name, "external")
+        return staged
+
+    def stand_in(self, a: Any, hint: str) -> Any:
+        """An op's non-tensor argument as the formula gets it: arrays and numbers named as the code names them."""
+        if isinstance(a, np.ndarray) and not isinstance(a, Staged):
+            key = (a.__array_interface__["data"][0], a.shape, a.strides)
+            if key in self.inputs:
+                return self.inputs[key]
+            return self.tape.stage(a, self.argument(a, hint), "external")
+        if isinstance(a, float) and not isinstance(a, np.floating):
+            return Named(a, self.argument(a, hint))
+        if isinstance(a, np.generic):
+            return self.tape.stage(np.asarray(a), self.argument(a, hint), "external")
+        if type(a) in (tuple, list):
+            return type(a)(self.stand_in(x, hint) for x in a)
+        if type(a) is slice:
+            return slice(*(self.stand_in(x, hint) for x in (a.start, a.stop, a.step)))
+        return a
 
     def argument(self, a: Any, hint: str) -> str:
         """An op's non-tensor argument as source text: a literal, an input's array, or a listed constant."""
@@ -144,7 +181,7 @@ class TensorStep(Listener):
         if isinstance(a, np.ndarray):
             key = (a.__array_interface__["data"][0], a.shape, a.strides)
             if key in self.inputs:
-                return self.inputs[key]
+                return self.inputs[key].var.name
             return self.code.constant(np.array(a), hint, f"an array the step used, {a.shape} {a.dtype}")
         if type(a) is tuple:
             parts = [self.argument(x, hint) for x in a]
@@ -160,134 +197,236 @@ class TensorStep(Listener):
     # ------------------------------------------------------------------ forward
 
     def tensor_op(self, op: Any, inputs: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict, out: Any) -> None:
-        code = self.code
-        code.block("forward")
+        tape = self.tape
+        tape.block("forward")
         kwargs = dict(kwargs)
         cast = kwargs.pop("cast", None)  # `_apply` casts the operands first (PyTorch's type promotion)
-        parts = [self.operand(x) for x in inputs]
+        staged = [self.operand(x) for x in inputs]
+        name = self.code.name(out.name or op.__name__.lower())  # (before the op's own lines take names)
+        forward, _ = _doc(op)
+        start = len(tape.items)
+        tape.text("", f"# {forward}")
+        result, saved = self._record(op, staged, cast, args, kwargs, out.data)
+        if result is None:  # not recordable: one call of the op's own forward
+            del tape.items[start:]
+            result = self._call_forward(op, staged, cast, args, kwargs, out, name, forward)
+        else:
+            self._rename(result, lambda: name, start)
+            self.saved[id(out)] = saved
+        self.st[id(out)] = result
+        self.keep.append(out)
+        self.traced.append((out, out.data))
+        out.data = traced(out.data)
+        self.arrays[id(out.data)] = result
+
+    def _record(self, op: Any, staged: list, cast: Any, args: tuple, kwargs: dict, real: Any) -> tuple[Any, Any]:
+        """Run the op's forward on the stand-ins: (result, saved), or (None, None) if it cannot be recorded."""
+        tape = self.tape
+        args = tuple(self.stand_in(a, "c") for a in args)
+        kwargs = {k: self.stand_in(v, "c") for k, v in kwargs.items()}
+        with tape.recording("t"), engine_reads():
+            try:
+                if cast is not None:
+                    staged = [np.asarray(s).astype(cast, copy=False) for s in staged]
+                with tape.names_from(op.forward):
+                    result, saved = op.forward(*staged, *args, **kwargs)
+                if isinstance(result, Staged) and result.ndim == 0 and result.var is not None:
+                    result = np.asarray(result)  # a reduction gives a NumPy scalar; a tensor holds an array
+            except Exception as error:  # a path the stand-ins cannot take: the op's own call is written instead
+                tape.impure = tape.impure or f"{type(error).__name__}: {error}"
+        ok = not tape.impure and _same(result, real) and "?" not in buffers.arg(tape.argument(saved))
+        tape.impure = ""
+        return (result, saved) if ok else (None, None)
+
+    def _call_forward(self, op: Any, staged: list, cast: Any, args: tuple, kwargs: dict, out: Any, name: str, doc: str):
+        parts = [s.var.name if isinstance(s, Staged) else self.argument(s, "c") for s in staged]
         if cast is not None:
             parts = [f"np.asarray({part}).astype(np.{np.dtype(cast)}, copy=False)" for part in parts]
         parts += [self.argument(a, "c") for a in args]
         parts += [f"{k}={self.argument(v, 'c')}" for k, v in kwargs.items()]
-        name = code.name(out.name or op.__name__.lower())
-        cls = code.ref(op, op.__name__)
-        forward, _ = _doc(op)
+        cls = self.code.ref(op, op.__name__)
+        reads = [s for s in staged if isinstance(s, Staged)]
         if out._op is not None:  # recorded: backward will want what the op saved
-            saved = code.name("s_" + name)
-            self.saved[id(out)] = saved
-            code.emit(f"{name}, {saved} = {cls}.forward({', '.join(parts)})", forward)
+            saved = self.code.name("s_" + name)
+            self.saved_text[id(out)] = saved
+            self.tape.text(f"{name}, {saved} = {cls}.forward({', '.join(parts)})", doc, tuple(reads))
         else:
-            code.emit(f"{name}, _ = {cls}.forward({', '.join(parts)})", forward)
+            self.tape.text(f"{name}, _ = {cls}.forward({', '.join(parts)})", doc, tuple(reads))
         if out.data.ndim == 0:
-            code.emit(f"{name} = np.asarray({name})", "a reduction gives a NumPy scalar; a tensor holds an array")
-        self.var[id(out)] = name
-        self.keep.append(out)
-        self.traced.append((out, out.data))
-        out.data = traced(out.data)
-        self.arrays[id(out.data)] = name
+            self.tape.text(f"{name} = np.asarray({name})", "a reduction gives a NumPy scalar; a tensor holds an array")
+        return self._opaque(out.data, name)
+
+    def _opaque(self, array: Any, name: str) -> Staged:
+        """An array made by a line the tape did not record: never reused, since that code may keep it."""
+        staged = self.tape.stage(np.asarray(array).view(np.ndarray), name, "pinned")
+        self.tape.items[-1].results.append(staged.var)
+        return staged
+
+    def _rename(self, result: Staged, name: Any, start: int) -> None:
+        """Give the op's result the graph's name (`name()`), if the op's own lines made it."""
+        for item in self.tape.items[start:]:
+            if getattr(item, "result", None) is result.var:
+                result.var.name, result.var.temp = name(), False
+                return
 
     # ------------------------------------------------------------------ backward
 
     def backward(self, root: Any, gradient: Any) -> None:
-        """Play `tensor._backprop` over the graph behind `root`, writing each call it makes."""
-        code = self.code
-        code.block("backward")
-        g_root = code.name("g_" + self.var.get(id(root), "root"))
+        """Play `tensor_backward.backprop` over the graph behind `root`, recording each call it makes."""
+        tape = self.tape
+        tape.block("backward")
+        g_root = self.code.name("g_" + (self.st[id(root)].var.name if id(root) in self.st else "root"))
         if gradient is None:
             seed = np.ones(root.data.shape, dtype=root.data.dtype)
-            code.emit(f"{g_root} = np.ones({root.shape!r}, dtype=np.{root.dtype})", "dL/dL = 1")
+            tape.text(f"{g_root} = np.ones({root.shape!r}, dtype=np.{root.dtype})", "dL/dL = 1")
         else:
             given = gradient.data if type(gradient) is Tensor else gradient
             seed = np.array(given, dtype=root.data.dtype)
-            text = self.operand(gradient) if type(gradient) is Tensor else self.argument(np.asarray(gradient), "seed")
-            code.emit(f"{g_root} = np.array({text}, dtype=np.{root.dtype})", "the gradient backward() was given")
+            if type(gradient) is Tensor:
+                text, reads = self.operand(gradient).var.name, (self.operand(gradient),)
+            else:
+                text, reads = self.argument(np.asarray(gradient), "seed"), ()
+            tape.text(f"{g_root} = np.array({text}, dtype=np.{root.dtype})", "the gradient backward() was given", reads)
         self.root_grad[id(root)] = g_root
-        pending: dict[Tensor, list[Any]] = {}  # node -> [array, variable, owned]
+        pending: dict[Tensor, list[Any]] = {root: [self._opaque(seed, g_root), True]}  # node -> [total, ours]
         frontier: list[tuple[int, int, Tensor]] = []
         if root._op is not None:
             heappush(frontier, (-root._order, id(root), root))
-        pending[root] = [seed, g_root, True]
         with engine_reads():
             while frontier:
                 node = heappop(frontier)[2]
-                g, g_var, _ = pending.pop(node)
-                op = node._op
-                outs = []
-                for parent, need in zip(node._parents, node._needs):
-                    outs.append(code.name("g_" + self.var.get(id(parent), "x")) if need else "_")
-                grads = op.backward(node._saved, g, node._needs)
-                cls = code.ref(op, op.__name__)
-                target = outs[0] + "," if len(outs) == 1 else ", ".join(outs)
-                code.emit(f"{target} = {cls}.backward({self.saved[id(node)]}, {g_var}, {node._needs!r})", _doc(op)[1])
-                for parent, grad, need, var in zip(node._parents, grads, node._needs, outs):
-                    if not need or grad is None:
-                        continue
-                    self._arrive(pending, frontier, parent, grad, var, g)
-        for leaf, (g, var, owned) in pending.items():
+                g, _ = pending.pop(node)
+                grads = self._op_backward(node, g)
+                for parent, grad, need in zip(node._parents, grads, node._needs):
+                    if need and grad is not None:
+                        self._arrive(pending, frontier, parent, grad, g)
+        for leaf, (g, owned) in pending.items():
             if leaf.requires_grad:
-                self._to_leaf(leaf, g, var, owned)
+                self._to_leaf(leaf, g, owned)
 
-    def _arrive(self, pending: dict, frontier: list, parent: Tensor, grad: Any, var: str, g: Any) -> None:
-        """One gradient reaching `parent`: `_backprop`'s usual edge, or `_hand_over` (sum it back, cast, add)."""
-        code = self.code
-        code.ref(unbroadcast, "unbroadcast")
+    def _op_backward(self, node: Any, g: Staged) -> list[Any]:
+        """The node's op's backward on the stand-ins (checked against the real arrays), or its own call."""
+        op, tape = node._op, self.tape
+        real = op.backward(node._saved, plain(g), node._needs)
+        start = len(tape.items)
+        tape.text("", f"# {_doc(op)[1]}")
+        grads: Any = None
+        if id(node) in self.saved:
+            with tape.recording("t"):
+                try:
+                    with tape.names_from(op.backward):
+                        grads = op.backward(self.saved[id(node)], g, node._needs)
+                except Exception as error:
+                    tape.impure = tape.impure or f"{type(error).__name__}: {error}"
+            ok = not tape.impure and grads is not None and len(grads) == len(real)
+            ok = ok and all((r is None) == (s is None) and (r is None or _same(s, r)) for r, s in zip(real, grads))
+            tape.impure = ""
+            if ok:
+                for parent, grad in zip(node._parents, grads):
+                    if isinstance(grad, Staged) and grad is not g and parent is not None and id(parent) in self.st:
+                        label = "g_" + self.st[id(parent)].var.name
+                        self._rename(grad, lambda label=label: self.code.name(label), start)
+                return list(grads)
+        del tape.items[start:]
+        return self._call_backward(node, g, real)
+
+    def _call_backward(self, node: Any, g: Staged, real: Any) -> list[Any]:
+        """One call of the op's own backward, its gradients kept as the arrays it gave."""
+        op = node._op
+        names = [
+            self.code.name("g_" + (self.st[id(p)].var.name if id(p) in self.st else "x")) if need else "_"
+            for p, need in zip(node._parents, node._needs)
+        ]
+        if id(node) in self.saved:
+            saved = self.saved[id(node)]
+            written = self.tape.argument(saved)
+            text, reads = buffers.arg(written), list(variables([written]))
+        else:
+            text, reads = self.saved_text[id(node)], []
+        cls = self.code.ref(op, op.__name__)
+        target = names[0] + "," if len(names) == 1 else ", ".join(names)
+        item = self.tape.text(f"{target} = {cls}.backward({text}, {g.var.name}, {node._needs!r})", _doc(op)[1], (g,))
+        item.reads += reads
+        out = []
+        for grad, name in zip(real, names):
+            if grad is None or name == "_":
+                out.append(None)
+                continue
+            staged = self._opaque(grad, name)
+            if grad is not plain(g) and type(grad) is np.ndarray and grad.base is None:
+                self.fresh.add(id(staged.var))
+            out.append(staged)
+        return out
+
+    def _ours(self, grad: Staged, upstream: Staged) -> bool:
+        """`Totals.add`'s test: a new array (not the upstream gradient, not a view), so ours to add into."""
+        if grad is upstream or grad.var is upstream.var:
+            return False
+        root = grad.var.storage.root
+        return (root is not None and root.result is grad.var) or id(grad.var) in self.fresh
+
+    def _arrive(self, pending: dict, frontier: list, parent: Tensor, grad: Any, upstream: Staged) -> None:
+        """One gradient reaching `parent`, added into its total as `Totals.add` does (summed back, cast)."""
+        tape = self.tape
         shape, dtype = parent.data.shape, parent.data.dtype
-        if parent not in pending:
-            if parent._op is not None:
-                heappush(frontier, (-parent._order, id(parent), parent))
-            if type(grad) is np.ndarray and grad.dtype == dtype:
-                owned = False
+        with tape.recording("t"):
+            if grad.shape != shape or grad.dtype != dtype:
+                ours = False
                 if grad.shape != shape:
-                    grad = np.asarray(unbroadcast(grad, shape))
-                    code.emit(f"{var} = np.asarray(unbroadcast({var}, {shape!r}))", "summed over the broadcast axes")
-                    owned = True
-                elif grad is not g and grad.base is None:
-                    owned = True
-                pending[parent] = [grad, var, owned]
-                return
-        fresh = grad is not g and type(grad) is np.ndarray and grad.base is None
-        if np.shape(grad) != shape:
-            grad = unbroadcast(grad, shape)
-            code.emit(f"{var} = unbroadcast({var}, {shape!r})", "summed over the broadcast axes")
-            fresh = type(grad) is np.ndarray
-        if type(grad) is not np.ndarray:
-            grad = np.asarray(grad)
-            code.emit(f"{var} = np.asarray({var})")
-        if grad.dtype != dtype:
-            grad = grad.astype(dtype)
-            code.emit(f"{var} = {var}.astype(np.{dtype})", f"cast to the input's dtype {dtype}")
-            fresh = True
-        entry = pending.get(parent)
-        if entry is None:
-            pending[parent] = [grad, var, fresh]
-        elif entry[2]:
-            entry[0] = entry[0] + grad
-            code.emit(f"{entry[1]} += {var}", "a second path: gradients add up")
-        else:
-            entry[0] = np.asarray(entry[0] + grad)
-            code.emit(f"{entry[1]} = np.asarray({entry[1]} + {var})", "a second path: gradients add up")
-            entry[2] = True
+                    grad, ours = unbroadcast(grad, shape), True  # a sum: a new array
+                    if grad.ndim == 0:
+                        grad = np.asarray(grad)
+                if grad.dtype != dtype:
+                    grad, ours = grad.astype(dtype), True
+            else:
+                ours = self._ours(grad, upstream)
+            entry = pending.get(parent)
+            if entry is None:
+                pending[parent] = [grad, ours]
+                if parent._op is not None:
+                    heappush(frontier, (-parent._order, id(parent), parent))
+            elif entry[1]:
+                entry[0] += grad
+                tape.last.comment = "a second path: gradients add up"
+            else:
+                entry[0] = entry[0] + grad
+                tape.last.comment = "a second path: gradients add up"
+                entry[1] = True
+        if tape.impure:
+            raise error(f"compile could not write the gradient of {tuple(shape)} ({tape.impure})", "report this")
 
-    def _to_leaf(self, leaf: Tensor, g: Any, var: str, owned: bool) -> None:
-        code = self.code
+    def _to_leaf(self, leaf: Tensor, g: Staged, owned: bool) -> None:
         self.note_grad(leaf)
-        holder = self.holder.get(id(leaf)) or code.param(leaf, self.var[id(leaf)])
-        label = self.var[id(leaf)]
+        holder = self.holder.get(id(leaf)) or self.code.param(leaf, self.st[id(leaf)].var.name)
+        label = self.st[id(leaf)].var.name
         if leaf.grad is None:
-            copy = "" if owned else ".copy()"
-            code.emit(f"{holder}.grad = {var}{copy}", f"dL/d{label}")
+            if not owned:
+                with self.tape.recording("g_" + label):
+                    g = g.copy()
+            self.tape.text(f"{holder}.grad = {g.var.name}", f"dL/d{label}", (g,))
+            self.grads[id(leaf)] = g
         else:
-            code.emit(f"{holder}.grad += {var}", f"dL/d{label}, added to the gradient it had")
+            self.tape.text(f"{holder}.grad += {g.var.name}", f"dL/d{label}, added to the gradient it had", (g,))
+            self.grads.pop(id(leaf), None)
         self.grad_written[id(leaf)] = leaf
+
+    def grad_var(self, p: Tensor) -> Staged:
+        """The stand-in for `p.grad` where an update reads it: this step's gradient, or `.grad` read now."""
+        if id(p) in self.grads:
+            return self.grads[id(p)]
+        name = self.code.name("g_" + self.operand(p).var.name)
+        self.tape.text(f"{name} = {self.code.param(p, 'p')}.grad", "the gradient it holds")
+        return self._opaque(np.asarray(p.grad), name)
 
     # ------------------------------------------------------------------ update
 
     def step(self, optimizer: Any) -> None:
         self._check_written("before optimizer.step()")
-        self.code.block("update")
-        name = self.code.ref(optimizer, "optimizer")
-        rule = (type(optimizer).__doc__ or "").strip().splitlines()[0].rstrip(":")
-        self.code.emit(f"{name}.step()", f"{rule}; its settings are read now")
+        self.tape.block("update")
+        if not stage_update(self, optimizer):
+            name = self.code.ref(optimizer, "optimizer")
+            rule = (type(optimizer).__doc__ or "").strip().splitlines()[0].rstrip(":")
+            self.tape.text(f"{name}.step()", f"{rule}; its settings are read now", tuple(self.grads.values()))
         self.optimizers.append(optimizer)
 
     def after_step(self, optimizer: Any) -> None:
@@ -296,9 +435,10 @@ class TensorStep(Listener):
 
     def zero_grad(self, owner: Any) -> None:
         self.note_cleared(owner)
-        self.code.block(self.code.current or "forward")
+        self.tape.block(self.code.current or "forward")
         name = self.code.ref(owner, "optimizer" if hasattr(owner, "param_groups") else "model")
-        self.code.emit(f"{name}.zero_grad()", "grad = None for every parameter")
+        self.tape.text(f"{name}.zero_grad()", "grad = None for every parameter")
+        self.grads.clear()
 
     def _check_written(self, when: str) -> None:
         for key, p in self.params.items():
@@ -314,22 +454,32 @@ class TensorStep(Listener):
         self._check_written("in the step")
         for p in self.grad_written.values():
             if p.grad is None:
-                self.code.emit(f"{self.code.param(p, 'p')}.grad = None", "the step cleared this gradient")
+                self.tape.text(f"{self.code.param(p, 'p')}.grad = None", "the step cleared this gradient")
 
     # ------------------------------------------------------------------ the return value
 
     def result(self, x: Any) -> str:
-        """Source text that rebuilds `fn`'s return value from the replay's arrays."""
+        """Source text that rebuilds `fn`'s return value from the replay's arrays; writes the code into `code`."""
+        self._result(x)  # (first to find what is returned: it leaves the step, so it is allocated at each
+        for staged in self.returned:  # replay, as eager does; then again, with the names the code ended with)
+            if staged.var.storage.kind == "planned":
+                staged.var.storage.kind = "pinned"
+        buffers.plan(self.tape.items, self.code)
+        buffers.render(self.tape.items, self.code)
+        return self._result(x)
+
+    def _result(self, x: Any) -> str:
         if type(x) is Tensor:
             if id(x) in self.params:
                 return self.code.param(x, "p")
             if id(x) in self.holder:
                 return self.holder[id(x)]
-            if id(x) not in self.var:
+            if id(x) not in self.st:
                 return self.code.ref(x, "r")
+            self.returned.append(self.st[id(x)])
             make = self.code.ref(_result, "_tensor")
-            return f"{make}({self.var[id(x)]}, {self.root_grad.get(id(x))}, {x.requires_grad!r})"
-        text = container(x, self.result)
+            return f"{make}({self.st[id(x)].var.name}, {self.root_grad.get(id(x))}, {x.requires_grad!r})"
+        text = container(x, self._result)
         if text is not None:
             return text
         if x is None or isinstance(x, bool | int | float | str):
@@ -342,7 +492,5 @@ def _result(array: np.ndarray, grad: Any, requires_grad: bool) -> Tensor:
     t = Tensor.__new__(Tensor)
     t.data, t.grad, t.name, t.requires_grad = array, grad, None, requires_grad
     t._op, t._parents, t._saved, t._needs = None, (), None, ()
-    from ..graph import tick
-
     t._order = tick()
     return t

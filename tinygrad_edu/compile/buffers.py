@@ -1,0 +1,163 @@
+"""Output buffers for the recorded NumPy calls, reused once a value is dead, and the code as text.
+
+A call that allocates its result and accepts `out=` (a ufunc, a reduction) gets a buffer made once,
+at trace time: `np.multiply(a, b, out=buf_3)` computes exactly what `a * b` does, into memory that
+is already there. Liveness over the straight-line code decides reuse: a buffer returns to the pool
+after the last statement that reads any value living in it (a view keeps its base alive), and the
+next call wanting that shape and dtype takes it. Arrays that leave the step (a `.grad`, the returned
+loss, an optimizer's state) or that code outside the tape reads are allocated afresh at each replay,
+as the eager step does: a user may keep them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .code import Code
+from .tape import Source, Stmt, Storage, Text, Var
+
+
+def plan(items: list[Stmt | Text], code: Code) -> int:
+    """Give each planned storage a buffer (a name in `code`'s namespace); returns how many were made."""
+    for i, item in enumerate(items):
+        for var in item.reads() if type(item) is Stmt else item.reads:
+            var.storage.last = i
+            if type(item) is Text and var.storage.kind == "planned":
+                var.storage.kind = "pinned"  # read by code the planner cannot see into: never reused
+        if type(item) is Stmt:
+            if item.writes is not None:
+                item.writes.storage.last = i
+            if item.result is not None:
+                storage = item.result.storage
+                storage.last = max(storage.last, i)
+                if storage.root is item and not item.outable and storage.kind == "planned":
+                    storage.kind = "fresh"
+        elif item.results:
+            for var in item.results:
+                var.storage.last = max(var.storage.last, i)
+    _constants(items, code)
+    free: dict[tuple[Any, str], list[str]] = {}
+    dying: dict[int, list[Storage]] = {}
+    made = 0
+    for i, item in enumerate(items):
+        if type(item) is Stmt and item.result is not None:
+            storage = item.result.storage
+            if storage.root is item and storage.kind == "planned":
+                key = (item.result.shape, item.result.dtype.str)
+                if free.get(key):
+                    storage.buffer = free[key].pop()
+                else:
+                    storage.buffer = code.ref(np.empty(item.result.shape, item.result.dtype), "buf")
+                    made += 1
+                dying.setdefault(storage.last, []).append(storage)
+        for storage in dying.pop(i, ()):
+            free.setdefault((storage.root.result.shape, storage.root.result.dtype.str), []).append(storage.buffer)
+    return made
+
+
+def _constants(items: list[Stmt | Text], code: Code) -> None:
+    """An array maker's result that nothing writes into (`np.arange(32)`) is made once, as a constant."""
+    written = {id(item.writes.storage) for item in items if type(item) is Stmt and item.writes is not None}
+    for item in items:
+        if type(item) is Stmt and item.made is not None and item.result is not None:
+            storage = item.result.storage
+            if id(storage) not in written and storage.kind in ("planned", "fresh") and not list(item.reads()):
+                call = statement(item).partition(" = ")[2]
+                hint = item.func.rpartition(".")[2] if item.result.temp else item.result.name
+                item.result.name = code.constant(item.made, hint, f"{call}, made once")
+                storage.kind, item.form = "external", "const"
+
+
+def render(items: list[Stmt | Text], code: Code) -> None:
+    """Write the items into `code`: one line per NumPy call, under the block headers."""
+    readers: dict[int, int] = {}
+    for item in items:  # (a line of text counts as many readers: its text already holds the names)
+        for var in item.reads() if type(item) is Stmt else item.reads:
+            readers[id(var)] = readers.get(id(var), 0) + (1 if type(item) is Stmt else 2)
+    made = {id(item.result) for item in items if type(item) is Stmt and item.result is not None}
+    for item in reversed(items):  # np.asarray of an array: the array itself (named as the result, if only read here)
+        if type(item) is Stmt and _no_op(item):
+            if readers.get(id(item.args[0]), 0) == 1 and id(item.args[0]) in made:
+                item.args[0].name = item.result.name
+            item.result.name, item.form = item.args[0].name, "const"
+    for item in items:
+        if type(item) is Stmt and item.form == "attr" and readers.get(id(item.result), 0) == 1:
+            item.result.name, item.form = statement(item).partition(" = ")[2], "const"  # `W1.T`, where it is used
+    for item in items:
+        if type(item) is Text:
+            if item.line:
+                code.emit(item.indent + item.line, item.comment)
+            elif item.comment.startswith("#"):
+                code.emit(item.comment)
+            else:
+                code.block(item.comment)
+            continue
+        if item.form != "const":
+            code.emit(item.indent + statement(item), item.comment)
+
+
+def _no_op(stmt: Stmt) -> bool:
+    """`np.asarray(a)` (or with a's own dtype): every variable of the code is an array at replay (a NumPy
+    scalar is made one where it arises), so this gives `a` itself."""
+    if stmt.func != "np.asarray" or len(stmt.args) != 1 or type(stmt.args[0]) is not Var or stmt.result is None:
+        return False
+    dtype = stmt.kwargs.get("dtype")
+    return set(stmt.kwargs) <= {"dtype"} and (dtype is None or dtype == f"np.{stmt.args[0].dtype.name}")
+
+
+def statement(stmt: Stmt) -> str:
+    """`name = np.add(a, b, out=buf_2)`, `x.sum(axis=0)`, `a[rows, y] = t`: one recorded call as source."""
+    args = [arg(a) for a in stmt.args]
+    kwargs = [f"{k}={arg(v)}" for k, v in stmt.kwargs.items()]
+    storage = stmt.result.storage if stmt.result is not None else None
+    if storage is not None and storage.root is stmt and storage.buffer is not None:
+        name, buffer = stmt.result.name, storage.buffer
+        if stmt.form == "method" and stmt.func == "copy":  # the same numbers, copied into the buffer
+            return f"{name} = {buffer}; np.copyto({name}, {args[0]})"
+        if stmt.func in ("np.empty", "np.zeros", "np.ones"):  # a new array's numbers, in the buffer
+            fill = {"np.empty": "", "np.zeros": f"; {name}.fill(0)", "np.ones": f"; {name}.fill(1)"}[stmt.func]
+            return f"{name} = {buffer}{fill}"
+        kwargs.append(f"out={storage.buffer}")
+    if stmt.form == "set":
+        return f"{args[0]}[{index(stmt.args[1])}] = {args[2]}"
+    if stmt.form == "get":
+        text = f"{args[0]}[{index(stmt.args[1])}]"
+    elif stmt.form == "attr":
+        text = f"{args[0]}.{stmt.func}"
+    elif stmt.form == "method":
+        text = f"{args[0]}.{stmt.func}({', '.join(args[1:] + kwargs)})"
+    else:
+        text = f"{stmt.func}({', '.join(args + kwargs)})"
+    if stmt.scalar and (storage is None or storage.buffer is None):
+        text = f"np.asarray({text})"  # the trace held a 0-d array here, as the code that follows expects
+    return text if stmt.result is None else f"{stmt.result.name} = {text}"
+
+
+def arg(a: Any) -> str:
+    if type(a) is Var:
+        return a.name
+    if type(a) is Source:
+        return str(a)
+    if type(a) is tuple:
+        return f"({arg(a[0])},)" if len(a) == 1 else f"({', '.join(arg(i) for i in a)})"
+    if type(a) is list:
+        return f"[{', '.join(arg(i) for i in a)}]"
+    if type(a) is slice:
+        return f"slice({arg(a.start)}, {arg(a.stop)}, {arg(a.step)})"
+    return repr(a)
+
+
+def index(a: Any) -> str:
+    """An index as written inside [ ]: slices as `a:b`, a tuple without its parentheses."""
+
+    def one(i: Any) -> str:
+        if type(i) is slice:
+            parts = ["" if v == Source("None") else arg(v) for v in (i.start, i.stop, i.step)]
+            return ":".join(parts[:2]) + (f":{parts[2]}" if parts[2] else "")
+        return arg(i)
+
+    if type(a) is tuple:
+        return ", ".join(one(i) for i in a) if a else "()"
+    return one(a)

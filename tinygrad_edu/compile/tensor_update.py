@@ -1,0 +1,132 @@
+"""The optimizer's update written out as NumPy calls: its own `_update` run once on stand-ins.
+
+`optimizer.step()` loops over the groups and parameters in Python and allocates `lr * grad` for
+each; a replay can do without both. At trace time each parameter's `_update` (optim.py: the rule
+written once) runs on a copy of its array and its gradient as `Staged` arrays, with the group's
+settings handed out by `_Group`: the learning rate as a number read at every replay (a schedule that
+sets `param_groups[0]["lr"]` works), every other setting it reads recorded, so that the code checks
+them first and runs `optimizer.step()` itself when one changed (another branch of the rule). An
+update that reads its state (momentum, Adam's moments and step count) is not written out: the code
+calls `optimizer.step()`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import optim
+from ..tensor import Tensor
+from ..versions import bump_version
+from .tape import Named, Staged, Tape
+
+
+class _Group(dict):
+    """A param group that hands out the learning rate as a `Named` number and notes the other reads."""
+
+    def __init__(self, group: dict[str, Any], lr: str) -> None:
+        super().__init__(group)
+        self.lr, self.name = lr, "group"
+        self.read: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        value = dict.__getitem__(self, key)
+        if key == "lr":
+            return Named(value, self.lr)
+        if key != "params":
+            self.read[key] = value
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            return default
+        return self[key]
+
+
+class _State(dict):
+    """A parameter's optimizer state: reading or writing it makes the update not written out."""
+
+    def __init__(self, tape: Tape, state: dict[str, Any]) -> None:
+        super().__init__(state)
+        self.tape = tape
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        self.tape.impure = "the update reads its state"
+
+    __getitem__ = __setitem__ = update = setdefault = pop = _refuse  # type: ignore[assignment]
+
+
+def stage_update(step: Any, optimizer: Any) -> bool:
+    """Write `optimizer.step()` as NumPy calls into `step`'s tape; False where it cannot (then nothing is written)."""
+    if type(optimizer).step is not optim.Optimizer.step:  # a step() of its own: call it
+        return False
+    tape: Tape = step.tape
+    start = len(tape.items)
+    groups = [_Group(group, f"lr_{i}" if i else "lr") for i, group in enumerate(optimizer.param_groups)]
+    name = step.code.ref(optimizer, "optimizer")
+    for i, group in enumerate(groups):
+        group.name = f"group_{i}" if len(groups) > 1 else "group"
+        tape.text(f"{group.name} = {name}.param_groups[{i}]", "its settings, read now")
+    guard = tape.text("", "")  # the settings check, written once they are known
+    tape.text("else:", "")
+    tape.indent = "    "
+    for group in groups:
+        tape.text(f"{group.lr} = {group.name}['lr']", "the learning rate, read now")
+    bumped: list[Any] = []
+    written: list[str] = []
+    original = optim.bump_version
+    optim.bump_version = bumped.append  # noted, and written below as the replay's line
+    try:
+        for group in groups:
+            for p in group["params"]:
+                if p.grad is not None and not _one(step, optimizer, p, group, bumped, written):
+                    del tape.items[start:]
+                    return False
+        if written:
+            bump = step.code.ref(bump_version, "bump_version")
+            tape.text(f"{bump}({', '.join(written)})", "the in-place writes above, noted as step() notes them")
+    finally:
+        optim.bump_version = original
+        tape.indent = ""
+        tape.impure = ""
+    reads = [(group, key, value) for group in groups for key, value in group.read.items()]
+    if reads:
+        now = ", ".join(f"{group.name}[{key!r}]" for group, key, _ in reads)
+        then = ", ".join(repr(value) for _, _, value in reads)
+        guard.line = f"if ({now}) != ({then}):" if len(reads) > 1 else f"if {now} != {then}:"
+        guard.comment = "not the branch of the rule written below: the optimizer runs its own"
+        tape.items.insert(start + len(groups) + 1, _indented(tape, f"{name}.step()"))
+    else:
+        del tape.items[start + len(groups) : start + len(groups) + 2]
+        for item in tape.items[start:]:
+            item.indent = ""
+    return True
+
+
+def _indented(tape: Tape, line: str) -> Any:
+    item = tape.text(line, "")
+    tape.items.pop()
+    item.indent = "    "
+    return item
+
+
+def _one(step: Any, optimizer: Any, p: Tensor, group: _Group, bumped: list[Any], written: list[str]) -> bool:
+    """Record `optimizer._update` for one parameter; False if the tape cannot write it."""
+    tape: Tape = step.tape
+    label = step.operand(p)
+    fake = Tensor.__new__(Tensor)
+    fake.data = tape.stage(np.array(p.data), label.var.name, "external")
+    fake.data.var = label.var  # writes go to the parameter's own variable (a copy of its numbers, for now)
+    fake.grad = step.grad_var(p)
+    fake.requires_grad, fake.name = True, None
+    with tape.recording("d"):
+        try:
+            optimizer._update(fake, fake.grad, _State(tape, optimizer.state.get(p, {})), group)
+        except Exception as error:  # a branch the stand-ins cannot take
+            tape.impure = tape.impure or f"{type(error).__name__}: {error}"
+    if tape.impure:
+        return False
+    written.extend(step.code.param(p, label.var.name) for t in bumped if t is fake)
+    bumped.clear()
+    return isinstance(fake.data, Staged)
