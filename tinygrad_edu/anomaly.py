@@ -31,7 +31,7 @@ class _AnomalyMode(Mode):
     """This thread's anomaly mode (off in every new thread) and where its recent ops were created."""
 
     def __init__(self) -> None:  # runs once in every thread that reads it
-        super().__init__(False)
+        super().__init__(False, f"{__name__}.anomaly_mode")
         # node.order -> "file:line in function", oldest first; bounded, so a long run under
         # detect_anomaly does not keep one entry per op ever made (ticks are never reused).
         self.sites: OrderedDict[int, str] = OrderedDict()

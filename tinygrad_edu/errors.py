@@ -28,6 +28,10 @@ class DTypeError(TinygradEduError, TypeError):
     """A dtype that cannot do what was asked, such as an integer tensor that requires grad."""
 
 
+class DTypeMismatchError(DTypeError, RuntimeError):
+    """Operands of two dtypes for an op that does not promote (matmul, linear): a RuntimeError too, as in PyTorch."""
+
+
 class MixedEngineError(TinygradEduError, TypeError):
     """A scalar `Value` and a `Tensor` in one op: convert one to the other first."""
 
@@ -110,6 +114,11 @@ class CompileError(TinygradEduError, RuntimeError):
     """A step that `tinygrad_edu.compile` cannot replay exactly: it reads a traced value into Python,
     draws random numbers, writes in place, or its replay differed from the eager step (the message says
     which line of the step and what to write instead)."""
+
+
+class UpdateReadsState(Exception):  # noqa: N818 (a signal, never seen by users)
+    """Internal to `compile`: an optimizer's rule read its state while being written out as code (momentum,
+    Adam); `compile.scalar_update` catches it and calls `optimizer.step()` instead."""
 
 
 class RuleBranch(Exception):  # noqa: N818 (a signal, never seen by users)

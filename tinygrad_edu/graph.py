@@ -78,14 +78,28 @@ class Node:
 
 
 class Mode(threading.local):
-    """One on/off setting per thread; every new thread starts at `default`."""
+    """One on/off setting per thread; every new thread starts at `default`.
 
-    def __init__(self, default: bool) -> None:  # runs once in every thread that reads it
+    `where` names the module global that holds it ("module.name"): a copy or a pickle of a `Switch`
+    refers to its mode by that name, so the copy switches the one mode every op reads.
+    """
+
+    def __init__(self, default: bool, where: str) -> None:  # runs once in every thread that reads it
         self.default = default
         self.enabled = default
+        self.where = where
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return mode_at, (self.where,)
 
 
-grad_mode = Mode(True)  # whether new results record their inputs (the graph)
+def mode_at(where: str) -> Mode:
+    """The mode named "module.name" (how copies and pickles of a switch find their mode)."""
+    module, name = where.rsplit(".", 1)
+    return getattr(importlib.import_module(module), name)
+
+
+grad_mode = Mode(True, f"{__name__}.grad_mode")  # whether new results record their inputs (the graph)
 
 
 class _Away:
@@ -139,6 +153,10 @@ class Switch:
 
     def __exit__(self, *exc_info: object) -> None:
         set_mode(self._mode, self._previous.pop())
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What `copy`, `deepcopy` and `pickle` carry: the mode (by name) and the setting; no open block."""
+        return {"_mode": self._mode, "_enabled": self._enabled, "_previous": []}
 
     def _fresh(self) -> Switch:
         """The same switch for one call of a decorated function, with a stack of its own."""
@@ -233,6 +251,9 @@ class set_grad_enabled(Switch):  # noqa: N801 (PyTorch's name)
 
     def _fresh(self) -> Switch:
         return set_grad_enabled(self._enabled)
+
+    def __getstate__(self) -> dict[str, Any]:  # a copy has switched nothing yet: `with` on it switches
+        return {**super().__getstate__(), "_pending": False}
 
     def __call__(self, fn: F) -> F:
         if self._pending:  # decorating must not switch the mode: put back what __init__ changed

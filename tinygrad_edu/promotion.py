@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import DTypeMismatchError
 from .graph import Node
 
 DEFAULT_FLOAT = np.dtype(np.float32)  # PyTorch's default dtype: what a Python float becomes
@@ -89,3 +90,51 @@ def cast_for(x: Any, y: Any, true_division: bool = False) -> np.dtype | None:
     if dtype is not None and true_division and dtype.kind in "biu":
         return DEFAULT_FLOAT
     return dtype
+
+
+def float_cast(x: Node, *bounds: Any) -> np.dtype | None:
+    """The dtype to cast `x` to before an op of real numbers (exp, log, tanh, sigmoid, softmax), or None.
+
+    An integer or bool tensor gives the default float, as in PyTorch (NumPy would give float64). With
+    `bounds` (clip's min and max), the dtype of `x` and the bounds: int64 clipped to 0.5 gives float32.
+    """
+    if x.data.dtype.kind not in "biu":  # a float tensor (the usual case): nothing to do
+        return None
+    dtype = result_dtype(x, *(b for b in bounds if b is not None)) if bounds else DEFAULT_FLOAT
+    return None if dtype == x.data.dtype else dtype
+
+
+# ---------------------------------------------------------------------- matmul and linear: no promotion
+
+
+def check_matmul(x: Any, y: Any) -> None:
+    """`x @ y` of two arrays with axes must have one dtype (numbers fail matmul's own shape check)."""
+    if isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.ndim and y.ndim and x.dtype != y.dtype:
+        wider = promote_types(x.dtype, y.dtype)
+        check_same_dtype("matmul", (x, y), f"Cast one operand first, e.g. Tensor(a.astype(np.{wider})) for an array a.")
+
+
+def check_linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> None:
+    """A layer's input must have the layer's dtype, as in PyTorch's `nn.Linear`."""
+    if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+        check_same_dtype(
+            "linear",
+            (x, weight, bias),
+            f"Cast the input to the layer's dtype, e.g. Tensor(x.astype(np.{weight.dtype})), or build the model "
+            f"with dtype=np.{x.dtype} (a NumPy array or a list passed to a layer is read in its dtype).",
+        )
+
+
+def check_same_dtype(op: str, arrays: tuple[Any, ...], fix: str) -> None:
+    """matmul and linear do not promote, as in PyTorch (`torch.mm`, `F.linear`): operands of two dtypes are refused.
+
+    A float32 model fed float64 data would otherwise run, and train, in float64 without a word. `arrays` are
+    the operands' arrays (a bias may be None); the error names the op, each dtype and shape, and `fix`.
+    """
+    dtypes = {a.dtype for a in arrays if a is not None}
+    if len(dtypes) > 1:
+        operands = " and ".join(f"{a.dtype} {a.shape}" for a in arrays if a is not None)
+        raise DTypeMismatchError(
+            f"{op}: operands have different dtypes ({operands}); {op} does not promote dtypes, as in PyTorch "
+            f"(its RuntimeError: 'expected m1 and m2 to have the same dtype'). {fix}"
+        )

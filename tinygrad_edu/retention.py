@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .graph import Mode, Switch
 
-_kept = Mode(False)  # per thread: whether backward keeps the graph
+_kept = Mode(False, f"{__name__}._kept")  # per thread: whether backward keeps the graph
 
 
 def is_graph_kept() -> bool:

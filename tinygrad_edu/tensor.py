@@ -21,7 +21,7 @@ from .anomaly import anomaly_mode, check_forward
 from .copying import refuse_non_leaf, shallow_copy
 from .errors import ShapeError
 from .graph import Node, away, grad_mode, tick
-from .promotion import cast_for, result_dtype
+from .promotion import cast_for, check_matmul, float_cast, result_dtype
 from .rng import Seed, as_generator
 from .tensor_backward import backprop, keeps_graph, seed
 from .tensor_checks import Axes, one_axis, reduce_args, shape_of
@@ -303,16 +303,16 @@ class Tensor(Node):
     # ------------------------------------------------------------------ elementwise functions
 
     def exp(self) -> Tensor:
-        return _apply(ops.Exp, (self,))
+        return _apply(ops.Exp, (self,), cast=float_cast(self))
 
     def log(self) -> Tensor:
-        return _apply(ops.Log, (self,))
+        return _apply(ops.Log, (self,), cast=float_cast(self))
 
     def tanh(self) -> Tensor:
-        return _apply(ops.Tanh, (self,))
+        return _apply(ops.Tanh, (self,), cast=float_cast(self))
 
     def sigmoid(self) -> Tensor:
-        return _apply(ops.Sigmoid, (self,))
+        return _apply(ops.Sigmoid, (self,), cast=float_cast(self))
 
     def relu(self) -> Tensor:
         return _apply(ops.Relu, (self,))
@@ -323,7 +323,7 @@ class Tensor(Node):
     def clip(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002 (NumPy's names)
         if min is None and max is None:
             raise checks.no_clip_bounds()
-        return _apply(ops.Clip, (self,), min, max)
+        return _apply(ops.Clip, (self,), min, max, cast=float_cast(self, min, max))
 
     # ------------------------------------------------------------------ reductions
 
@@ -348,10 +348,10 @@ class Tensor(Node):
         return _apply(ops.Max, (self,), *reduce_args("max", axis, keepdims, dim, keepdim))
 
     def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
-        return _apply(ops.Softmax, (self,), one_axis("softmax", axis, dim))
+        return _apply(ops.Softmax, (self,), one_axis("softmax", axis, dim), cast=float_cast(self))
 
     def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
-        return _apply(ops.LogSoftmax, (self,), one_axis("log_softmax", axis, dim))
+        return _apply(ops.LogSoftmax, (self,), one_axis("log_softmax", axis, dim), cast=float_cast(self))
 
     # ------------------------------------------------------------------ shape
 
@@ -419,12 +419,10 @@ class Tensor(Node):
         """Fill `.grad` of every leaf this tensor depends on, as PyTorch's `backward` does.
 
         A one-element result needs no `gradient`; any other must be given dL/d(self) of its shape.
-        Leaves accumulate across calls (zero them with `optimizer.zero_grad()`). Afterwards the graph
-        is released, as in PyTorch: the saved arrays, the links to intermediate results and their
-        gradients go (this tensor keeps its value and `.grad`). `retain_graph=True`, or running
-        inside `with keep_graph():`, keeps all of it, a gradient on every node, for `draw`.
-        With `create_graph=True` each `.grad` is a Tensor with a graph of its own, which can be
-        differentiated again (retain_graph then defaults to True).
+        Leaves accumulate across calls (zero them with `optimizer.zero_grad()`). The graph is then
+        released, as in PyTorch (this tensor keeps its value and `.grad`); `retain_graph=True`, or
+        `with keep_graph():`, keeps it, a gradient on every node, for `draw`. With `create_graph=True`
+        each `.grad` is a Tensor with a graph of its own, to differentiate again (retain_graph defaults to True).
         """
         if not self.requires_grad:
             raise checks.no_grad_to_compute()
@@ -436,8 +434,9 @@ class Tensor(Node):
 
 
 def matmul(x: Tensor, y: Any) -> Tensor:
-    """x @ y with NumPy's rules: 1-D, 2-D and batched N-D operands."""
+    """x @ y with NumPy's rules: 1-D, 2-D and batched N-D operands of one dtype (matmul does not promote)."""
     y = _operand(y, "@")
+    check_matmul(_raw(x), _raw(y))
     try:
         return _apply(ops.MatMul, (x, y))
     except ShapeError:  # name the cause when it is a number (tested here, off the hot path)

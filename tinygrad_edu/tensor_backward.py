@@ -1,9 +1,8 @@
 """The tensor engine's backward pass: the chain rule over a graph of Tensors, newest node first.
 
 `Tensor.backward()` and `grad()` both end here. Each op's `backward` (ops.py) turns dL/d(out) into
-dL/d(input) for each input; this module decides the order, sums the gradients that meet at a node,
-writes or returns them, and releases the graph as it goes unless it is kept. It never imports
-`Tensor`: a node is a `graph.Node`, and a constant that joins a recorded graph is made with `from_numpy`.
+dL/d(input) for each input; this module orders the nodes, sums the gradients that meet at a node,
+writes or returns them, and releases the graph as it goes unless it is kept. It never imports `Tensor`.
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ def seed(caller: str, out: Any, gradient: Any) -> Any:
             raise checks.gradient_not_implied(caller, out.shape)
         return np.ones(out.data.shape, dtype=out.data.dtype)
     if type(gradient) is not type(out):
-        gradient = np.array(gradient, dtype=out.data.dtype)  # a copy: the engine may add into it
+        gradient = np.array(gradient, dtype=out.data.dtype)
     if gradient.shape != out.shape:
         raise checks.seed_shape(caller, gradient.shape, out.shape)
     return gradient
@@ -47,36 +46,26 @@ def keeps_graph(retain_graph: bool | None, create_graph: bool) -> bool:
     return (create_graph if retain_graph is None else retain_graph) or is_graph_kept()
 
 
-def backprop(
-    roots: tuple[Node, ...],
-    seeds: tuple[Any, ...],
-    retain_graph: bool,
-    create_graph: bool,
-    inputs: tuple[Node, ...] | None = None,
-) -> tuple[Any, ...]:
+def backprop(roots: tuple, seeds: tuple, retain_graph: bool, create_graph: bool, inputs: tuple | None = None) -> tuple:
     """The chain rule over the graph behind `roots`, newest node first (HIPS autograd's `backward_pass`).
 
     Every user of a node is newer than it, so the newest node with a gradient has its whole gradient:
     its op's backward turns it into one per input, and `Totals.add` adds each into that input's total.
-    Nodes are found as gradients reach them, and (unless `retain_graph`) each is released as the loop
-    passes it, so memory is freed as the pass goes. Leaves wait until the end: `backward()` (no `inputs`)
-    accumulates them into `.grad`, `grad()` returns the inputs'. With `create_graph` gradients are Tensors.
-    """
-    totals = Totals(create_graph)
+    Each node is released as the loop passes it (unless `retain_graph`); the leaves' totals, left at the
+    end, go to `.grad` (or `grad()` returns its inputs'). With `create_graph` gradients are Tensors."""
+    totals = Totals(create_graph, inputs or ())
     for root, start in zip(roots, seeds):
-        totals.add(root, _as_seed(root, start, create_graph), None)
-    wanted = None if inputs is None else dict.fromkeys(inputs)
-    frontier, pending, add = totals.frontier, totals.pending, totals.add
+        totals.add(root, _as_seed(root, start, create_graph))
+    take = totals.take if inputs else totals.pending.pop  # only grad() keeps a total as the loop passes it
+    frontier, add, loss = totals.frontier, totals.add, roots[0]
+    check = away.count and anomaly_mode.enabled  # read the thread-local only when some thread switched a mode
     with enable_grad() if create_graph else nullcontext():  # asked for a graph: record it even in no_grad
         while frontier:
             node = heappop(frontier)[2]  # the newest op with a gradient: its gradient is complete
-            g = pending.pop(node)
-            if wanted is None:  # backward(): an intermediate result shows it while the graph is kept, to draw it
-                node.grad = g if retain_graph or node is roots[0] else None
-            elif node in wanted:  # grad(): kept to return
-                wanted[node] = g
-            parents, needs = node._parents, node._needs  # needs: which inputs wanted a gradient in the forward pass
-            saved = node._saved
+            g = take(node)
+            if inputs is None:  # an intermediate result shows its gradient while the graph is kept, for draw
+                node.grad = g if retain_graph or node is loss else None
+            parents, needs, saved = node._parents, node._needs, node._saved  # needs: inputs that want a gradient
             if saved is FREED:
                 raise checks.graph_freed(node._op.__name__)
             if create_graph:  # what the op saved, as Tensors, so that its backward records a graph
@@ -84,69 +73,74 @@ def backprop(
             if last_write[0] > node._order:  # something was written in place since this node was made
                 check_versions(node)
             grads = node._op.backward(saved, g, needs)
-            if away.count and anomaly_mode.enabled:
+            if check:
                 _check_anomaly(node, parents, grads)
-            if not retain_graph:  # release: what it saved and its links to its inputs (and so the graph behind)
-                node._saved, node._parents = FREED, ()
+            if not retain_graph:
+                release(node)
             for parent, grad, need in zip(parents, grads, needs):
                 if need and grad is not None:
-                    add(parent, grad, g)
-    return _leaves_done(totals, wanted, inputs)
+                    add(parent, grad)
+    return totals.done(inputs)
+
+
+def release(node: Node) -> None:
+    """Let go of what the node saved and of its links to its inputs (and so of the graph behind it)."""
+    node._saved, node._parents = FREED, ()
 
 
 class Totals:
-    """dL/d(node) summed so far for each node a gradient reached, and the ops among them, newest first.
-    Totals in `owned` are arrays only the engine holds: gradients are added into them in place."""
+    """dL/d(node) summed so far for each node a gradient reached, and the ops among them, newest first."""
 
-    __slots__ = ("create_graph", "frontier", "owned", "pending")
+    __slots__ = ("create_graph", "frontier", "kept", "pending")
 
-    def __init__(self, create_graph: bool) -> None:
+    def __init__(self, create_graph: bool, inputs: tuple[Node, ...]) -> None:
         self.create_graph = create_graph
         self.pending: dict[Node, Any] = {}
-        self.owned: set[Node] = set()
+        self.kept = {node: None for node in inputs}  # grad()'s inputs: their totals are kept for the end
         # (-tick, id, node): the newest first; id breaks a tie (a copied node keeps its tick), never Tensor's <
         self.frontier: list[tuple[int, int, Node]] = []
 
-    def add(self, node: Node, grad: Any, upstream: Any) -> None:
-        """Add `grad` into dL/d(node). `upstream` is the gradient it was computed from: an op may hand
-        that back unchanged (or a view of it), and then the array is not ours to add into."""
+    def add(self, node: Node, grad: Any) -> None:
+        """Add `grad` into dL/d(node) (HIPS autograd's `add_outgrads`)."""
         data = node.data
         if type(grad) is not np.ndarray or grad.shape != data.shape or grad.dtype != data.dtype:
-            grad, ours = self._conform(node, grad)
-        else:
-            ours = grad is not upstream and grad.base is None
+            grad = self._conform(node, grad)
         total = self.pending.get(node)
         if total is None:
             self.pending[node] = grad
-            if ours:
-                self.owned.add(node)
             if node._op is not None:
                 heappush(self.frontier, (-node._order, id(node), node))
-        elif node in self.owned:
-            total += grad
-        else:
+        else:  # a new array: an op may hand one array to two inputs (x + x), so none is added into in place
             total = total + grad
-            if not isinstance(total, Node):  # a new array, ours to add into (0-d arrays add up to a NumPy scalar)
-                total = np.asarray(total)
-                self.owned.add(node)
-            self.pending[node] = total
+            self.pending[node] = total if isinstance(total, Node) else np.asarray(total)  # 0-d: not a scalar
 
-    def _conform(self, node: Node, grad: Any) -> tuple[Any, bool]:
-        """`grad` made the node's kind (and whether it is ours): summed back where it was broadcast, an array
-        (NumPy gives scalars for 0-d), cast to its dtype, a leaf under create_graph (a constant)."""
-        ours = False
+    def take(self, node: Node) -> Any:
+        """A node's whole gradient, as the loop passes it; a `grad()` input's is also kept to return."""
+        g = self.pending.pop(node)
+        if node in self.kept:
+            self.kept[node] = g
+        return g
+
+    def _conform(self, node: Node, grad: Any) -> Any:
+        """`grad` made the node's kind: summed back where it was broadcast, an array of its dtype, and a
+        constant Tensor when the pass records a graph."""
         if grad.shape != node.data.shape:
             grad = unbroadcast(grad, node.data.shape)
-            ours = type(grad) is np.ndarray  # a sum is a new array; a Node is never added into
         if isinstance(grad, Node):
-            return grad, False
-        if type(grad) is not np.ndarray:
-            grad = np.asarray(grad)
-        if grad.dtype != node.data.dtype:
-            grad, ours = grad.astype(node.data.dtype), True
-        if self.create_graph:
-            return type(node).from_numpy(grad), False
-        return grad, ours
+            return grad
+        grad = np.asarray(grad, dtype=node.data.dtype)
+        return type(node).from_numpy(grad) if self.create_graph else grad
+
+    def done(self, inputs: tuple[Node, ...] | None) -> tuple[Any, ...]:
+        """`grad()`'s bookkeeping: the leaves' totals into `.grad`, or the inputs' gradients returned in order."""
+        for leaf, g in self.pending.items():  # only leaves are left, each with its whole gradient
+            if inputs is None and leaf.requires_grad:  # (a leaf switched off since the forward pass gets none)
+                _to_leaf(leaf, g)
+            elif leaf in self.kept:
+                self.kept[leaf] = g
+        if inputs is None:
+            return ()
+        return tuple(g.copy() if type(g) is np.ndarray else g for g in map(self.kept.get, inputs))  # arrays of its own
 
 
 def _as_seed(root: Node, start: Any, create_graph: bool) -> Any:
@@ -162,26 +156,11 @@ def _check_anomaly(node: Node, parents: tuple[Any, ...], grads: tuple[Any, ...])
     check_backward(node._op.__name__, [d.data if isinstance(d, Node) else d for d in grads], shapes, node._order)
 
 
-def _leaves_done(totals: Totals, wanted: dict[Node, Any] | None, inputs: tuple[Node, ...] | None) -> tuple[Any, ...]:
-    """`grad()`'s bookkeeping: the leaves' totals into `.grad`, or the inputs' gradients returned in order."""
-    for leaf, g in totals.pending.items():  # only leaves are left, each with its whole gradient
-        if wanted is None:
-            if leaf.requires_grad:  # (a leaf switched off since the forward pass gets none, as in PyTorch)
-                _to_leaf(leaf, g, leaf in totals.owned)
-        elif leaf in wanted:
-            wanted[leaf] = g
-    if wanted is None or inputs is None:
-        return ()
-    # The caller gets arrays of its own, one per input (an input given twice gets two).
-    return tuple(g.copy() if type(g) is np.ndarray else g for g in map(wanted.get, inputs))
-
-
-def _to_leaf(node: Node, grad: Any, fresh: bool) -> None:
-    """Accumulate into a leaf's `.grad`, which the leaf owns (optimizers update it in place)."""
+def _to_leaf(node: Node, grad: Any) -> None:
+    """Accumulate into a leaf's `.grad`, an array of its own (optimizers update it in place; x + x hands
+    one array to two leaves)."""
     if node.grad is None:
-        # A borrowed gradient is copied: the same array may have been handed to another input (x + x),
-        # and in-place updates of one leaf's grad must never change another's.
-        node.grad = grad if fresh or isinstance(grad, Node) else grad.copy()
+        node.grad = grad if isinstance(grad, Node) else grad.copy()
     elif isinstance(node.grad, Node) and not isinstance(grad, Node):  # a first-order pass records nothing
         node.grad = type(node).from_numpy(np.asarray(node.grad.data + grad))
     else:

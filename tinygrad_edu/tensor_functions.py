@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ops, tensor
+from . import ops, promotion, tensor
 from . import tensor_checks as checks
 from .tensor import Tensor, _operand, _raw
 
@@ -20,6 +20,7 @@ from .tensor import Tensor, _operand, _raw
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x Wᵀ + b in one op (PyTorch's `F.linear`): weight is (out, in), x is (..., in)."""
     checks.check_linear(x.data.shape, weight.data.shape, None if bias is None else bias.data.shape)
+    promotion.check_linear(x.data, weight.data, None if bias is None else bias.data)
     return tensor._apply(ops.Linear, (x, weight, bias))
 
 
@@ -38,7 +39,10 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis (`torch.cat`)."""
     if not tensors:
         raise checks.nothing_to_join("concatenate")
-    return tensor._apply(ops.Concatenate, tuple(_operand(t, "concatenate") for t in tensors), axis=axis)
+    operands = tuple(_operand(t, "concatenate") for t in tensors)
+    dtype = promotion.result_dtype(*operands)  # torch.cat's: float32 with int64 is float32 (NumPy: float64)
+    cast = dtype if len({np.result_type(_raw(t)) for t in operands} - {dtype}) else None
+    return tensor._apply(ops.Concatenate, operands, axis=axis, cast=cast)
 
 
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:

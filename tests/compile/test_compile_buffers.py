@@ -109,6 +109,12 @@ def test_a_learning_rate_schedule_is_read_at_every_replay() -> None:
     _settings_run(lambda opt: opt.param_groups[0].update(lr=0.03))
 
 
+def test_a_numpy_learning_rate_set_after_the_trace_is_used_as_eager_uses_it() -> None:
+    """np.float64(0.03) * a float32 gradient is float64 in NumPy (a NumPy scalar keeps its dtype), unlike a
+    Python float: the written-out update checks the learning rate's type and leaves that case to step()."""
+    _settings_run(lambda opt: opt.param_groups[0].update(lr=np.float64(0.03)))
+
+
 @pytest.mark.parametrize("setting", [{"momentum": 0.9}, {"weight_decay": 1e-2}])
 def test_switching_a_branch_of_the_rule_on_after_the_trace_runs_the_optimizers_own_step(setting: dict) -> None:
     """The update was written for momentum = weight decay = 0; with either switched on, the code's check

@@ -115,8 +115,22 @@ def test_a_new_input_shape_traces_again() -> None:
 
 
 def test_a_new_input_dtype_traces_again() -> None:
+    def build() -> tuple[list[Any], Any, Callable[..., Any]]:
+        # elementwise: a float32 weight times float64 data promotes (a Linear would refuse it, as PyTorch does)
+        w = Tensor(np.array([0.5, -0.25, 0.75], np.float32), requires_grad=True)
+        opt = optim.SGD([w], lr=0.1)
+
+        def step(x: Any) -> Any:
+            opt.zero_grad()
+            loss = ((x * w).tanh().sum(axis=1) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return [w], opt, step
+
     calls = [(np.ones((4, 3), dtype) * 0.3,) for dtype in (np.float32, np.float32, np.float64, np.float64, np.float32)]
-    assert _lockstep(_tensors(), calls).traces == 2
+    assert _lockstep(build, calls).traces == 2
 
 
 def test_a_list_of_another_length_traces_again() -> None:
@@ -301,3 +315,23 @@ def test_softmax_on_values_shifts_by_each_call_s_own_maximum(which: str) -> None
         replay = compiled(x)
         assert [v.data for v in replay] == [v.data for v in eager] and w.grad == eager_grad
     assert compiled.traces == 1 and "max(" in compiled.source
+
+
+def test_a_tensor_gradient_cleared_by_hand_in_the_step_traces_once_more_and_equals_eager() -> None:
+    """On the tensor engine the hand-written clear is not recorded: call 2 (its .grad filled by call 1) traces
+    again, and from then on every call replays; every call equals eager."""
+
+    def build() -> tuple[list[Any], Any, Callable[..., Any]]:
+        w = Tensor(np.full((3, 1), 0.3, np.float32), requires_grad=True)
+        opt = optim.SGD([w], lr=0.1)
+
+        def step(x: Any) -> Any:
+            w.grad = None
+            loss = (x @ w).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return [w], opt, step
+
+    assert _lockstep(build, TENSOR_CALLS).traces == 2

@@ -195,7 +195,7 @@ def test_cached_activations_in_a_list_do_not_warn():
             return out
 
     model = Caches()
-    model(Tensor(np.ones((1, 2))))
+    model(Tensor(np.ones((1, 2), np.float32)))
     with warnings.catch_warnings():
         warnings.simplefilter("error", TinygradEduWarning)
         assert names(model) == ["lin.weight", "lin.bias"]
@@ -227,7 +227,7 @@ def test_an_activation_kept_as_an_attribute_is_not_a_parameter():
             self.neuron = nn.Neuron([0.1, 0.2], 0.3)
 
         def forward(self, x):
-            self.hidden_out = self.lin(Tensor(x)).sigmoid()
+            self.hidden_out = self.lin(x).sigmoid()  # (a NumPy array: read in the layer's dtype)
             self.scalar_out = [self.neuron(x[0].tolist())]
             return self.hidden_out
 

@@ -16,7 +16,9 @@ from tinygrad_edu.viz import record_modules
 
 
 def mlp() -> nn.Sequential:
-    return nn.Sequential(nn.Linear(2, 3, generator=0, dtype=np.float64), nn.Sigmoid(), nn.Linear(3, 2, generator=1))
+    return nn.Sequential(
+        nn.Linear(2, 3, generator=0, dtype=np.float64), nn.Sigmoid(), nn.Linear(3, 2, generator=1, dtype=np.float64)
+    )
 
 
 def by_numpy(model: nn.Sequential, x: np.ndarray) -> list[np.ndarray]:

@@ -65,7 +65,7 @@ def test_linear_forward_is_one_fused_op():
     y = layer(x)
     assert y._op is ops.Linear and y._parents == (x, layer.weight, layer.bias)
     np.testing.assert_allclose(y.data, x.data @ layer.weight.data.T + layer.bias.data, rtol=1e-14)
-    assert nn.Linear(4, 3, bias=False)(Tensor(np.ones((2, 4)))).shape == (2, 3)
+    assert nn.Linear(4, 3, bias=False)(Tensor(np.ones((2, 4), np.float32))).shape == (2, 3)
 
 
 def test_linear_accepts_numpy_and_casts_to_its_dtype():

@@ -39,7 +39,8 @@ def run_ours(model, x):
             if isinstance(out[0], list)
             else np.array([v.data for v in out])
         )
-    return model(Tensor(x)).data
+    first = next(iter(model.parameters()))  # the batch in the model's dtype, as a DataLoader gives it
+    return model(Tensor(x.astype(first.dtype))).data
 
 
 def run_torch(model, x, dtype=torch.float64):

@@ -40,7 +40,7 @@ def test_round_trip_restores_parameters_and_outputs(tmp_path):
     assert os.listdir(tmp_path) == ["model.npz"]  # no temp file left behind
     assert load(target, path) is target
     assert_same_state(target.state_dict(), source.state_dict())
-    np.testing.assert_array_equal(target(Tensor(X)).data, source(Tensor(X)).data)
+    np.testing.assert_array_equal(target(Tensor(X, dtype=np.float32)).data, source(Tensor(X, dtype=np.float32)).data)
 
 
 def test_file_is_plain_numpy_with_pytorch_names(tmp_path):

@@ -319,7 +319,7 @@ def test_summary_of_the_article_level3_model():
     assert "Total params: 17" in lines and "Trainable params: 17" in lines and "Non-trainable params: 0" in lines
     assert "forward" not in model[0].__dict__  # the recording wrappers are gone
     assert all(p.grad is None for p in model.parameters())
-    assert model(Tensor(np.ones((4, 2)))).shape == (4, 2)
+    assert model(Tensor(np.ones((4, 2), np.float32))).shape == (4, 2)
 
 
 def test_summary_of_scalar_models(capsys):

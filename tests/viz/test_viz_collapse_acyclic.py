@@ -95,7 +95,7 @@ class Block(nn.Module):
 def test_drawn_module_graphs_stay_acyclic(depth, max_nodes, collapse):
     """Through `draw`: module calls, a parameter used outside its call too, chains and runs."""
     blocks = nn.Sequential(*[Block(2 * k) for k in range(depth)])
-    x = Tensor(np.ones((2, 4)))
+    x = Tensor(np.ones((2, 4), np.float32))
     shared = blocks[0].a.weight.sum()  # the first call's parameter also feeds a node made before it
     loss = (blocks(x * shared) ** 2).sum()
     loss.backward(retain_graph=True)  # drawn afterwards

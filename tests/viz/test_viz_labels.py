@@ -94,7 +94,7 @@ def test_module_names_with_control_characters_give_well_formed_svg(tmp_path):
     setattr(model, "layer\x1b[1m", nn.Linear(2, 2, generator=0))
     setattr(model, "b&amp;\x00", nn.Sigmoid())
     with record_modules() as calls:
-        loss = model(Tensor(np.ones((1, 2)))).sum()
+        loss = model(Tensor(np.ones((1, 2), np.float32))).sum()
     loss.backward(retain_graph=True)  # drawn afterwards
     path = render(loss, tmp_path / "m.svg", format="svg", params=model, calls=calls)
     drawn = svg_texts(path)

@@ -19,6 +19,8 @@ with another batch size or learning rate to tell them apart.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import difflib
 import json
 from collections.abc import Callable, Mapping
@@ -27,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ArgumentTypeError, ShapeError, TinygradEduError
+from ..errors import ArgumentTypeError, GraphError, ShapeError, TinygradEduError
 from . import trace
 from .diagnose import Context, diagnose_layer_param
 
@@ -209,7 +211,26 @@ class GradientReport:
 
     def draw(self, **draw_kwargs: Any) -> Any:
         """The graph (`tinygrad_edu.viz.draw`) with wrong parameters red and the first wrong quantity orange."""
+        if not self._graph:
+            raise GraphError(
+                "report.draw(): this report carries no graph (a pickle keeps the numbers and findings, not the "
+                "graph of the loss); draw the report compare_gradients returned, or call it again"
+            )
         return _highlight(self, **draw_kwargs)
+
+    # Copies share the recorded graph (drawing only reads it, and a graph's results cannot be copied);
+    # a pickle leaves it out, as a pickled Tensor result would have to take its whole graph.
+    def __copy__(self) -> GradientReport:
+        return dataclasses.replace(self, _graph=self._graph)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> GradientReport:
+        kept = {
+            f.name: copy.deepcopy(getattr(self, f.name), memo) for f in dataclasses.fields(self) if f.name != "_graph"
+        }
+        return GradientReport(**kept, _graph=self._graph)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_graph": {}}
 
 
 def format_report(report: Mapping[str, Any]) -> str:
@@ -364,18 +385,27 @@ def tolerance_for(
     return {"rtol": r, "atol": a, "why": why, "dtype": worst}
 
 
+def as_input(model: Any, inputs: Any) -> Any:
+    """The data as a Tensor in the dtype of the model's first parameter (the layer that reads it), as a
+    DataLoader's batches match the model: a float32 layer refuses a float64 Tensor, as in PyTorch."""
+    from ..tensor import Tensor
+
+    first = next(iter(model.state_dict().values()), None)
+    dtype = first.dtype if isinstance(first, np.ndarray) and first.dtype.kind == "f" else None
+    return Tensor(np.asarray(inputs, dtype=dtype))
+
+
 def autodiff(
     model: Any, loss_fn: Callable[[Any, Any], Any], inputs: Any, targets: Any
 ) -> tuple[dict[str, np.ndarray], float, list[trace.LayerTrace], dict[str, Any]]:
     """Forward (recording each layer), loss, backward; the gradients as float64 state-shaped arrays."""
     from ..nn import engine_of
     from ..retention import keep_graph
-    from ..tensor import Tensor
     from ..viz.modules import record_modules  # which module made which node: report.draw()'s clusters
 
     state = {k: np.asarray(v) for k, v in model.state_dict().items()}
     engine = engine_of(model, "tensor")
-    x: Any = np.asarray(inputs, dtype=np.float64).tolist() if engine == "value" else Tensor(np.asarray(inputs))
+    x: Any = np.asarray(inputs, dtype=np.float64).tolist() if engine == "value" else as_input(model, inputs)
     model.zero_grad()
     with trace.record(model) as recorder, record_modules() as calls:
         out = model(x)

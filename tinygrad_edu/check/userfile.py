@@ -152,7 +152,7 @@ class Problem:
         if given.loss.startswith("bce") and not np.all((self.targets >= 0) & (self.targets <= 1)):
             raise UserFileError(f"check: {path}: LOSS {given.loss!r} needs TARGETS in [0, 1]")
 
-    def model(self, activations: list[str] | None = None, relu_tie: float = 0.0) -> Any:
+    def model(self, activations: list[str] | None = None, relu_tie: float = 0.0, dtype: str | None = None) -> Any:
         """`Sequential(Linear, act, Linear, act, ...)` with the file's STATE (the article's for [2, 2, 2])."""
         from .. import nn
         from . import article
@@ -167,7 +167,7 @@ class Problem:
             while seed in seeds:
                 seed += 7919
             seeds.add(seed)
-            linear = nn.Linear(n_in, n_out, dtype=np.dtype(self.dtype), engine=self.engine, generator=seed)
+            linear = nn.Linear(n_in, n_out, dtype=np.dtype(dtype or self.dtype), engine=self.engine, generator=seed)
             layers += [linear, ReLUTieOne() if act == "relu" and relu_tie else getattr(nn, MODULES[act])()]
         model = nn.Sequential(*layers)
         state = self.given.state
@@ -175,7 +175,7 @@ class Problem:
             state = article.state_dict()
         if state is not None:
             try:
-                model.load_state_dict({k: np.asarray(v, dtype=np.dtype(self.dtype)) for k, v in state.items()})
+                model.load_state_dict({k: np.asarray(v, dtype=np.dtype(dtype or self.dtype)) for k, v in state.items()})
             except Exception as error:
                 raise UserFileError(f"check: {self.path}: STATE does not fit SIZES {sizes}: {error}") from None
         return model
@@ -456,9 +456,12 @@ class Check:
             return
         factor = CONVENTIONS[self.given.loss][1]
         model, loss_fn = self.problem.model(), self.problem.loss_fn()
+        # The fit below is a float64 analysis (to 1e-6): the model's numbers, in a float64 twin of it.
+        wide = self.problem.model(dtype="float64")
+        wide.load_state_dict({k: np.asarray(v, np.float64) for k, v in model.state_dict().items()})
         parts = []
         for i in range(n):
-            g = autodiff(model, loss_fn, x[i : i + 1], t[i : i + 1])[0]
+            g = autodiff(wide, loss_fn, x[i : i + 1], t[i : i + 1])[0]
             scale = factor(n, k) / factor(1, k)
             parts.append(np.concatenate([g[p.name].reshape(-1) * scale for p in report.params]))
         autodiff(model, loss_fn, x, t)  # leave .grad as the whole batch's
@@ -801,14 +804,14 @@ def check_error(
     class indices where it takes those: `user_targets`); `declared` adds the file's own loss (name -> value).
     """
     from ..nn import engine_of
-    from ..tensor import Tensor
+    from .compare import as_input
 
     x = np.atleast_2d(inputs)
     onehot = np.zeros((x.shape[0], np.atleast_2d(targets).shape[1]))
     labels = np.atleast_2d(targets).argmax(axis=1)
     onehot[np.arange(len(labels)), labels] = 1.0
     engine = engine_of(model, "tensor")
-    out = model(x.tolist() if engine == "value" else Tensor(x))
+    out = model(x.tolist() if engine == "value" else as_input(model, x))
     outputs = np.array(
         [[v.data for v in row] for row in out] if isinstance(out, list) else out.data, dtype=np.float64
     ).reshape(onehot.shape)

@@ -17,16 +17,13 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import optim
+from ..errors import UpdateReadsState
 from .expr import Expr, Sym, Var, render
-
-
-class _StateReadError(Exception):
-    """The rule read or wrote the optimizer's state: this update is not written out."""
 
 
 class _State(dict):
     def _refuse(self, *args: Any, **kwargs: Any) -> Any:
-        raise _StateReadError
+        raise UpdateReadsState
 
     __getitem__ = __setitem__ = __contains__ = __len__ = update = setdefault = pop = get = _refuse  # type: ignore[assignment]
 
@@ -87,7 +84,7 @@ def written_update(
                 recorded.clear()
                 try:
                     optimizer._update(param, Sym(grad), _State(), group)
-                except _StateReadError:
+                except UpdateReadsState:
                     return None
                 if len(recorded) != 1 or recorded[0][0] is not param:
                     return None

@@ -58,6 +58,20 @@ class CompiledStep:
         self._latest: Trace | None = None
         self.traces = 0  # how many times fn was traced
 
+    def __copy__(self) -> CompiledStep:
+        """A copy (shallow or deep) compiles the same `fn` afresh: its code and guards name live objects."""
+        return CompiledStep(self.fn, check=self.check, cache_size=self.cache_size)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> CompiledStep:
+        return self.__copy__()
+
+    def __reduce__(self) -> Any:
+        raise CompileError(
+            f"pickle: a compiled step ({getattr(self.fn, '__qualname__', 'fn')}) holds generated code and the live "
+            "parameters it updates, so it cannot be pickled; pickle (or save) the model and optimizer, then "
+            "compile the step again after loading them"
+        )
+
     @property
     def source(self) -> str:
         """The code the latest trace generated: exactly what replays run."""

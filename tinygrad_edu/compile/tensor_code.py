@@ -3,8 +3,8 @@
 Forward: as `Tensor.sigmoid` runs `Sigmoid.forward`, the trace runs that same formula once more on
 stand-ins (`tape.py`) that record each NumPy call it makes; the calls become the op's lines, under
 the op's rule as a comment. Backward: the chain rule of `tensor_backward.backprop` played once at
-trace time (newest node first, each gradient added into its input's total as `Totals.add` does),
-each op's `backward` recorded the same way. Update: the optimizer's own `_update`, recorded too
+trace time (newest node first; each gradient summed back, cast and added into its input's total as
+`Totals.add` does), each op's `backward` recorded the same way. Update: the optimizer's own `_update`, recorded too
 (`tensor_update.py`), its learning rate read at every replay. `buffers.py` then writes each
 allocating call into a preallocated buffer (`out=`), reused once its value is dead, so a replay
 allocates only what it hands over: the `.grad` arrays and the returned values. Each formula stays
@@ -359,14 +359,16 @@ class TensorStep(Listener):
         return out
 
     def _ours(self, grad: Staged, upstream: Staged) -> bool:
-        """`Totals.add`'s test: a new array (not the upstream gradient, not a view), so ours to add into."""
+        """Whether `grad` is a new array of the code's own (not the upstream gradient, not a view): then a
+        second gradient is added into it in place, where `Totals.add` makes a new array (the same numbers),
+        and it becomes a `.grad` without the copy `tensor_backward._to_leaf` makes (no one else holds it)."""
         if grad is upstream or grad.var is upstream.var:
             return False
         root = grad.var.storage.root
         return (root is not None and root.result is grad.var) or id(grad.var) in self.fresh
 
     def _arrive(self, pending: dict, frontier: list, parent: Tensor, grad: Any, upstream: Staged) -> None:
-        """One gradient reaching `parent`, added into its total as `Totals.add` does (summed back, cast)."""
+        """One gradient reaching `parent`, summed back and cast as `Totals._conform` does, added into its total."""
         tape = self.tape
         shape, dtype = parent.data.shape, parent.data.dtype
         with tape.recording("t"):

@@ -61,6 +61,8 @@ def stage_update(step: Any, optimizer: Any) -> bool:
     """Write `optimizer.step()` as NumPy calls into `step`'s tape; False where it cannot (then nothing is written)."""
     if type(optimizer).step is not optim.Optimizer.step:  # a step() of its own: call it
         return False
+    if any(type(group["lr"]) not in (float, int) for group in optimizer.param_groups):
+        return False  # (a NumPy scalar as the learning rate computes in its own dtype: the optimizer's step runs)
     tape: Tape = step.tape
     start = len(tape.items)
     groups = [_Group(group, f"lr_{i}" if i else "lr") for i, group in enumerate(optimizer.param_groups)]
@@ -90,10 +92,11 @@ def stage_update(step: Any, optimizer: Any) -> bool:
         optim.bump_version = original
         tape.indent = ""
         tape.impure = ""
-    reads = [(group, key, value) for group in groups for key, value in group.read.items()]
+    # the settings the written rule assumed, and the learning rate's type (a Python number, as at trace time)
+    reads = [(f"{group.name}[{key!r}]", repr(value)) for group in groups for key, value in group.read.items()]
+    reads += [(f"type({group.name}['lr'])", type(dict.__getitem__(group, "lr")).__name__) for group in groups]
     if reads:
-        now = ", ".join(f"{group.name}[{key!r}]" for group, key, _ in reads)
-        then = ", ".join(repr(value) for _, _, value in reads)
+        now, then = ", ".join(r[0] for r in reads), ", ".join(r[1] for r in reads)
         guard.line = f"if ({now}) != ({then}):" if len(reads) > 1 else f"if {now} != {then}:"
         guard.comment = "not the branch of the rule written below: the optimizer runs its own"
         tape.items.insert(start + len(groups) + 1, _indented(tape, f"{name}.step()"))

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import nn, optim
-from ..errors import ArgumentError
+from ..errors import ArgumentError, ArgumentTypeError
 from ..files import write_atomic
 from ..train import History, progress_bar
 from .live_data import Points, check_pairs
@@ -53,6 +53,13 @@ class LiveView:
             self._error = error
             with self.session.lock:
                 self.session.error = f"training stopped: {type(error).__name__}: {error}"
+
+    def __reduce_ex__(self, protocol: Any) -> Any:  # copy.copy, copy.deepcopy and pickle all ask this
+        raise ArgumentTypeError(
+            "copy/pickle: a LiveView is a running server and training thread, which cannot be copied; "
+            "copy or save what it trains instead (its model: copy.deepcopy or train.save; view.stop() returns "
+            "the History, which pickles)"
+        )
 
     def start(self) -> None:
         """Start training (once); `live()` does, unless it was asked not to (`start=False`)."""
