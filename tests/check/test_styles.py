@@ -16,7 +16,11 @@ from locations import CHECKER_CASES
 from tinygrad_edu.check.userfile import check_file
 from tinygrad_edu.errors import CannotCheckError
 
-CASES = sorted((CHECKER_CASES / "styles").glob("*_case.py"))
+STYLES = sorted((CHECKER_CASES / "styles").glob("*_case.py"))
+# Written by hand, one at a time, the way a learner would (not from make_styles.py's templates): classes,
+# (in, out) STATE, dicts of lists, torch, float32 lists, inline returns, undeclared losses, hand-written Adam.
+LEARNERS = sorted((CHECKER_CASES / "learners").glob("*_case.py"))
+CASES = STYLES + LEARNERS
 
 # Pairs of sentences one report must never hold together.
 CONTRADICTIONS = [
@@ -39,7 +43,7 @@ def _expect(path: Path) -> tuple[str, str]:
 
 
 def test_the_suite_is_as_broad_as_the_issue():
-    names = {p.stem for p in CASES}
+    names = {p.stem for p in STYLES}
     assert sum(n.startswith("bug_") for n in names) >= 20
     assert sum(n.startswith("ok_") for n in names) >= 20
     assert sum(n.startswith("refuse_") for n in names) >= 3
@@ -47,8 +51,17 @@ def test_the_suite_is_as_broad_as_the_issue():
         assert any(style in n for n in names), style
 
 
+def test_the_hand_written_suite_covers_the_planted_bugs_of_the_issue():
+    names = {p.stem for p in LEARNERS}
+    assert len(names) >= 25
+    assert sum(n.startswith("bug_") for n in names) >= 15 and sum(n.startswith("ok_") for n in names) >= 12
+    texts = " ".join(p.read_text() for p in LEARNERS)
+    for style in ("class ", "torch", "float32", "tolist()", "STATE = {", "return {", "OPTIMIZER", "LR_SCHEDULE"):
+        assert style in texts, style
+
+
 @pytest.mark.parametrize("model", ["file's", "value float64", "tensor float32"])
-@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem.removesuffix("_case"))
+@pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.parent.name}/{p.stem.removesuffix('_case')}")
 def test_style_case(path, model):
     if "import torch" in path.read_text():
         pytest.importorskip("torch")  # a learner's file written with torch tensors (the torch extra)

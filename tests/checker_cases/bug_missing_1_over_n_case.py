@@ -1,4 +1,4 @@
-# EXPECT: the 1/N of the batch mean is missing. If you meant that loss, tell the checker: --loss half-sum
+# EXPECT: the 1/N of the batch mean is missing. If you meant that loss, declare LOSS = 'half-sum'
 # OPTIONS: loss=half-sum-batch-mean
 """Batch mean meant, 1/N forgotten (N = 2 = the fan-in of layer 2; no update, so not a per-input bias)."""
 

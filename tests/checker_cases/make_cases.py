@@ -308,7 +308,7 @@ CASES: dict[str, dict[str, str]] = {
         inputs="[[0.5, -1.0, 2.0], [1.5, 0.3, -0.7]]",
         targets="[[0.2, 0.8], [0.7, 0.1]]",
         options="loss=half-sum-batch-mean",
-        expect="the 1/N of the batch mean is missing. If you meant that loss, tell the checker: --loss half-sum",
+        expect="the 1/N of the batch mean is missing. If you meant that loss, declare LOSS = 'half-sum'",
         title="Batch mean meant, 1/N forgotten (N = 2 = the fan-in of layer 2; no update, so not a per-input bias).",
     ),
     "bug_lr_in_gradient": dict(

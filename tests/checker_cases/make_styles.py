@@ -678,14 +678,14 @@ def cases() -> dict[str, tuple[str, dict[str, str]]]:
                 title="Adam's efficient form (ε after the step-size correction), declared.",
             ),
         ),
-        "bug_adam_efficient_undeclared": (
+        "ok_adam_efficient_declared_adam": (
             STEP,
             dict(
                 lr="0.01",
                 settings='OPTIMIZER = {"name": "adam"}',
                 body=ADAM_EFFICIENT,
-                expect="this is Adam's efficient form",
-                title="The efficient form, declared as plain adam.",
+                expect="in Kingma and Ba's efficient form",
+                title="The efficient form, declared as plain adam: the paper's Adam too, so it passes, said.",
             ),
         ),
         "bug_adam_eps_in_sqrt": (

@@ -35,6 +35,9 @@ from .diagnose import Context, diagnose_layer_param
 
 Manual = Callable[[dict[str, np.ndarray], np.ndarray, np.ndarray], Any]
 
+# The drawing's colours: red means one thing, a wrong parameter (the step-through page marks its step blue).
+WRONG_FILL, FIRST_WRONG_FILL = "#e31a1c", "#ff7f00"
+
 # Relative tolerance per precision: the error a correct float computation of a few layers stays within,
 # measured against the largest gradient of the parameter (a gradient near zero is compared at that scale).
 RTOL = {"float64": 1e-7, "float32": 1e-4, "float16": 1e-2}
@@ -172,7 +175,9 @@ class GradientReport:
     params: list[ParamCheck]
     findings: list[str]
     loss: float
-    first_wrong: str | None = None  # e.g. "δ of layer 0" — the first quantity off, from the loss down
+    first_wrong: str | None = None  # e.g. "δ of layer 0 (∂E/∂s, ...)" — the first quantity off, from the loss down
+    first_param: str | None = None  # the parameter whose manual gradient holds that quantity (a δ: its layer's bias)
+    first_name: str | None = None  # the quantity's short name: "δ of layer 0", "2.bias"
     tolerance: dict[str, Any] = field(default_factory=dict)
     article: bool = False  # the article's 2-2-2 network: parameters and δs also carry the article's names
     _graph: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -333,10 +338,11 @@ def compare_gradients(
     ctx.probe = probes
     ctx.global_ratio = _global_ratio(auto, grads)
     checks = [_check(name, a, grads.get(name), tol, ctx, unknown) for name, a in auto.items()]
-    findings, first_wrong, marks = _findings(checks, ctx, unknown)
+    findings, first, marks = _findings(checks, ctx, unknown)
     if probes.used:  # leave .grad as the documented full-batch autodiff gradients
         autodiff(model, loss_fn, inputs, targets)
-    report = GradientReport(checks, findings, loss, first_wrong, {k: tol[k] for k in ("rtol", "atol", "why")})
+    tolerance = {k: tol[k] for k in ("rtol", "atol", "why")}
+    report = GradientReport(checks, findings, loss, *(first or (None, None, None)), tolerance)
     report._graph = {**graph, "marks": marks}
     return report
 
@@ -556,8 +562,10 @@ class _Probes:
 
 def _findings(
     checks: list[ParamCheck], ctx: Context, unknown: Mapping[str, str]
-) -> tuple[list[str], str | None, dict[str, list[str]]]:
+) -> tuple[list[str], tuple[str, str, str] | None, dict[str, list[str]]]:
     """Network-level diagnoses from the loss down (one story, no contradictions), and what to mark in draw.
+
+    The first wrong quantity comes back as (its description, the parameter whose gradient holds it, its short name).
 
     In order: every parameter right; one factor for the whole network (a loss-wide cause); else the top wrong
     layer tells where the story starts (its δ, its bias alone, or its weight alone).
@@ -584,13 +592,16 @@ def _findings(
     w, b = parts.get("weight"), parts.get("bias")
     if b is not None and not b.ok and (w is None or not w.ok):
         first, story = _wrong_delta(top, order, wrong, layers, ctx)
+        name, param = f"δ of layer {top}", b.name  # ∂E/∂b = δ: the bias gradient is the δ itself
         marks["delta_of"].append(top)
     elif b is not None and not b.ok:
-        first, story = _wrong_bias_only(top, b, wrong, layers)
+        (first, story), param = _wrong_bias_only(top, b, wrong, layers), b.name
+        name = param
     else:
-        first = w.name if w is not None else next(c.name for c in parts.values() if not c.ok)
-        story = [] if b is None else [_wrong_weight_only(top)]
-    return [*findings, *story, f"first wrong quantity, walking back from the loss: {first}", *note], first, marks
+        param = w.name if w is not None else next(c.name for c in parts.values() if not c.ok)
+        first, name, story = param, param, [] if b is None else [_wrong_weight_only(top)]
+    found = f"first wrong quantity, walking back from the loss: {first}"
+    return [*findings, *story, found, *note], (first, param, name), marks
 
 
 def _network_factor(checks: list[ParamCheck]) -> str | None:
@@ -692,12 +703,12 @@ def _highlight(report: GradientReport, **draw_kwargs: Any) -> Any:
         one_scalar = name != key and check.manual is not None and check.manual.shape == check.autodiff.shape
         if one_scalar and np.isclose(check.manual[element], check.autodiff[element], rtol=1e-7, atol=1e-10):
             continue  # this scalar of the parameter is right
-        marks[param] = ("#e31a1c", f"manual gradient of {name} is wrong")
+        marks[param] = (WRONG_FILL, f"manual gradient of {name} is wrong")
     for prefix in report._graph["marks"]["delta_of"]:
         out = report._graph["layer_outputs"].get(prefix)
         for node in out if isinstance(out, list) else [out]:
             if node is not None:
-                marks[node] = ("#ff7f00", f"first wrong quantity: the delta of layer {prefix}")
+                marks[node] = (FIRST_WRONG_FILL, f"first wrong quantity: the delta of layer {prefix}")
     dot = draw(root, params=model, calls=report._graph.get("calls"), highlight=marks, **draw_kwargs)
     dot.body.append(
         '\tcheck_legend [shape=note fillcolor="#ffffff" label="red: manual gradient wrong\\l'

@@ -141,7 +141,7 @@ def _layer_cause(name: str, manual: np.ndarray, close: Close, ctx: Context) -> s
             (
                 layer.da,
                 f"the delta of layer {prefix} is missing the derivative of its {act}, f'(s) = {formula}: "
-                f"δ = ∂E/∂a · {formula}",
+                f"δ = ∂E/∂a · {formula if formula.startswith('a(') else '(' + formula + ')'}",
             )
         )
         candidates.append(
@@ -177,6 +177,16 @@ def _layer_cause(name: str, manual: np.ndarray, close: Close, ctx: Context) -> s
                     f"δ_h = Σ_k δ_k W[k, h] (a column of W, Wᵀ δ), not Σ_k δ_k W[h, k]",
                 )
             )
+        for other in ctx.layers.values():  # an index off by one: another layer's W of the same shape
+            w_other = ctx.state.get(other.params.get("weight", ""))
+            if other.prefix != nxt.prefix and w is not None and np.shape(w_other) == w.shape:
+                candidates.append(
+                    (
+                        (nxt.ds @ w_other) * d,
+                        f"the delta of layer {prefix} is sent back through the weights of layer {other.prefix} "
+                        f"instead of those of layer {nxt.prefix}, the layer above it (a layer index off by one?)",
+                    )
+                )
         if w is not None and ctx.lr:  # a step(), or gradients() that reads the learning rate
             updated = w - ctx.lr * ctx.auto[w_key]
             candidates.append(
@@ -206,6 +216,12 @@ def _layer_cause(name: str, manual: np.ndarray, close: Close, ctx: Context) -> s
     return ""
 
 
+# Causes whose mistake is not on the line that first holds the wrong value (the rows were made aliased where the
+# list was built; the += that fills them is right): the line pointer names the quantity instead.
+ALIASED_ROWS = "the rows are one list, as `[[0] * n] * m` makes"
+ELSEWHERE = (ALIASED_ROWS,)
+
+
 def _aliased_rows(auto: np.ndarray, manual: np.ndarray, close: Close) -> str:
     """Every row the same list: `[[0] * n] * m` makes m references to one row, so each write lands in all of them."""
     if auto.ndim != 2 or auto.shape[0] < 2 or not np.all(manual == manual[0]):
@@ -213,8 +229,8 @@ def _aliased_rows(auto: np.ndarray, manual: np.ndarray, close: Close) -> str:
     for row, how in ((auto[-1], "the last row's values"), (auto.sum(axis=0), "the sum of all rows")):
         if close(manual, np.broadcast_to(row, auto.shape)):
             return (
-                f"every row of your gradient holds {how}: the rows are one list, as `[[0] * n] * m` makes "
-                "(m references to the same row); build them with `[[0] * n for _ in range(m)]`"
+                f"every row of your gradient holds {how}: {ALIASED_ROWS} (m references to the same row); build "
+                "them with `[[0] * n for _ in range(m)]`"
             )
     return ""
 
@@ -310,7 +326,7 @@ def _ratio_candidates(name: str, ctx: Context, n: int, lr: float | None) -> list
             text += ": the 1/N of the batch mean is missing"
         if conv == "sum" and ctx.convention == "half-sum":
             text += ": the ½ is missing (d/do ½(o − t)² = o − t, not 2(o − t))"
-        text += f". If you meant that loss, tell the checker: --loss {conv}"
+        text += f". If you meant that loss, declare LOSS = {conv!r} in the file (or pass --loss {conv})"
         out.append((f"loss {conv}", factor(n, k) / mine(n, k), text))
     if lr:
         if ctx.step_form:

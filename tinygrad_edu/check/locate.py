@@ -27,7 +27,8 @@ MAX_EVENTS = 200_000  # a search, not a debugger: give up on long programs
 def locate(path: str, call: Callable[[], Any], targets: Iterable[np.ndarray]) -> tuple[int, str] | None:
     """(line number, source text) of the first line of `path` after which a local holds one of `targets`."""
     file = os.path.abspath(path)
-    wanted = [np.asarray(t, dtype=np.float64) for t in targets if np.size(t) > 1 and np.all(np.isfinite(t))]
+    # one number alone (the bias of a single output) is sought only as the batch sum of a per-sample column
+    wanted = [np.asarray(t, dtype=np.float64) for t in targets if np.size(t) >= 1 and np.all(np.isfinite(t))]
     if not wanted:
         return None
     found: list[int] = []
@@ -132,7 +133,8 @@ def _equal(candidate: Any, wanted: list[np.ndarray]) -> bool:
     if candidate is None or candidate.dtype.kind != "f":
         return False
     for target in wanted:
-        for view in (candidate, candidate.sum(axis=0) if candidate.ndim == 2 else None):
+        batch = candidate.sum(axis=0) if candidate.ndim == 2 and (target.size > 1 or len(candidate) > 1) else None
+        for view in (candidate if target.size > 1 else None, batch):
             if view is not None and view.shape == target.shape and np.allclose(view, target, rtol=1e-9, atol=1e-15):
                 return True
     return False

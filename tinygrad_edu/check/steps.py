@@ -19,6 +19,16 @@ import numpy as np
 
 State = dict[str, np.ndarray]
 
+# Adam's two forms, each as right as the other: Kingma and Ba give both (their section 2). Declared one, written
+# the other, the steps pass and the report says which form the file uses.
+FORMS = {
+    "efficient": "in Kingma and Ba's efficient form (eps added after the step-size correction, "
+    "lr·√(1 − β2ᵗ)/(1 − β1ᵗ) · m / (√v + eps)), which differs from optim.Adam only in where eps enters; "
+    "declare OPTIMIZER name 'adam-efficient' to say so",
+    "standard": "in PyTorch's form (eps added to √v̂, after the bias correction), which differs from the efficient "
+    "form declared only in where eps enters; declare OPTIMIZER name 'adam' to say so",
+}
+
 # Each mistake: (the rules it applies to, what it means, in words)
 MISTAKES: dict[str, tuple[tuple[str, ...], str]] = {
     "no-momentum": (("sgd",), "plain SGD: the momentum buffer is not used (w − lr·g)"),
@@ -38,15 +48,6 @@ MISTAKES: dict[str, tuple[tuple[str, ...], str]] = {
         ("adam", "adam-efficient"),
         "the step counter t is bumped once per parameter instead of once per step, so the bias correction "
         "(1 − βᵗ) of every parameter but the first uses a t that is too large",
-    ),
-    "efficient": (
-        ("adam",),
-        "this is Adam's efficient form (eps added after the step-size correction: "
-        "lr·√(1 − β2ᵗ)/(1 − β1ᵗ) · m / (√v + eps)); declare OPTIMIZER name 'adam-efficient' if you meant it",
-    ),
-    "standard": (
-        ("adam-efficient",),
-        "this is PyTorch's Adam (eps added to √v̂, after the bias correction), not the efficient form declared",
     ),
     "no-weight-decay": (("sgd", "adam", "adam-efficient"), "weight decay is left out: g + weight_decay · w is missing"),
     "accumulate": (
@@ -192,6 +193,7 @@ class StepReport:
     diagnosis: str = ""
     known: bool = True  # False: no mistake the checker models explains the steps
     tolerance: str = ""  # what "equal" meant, in words
+    form: str = ""  # Adam written in its other form (`FORMS`), which is as right
 
     @property
     def ok(self) -> bool:
@@ -207,12 +209,14 @@ class StepReport:
             "diagnosis": self.diagnosis,
             "tolerance": self.tolerance,
             "known": self.known,
+            "form": self.form,
         }
 
     def __str__(self) -> str:
         tol = f" ({self.tolerance})" if self.tolerance else ""
         if self.ok:
-            return f"{self.steps} steps of your update match {self.optimizer} step for step{tol}"
+            form = f", {self.form}" if self.form else ""
+            return f"{self.steps} steps of your update match {self.optimizer} step for step{form}{tol}"
         return f"step {self.first_step}, {self.param}: your update leaves {self.optimizer} here: {self.diagnosis}{tol}"
 
 
@@ -231,6 +235,10 @@ def compare_steps(
     if where is not None and rule.clip:  # PyTorch's clip_grad_norm_ (‖g‖ + 1e-6) is as right as c/‖g‖
         torch_form = replace(rule, mistake="torch-clip").run(start, gradient, steps)
         where = where if _first_difference(theirs, torch_form, close) is not None else None
+    if where is not None and rule.name in ("adam", "adam-efficient"):  # the other form is Adam as well
+        other = "efficient" if rule.name == "adam" else "standard"
+        if _first_difference(theirs, replace(rule, mistake=other).run(start, gradient, steps), close) is None:
+            where, report.form = None, FORMS[other]
     if where is None:
         return report
     report.first_step, report.param = where[0] + 1, where[1]
@@ -252,6 +260,53 @@ def compare_steps(
         report.known = False
         report.diagnosis = f"the parameters differ from {rule.describe()}'s, by no update rule the checker knows"
     return report
+
+
+# How a loop over minibatches of B rows can slice them: right, or off by one (the last row of each slice left
+# out, or the loop stopping one row short of the end).
+SLICINGS = {
+    "": lambda rows, size: [slice(i, i + size) for i in range(0, rows, size)],
+    "X[i:i + B − 1] leaves out the last row of each minibatch": lambda rows, size: [
+        slice(i, i + size - 1) for i in range(0, rows, size) if size > 1
+    ],
+    "range(0, N − 1, B) stops one row short, so the last minibatch is never used": lambda rows, size: [
+        slice(i, i + size) for i in range(0, rows - 1, size)
+    ],
+}
+
+
+def minibatch_size(
+    start: State,
+    gradient_of_rows: Callable[[State, slice], State],
+    rows: int,
+    rule: Rule,
+    theirs: Sequence[Mapping[str, Any]],
+    close: Callable[[np.ndarray, np.ndarray], bool],
+) -> tuple[int, str] | None:
+    """(B, "" or the off-by-one) for which each call of the user's step() is one pass of `rule` over minibatches.
+
+    Minibatch SGD written inside step(): one update per slice of B rows, in order, each with autodiff's gradient
+    of that slice alone (a mean loss averages over the slice); the slicing right or off by one (`SLICINGS`).
+    None when no B below `rows` and no slicing gives the user's steps.
+    """
+    steps = len(theirs)
+    for size in range(1, rows):
+        for mistake, slicing in SLICINGS.items():
+            one = slicing(rows, size)
+            if not one or (mistake and one == SLICINGS[""](rows, size)):
+                continue
+            per = len(one)
+            one_pass = replace(rule, rates=tuple(r for r in rule.rates[:steps] for _ in range(per)))
+            ours = one_pass.run(start, _in_turn(gradient_of_rows, one * steps), steps * per)
+            if _first_difference(theirs, ours[per - 1 :: per], close) is None:
+                return size, mistake
+    return None
+
+
+def _in_turn(gradient_of_rows: Callable[[State, slice], State], slices: list[slice]) -> Callable[[State], State]:
+    """A gradient that takes the next slice of rows at each call."""
+    turn = iter(slices)
+    return lambda p: gradient_of_rows(p, next(turn))
 
 
 def _applies(mistake: str, rule: Rule) -> bool:

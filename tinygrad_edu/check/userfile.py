@@ -17,6 +17,7 @@ Names the file may define: `gradients(state, inputs, targets)` or `step(state, i
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from typing import IO, Any
 import numpy as np
 
 from ..errors import CannotCheckError, UserFileError
+from . import diagnose, layout
 from . import settings as settings_module
 from .settings import Settings
 from .usercode import UserCode
@@ -67,8 +69,40 @@ def check_file(
         given = settings_module.read(path, code.settings, code.names, {"loss": loss})
         if given.schedule is not None and not isinstance(given.schedule, list):
             given.schedule = _schedule(path, code.schedule(steps))
-        problem = Problem(path, given, engine, dtype, seed)
-        return Check(path, code, given, problem, rtol, atol, steps).run()
+        in_out = layout.in_out_keys(given.state, given.sizes) if given.state is not None else set()
+        square = layout.square_keys(given.state, given.sizes) if given.state is not None and not in_out else set()
+        how = (engine, dtype, seed, rtol, atol, steps)
+        first, refusal = _attempt(path, code, copy.deepcopy(given), in_out, how)
+        if square and (first is None or not first.ok):  # square weights say no layout: try (in, out) too
+            other, _ = _attempt(path, code, copy.deepcopy(given), square, how, guessed=True)
+            if other is not None and (other.ok or _matching(other) > _matching(first)):
+                return other  # the reading under which more gradients match (a mistake in an (in, out) file)
+        if first is None:
+            raise refusal  # type: ignore[misc]
+        return first
+
+
+def _attempt(
+    path: str, code: UserCode, given: Settings, in_out: set[str], how: tuple, guessed: bool = False
+) -> tuple[FileResult | None, CannotCheckError | None]:
+    """One Check, the weights named in `in_out` handed to the file (in, out) (`layout`); or its refusal."""
+    engine, dtype, seed, rtol, atol, steps = how
+    if in_out:  # the file stores its weights (in, out): the model gets them (out, in), the file as it wrote them
+        given.state = {k: (v.T.copy() if k in in_out else v) for k, v in (given.state or {}).items()}
+    problem = Problem(path, given, engine, dtype, seed)
+    problem.in_out, problem.in_out_guessed = sorted(in_out), guessed
+    try:
+        return Check(
+            path, layout.InOutCode(code, in_out) if in_out else code, given, problem, rtol, atol, steps
+        ).run(), None
+    except CannotCheckError as error:
+        return None, error
+
+
+def _matching(result: FileResult | None) -> int:
+    """How many parameters' gradients match: -1 without a gradient report."""
+    report = None if result is None else result.report
+    return -1 if report is None else sum(p.ok for p in report.params)
 
 
 def _schedule(path: str, values: list[Any]) -> list[float]:
@@ -87,12 +121,18 @@ class Problem:
         from . import article
 
         self.path, self.given, self.engine, self.dtype, self.seed = path, given, engine, dtype, seed
+        self.in_out: list[str] = []  # weights the file's STATE stores (in, out) (`layout`)
+        self.in_out_guessed = False  # square weights, read (in, out) because only that layout fits the numbers
         sizes = given.sizes
         default_x = article.INPUTS if sizes[0] == 2 else np.linspace(-1, 1, sizes[0])
         default_t = article.TARGETS if sizes[-1] == 2 else np.linspace(0.1, 0.9, sizes[-1])
         self.inputs = np.asarray(default_x if given.inputs is None else given.inputs, dtype=np.float64)
         targets = np.asarray(default_t if given.targets is None else given.targets, dtype=np.float64)
-        self.class_targets = given.loss.startswith("cross-entropy") and targets.ndim == self.inputs.ndim - 1
+        self.class_targets = targets.ndim == self.inputs.ndim - 1 and sizes[-1] > 1
+        self.loss_from_targets = self.class_targets and "LOSS" not in given.declared
+        if self.loss_from_targets and not given.loss.startswith("cross-entropy"):
+            given.loss = "cross-entropy"  # class indices say so; the header says why
+        self.class_targets = self.class_targets and given.loss.startswith("cross-entropy")
         if self.class_targets:  # class indices: the loss compares with their one-hot rows
             labels = targets.astype(np.int64)
             if not np.all(labels == targets) or labels.min() < 0 or labels.max() >= sizes[-1]:
@@ -119,10 +159,15 @@ class Problem:
 
         sizes, acts = self.given.sizes, activations or self.given.activations
         layers: list[Any] = []
+        seeds: set[int] = set()
         for (n_in, n_out), act in zip(itertools.pairwise(sizes), acts):
-            linear = nn.Linear(
-                n_in, n_out, dtype=np.dtype(dtype or self.dtype), engine=self.engine, generator=self.seed + n_in
-            )
+            # a seed per layer: two layers of one width must not get the same weights (a δ sent back through the
+            # wrong layer's W would pass)
+            seed = self.seed + n_in
+            while seed in seeds:
+                seed += 7919
+            seeds.add(seed)
+            linear = nn.Linear(n_in, n_out, dtype=np.dtype(dtype or self.dtype), engine=self.engine, generator=seed)
             layers += [linear, ReLUTieOne() if act == "relu" and relu_tie else getattr(nn, MODULES[act])()]
         model = nn.Sequential(*layers)
         state = self.given.state
@@ -184,16 +229,22 @@ class GradientCall:
     Every call loads the file afresh, so buffers it keeps between calls start empty.
     """
 
-    def __init__(self, code: UserCode, entry: str, problem: Problem, lr: float) -> None:
+    def __init__(self, code: UserCode, entry: str, problem: Problem, lr: float, decay: float = 0.0) -> None:
         self.code, self.entry, self.problem, self.lr = code, entry, problem, lr
+        self.decay = decay  # a gradients() that adds weight decay's wd·w itself: taken off before comparing
 
     def with_lr(self, lr: float) -> GradientCall:
-        return GradientCall(self.code, self.entry, self.problem, lr)
+        return GradientCall(self.code, self.entry, self.problem, lr, self.decay)
 
     def __call__(self, state: dict[str, np.ndarray], x: np.ndarray, t: np.ndarray) -> Any:
         answer = self.code.call(self.entry, state, x, self.problem.user_targets(t), self.lr)
         result = _as_dict(answer, self.entry, self.code.path)
         if self.entry == "gradients":
+            if self.decay:
+                result = {
+                    k: v - self.decay * state[k] if k in state and np.shape(v) == state[k].shape else v
+                    for k, v in result.items()
+                }
             return result
         opt = self.problem.given.optimizer
         wd, mu = float(opt.get("weight_decay", 0.0)), float(opt.get("momentum", 0.0))
@@ -221,12 +272,30 @@ def _arithmetic(steps: list[dict[str, np.ndarray]]) -> set[str]:
     return dtypes
 
 
-def _explained(report: Any) -> bool:
-    """Every wrong parameter has a named cause (not only a factor or "no simple pattern")."""
-    generic = ("differs with no simple pattern", "follows from the wrong δ")
-    return all(
-        p.ok or (p.diagnosis and not p.diagnosis.startswith(generic) and ": " in p.diagnosis) for p in report.params
-    )
+GENERIC = ("differs with no simple pattern", "follows from the wrong δ", "manual gives no gradient")
+
+
+def _caused(p: Any) -> bool:
+    """A wrong parameter whose diagnosis names a cause (not "no simple pattern", not a bare factor)."""
+    bare = p.diagnosis.startswith("manual is exactly") and ": " not in p.diagnosis
+    return bool(p.diagnosis) and not p.diagnosis.startswith(GENERIC) and not bare
+
+
+def _explained(report: Any, following: bool = False) -> bool:
+    """Every wrong parameter has a named cause (not only a factor or "no simple pattern").
+
+    `following`: a parameter wrong only because the δ it receives is ("follows from the wrong δ") counts too,
+    when a named cause above it explains that δ: the whole story is told.
+    """
+    wrong = [p for p in report.params if not p.ok]
+    if following:
+        return any(_caused(p) for p in wrong) and all(_caused(p) or p.diagnosis.startswith(GENERIC[1]) for p in wrong)
+    return all(p.diagnosis and not p.diagnosis.startswith(GENERIC[:2]) and ": " in p.diagnosis for p in wrong)
+
+
+def _named(report: Any) -> bool:
+    """Some wrong parameter has a named cause: part of the story is told (a sign flip seen in 3 of 4 gradients)."""
+    return any(not p.ok and _caused(p) for p in report.params)
 
 
 def _as_dict(result: Any, entry: str, path: str = "") -> dict[str, np.ndarray]:
@@ -280,6 +349,8 @@ class Check:
         self.data: dict[str, Any] = {"sizes": given.sizes}
         self.ok = True
         self.report: Any = None
+        self.decay = 0.0  # weight decay that gradients() adds itself (`_decay_in_gradient`)
+        self.refusal: CannotCheckError | None = None  # the first step fits no modelled loss: said unless the update
 
     def run(self) -> FileResult:
         self.parts = [self.header(), ""]
@@ -292,6 +363,8 @@ class Check:
             self.gradient_check()
         if self.entry == "step" and not self.ok and self.grad_entry == "step":
             self.optimizer_story()  # a first step off because of the update rule, not the backprop
+            if self.refusal is not None and "steps" not in self.data:
+                raise self.refusal
         elif self.entry == "step" and self.ok and (self.grad_entry != "step" or not sgd or self.steps > 1):
             self.steps_check()
             if not self.ok and sgd and self.grad_entry == "gradients" and not self.data["steps"]["known"]:
@@ -307,6 +380,15 @@ class Check:
         if g.loss.startswith("cross-entropy"):
             acts = ("/".join(g.activations[:-1]) or "no hidden layer") + ", softmax output"
         lr = f"lr {g.lr}" if g.schedule is None else "lr LR_SCHEDULE"
+        if self.problem.in_out and self.problem.in_out_guessed:
+            lr += (
+                f" (STATE's square {', '.join(self.problem.in_out)} read as (in, out), the layout your numbers fit: "
+                "your functions get it so)"
+            )
+        elif self.problem.in_out:
+            lr += f" (STATE stores {', '.join(self.problem.in_out)} (in, out): your functions get it so)"
+        if self.problem.loss_from_targets:
+            lr += " (LOSS is not declared: TARGETS are class indices, so a softmax with cross-entropy)"
         return (
             f"{self.path}: network {g.sizes}, {acts}, {self.problem.engine} engine, {self.problem.dtype}, "
             f"loss {g.loss}: {settings_module.LOSSES[g.loss]}, {lr}"
@@ -316,16 +398,22 @@ class Check:
 
     def gradient_check(self) -> None:
         report = self._compare(self.problem.model())
+        if not report.ok and self.grad_entry == "gradients" and self.given.optimizer.get("weight_decay"):
+            report = self._decay_in_gradient(report)
         if not report.ok and self.grad_entry == "gradients" and self._stale(report):
             pass  # the second call is right: the first returned what an earlier call left behind
         elif not report.ok and "relu" in self.given.activations:
             report = self._relu_tie(report)
-        if not report.ok and not _explained(report) and "ACTIVATION" not in self.given.declared:
-            report = self._undeclared_activation(report)
-        if not report.ok and "LOSS" not in self.given.declared:
-            self._undeclared_loss(report)
         if not report.ok and not _explained(report) and self.problem.inputs.ndim == 2:
             self._samples(report)
+        open_ = {"LOSS", "ACTIVATION"} - self.given.declared  # a loss is tried even when a mistake explains the numbers
+        if not report.ok and open_ and ("LOSS" in open_ or not _explained(report)):
+            try:
+                report = self._undeclared(report)
+            except CannotCheckError as error:
+                if self.grad_entry != "step":
+                    raise
+                self.refusal = error  # unless a mistake in the update rule explains the first step (`run`)
         if report.ok and self.grad_entry == "gradients":
             self._repeat_call(report)
         elif report.first_wrong:
@@ -340,7 +428,7 @@ class Check:
     def _compare(self, model: Any) -> Any:
         from .compare import compare_gradients
 
-        manual = GradientCall(self.code, self.grad_entry or "gradients", self.problem, self._rate(1))
+        manual = GradientCall(self.code, self.grad_entry or "gradients", self.problem, self._rate(1), self.decay)
         report = compare_gradients(
             model,
             self.problem.loss_fn(),
@@ -406,7 +494,20 @@ class Check:
             if not p.ok:
                 p.diagnosis = text
         report.findings = [f for f in report.findings if f.startswith("wrong: ")] + [text]
-        report.first_wrong = None
+        report.first_wrong = report.first_param = report.first_name = None
+
+    def _decay_in_gradient(self, report: Any) -> Any:
+        """OPTIMIZER has weight decay and gradients() adds wd·w itself (the gradient of an L2 term): as right."""
+        self.decay = float(self.given.optimizer["weight_decay"])
+        with_decay = self._compare(self.problem.model())
+        if not with_decay.ok:
+            self.decay = 0.0
+            return report
+        with_decay.findings.append(
+            f"your gradients() includes weight decay's {self.decay:g}·w (the gradient of an L2 term "
+            f"½·{self.decay:g}·‖w‖²); compared with it taken off, as OPTIMIZER's weight_decay adds it in the update"
+        )
+        return with_decay
 
     def _relu_tie(self, report: Any) -> Any:
         """ReLU written with `>=`: at s = 0 exactly its derivative is 1, as valid as 0 (the subgradient is [0, 1])."""
@@ -423,61 +524,53 @@ class Check:
     def _rate(self, k: int) -> float:
         return self.problem.rates(k)[k - 1]
 
-    def _undeclared_activation(self, report: Any) -> Any:
-        """No ACTIVATION in the file: try each modelled one; say which one the numbers fit, never assume silently."""
-        tried = {self.given.activations[0]: report}
-        for act in settings_module.ACTIVATIONS:
-            if act in tried or self.given.loss.startswith("cross-entropy"):
-                continue
-            acts = [act] * len(self.given.activations)
-            if self.given.loss.startswith("bce"):
-                acts[-1] = "sigmoid"
-            tried[act] = self._compare(self.problem.model(acts))
-        fits = [a for a, r in tried.items() if r.ok]
-        if fits:
-            self.given.activations = [fits[0]] * len(self.given.activations)
-            self.parts[0] = self.header()
-            best = tried[fits[0]]
-            best.findings.append(
-                f"ACTIVATION is not declared: the numbers fit {fits[0]} (checked as that; declare "
-                f"ACTIVATION = {fits[0]!r} to say so)"
-            )
-            return best
-        # most gradients matching first, then every wrong one explained by a known cause; the default first
-        score = {a: (sum(p.ok for p in r.params), _explained(r)) for a, r in tried.items()}
-        best_act = max(score, key=lambda a: score[a])
-        matching = {a: s[0] for a, s in score.items()}
-        if matching[best_act] == 0 and not score[best_act][1]:
-            raise CannotCheckError(
-                f"{self.path}: ACTIVATION is not declared, and under none of {', '.join(tried)} does any gradient "
-                "match or a known mistake explain the numbers; declare ACTIVATION (and LOSS) if the network is one "
-                "the checker models"
-            )
-        best = tried[best_act]
-        self.given.activations = [best_act] * len(self.given.activations)
-        self.parts[0] = self.header()
-        best.findings.append(
-            f"ACTIVATION is not declared: checked as {best_act}, under which the most gradients match "
-            f"({matching[best_act]} of {len(best.params)}); declare ACTIVATION to be sure"
-        )
-        return best
+    def _undeclared(self, report: Any) -> Any:
+        """LOSS or ACTIVATION not declared: every modelled one tried, the one that fits named (`undeclared.fit`)."""
+        from . import undeclared
 
-    def _undeclared_loss(self, report: Any) -> None:
-        """No LOSS in the file and ½ Σ does not fit: name the other modelled loss the numbers fit exactly."""
-        acts = self.given.activations
-        candidates = ["bce"] if acts[-1] == "sigmoid" else []
-        saved = self.given.loss
-        for loss in candidates:
-            self.given.loss = loss
+        def tried_as(loss: str, acts: tuple[str, ...]) -> Any:
+            saved = self.given.loss, self.given.activations
+            self.given.loss, self.given.activations = loss, list(acts)
             try:
-                other = self._compare(self.problem.model())
+                report = self._compare(self.problem.model())
+                return self._relu_tie(report) if not report.ok and "relu" in acts else report
             finally:
-                self.given.loss = saved
-            if other.ok:
-                report.findings.append(
-                    f"LOSS is not declared, so the checker used {saved}; your numbers are exactly those of "
-                    f"{settings_module.LOSSES[loss]}: if that is your loss, declare LOSS = {loss!r}"
-                )
+                self.given.loss, self.given.activations = saved
+
+        def matching(loss: str, acts: tuple[str, ...]) -> int:
+            """Autodiff alone (the tensor engine, float64) against the file's gradients: how many match."""
+            from .compare import autodiff, within_tolerance
+
+            saved = self.given.loss, self.given.activations, self.problem.engine, self.problem.dtype
+            self.given.loss, self.given.activations = loss, list(acts)
+            self.problem.engine, self.problem.dtype = "tensor", "float64"
+            try:
+                x, t, loss_fn = self.problem.inputs, self.problem.targets, self.problem.loss_fn()
+                ties = (0.0, 1.0) if "relu" in acts else (0.0,)
+                counts = []
+                for tie in ties:
+                    auto = autodiff(self.problem.model(relu_tie=tie), loss_fn, x, t)[0]
+                    counts.append(
+                        sum(
+                            p.manual is not None
+                            and p.manual.shape == auto[p.name].shape
+                            and within_tolerance(p.manual, auto[p.name], report.tolerance)
+                            for p in report.params
+                        )
+                    )
+                return max(counts)
+            finally:
+                self.given.loss, self.given.activations, self.problem.engine, self.problem.dtype = saved
+
+        unit = bool(np.all((self.problem.targets >= 0) & (self.problem.targets <= 1)))
+        kept, (loss, acts), said = undeclared.fit(
+            self.path, self.given, report, tried_as, lambda r: _explained(r, following=True), _named, unit, matching
+        )
+        self.given.loss, self.given.activations = loss, list(acts)
+        self.parts[0] = self.header()
+        if said:
+            kept.findings.append(said)
+        return kept
 
     def _stale(self, report: Any) -> bool:
         """The first call wrong, a second call on the same loaded file right: a gradient from the previous call."""
@@ -500,7 +593,7 @@ class Check:
             if not p.ok:
                 p.diagnosis = text
         report.findings = [f for f in report.findings if f.startswith("wrong: ")] + [text]
-        report.first_wrong = None
+        report.first_wrong = report.first_param = report.first_name = None
         return True
 
     def _repeat_call(self, report: Any) -> None:
@@ -533,16 +626,19 @@ class Check:
 
     def _source_line(self, report: Any) -> str:
         """`computed at FILE, line N: ...` for the first wrong quantity, when a local of the file holds it."""
-        first = report.first_wrong
-        key = f"{first.split()[3]}.bias" if first.startswith("δ of layer ") else first
+        key, what = report.first_param, report.first_name  # read from the report's fields, never its text
         try:
             check = report[key]
         except KeyError:
             return ""
         if check.manual is None or check.manual.shape != check.autodiff.shape:
             return ""
-        what = first.split(" (")[0]
         d = check.diagnosis
+        if any(cause in d for cause in diagnose.ELSEWHERE):  # the line that fills it is right; its making is not
+            return (
+                f"{what} is the first quantity that goes wrong (walking back from the loss); the mistake is where "
+                "its rows were made, not on the line that fills them, so no line is pointed at"
+            )
         if d.startswith("differs with no simple pattern") or (d.startswith("manual is exactly") and ": " not in d):
             # no formula explains it: the line holding the first bad value may be right and a value it uses wrong
             return (
@@ -588,17 +684,18 @@ class Check:
         change the first step; the gradient table would blame the backprop.) Else the gradient report stands.
         """
         report = self.step_report()
-        if report.ok or not report.known:
+        if not report.known:
             return
-        self.parts = [
-            self.parts[0],
-            "",
-            f"* {report}",
-            "* the backprop itself is not the cause: the gradient is right once this mistake in the update is undone",
-        ]
+        self.parts = [self.parts[0], "", f"* {report}"]
+        if not report.ok:
+            self.parts.append(
+                "* the backprop itself is not the cause: the gradient is right once this mistake in the update is "
+                "undone"
+            )
         self.data.pop("gradients", None)
         self.data["steps"] = report.to_dict()
         self.report = None
+        self.ok = report.ok  # a step that is right read another way (minibatches inside step()) passes
 
     def steps_check(self) -> None:
         report = self.step_report()
@@ -608,15 +705,15 @@ class Check:
 
     def step_report(self) -> Any:
         from .compare import autodiff, tolerance_for, within_tolerance
-        from .steps import Rule, compare_steps
+        from .steps import Rule, compare_steps, minibatch_size
 
         model, loss_fn = self.problem.model(), self.problem.loss_fn()
         x, t = self.problem.inputs, self.problem.targets
         dtype = np.dtype(self.problem.dtype)
 
-        def gradient(state: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        def gradient(state: Mapping[str, np.ndarray], rows: slice = slice(None)) -> dict[str, np.ndarray]:
             model.load_state_dict({k: np.asarray(v, dtype=dtype) for k, v in state.items()})
-            return autodiff(model, loss_fn, x, t)[0]
+            return autodiff(model, loss_fn, x[rows], t[rows])[0]
 
         rates = self.problem.rates(self.steps)
 
@@ -644,12 +741,45 @@ class Check:
             lambda a, b: within_tolerance(a, b, tol),
         )
         report.tolerance = f"parameters compared with rtol {tol['rtol']:.3g}, atol {tol['atol']:.3g}: {tol['why']}"
+        if not report.ok and x.ndim == 2 and len(x) > 1:  # minibatch SGD inside step(): one update per slice
+            found = minibatch_size(
+                self.problem.state(), gradient, len(x), rule, theirs, lambda a, b: within_tolerance(a, b, tol)
+            )
+            if found is not None and not found[1]:
+                report.first_step, report.param, report.diagnosis, report.known = None, None, "", True
+                report.form = (
+                    f"each call making one update per minibatch of {found[0]} rows of INPUTS, in order "
+                    f"({-(-len(x) // found[0])} updates per call, each with its minibatch's gradient)"
+                )
+            elif found is not None:
+                report.known = True
+                report.diagnosis = (
+                    f"your step() makes one update per minibatch of {found[0]} rows, but the slicing is off by "
+                    f"one: {found[1]} (an off-by-one minibatch slice)"
+                )
         return report
 
     # ------------------------------------------------------------------ 5. the error
 
     def error_check(self) -> None:
-        finding = check_error(self.code, self.problem.model(), self.problem.inputs, self.problem.targets, self.path)
+        from .compare import autodiff
+
+        if self.given.loss in ("half-sum", "mean", "sum"):
+            declared: dict[str, float] = {}
+        else:  # the file's own loss, on the one-hot targets the check gives error()
+            x, t = self.problem.inputs, self.problem.targets
+            onehot = np.eye(t.shape[-1])[np.atleast_2d(t).argmax(axis=1)].reshape(t.shape)
+            loss = autodiff(self.problem.model(), self.problem.loss_fn(), x, onehot)[1]
+            declared = {f"the declared loss ({settings_module.LOSSES[self.given.loss]})": loss}
+        finding = check_error(
+            self.code,
+            self.problem.model(),
+            self.problem.inputs,
+            self.problem.targets,
+            self.path,
+            declared,
+            self.problem.user_targets,
+        )
         self.parts += ["", f"* {finding['text']}"]
         self.data["error"] = finding
         self.ok = self.ok and finding["ok"]
@@ -658,11 +788,20 @@ class Check:
 # ---------------------------------------------------------------------- the error the user's code reports
 
 
-def check_error(code: Any, model: Any, inputs: np.ndarray, targets: np.ndarray, path: str) -> dict:
+def check_error(
+    code: Any,
+    model: Any,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    path: str,
+    declared: Mapping[str, float] | None = None,
+    user_targets: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> dict:
     """The user's reported error against the same outputs' error with one-hot targets, and what it matches instead.
 
     `code` is the file's `UserCode` or its `error` function itself. The check uses one-hot targets
-    (the class of the largest target), as classification code builds them from labels.
+    (the class of the largest target), as classification code builds them from labels (given to the file as
+    class indices where it takes those: `user_targets`); `declared` adds the file's own loss (name -> value).
     """
     from ..nn import engine_of
     from .compare import as_input
@@ -678,24 +817,28 @@ def check_error(code: Any, model: Any, inputs: np.ndarray, targets: np.ndarray, 
     ).reshape(onehot.shape)
     state = {k: np.array(v, dtype=np.float64) for k, v in model.state_dict().items()}
     t_in = onehot if np.ndim(targets) == 2 else onehot[0]
+    t_in = user_targets(t_in) if user_targets is not None else t_in
     x_in = x if np.ndim(inputs) == 2 else x[0]
-    if isinstance(code, UserCode):
-        value = code.call("error", state, x_in.copy(), t_in.copy())
+    if hasattr(code, "call"):  # the file's UserCode (or its (in, out) view)
+        value = code.call("error", state, x_in.copy(), np.array(t_in))
     else:
-        value = code(state, x_in.copy(), t_in.copy())
+        value = code(state, x_in.copy(), np.array(t_in))
     try:
         value = float(np.asarray(value).reshape(-1)[0]) if np.size(value) == 1 else float(value)
     except (TypeError, ValueError):
         raise UserFileError(f"check: {path}: error() returned {type(value).__name__}; return one number") from None
-    return _error_verdict(value, outputs, onehot, labels)
+    return _error_verdict(value, outputs, onehot, labels, declared or {})
 
 
-def _error_verdict(value: float, outputs: np.ndarray, onehot: np.ndarray, labels: np.ndarray) -> dict:
+def _error_verdict(
+    value: float, outputs: np.ndarray, onehot: np.ndarray, labels: np.ndarray, declared: Mapping[str, float]
+) -> dict:
     diff = outputs - onehot
     per = {
         "½ Σ (output − target)²": 0.5 * np.sum(diff**2),
         "the mean of (output − target)²": np.mean(diff**2),
         "Σ (output − target)²": np.sum(diff**2),
+        **declared,
     }
     for name, expect in per.items():
         if np.isclose(value, expect, rtol=1e-6, atol=1e-12):

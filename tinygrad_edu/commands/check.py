@@ -39,6 +39,7 @@ from .argtypes import check_output, count, positive_float, tolerance
 
 LOSSES = ("half-sum", "half-sum-batch-mean", "mean", "sum", "bce", "bce-mean", "cross-entropy", "cross-entropy-mean")
 EXIT_CANNOT_CHECK = 3  # the file does something the checker cannot model: said in one line, never guessed at
+PAGE_TITLE = "Your backprop against autodiff · red: a parameter whose gradient you computed wrong"
 GRAPH_TIMEOUT = 30.0  # seconds `dot` may take to lay out --graph's drawing; past it the DOT source is left
 
 
@@ -138,7 +139,7 @@ def _write_graph(file: str, result: Any, path: str) -> str:
 
         root, model = report._graph["root"], report._graph["model"]
         marks, calls = _marks(report, model), report._graph.get("calls")
-        page = steps(root, params=model, calls=calls, highlight=marks, title="Your backprop against autodiff")
+        page = steps(root, params=model, calls=calls, highlight=marks, title=PAGE_TITLE)
         page.save(path)
         return f"wrote {path}"
     try:  # any other suffix gets SVG, as before; `dot` missing or too slow leaves the DOT source next to it
@@ -152,7 +153,7 @@ def _marks(report: Any, model: Any) -> dict[Any, tuple[str, str]]:
     """Each parameter -> (fill, tooltip): red where your gradient is wrong; the tooltip says manual vs autodiff."""
     import numpy as np
 
-    from ..check.compare import parameter_element
+    from ..check.compare import WRONG_FILL, parameter_element
 
     marks = {}
     keys = [p.name for p in report.params]
@@ -166,7 +167,18 @@ def _marks(report: Any, model: Any) -> dict[Any, tuple[str, str]]:
         if name != key and manual is not None and manual.shape == auto.shape:  # one scalar of the parameter
             auto, manual = auto[element], manual[element]
         wrong = manual is None or np.shape(manual) != np.shape(auto) or not np.allclose(manual, auto, 1e-7, 1e-10)
-        text = f"{name}: manual {'missing' if manual is None else np.array2string(np.asarray(manual), precision=6)}"
-        text += f" vs autodiff {np.array2string(np.asarray(auto), precision=6)}"
-        marks[param] = ("#e31a1c" if wrong else "#a6cee3", text + (" (WRONG)" if wrong else " (ok)"))
+        text = f"{name}: manual {'missing' if manual is None else _numbers(manual)} vs autodiff {_numbers(auto)}"
+        marks[param] = (WRONG_FILL if wrong else "#a6cee3", text + (" (WRONG)" if wrong else " (ok)"))
     return marks
+
+
+def _numbers(values: Any) -> str:
+    """Six significant digits, as the report's table and the page's arithmetic print them (`fold.short`), one line."""
+    import numpy as np
+
+    from ..viz.fold import short
+
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim == 0:
+        return short(float(array))
+    return "[" + ", ".join(_numbers(row) for row in array) + "]"

@@ -87,7 +87,11 @@ function decimal(x) {
   return sign + head + tail + "0".repeat(Math.max(0, exp - tail.length));
 }
 
-const digits = (x, n) => (typeof x === "number" ? String(Number(x.toPrecision(n))) : x);
+// A number to n significant digits; a tensor's exact text ("[0.653752753055, ...]") element by element.
+const digits = (x, n) => {
+  if (typeof x === "number") return String(Number(x.toPrecision(n)));
+  return typeof x === "string" ? x.replace(/-?\d+(?:\.\d+)?(?:e[-+]?\d+)?/g, (m) => digits(Number(m), n)) : x;
+};
 const short = (x) => digits(x, 6); // the arithmetic, as Python's %.6g
 const onNode = (x) => digits(x, 4); // on the drawing, as `draw` writes it
 

@@ -1,5 +1,5 @@
-# EXPECT: this is Adam's efficient form
-"""The efficient form, declared as plain adam."""
+# EXPECT: in Kingma and Ba's efficient form
+"""The efficient form, declared as plain adam: the paper's Adam too, so it passes, said."""
 
 import numpy as np
 
