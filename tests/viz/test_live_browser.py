@@ -30,6 +30,12 @@ def body(browser, name: str) -> str:
     return browser.execute_script(f"return document.body.dataset.{name};")
 
 
+def step_and_loss(browser) -> tuple[int, float]:
+    """Both read in one script: two reads could straddle an update of the page (sixty a second)."""
+    step, loss = browser.execute_script("return [document.body.dataset.step, document.body.dataset.loss];")
+    return int(step), float(loss)
+
+
 def wait_for(condition, timeout: float = 10.0, what: str = "the page"):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -61,9 +67,9 @@ def test_the_page_follows_training(browser, engine):
     try:
         browser.get(view.url)
         wait_for(lambda: int(body(browser, "step") or 0) >= 5, what="the first steps")
-        first_step, first_loss = int(body(browser, "step")), float(body(browser, "loss"))
+        first_step, first_loss = step_and_loss(browser)
         wait_for(lambda: int(body(browser, "step")) >= first_step + 60, what="sixty more steps")
-        later_step, later_loss = int(body(browser, "step")), float(body(browser, "loss"))
+        later_step, later_loss = step_and_loss(browser)
         # the loss falls over training (not in every window of 60 steps: max-margin on moons has bumps, and
         # where the window starts depends on how fast the page loaded), and the page shows it as it goes
         assert later_loss < view.session.losses[0]
