@@ -98,3 +98,42 @@ def test_an_optimizer_with_a_step_of_its_own_is_called() -> None:
     assert [p.data for p in model_e.parameters()] == [p.data for p in model_c.parameters()]
     assert ".data = " not in compiled.source
     assert Counted.calls == 5  # four calls, and the second call's check runs the eager step once more
+
+
+def test_a_step_whose_gradients_reach_no_parameter_and_numpy_settings() -> None:
+    """No parameter gets a gradient: nothing to write (it was an empty block, a SyntaxError). A NumPy weight
+    decay, which repr() would spell as a name the code does not have: the optimizer's own step() is called."""
+    from tinygrad_edu import Value
+
+    for decay in (0.0, np.float64(0.01)):
+        eager_w, compiled_w = Value(3.0), Value(3.0)
+        unused_e, unused_c = Value(1.0), Value(1.0)
+        opt_e = optim.SGD([eager_w, unused_e], lr=0.1, weight_decay=decay)
+        opt_c = optim.SGD([compiled_w, unused_c], lr=0.1, weight_decay=decay)
+
+        def make(w: Any, opt: Any) -> Any:
+            def step(x: Any) -> Any:
+                opt.zero_grad()
+                loss = x * w
+                loss.backward()
+                opt.step()
+                return loss
+
+            return step
+
+        def constant_step(x: Any) -> Any:  # no parameter in the graph at all
+            opt_c.zero_grad()
+            loss = x * 2.0
+            loss.backward()
+            opt_c.step()
+            return loss
+
+        compiled = tg.compile(make(compiled_w, opt_c))
+        eager = make(eager_w, opt_e)
+        for k in range(4):
+            assert eager(Value(k + 1.0)).data == compiled(Value(k + 1.0)).data
+            assert (eager_w.data, unused_e.data) == (compiled_w.data, unused_c.data)
+        untouched = tg.compile(constant_step)
+        for k in range(3):
+            assert untouched(Value(k + 1.0)).data == 2.0 * (k + 1.0)
+        assert unused_c.data == 1.0

@@ -13,6 +13,7 @@ count) is not written out: the code calls `optimizer.step()`, which reads that s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -96,21 +97,26 @@ def written_update(
                 updates.append((line, f"{short} ← {render(new.expr, shown.get)}"))
     finally:
         optim._subtract = original
-    return _with_guard(groups, updates, name)
+    settings = [v for group in groups for v in group.read.values()]
+    if not updates or not all(type(v) in (bool, int, float) and math.isfinite(v) for v in settings):
+        return None  # nothing to write (no gradient reached a parameter), or a setting repr() cannot spell
+    return _with_guard(groups, updates, name, new_name)
 
 
 def _plain(v: Var) -> Expr | None:
     return None
 
 
-def _with_guard(groups: list[_Group], updates: list[tuple[str, str]], name: str) -> list[tuple[str, str]]:
+def _with_guard(
+    groups: list[_Group], updates: list[tuple[str, str]], name: str, new_name: Callable[[str], str]
+) -> list[tuple[str, str]]:
     """Read each group's settings, check the ones the written branch assumed, then the updates."""
-    lines = []
-    for i, group in enumerate(groups):
-        lines.append((f"group_{i} = {name}.param_groups[{i}]", "its settings, read now"))
-        lines.append((f"{group.lr.text} = group_{i}['lr']", "the learning rate, read now (a schedule may set it)"))
+    lines, held = [], [new_name("group") for _ in groups]
+    for i, (group, var) in enumerate(zip(groups, held)):
+        lines.append((f"{var} = {name}.param_groups[{i}]", "its settings, read now"))
+        lines.append((f"{group.lr.text} = {var}['lr']", "the learning rate, read now (a schedule may set it)"))
     tests = [f"type({group.lr.text}) is not float" for group in groups]
-    tests += [f"group_{i}[{k!r}] != {v!r}" for i, group in enumerate(groups) for k, v in group.read.items()]
+    tests += [f"{var}[{k!r}] != {v!r}" for group, var in zip(groups, held) for k, v in group.read.items()]
     lines.append((f"if {' or '.join(tests)}:", "not the branch of the rule written below"))
     lines.append((f"    {name}.step()", "so the optimizer runs its own"))
     lines.append(("else:", ""))
