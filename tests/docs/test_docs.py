@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import EXTRAS  # the one wording of a skip for a missing extra
 from locations import ROOT
 
 DOCS = ROOT / "docs"
@@ -117,7 +118,7 @@ def test_page_code_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
                 exec(compile(block.code, where, "exec"), namespace)
         except ModuleNotFoundError as error:
             if error.name in OPTIONAL:
-                pytest.skip(f"{where}: needs the optional package {error.name}")
+                pytest.skip(f"{where}: {EXTRAS.get(error.name, f'needs the optional package {error.name}')}")
             raise
         except Exception as error:
             if type(error).__name__ == "RenderError" and shutil.which("dot") is None:
