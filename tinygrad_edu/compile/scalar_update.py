@@ -5,21 +5,22 @@ show that line, not a call. At trace time each parameter's `_update` (optim.py, 
 written once) runs on `Sym`s: the parameter's number, its gradient and the learning rate become
 names, so `lr * grad` and `p - lr * grad` come out as the expression the replay evaluates. The
 learning rate is read from `param_groups` at every call (a schedule that sets `lr` works); every
-other setting the rule reads (weight decay, momentum) is checked first, and where one differs, or
-the learning rate is not a float, the replay calls `optimizer.step()` instead: the optimizer then
+other setting the rule reads (weight decay, momentum) is checked first (`traced_group.py`, shared with
+the tensor engine), and where one differs, or the learning rate's type does, the replay calls
+`optimizer.step()` instead: the optimizer then
 takes its own branch. A rule that reads its state (SGD's momentum buffer, Adam's moments and step
 count) is not written out: the code calls `optimizer.step()`, which reads that state at every call.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
 from .. import optim
 from ..errors import UpdateReadsState
 from .expr import Expr, Sym, Var, render
+from .traced_group import TracedGroup, settings_changed
 
 
 class _State(dict):
@@ -27,26 +28,6 @@ class _State(dict):
         raise UpdateReadsState
 
     __getitem__ = __setitem__ = __contains__ = __len__ = update = setdefault = pop = get = _refuse  # type: ignore[assignment]
-
-
-class _Group(dict):
-    """A param group that hands out the learning rate as a name and notes every other setting read."""
-
-    def __init__(self, group: dict[str, Any], lr: Var) -> None:
-        super().__init__(group)
-        self.lr = lr
-        self.read: dict[str, Any] = {}
-
-    def __getitem__(self, key: str) -> Any:
-        value = dict.__getitem__(self, key)
-        if key == "lr":
-            return Sym(self.lr)
-        if key != "params":
-            self.read[key] = value
-        return value
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.__getitem__(key) if dict.__contains__(self, key) else default  # never dict.get's raw lr
 
 
 class _Param:
@@ -67,7 +48,9 @@ def written_update(
     """
     if type(optimizer).step is not optim.Optimizer.step:
         return None  # a step() of its own: its arithmetic is not _update's
-    groups = [_Group(g, Var(new_name("lr"))) for g in optimizer.param_groups]
+    if any(type(group["lr"]) not in (float, int) for group in optimizer.param_groups):
+        return None  # a NumPy scalar as the learning rate computes in its own dtype: the optimizer's step runs
+    groups = [TracedGroup(g, Sym(Var(new_name("lr"))), new_name("group")) for g in optimizer.param_groups]
     updates: list[tuple[str, str]] = []
     recorded: list[tuple[_Param, Any]] = []
     original = optim._subtract
@@ -97,10 +80,10 @@ def written_update(
                 updates.append((line, f"{short} ← {render(new.expr, shown.get)}"))
     finally:
         optim._subtract = original
-    settings = [v for group in groups for v in group.read.values()]
-    if not updates or not all(type(v) in (bool, int, float) and math.isfinite(v) for v in settings):
+    changed = settings_changed(groups)
+    if not updates or changed is None:
         return None  # nothing to write (no gradient reached a parameter), or a setting repr() cannot spell
-    return _with_guard(groups, updates, name, new_name)
+    return _with_guard(groups, updates, name, changed)
 
 
 def _plain(v: Var) -> Expr | None:
@@ -108,16 +91,16 @@ def _plain(v: Var) -> Expr | None:
 
 
 def _with_guard(
-    groups: list[_Group], updates: list[tuple[str, str]], name: str, new_name: Callable[[str], str]
+    groups: list[TracedGroup], updates: list[tuple[str, str]], name: str, changed: str
 ) -> list[tuple[str, str]]:
     """Read each group's settings, check the ones the written branch assumed, then the updates."""
-    lines, held = [], [new_name("group") for _ in groups]
-    for i, (group, var) in enumerate(zip(groups, held)):
-        lines.append((f"{var} = {name}.param_groups[{i}]", "its settings, read now"))
-        lines.append((f"{group.lr.text} = {var}['lr']", "the learning rate, read now (a schedule may set it)"))
-    tests = [f"type({group.lr.text}) is not float" for group in groups]
-    tests += [f"{var}[{k!r}] != {v!r}" for group, var in zip(groups, held) for k, v in group.read.items()]
-    lines.append((f"if {' or '.join(tests)}:", "not the branch of the rule written below"))
+    lines = []
+    for i, group in enumerate(groups):
+        lines.append((f"{group.name} = {name}.param_groups[{i}]", "its settings, read now"))
+        lines.append(
+            (f"{group.lr.expr.text} = {group.name}['lr']", "the learning rate, read now (a schedule may set it)")
+        )
+    lines.append((f"if {changed}:", "not the branch of the rule written below"))
     lines.append((f"    {name}.step()", "so the optimizer runs its own"))
     lines.append(("else:", ""))
     lines += [(f"    {line}", comment) for line, comment in updates]

@@ -3,7 +3,7 @@
 `optimizer.step()` loops over the groups and parameters in Python and allocates `lr * grad` for
 each; a replay can do without both. At trace time each parameter's `_update` (optim.py: the rule
 written once) runs on a copy of its array and its gradient as `Staged` arrays, with the group's
-settings handed out by `_Group`: the learning rate as a number read at every replay (a schedule that
+settings handed out by `TracedGroup`: the learning rate as a number read at every replay (a schedule that
 sets `param_groups[0]["lr"]` works), every other setting it reads recorded, so that the code checks
 them first and runs `optimizer.step()` itself when one changed (another branch of the rule). An
 update that reads its state (momentum, Adam's moments and step count) is not written out: the code
@@ -20,28 +20,7 @@ from .. import optim
 from ..tensor import Tensor
 from ..versions import bump_version
 from .tape import Named, Staged, Tape
-
-
-class _Group(dict):
-    """A param group that hands out the learning rate as a `Named` number and notes the other reads."""
-
-    def __init__(self, group: dict[str, Any], lr: str) -> None:
-        super().__init__(group)
-        self.lr, self.name = lr, "group"
-        self.read: dict[str, Any] = {}
-
-    def __getitem__(self, key: str) -> Any:
-        value = dict.__getitem__(self, key)
-        if key == "lr":
-            return Named(value, self.lr)
-        if key != "params":
-            self.read[key] = value
-        return value
-
-    def get(self, key: str, default: Any = None) -> Any:
-        if key not in self:
-            return default
-        return self[key]
+from .traced_group import TracedGroup, settings_changed
 
 
 class _State(dict):
@@ -65,16 +44,19 @@ def stage_update(step: Any, optimizer: Any) -> bool:
         return False  # (a NumPy scalar as the learning rate computes in its own dtype: the optimizer's step runs)
     tape: Tape = step.tape
     start = len(tape.items)
-    groups = [_Group(group, f"lr_{i}" if i else "lr") for i, group in enumerate(optimizer.param_groups)]
+    many = len(optimizer.param_groups) > 1
+    groups = [
+        TracedGroup(group, Named(group["lr"], f"lr_{i}" if i else "lr"), f"group_{i}" if many else "group")
+        for i, group in enumerate(optimizer.param_groups)
+    ]
     name = step.code.ref(optimizer, "optimizer")
     for i, group in enumerate(groups):
-        group.name = f"group_{i}" if len(groups) > 1 else "group"
         tape.text(f"{group.name} = {name}.param_groups[{i}]", "its settings, read now")
     guard = tape.text("", "")  # the settings check, written once they are known
     tape.text("else:", "")
     tape.indent = "    "
     for group in groups:
-        tape.text(f"{group.lr} = {group.name}['lr']", "the learning rate, read now")
+        tape.text(f"{group.lr.text} = {group.name}['lr']", "the learning rate, read now")
     bumped: list[Any] = []
     written: list[str] = []
     original = optim.bump_version
@@ -92,18 +74,13 @@ def stage_update(step: Any, optimizer: Any) -> bool:
         optim.bump_version = original
         tape.indent = ""
         tape.impure = ""
-    # the settings the written rule assumed, and the learning rate's type (a Python number, as at trace time)
-    reads = [(f"{group.name}[{key!r}]", repr(value)) for group in groups for key, value in group.read.items()]
-    reads += [(f"type({group.name}['lr'])", type(dict.__getitem__(group, "lr")).__name__) for group in groups]
-    if reads:
-        now, then = ", ".join(r[0] for r in reads), ", ".join(r[1] for r in reads)
-        guard.line = f"if ({now}) != ({then}):" if len(reads) > 1 else f"if {now} != {then}:"
-        guard.comment = "not the branch of the rule written below: the optimizer runs its own"
-        tape.items.insert(start + len(groups) + 1, _indented(tape, f"{name}.step()"))
-    else:
-        del tape.items[start + len(groups) : start + len(groups) + 2]
-        for item in tape.items[start:]:
-            item.indent = ""
+    changed = settings_changed(groups)  # the settings the written rule assumed, and the learning rate's type
+    if changed is None:
+        del tape.items[start:]
+        return False
+    guard.line = f"if {changed}:"
+    guard.comment = "not the branch of the rule written below: the optimizer runs its own"
+    tape.items.insert(start + len(groups) + 1, _indented(tape, f"{name}.step()"))
     return True
 
 
@@ -114,7 +91,7 @@ def _indented(tape: Tape, line: str) -> Any:
     return item
 
 
-def _one(step: Any, optimizer: Any, p: Tensor, group: _Group, bumped: list[Any], written: list[str]) -> bool:
+def _one(step: Any, optimizer: Any, p: Tensor, group: TracedGroup, bumped: list[Any], written: list[str]) -> bool:
     """Record `optimizer._update` for one parameter; False if the tape cannot write it."""
     tape: Tape = step.tape
     label = step.operand(p)
