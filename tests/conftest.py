@@ -1,4 +1,4 @@
-"""Shared test settings: hypothesis profiles.
+"""Shared test settings: hypothesis profiles, one wording for skips, and the `browser` fixture.
 
 `default` keeps a plain `pytest` run quick (a few examples per property, enough to catch a wrong
 derivative); `ci` explores more. Pick one with `HYPOTHESIS_PROFILE=ci python -m pytest`.
@@ -7,6 +7,8 @@ No deadlines: the machines that run the suite are shared and timing is not what 
 
 import os
 
+import pytest
+from browser import chromium_driver
 from hypothesis import HealthCheck, settings
 
 _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -51,3 +53,13 @@ def pytest_collectreport(report) -> None:
 
 def pytest_runtest_logreport(report) -> None:
     _reword(report)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """A headless Chromium (tests/browser.py) for a module's page tests, or a skip naming what is missing."""
+    driver, why = chromium_driver(str(tmp_path_factory.mktemp("chromium-profile")))
+    if driver is None:
+        pytest.skip(why)
+    yield driver
+    driver.quit()

@@ -11,7 +11,6 @@ import subprocess
 import sys
 
 import pytest
-from browser import chromium_driver
 from locations import EXAMPLES
 
 from tinygrad_edu.check.compare import WRONG_FILL
@@ -32,15 +31,6 @@ def page(tmp_path_factory):
     )
     assert done.returncode == 1 and f"wrote {path}" in done.stdout, done.stderr
     return path
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    driver, why = chromium_driver(str(tmp_path_factory.mktemp("chromium-profile")))
-    if driver is None:
-        pytest.skip(why)
-    yield driver
-    driver.quit()
 
 
 def rgb(hex_colour: str) -> str:

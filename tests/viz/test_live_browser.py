@@ -10,20 +10,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from browser import chromium_driver
 
 from tinygrad_edu import nn
 from tinygrad_edu.train import datasets
 from tinygrad_edu.viz.live_view import live, record
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    driver, why = chromium_driver(str(tmp_path_factory.mktemp("chromium-profile")))
-    if driver is None:
-        pytest.skip(why)
-    yield driver
-    driver.quit()
 
 
 def body(browser, name: str) -> str:

@@ -11,7 +11,6 @@ import re
 import shutil
 
 import pytest
-from browser import chromium_driver
 from test_stepper import article_by_hand
 
 from tinygrad_edu import Value
@@ -20,15 +19,6 @@ from tinygrad_edu.viz import steps
 from tinygrad_edu.viz.trace import read_graph, timeline
 
 pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    driver, why = chromium_driver(str(tmp_path_factory.mktemp("chromium-profile")))
-    if driver is None:
-        pytest.skip(why)
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture(scope="module")
