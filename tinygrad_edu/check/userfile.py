@@ -298,6 +298,16 @@ def _named(report: Any) -> bool:
     return any(not p.ok and _caused(p) for p in report.params)
 
 
+def _one_cause(report: Any, text: str) -> None:
+    """`text` names the one mistake behind every wrong parameter: it is each one's diagnosis and the finding,
+    and no single first wrong quantity is pointed at (the mistake is in the whole gradient, not one line)."""
+    for p in report.params:
+        if not p.ok:
+            p.diagnosis = text
+    report.findings = [f for f in report.findings if f.startswith("wrong: ")] + [text]
+    report.first_wrong = report.first_param = report.first_name = None
+
+
 def _as_dict(result: Any, entry: str, path: str = "") -> dict[str, np.ndarray]:
     """The user's result must be a dict of arrays of numbers; say so in one line when it is not."""
     if not isinstance(result, dict):
@@ -490,11 +500,7 @@ class Check:
             f"{' and '.join(said)}: the batch gradient is the sum over every sample; an off-by-one minibatch slice "
             "(X[i:i + B − 1], range(0, N − 1, B)) or a loop that stops early does this"
         )
-        for p in report.params:
-            if not p.ok:
-                p.diagnosis = text
-        report.findings = [f for f in report.findings if f.startswith("wrong: ")] + [text]
-        report.first_wrong = report.first_param = report.first_name = None
+        _one_cause(report, text)
 
     def _decay_in_gradient(self, report: Any) -> Any:
         """OPTIMIZER has weight decay and gradients() adds wd·w itself (the gradient of an L2 term): as right."""
@@ -589,11 +595,7 @@ class Check:
             "there before (here zero or left over), a second call with the same arguments gives autodiff's; compute "
             "the gradient before returning it"
         )
-        for p in report.params:
-            if not p.ok:
-                p.diagnosis = text
-        report.findings = [f for f in report.findings if f.startswith("wrong: ")] + [text]
-        report.first_wrong = report.first_param = report.first_name = None
+        _one_cause(report, text)
         return True
 
     def _repeat_call(self, report: Any) -> None:
