@@ -178,23 +178,23 @@ class Value(Node):
         order = _graph_below(self)
         self.grad += gradient
 
-        def add(node: Value, grad: float) -> None:  # dL/d(node) += grad: the tensor engine's Totals.add
-            if node.requires_grad:
-                node.grad += grad
-
         for node in order:  # newest first: every user of a node comes before it, so its grad is complete
             g = node.grad
             if check:
                 check_backward(node._op, [d * g for d in node._locals], ["()"] * len(node._locals), node._order)
-            # Each edge from the fields the forward pass wrote (zip(node._parents, node._locals) measured slower)
+            # Each edge: dL/d(parent) += d(node)/d(parent) * dL/d(node), the tensor engine's `Totals.add`
+            # written inline (a call per edge made moons' backward 20% slower), from the fields the forward wrote
             a = node._a
             if a is not None:
-                add(a, node._da * g)
-                if node._b is not None:
-                    add(node._b, node._db * g)
+                if a.requires_grad:
+                    a.grad += node._da * g
+                b = node._b
+                if b is not None and b.requires_grad:
+                    b.grad += node._db * g
             elif node._many is not None:
                 for parent, d in zip(*node._many[:2]):  # Σw·x: (parents, local derivatives, ...)
-                    add(parent, d * g)
+                    if parent.requires_grad:
+                        parent.grad += d * g
 
     # ------------------------------------------------------------------ the edges (read as graph.Node's protocol)
 
