@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .errors import AnomalyError
-from .graph import Mode, Switch
+from .graph import Mode, Node, Switch
 
 _intern = sys.intern  # one string per source line, however many ops it makes
 
@@ -96,3 +96,9 @@ def check_backward(op: str, grads: Any, shapes: list[Any], order: int) -> None:
     """Stop at a NaN or inf among the gradients an op's backward passes to its inputs."""
     if any(g is not None and is_bad(g) for g in grads):
         raise report("backward", op, shapes, order)
+
+
+def check_tensor_backward(node: Any, grads: tuple[Any, ...]) -> None:
+    """`check_backward` for a tensor node before it is released (`tensor_backward`): arrays, its inputs' shapes."""
+    shapes = [None if p is None else p.shape for p in node._parents]
+    check_backward(node._op.__name__, [d.data if isinstance(d, Node) else d for d in grads], shapes, node._order)

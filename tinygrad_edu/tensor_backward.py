@@ -9,23 +9,17 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from heapq import heappop, heappush
+from sys import getrefcount
 from typing import Any
 
 import numpy as np
 
 from . import tensor_checks as checks
-from .anomaly import anomaly_mode, check_backward
+from .anomaly import anomaly_mode, check_tensor_backward
 from .formulas import unbroadcast
 from .graph import Node, away, enable_grad
 from .retention import is_graph_kept
 from .versions import check_versions, last_write
-
-FREED = object()  # marks a node whose saved arrays were released by backward
-
-
-def is_released(node: Any) -> bool:
-    """True for a tensor node whose graph a backward pass released (its inputs and saved arrays are gone)."""
-    return getattr(node, "_saved", None) is FREED
 
 
 def seed(caller: str, out: Any, gradient: Any) -> Any:
@@ -49,10 +43,10 @@ def keeps_graph(retain_graph: bool | None, create_graph: bool) -> bool:
 def backprop(roots: tuple, seeds: tuple, retain_graph: bool, create_graph: bool, inputs: tuple | None = None) -> tuple:
     """The chain rule over the graph behind `roots`, newest node first (HIPS autograd's `backward_pass`).
 
-    Every user of a node is newer than it, so the newest node with a gradient has its whole gradient:
-    its op's backward turns it into one per input, and `Totals.add` adds each into that input's total.
-    Each node is released as the loop passes it (unless `retain_graph`); the leaves' totals, left at the
-    end, go to `.grad` (or `grad()` returns its inputs'). With `create_graph` gradients are Tensors."""
+    Every user of a node is newer than it, so the newest node with a gradient has its whole gradient: its
+    op's backward turns it into one per input, and `Totals.add` adds each into that input's total. Each node
+    is released as the loop passes it (unless `retain_graph`); the leaves' totals, left at the end, go to
+    `.grad` (or `grad()` returns its inputs'). With `create_graph` gradients are Tensors."""
     totals = Totals(create_graph, inputs or ())
     for root, start in zip(roots, seeds):
         totals.add(root, _as_seed(root, start, create_graph))
@@ -66,7 +60,7 @@ def backprop(roots: tuple, seeds: tuple, retain_graph: bool, create_graph: bool,
             if inputs is None:  # an intermediate result shows its gradient while the graph is kept, for draw
                 node.grad = g if retain_graph or node is loss else None
             parents, needs, saved = node._parents, node._needs, node._saved  # needs: inputs that want a gradient
-            if saved is FREED:
+            if saved is checks.FREED:
                 raise checks.graph_freed(node._op.__name__)
             if create_graph:  # what the op saved, as Tensors, so that its backward records a graph
                 saved = node._op.saved_tensors(parents, node, saved)
@@ -74,18 +68,19 @@ def backprop(roots: tuple, seeds: tuple, retain_graph: bool, create_graph: bool,
                 check_versions(node)
             grads = node._op.backward(saved, g, needs)
             if check:
-                _check_anomaly(node, parents, grads)
+                check_tensor_backward(node, grads)  # under detect_anomaly: stop at an inf or NaN
             if not retain_graph:
                 release(node)
             for parent, grad, need in zip(parents, grads, needs):
                 if need and grad is not None:
                     add(parent, grad)
+        g = grads = grad = None  # the last op's arrays: now only the totals hold them (see `_sole`)
     return totals.done(inputs)
 
 
 def release(node: Node) -> None:
     """Let go of what the node saved and of its links to its inputs (and so of the graph behind it)."""
-    node._saved, node._parents = FREED, ()
+    node._saved, node._parents = checks.FREED, ()
 
 
 class Totals:
@@ -97,8 +92,7 @@ class Totals:
         self.create_graph = create_graph
         self.pending: dict[Node, Any] = {}
         self.kept = {node: None for node in inputs}  # grad()'s inputs: their totals are kept for the end
-        # (-tick, id, node): the newest first; id breaks a tie (a copied node keeps its tick), never Tensor's <
-        self.frontier: list[tuple[int, int, Node]] = []
+        self.frontier: list = []  # (-tick, id, node): newest first; id breaks a tie (never Tensor's <)
 
     def add(self, node: Node, grad: Any) -> None:
         """Add `grad` into dL/d(node) (HIPS autograd's `add_outgrads`)."""
@@ -122,8 +116,7 @@ class Totals:
         return g
 
     def _conform(self, node: Node, grad: Any) -> Any:
-        """`grad` made the node's kind: summed back where it was broadcast, an array of its dtype, and a
-        constant Tensor when the pass records a graph."""
+        """`grad` made the node's kind: summed back where broadcast, of its dtype, a Tensor under create_graph."""
         if grad.shape != node.data.shape:
             grad = unbroadcast(grad, node.data.shape)
         if isinstance(grad, Node):
@@ -133,9 +126,11 @@ class Totals:
 
     def done(self, inputs: tuple[Node, ...] | None) -> tuple[Any, ...]:
         """`grad()`'s bookkeeping: the leaves' totals into `.grad`, or the inputs' gradients returned in order."""
-        for leaf, g in self.pending.items():  # only leaves are left, each with its whole gradient
+        while self.pending:  # only leaves are left, each with its whole gradient
+            leaf, g = self.pending.popitem()
+            sole = _sole(g)  # (asked here, where `g` is the only name for it, before any call holds it too)
             if inputs is None and leaf.requires_grad:  # (a leaf switched off since the forward pass gets none)
-                _to_leaf(leaf, g)
+                _to_leaf(leaf, g, sole)
             elif leaf in self.kept:
                 self.kept[leaf] = g
         if inputs is None:
@@ -150,18 +145,26 @@ def _as_seed(root: Node, start: Any, create_graph: bool) -> Any:
     return start
 
 
-def _check_anomaly(node: Node, parents: tuple[Any, ...], grads: tuple[Any, ...]) -> None:
-    """Under detect_anomaly: stop at the first op whose backward made an inf or NaN."""
-    shapes = [None if p is None else p.shape for p in parents]
-    check_backward(node._op.__name__, [d.data if isinstance(d, Node) else d for d in grads], shapes, node._order)
-
-
-def _to_leaf(node: Node, grad: Any) -> None:
+def _to_leaf(node: Node, grad: Any, sole: bool) -> None:
     """Accumulate into a leaf's `.grad`, an array of its own (optimizers update it in place; x + x hands
-    one array to two leaves)."""
+    one array to two leaves): `grad` itself where nothing else holds it (`sole`), else a copy."""
     if node.grad is None:
-        node.grad = grad if isinstance(grad, Node) else grad.copy()
+        node.grad = grad if sole or isinstance(grad, Node) else grad.copy()
     elif isinstance(node.grad, Node) and not isinstance(grad, Node):  # a first-order pass records nothing
         node.grad = type(node).from_numpy(np.asarray(node.grad.data + grad))
     else:
         node.grad += grad
+
+
+def _sole(grad: Any) -> bool:
+    """Whether only the caller's name holds `grad` and its memory: then a leaf keeps it as its `.grad` (as
+    PyTorch's AccumulateGrad steals an unshared gradient). A speed helper: copying every leaf's gradient cost
+    2.8% of digits' batch-32 step (123.3 vs 119.9 µs, median of 30 rounds)."""
+    return type(grad) is np.ndarray and grad.base is None and getrefcount(grad) <= _SOLE
+
+
+def _held_once(held: Any) -> int:  # getrefcount where `sole = _sole(g)` asks: one name holds it, one call down
+    return (lambda grad: getrefcount(grad))(held)
+
+
+_SOLE = _held_once(np.empty(0))

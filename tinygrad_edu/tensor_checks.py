@@ -29,6 +29,13 @@ RELEASED_HINT = (
     "afterwards, call backward(retain_graph=True), or run forward and backward inside "
     "`with tinygrad_edu.keep_graph():`"
 )
+FREED = object()  # marks a node whose saved arrays backward released (`tensor_backward.release`)
+
+
+def is_released(node: Any) -> bool:
+    """True for a tensor node whose graph a backward pass released (its inputs and saved arrays are gone)."""
+    return getattr(node, "_saved", None) is FREED
+
 
 Axes = int | tuple[int, ...] | list[int] | None
 

@@ -20,7 +20,7 @@ PACKAGE = ROOT / "tinygrad_edu"
 FACE = {"__init__.py", "__main__.py", "cli.py"}  # the package's face: imports and the command line, not the engine
 
 LINE_BUDGETS = {
-    "anomaly.py": 100,
+    "anomaly.py": 110,  # + check_tensor_backward, the tensor loop's anomaly call (issue 29)
     "article_names.py": 200,
     "autograd.py": 120,
     "copying.py": 40,
@@ -162,5 +162,5 @@ def test_the_backward_loop_calls_release_version_check_and_anomaly_by_name():
     text = (PACKAGE / "tensor_backward.py").read_text(encoding="utf-8")
     loop = next(n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef) and n.name == "backprop")
     called = {n.func.id for n in ast.walk(loop) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-    assert {"release", "check_versions", "_check_anomaly"} <= called
+    assert {"release", "check_versions", "check_tensor_backward"} <= called
     assert not any(isinstance(n, ast.Assign) and "_parents" in ast.unparse(n.targets[0]) for n in ast.walk(loop))

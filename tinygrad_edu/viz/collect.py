@@ -16,8 +16,7 @@ from typing import Any
 from ..errors import ArgumentError, ArgumentTypeError, GraphError
 from ..graph import Node, walk
 from ..nn.engines import engine_of
-from ..tensor_backward import is_released
-from ..tensor_checks import RELEASED_HINT
+from ..tensor_checks import RELEASED_HINT, is_released
 from . import collapse as folding
 from .labels import param_names as param_names_of
 from .labels import tensor_fields, value_fields
