@@ -40,14 +40,18 @@ def counter(t: Any) -> list[int]:
 
 
 def bump_version(*ts: Any) -> None:
-    """Record an in-place write to each of `ts` (its data changed): optimizers, `load_state_dict`, and a
-    compiled step's update for all its parameters at once (one lock) call this."""
-    vcs = [counter(t) for t in ts]
+    """Record an in-place write to each of `ts` (its data changed): optimizers and `load_state_dict` call this."""
+    note_writes([counter(t) for t in ts])
+
+
+def note_writes(counters: Any) -> None:
+    """One in-place write on each of `counters`, at one tick (`bump_version`'s; a compiled step holds its own)."""
     with _write_lock:  # one clock for all threads: the newest write is always the largest tick
-        for vc in vcs:
-            now = vc[1] = tick()
+        now = tick()
+        for vc in counters:
             vc[0] += 1
-        if vcs and now > last_write[0]:
+            vc[1] = now
+        if now > last_write[0]:
             last_write[0] = now
 
 

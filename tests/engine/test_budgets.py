@@ -36,7 +36,7 @@ LINE_BUDGETS = {
     "ops.py": 550,
     "optim.py": 300,
     "retention.py": 30,
-    "rng.py": 30,
+    "rng.py": 35,  # + while_tracing, compile's hook for its refusal of random draws (issue 22)
     "sweep.py": 90,
     "symbolic.py": 280,
     "tensor.py": 600,  # issue 23's bar; functions that are not methods live in tensor_functions.py
@@ -46,7 +46,7 @@ LINE_BUDGETS = {
     "value.py": 420,  # + is_leaf, detach and copy/deepcopy/pickle of nodes (issue 24); + each derivative
     # written once, for the op method and its @rule (issue 22); + `constant` of graph.Node's protocol (22)
     "value_checks.py": 80,
-    "versions.py": 90,
+    "versions.py": 95,  # + note_writes, which a compiled step calls with its counters (issue 22)
 }
 
 ENGINE_MAX = 20

@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import CompileError
 from ..tensor import Tensor
 from ..value import Value
+from ..versions import counter
 
 
 def _copy(x: Any) -> Any:
@@ -29,10 +30,11 @@ def _copy(x: Any) -> Any:
 
 
 class State:
-    """The parameters' arrays (or floats) and gradients, and the optimizers' state and settings."""
+    """The parameters' arrays (or floats), gradients and version counts, and the optimizers' state and settings."""
 
     def __init__(self, params: list[Any], optimizers: list[Any]) -> None:
         self.params = [(p, _copy(p.data), _copy(p.grad)) for p in params]
+        self.versions = [(vc, list(vc)) for vc in (counter(p) for p in params if type(p) is Tensor)]
         self.optimizers = [
             (opt, {k: _copy(v) for k, v in opt.state.items()}, [_copy({**g, "params": None}) for g in opt.param_groups])
             for opt in optimizers
@@ -45,6 +47,8 @@ class State:
             else:
                 p.data = _copy(data)
             p.grad = _copy(grad)
+        for vc, saved in self.versions:  # the writes undone are not counted: the eager step counts its own
+            vc[:] = saved
         for opt, state, groups in self.optimizers:
             opt.state.clear()
             opt.state.update({k: _copy(v) for k, v in state.items()})

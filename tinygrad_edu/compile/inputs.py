@@ -60,10 +60,11 @@ def _kind(a: Any) -> str:
 
 def signature(args: tuple[Any, ...]) -> tuple[Any, ...]:
     """What about the arguments changes the trace (never their numbers)."""
-    return tuple(_sig(a) for a in args)
+    return tuple(argument_signature(a) for a in args)
 
 
-def _sig(a: Any) -> Any:
+def argument_signature(a: Any) -> Any:
+    """One argument's part of `signature`."""
     t = type(a)
     if t is np.ndarray:
         return ("array", a.shape, a.dtype.str)
@@ -72,7 +73,7 @@ def _sig(a: Any) -> Any:
     if t is Value:
         return ("value", a.requires_grad)
     if t is list or t is tuple:
-        return (t.__name__, tuple(_sig(x) for x in a))
+        return (t.__name__, tuple(argument_signature(x) for x in a))
     if t is float or t is int:
         return "number"
     if isinstance(a, np.ndarray):

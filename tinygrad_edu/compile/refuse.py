@@ -171,6 +171,7 @@ def _refuse_random(what: str) -> Callable[..., Any]:
 
 def patches(in_optimizer: Callable[[], bool]) -> list[tuple[Any, str, Any]]:
     """(owner, attribute, replacement) for everything the trace refuses."""
+    from .. import rng
     from .. import tensor as tensor_module
     from ..tensor import Tensor
     from ..value import Value
@@ -228,9 +229,7 @@ def patches(in_optimizer: Callable[[], bool]) -> list[tuple[Any, str, Any]]:
     out.append((Tensor, "__init__", checked_init))
     for name in ("randn", "uniform"):
         out.append((Tensor, name, staticmethod(_refuse_random(f"Tensor.{name}"))))
-    for module_name, module in list(sys.modules.items()):
-        if module_name.startswith("tinygrad_edu") and module is not None and hasattr(module, "as_generator"):
-            out.append((module, "as_generator", _refuse_random("a random generator")))
+    out.append((rng, "while_tracing", _refuse_random("a random generator")))  # every draw of the package
     for name in ("random", "uniform", "gauss", "normalvariate", "choice", "choices", "shuffle", "sample", "randint"):
         out.append((random, name, _refuse_random(f"random.{name}")))
     for name in ("rand", "randn", "random", "uniform", "normal", "permutation", "shuffle", "choice", "randint"):

@@ -25,7 +25,8 @@ from ..tensor import Tensor
 from ..value import Value
 from . import check, inputs
 from .code import Code
-from .record import buffers, recording
+from .fits import fits_function
+from .record import recording
 from .refuse import where
 
 _files = itertools.count(1)
@@ -34,7 +35,9 @@ _files = itertools.count(1)
 class Trace:
     """One trace: its code, the function compiled from it, and the guard under which it replays."""
 
-    def __init__(self, source: str, run: Callable[..., Any], guard: list[tuple[Any, ...]], listener: Any) -> None:
+    def __init__(
+        self, key: tuple[Any, ...], source: str, run: Callable[..., Any], guard: list[tuple[Any, ...]], listener: Any
+    ) -> None:
         self.source = source
         self.run = run
         self.guard = guard  # (param, its array or None, grad was None or None if cleared by fn, requires_grad)
@@ -43,7 +46,13 @@ class Trace:
         self.names = listener.names
         self.replays = 0
         self.line = where()
-        self.matches = _matcher(guard, list(listener.buffers.values()))
+        self._fits_of = (key, guard, list(listener.buffers.values()))
+
+    def fits(self, args: tuple[Any, ...]) -> bool:
+        """Whether a call with `args` replays this trace: the first call writes the test as one function
+        (fits.py), which then stands in for this method."""
+        self.fits = fits_function(*self._fits_of)  # type: ignore[method-assign]
+        return self.fits(args)
 
 
 class CompiledStep:
@@ -80,15 +89,17 @@ class CompiledStep:
         return self._latest.source
 
     def __call__(self, *args: Any) -> Any:
-        key = inputs.signature(args)
-        for trace in self._cache.get(key, ()):
-            if trace.matches():
-                self._latest = trace
-                trace.replays += 1
-                if trace.replays == 1 and self.check:
-                    return self._checked(trace, args)
-                return trace.run(*args)
-        return self._trace(key, args)
+        trace = self._latest
+        if trace is None or not trace.fits(args):  # the usual call replays the latest trace (fits.py)
+            key = inputs.signature(args)
+            trace = next((t for t in self._cache.get(key, ()) if t.fits(args)), None)
+            if trace is None:
+                return self._trace(key, args)
+            self._latest = trace
+        trace.replays += 1
+        if trace.replays == 1 and self.check:
+            return self._checked(trace, args)
+        return trace.run(*args)
 
     # ------------------------------------------------------------------ tracing
 
@@ -127,7 +138,7 @@ class CompiledStep:
                 (p, p.data if type(p) is Tensor else None, listener.grad_at_entry(key_p, entry), p.requires_grad)
                 for key_p, p in listener.params.items()
             ]
-        trace = Trace(source, namespace["step"], guard, listener)
+        trace = Trace(key, source, namespace["step"], guard, listener)
         self.traces += 1
         self._latest = trace
         self._cache.setdefault(key, []).insert(0, trace)
@@ -181,23 +192,6 @@ def _plain(x: Any) -> Any:
     if type(x) is dict:
         return {k: _plain(v) for k, v in x.items()}
     return x
-
-
-def _matcher(guard: list[tuple[Any, Any, Any, bool]], optimizers: list[tuple[Any, Any]]) -> Callable[[], bool]:
-    """The guard as one fast function: parameter arrays by identity, `.grad` None-ness, `requires_grad`,
-    and which buffers each optimizer holds (`record.buffers`)."""
-
-    def matches() -> bool:
-        for p, data, grad_none, requires_grad in guard:
-            if data is not None and p.data is not data:
-                return False
-            if grad_none is not None and (p.grad is None) != grad_none:
-                return False
-            if p.requires_grad is not requires_grad:
-                return False
-        return all(buffers(opt) == held for opt, held in optimizers)
-
-    return matches
 
 
 def compile(fn: Callable[..., Any] | None = None, *, check: bool = True, cache_size: int = 8) -> Any:  # noqa: A001

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import optim
 from ..tensor import Tensor
-from ..versions import bump_version
+from ..versions import counter, note_writes
 from .tape import Named, Staged, Tape
 from .traced_group import TracedGroup, settings_changed
 
@@ -58,7 +58,7 @@ def stage_update(step: Any, optimizer: Any) -> bool:
     for group in groups:
         tape.text(f"{group.lr.text} = {group.name}['lr']", "the learning rate, read now")
     bumped: list[Any] = []
-    written: list[str] = []
+    written: list[Tensor] = []
     original = optim.bump_version
     optim.bump_version = bumped.append  # noted, and written below as the replay's line
     try:
@@ -67,9 +67,11 @@ def stage_update(step: Any, optimizer: Any) -> bool:
                 if p.grad is not None and not _one(step, optimizer, p, group, bumped, written):
                     del tape.items[start:]
                     return False
-        if written:
-            bump = step.code.ref(bump_version, "bump_version")
-            tape.text(f"{bump}({', '.join(written)})", "the in-place writes above, noted as step() notes them")
+        if written:  # (the counters, made now if new, are each parameter's for good: views and detach share them)
+            note = step.code.ref(note_writes, "note_writes")
+            versions = step.code.ref(tuple(counter(p) for p in written), "versions")
+            names = ", ".join(step.code.param(p, "p") for p in written)
+            tape.text(f"{note}({versions})", f"the in-place writes above, noted as step() notes them ({names})")
     finally:
         optim.bump_version = original
         tape.indent = ""
@@ -91,7 +93,7 @@ def _indented(tape: Tape, line: str) -> Any:
     return item
 
 
-def _one(step: Any, optimizer: Any, p: Tensor, group: TracedGroup, bumped: list[Any], written: list[str]) -> bool:
+def _one(step: Any, optimizer: Any, p: Tensor, group: TracedGroup, bumped: list[Any], written: list[Tensor]) -> bool:
     """Record `optimizer._update` for one parameter; False if the tape cannot write it."""
     tape: Tape = step.tape
     label = step.operand(p)
@@ -107,6 +109,6 @@ def _one(step: Any, optimizer: Any, p: Tensor, group: TracedGroup, bumped: list[
             tape.impure = tape.impure or f"{type(error).__name__}: {error}"
     if tape.impure:
         return False
-    written.extend(step.code.param(p, label.var.name) for t in bumped if t is fake)
+    written.extend(p for t in bumped if t is fake)
     bumped.clear()
     return isinstance(fake.data, Staged)
