@@ -35,8 +35,9 @@ class Node:
     """The base both engines' nodes share (`Value`, `Tensor`): each engine recognises the other by this
     type, never by a class-name string, and neither has to import the other.
 
-    It is also how a node is read. Drawing, `explain`, the formulas of `symbolic`, the step-through
-    page, the checkers and the compiler read a node of either engine through these, never its private fields:
+    It is also how a node is read. Drawing, `explain`, the formulas of `symbolic`, the step-through page,
+    the checkers and the compiler's forward read a node of either engine through these, never its private
+    fields (the compiler's replay of a tensor backward pass also reads what the engine's loop reads):
 
     * `parents`: the nodes it was computed from, () for a leaf (None where a Tensor op had a constant);
     * `op`: the name of the op that made it (`"*"`, `"sigmoid"`, `"MatMul"`), None for a leaf;

@@ -361,7 +361,7 @@ class TensorStep(Listener):
     def _ours(self, grad: Staged, upstream: Staged) -> bool:
         """Whether `grad` is a new array of the code's own (not the upstream gradient, not a view): then a
         second gradient is added into it in place, where `Totals.add` makes a new array (the same numbers),
-        and it becomes a `.grad` without the copy `tensor_backward._to_leaf` makes (no one else holds it)."""
+        and it becomes a `.grad` as it is (no one else holds it, as `tensor_backward._sole` finds at run time)."""
         if grad is upstream or grad.var is upstream.var:
             return False
         root = grad.var.storage.root
