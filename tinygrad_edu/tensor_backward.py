@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from heapq import heappop, heappush
-from sys import getrefcount
+from sys import getrefcount, implementation, version_info
 from typing import Any
 
 import numpy as np
@@ -163,8 +163,6 @@ def _sole(grad: Any) -> bool:
     return type(grad) is np.ndarray and grad.base is None and getrefcount(grad) <= _SOLE
 
 
-def _held_once(held: Any) -> int:  # getrefcount where `sole = _sole(g)` asks: one name holds it, one call down
-    return (lambda grad: getrefcount(grad))(held)
-
-
-_SOLE = _held_once(np.empty(0))
+# getrefcount where `sole = _sole(g)` asks, for an array one name holds: name, argument, getrefcount's own, on
+# CPython 3.11-3.13 (3.10 counts its stack too; a tracer reading frames, more). Elsewhere 0: every grad is copied.
+_SOLE = 3 if implementation.name == "cpython" and (3, 11) <= version_info[:2] <= (3, 13) else 0

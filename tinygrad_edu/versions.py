@@ -51,7 +51,7 @@ def note_writes(counters: Any) -> None:
         for vc in counters:
             vc[0] += 1
             vc[1] = now
-        if now > last_write[0]:
+        if counters and now > last_write[0]:  # (no counters: nothing was written)
             last_write[0] = now
 
 

@@ -35,7 +35,8 @@ def fits_function(key: tuple[Any, ...], guard: list[tuple[Any, ...]], optimizers
             terms.append(f"p{j}.data is data{j}")
         if grad_none is not None:
             terms.append(f"p{j}.grad is {'' if grad_none else 'not '}None")
-        terms.append(f"p{j}.requires_grad is {bool(requires_grad)!r}")
+        names[f"rg{j}"] = requires_grad
+        terms.append(f"p{j}.requires_grad is rg{j}")
     for j, (optimizer, held) in enumerate(optimizers):
         names[f"opt{j}"], names[f"held{j}"] = optimizer, held
         terms.append(f"buffers(opt{j}) == held{j}")
@@ -48,17 +49,23 @@ def _argument(a: str, k: Any, name: str, names: dict[str, Any]) -> str:
     """The test that argument `a` has signature `k` (`inputs.argument_signature`), written for the usual kinds."""
     kind = k[0] if type(k) is tuple else k
     if kind == "array" and len(k) == 3:
-        names[name] = np.dtype(k[2])
-        return f"(type({a}) is ndarray and {a}.shape == {k[1]!r} and {a}.dtype == {name})"
+        return f"(type({a}) is ndarray and {a}.shape == {k[1]!r} and {_dtype(f'{a}.dtype', k[2], name, names)})"
     if kind == "tensor":
-        names[name] = np.dtype(k[2])
+        names[f"{name}_rg"] = k[3]
         return (
-            f"(type({a}) is Tensor and {a}.data.shape == {k[1]!r} and {a}.data.dtype == {name} "
-            f"and {a}.requires_grad is {bool(k[3])!r})"
+            f"(type({a}) is Tensor and {a}.data.shape == {k[1]!r} and {_dtype(f'{a}.data.dtype', k[2], name, names)} "
+            f"and {a}.requires_grad == {name}_rg)"
         )
     if kind == "value":
-        return f"(type({a}) is Value and {a}.requires_grad is {bool(k[1])!r})"
+        names[f"{name}_rg"] = k[1]
+        return f"(type({a}) is Value and {a}.requires_grad == {name}_rg)"
     if k == "number":
         return f"(type({a}) is float or type({a}) is int)"
     names[name] = k  # lists, NumPy scalars, array subclasses: the general signature
     return f"sig({a}) == {name}"
+
+
+def _dtype(dtype: str, text: str, name: str, names: dict[str, Any]) -> str:
+    """`dtype.str == text` as the signature compares it, after a quicker test of the usual dtype object."""
+    names[name] = np.dtype(text)
+    return f"({dtype} is {name} or {dtype}.str == {text!r})"

@@ -145,7 +145,8 @@ class CompiledStep:
         self._cache.move_to_end(key)
         while sum(len(v) for v in self._cache.values()) > self.cache_size:
             oldest = next(iter(self._cache))
-            self._cache[oldest].pop()
+            if self._cache[oldest].pop() is self._latest:  # (cache_size=0 keeps none)
+                self._latest = None
             if not self._cache[oldest]:
                 del self._cache[oldest]
         return result

@@ -1,0 +1,116 @@
+"""`fits(args)`, the generated test a call runs before it replays a trace, says yes exactly when the general
+check would: the call's signature (`inputs.signature`) equals the trace's and the guard holds."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu import Tensor, Value, optim
+from tinygrad_edu.compile.fits import fits_function
+from tinygrad_edu.compile.inputs import signature
+
+
+class _Sub(np.ndarray):
+    pass
+
+
+def _tensor(requires_grad: Any) -> Tensor:
+    t = Tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    t.requires_grad = requires_grad  # (a plain slot: a user may put 1 or np.True_ there)
+    return t
+
+
+ARGUMENTS: list[Any] = [
+    np.ones((2, 3), np.float32),
+    np.ones((2, 3), np.float64),
+    np.ones((3, 2), np.float32),
+    np.ones((2, 3), ">f4"),  # big-endian: another dtype.str
+    np.zeros(2, dtype=[("a", "f4"), ("b", "i4")]),  # structured: dtype.str '|V8'
+    np.ones((2, 3), np.float32).view(_Sub),
+    _tensor(True),
+    _tensor(False),
+    _tensor(np.True_),
+    _tensor(1),
+    Value(1.0),
+    Value(2.0, requires_grad=False),
+    1.0,
+    2,
+    True,
+    np.float32(1.0),
+    np.int64(3),
+    [1.0, 2.0],
+    [[1.0], [2.0, 3.0]],
+    (1.0, 2.0),
+    [],
+]
+
+
+@pytest.mark.parametrize("traced", range(len(ARGUMENTS)))
+def test_fits_agrees_with_the_signature_for_every_pair(traced: int) -> None:
+    key = signature((ARGUMENTS[traced],))
+    fits = fits_function(key, [], [])
+    for call in ARGUMENTS:
+        assert fits((call,)) == (signature((call,)) == key), (ARGUMENTS[traced], call)
+
+
+def test_fits_checks_the_number_of_arguments() -> None:
+    x = np.ones(3)
+    fits = fits_function(signature((x, x)), [], [])
+    assert fits((x, x)) and not fits((x,)) and not fits((x, x, x))
+
+
+def test_fits_checks_the_guard_as_the_trace_recorded_it() -> None:
+    p = Tensor(np.ones(3), requires_grad=True)
+    opt = optim.SGD([p], lr=0.1, momentum=0.9)
+    guard = [(p, p.data, True, p.requires_grad)]
+    fits = fits_function((), guard, [(opt, ())])
+    assert fits(())
+    p.grad = np.ones(3)
+    assert not fits(())  # the trace had no .grad here
+    p.grad = None
+    p.requires_grad = 1  # a truthy non-bool: not what the trace saw
+    assert not fits(())
+    p.requires_grad = True
+    p.data = np.ones(3)  # a new array: another trace
+    assert not fits(())
+    p.data = guard[0][1]
+    p.grad = np.ones(3)
+    opt.step()  # momentum makes its buffer: another branch of the update
+    p.grad = None
+    assert not fits(())
+
+
+def test_a_step_with_a_truthy_non_bool_requires_grad_replays() -> None:
+    w = Tensor(np.ones((3, 2)), requires_grad=True)
+    w.requires_grad = 1
+    opt = optim.SGD([w], lr=0.1)
+
+    def step(x: Any) -> Any:
+        opt.zero_grad()
+        loss = (x @ w).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    compiled = tg.compile(step)
+    for _ in range(4):
+        compiled(np.ones((4, 3)))
+    assert compiled.traces == 1
+
+
+def test_cache_size_zero_keeps_no_trace() -> None:
+    calls = itertools.count()
+
+    def step(x: Any) -> Any:
+        next(calls)
+        return x * 2.0
+
+    compiled = tg.compile(step, cache_size=0)
+    for _ in range(3):
+        compiled(np.ones(2))
+    assert compiled.traces == 3 and next(calls) == 3
