@@ -44,7 +44,12 @@ def plan(items: list[Stmt | Text], code: Code) -> int:
     for i, item in enumerate(items):
         if type(item) is Stmt and item.result is not None:
             storage = item.result.storage
-            if storage.root is item and storage.kind == "planned":
+            taken = _dead_copy_source(item, i)
+            if taken is not None:  # a copy of a value read nowhere after: it takes the value's buffer
+                storage.buffer, item.form = taken.buffer, "alias"
+                dying[i].remove(taken)
+                dying.setdefault(storage.last, []).append(storage)
+            elif storage.root is item and storage.kind == "planned":
                 key = (item.result.shape, item.result.dtype.str)
                 if free.get(key):
                     storage.buffer = free[key].pop()
@@ -55,6 +60,18 @@ def plan(items: list[Stmt | Text], code: Code) -> int:
         for storage in dying.pop(i, ()):
             free.setdefault((storage.root.result.shape, storage.root.result.dtype.str), []).append(storage.buffer)
     return made
+
+
+def _dead_copy_source(item: Stmt, i: int) -> Storage | None:
+    """The storage of `x` in `t = x.copy()` when statement `i` is the last to read it and both live in
+    buffers of the step's own: then `t = x` gives the same numbers without the copy."""
+    if item.form != "method" or item.func != "copy" or type(item.args[0]) is not Var or item.kwargs:
+        return None
+    source, storage = item.args[0].storage, item.result.storage
+    whole = source.root is not None and source.root.result is item.args[0]  # the value itself, not a view of it
+    if whole and source.kind == storage.kind == "planned" and source.last == i and source.buffer is not None:
+        return source if storage.root is item else None
+    return None
 
 
 def _constants(items: list[Stmt | Text], code: Code) -> None:
@@ -120,6 +137,8 @@ def statement(stmt: Stmt) -> str:
             fill = {"np.empty": "", "np.zeros": f"; {name}.fill(0)", "np.ones": f"; {name}.fill(1)"}[stmt.func]
             return f"{name} = {buffer}{fill}"
         kwargs.append(f"out={storage.buffer}")
+    if stmt.form == "alias":
+        return f"{stmt.result.name} = {args[0]}  # ({args[0]} is not read again: its buffer, not a copy)"
     if stmt.form == "set":
         return f"{args[0]}[{index(stmt.args[1])}] = {args[2]}"
     if stmt.form == "get":

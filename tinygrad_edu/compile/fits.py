@@ -39,7 +39,8 @@ def fits_function(key: tuple[Any, ...], guard: list[tuple[Any, ...]], optimizers
         terms.append(f"p{j}.requires_grad is rg{j}")
     for j, (optimizer, held) in enumerate(optimizers):
         names[f"opt{j}"], names[f"held{j}"] = optimizer, held
-        terms.append(f"buffers(opt{j}) == held{j}")
+        empty = f"not opt{j}.state or " if held == () else ""  # (plain SGD keeps no state: skip the call)
+        terms.append(f"({empty}buffers(opt{j}) == held{j})")
     source = "def fits(args):\n    return (\n        " + "\n        and ".join(terms) + "\n    )\n"
     exec(compile(source, "<tinygrad_edu.compile fits>", "exec"), names)
     return names["fits"]

@@ -278,7 +278,8 @@ class TensorStep(Listener):
         g_root = self.code.name("g_" + (self.st[id(root)].var.name if id(root) in self.st else "root"))
         if gradient is None:
             seed = np.ones(root.data.shape, dtype=root.data.dtype)
-            tape.text(f"{g_root} = np.ones({root.shape!r}, dtype=np.{root.dtype})", "dL/dL = 1")
+            one = self.code.ref(np.ones(root.data.shape, dtype=root.data.dtype), "one")  # (copied: 4x quicker)
+            tape.text(f"{g_root} = {one}.copy()", "dL/dL = 1: a new array at each call (it becomes the loss's .grad)")
         else:
             given = gradient.data if type(gradient) is Tensor else gradient
             seed = np.array(given, dtype=root.data.dtype)
