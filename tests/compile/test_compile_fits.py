@@ -114,3 +114,36 @@ def test_cache_size_zero_keeps_no_trace() -> None:
     for _ in range(3):
         compiled(np.ones(2))
     assert compiled.traces == 3 and next(calls) == 3
+
+
+def _saturated_sigmoid_step() -> tuple[Any, Any, Any]:
+    model = tg.nn.Sequential(tg.nn.Linear(3, 2, generator=0), tg.nn.Sigmoid())
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x: Any) -> Any:
+        opt.zero_grad()
+        loss = model(x).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    return model, step, np.full((4, 3), -1000.0, np.float32)  # e^-x overflows: sigmoid is 0
+
+
+def test_a_replay_is_as_quiet_as_the_eager_step_and_gives_its_numbers() -> None:
+    """Eager, sigmoid's e^-x overflows quietly (np.errstate); written out, the replay must be quiet too."""
+    import warnings
+
+    model, step, x = _saturated_sigmoid_step()
+    eager_model, eager_step, _ = _saturated_sigmoid_step()
+    compiled = tg.compile(step)
+    before = np.geterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any RuntimeWarning fails the test
+        for _ in range(4):
+            loss = compiled(x)
+            eager_loss = eager_step(Tensor(x))
+            assert np.array_equal(loss.data, eager_loss.data)
+    assert np.geterr() == before  # the state is put back after every call
+    for p, q in zip(model.parameters(), eager_model.parameters()):
+        assert np.array_equal(p.data, q.data) and np.array_equal(p.grad, q.grad)

@@ -26,6 +26,7 @@ from ..value import Value
 from . import check, inputs
 from .code import Code
 from .fits import fits_function
+from .quiet import quietly
 from .record import recording
 from .refuse import where
 
@@ -99,7 +100,7 @@ class CompiledStep:
         trace.replays += 1
         if trace.replays == 1 and self.check:
             return self._checked(trace, args)
-        return trace.run(*args)
+        return quietly(trace.run, args)
 
     # ------------------------------------------------------------------ tracing
 
@@ -155,7 +156,7 @@ class CompiledStep:
 
     def _checked(self, trace: Trace, args: tuple[Any, ...]) -> Any:
         before = check.State(trace.params, trace.optimizers)
-        out = trace.run(*args)
+        out = quietly(trace.run, args)
         replayed = check.State(trace.params, trace.optimizers)
         before.restore()
         from .scalar_code import ScalarStep
