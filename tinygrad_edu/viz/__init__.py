@@ -8,9 +8,18 @@ hooks. `Value.draw()` and `Tensor.draw()` (the engine's, in `graph.Node`) call `
 
 from .draw import draw
 from .html import Steps, steps, to_html
-from .live_view import LiveView, live, record
 from .modules import ModuleCalls, record_modules
 from .rendering import RenderError, render
 
 __all__ = ["ModuleCalls", "RenderError", "Steps", "draw", "record_modules", "render", "steps", "to_html"]
 __all__ += ["LiveView", "live", "record"]  # watch training: a live page, or a recording (live_view.py)
+
+
+def __getattr__(name: str) -> object:
+    """`live`, `record`, `LiveView` load live_view.py (and its web server) on first use, not at import: its
+    3,600 objects made every full pass of the cyclic GC longer, in every process that trains on Values."""
+    if name in ("LiveView", "live", "record"):
+        from . import live_view
+
+        return getattr(live_view, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
