@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ShapeError
+from .quiet import quiet
 
 Array = np.ndarray
 _NUMPY = (np.ndarray, np.generic, int, float)  # a first-order backward works on these; else on Tensors
@@ -102,7 +103,7 @@ def sigmoid(x: Array) -> Array:
     """1 / (1 + e⁻ˣ), written into one buffer: no temporaries on every hidden layer's activations."""
     out = np.negative(x)  # -x in a new array, which e^, +1 and 1/ then reuse (one array, not two)
     # e^-x overflows to inf for very negative x; 1/(1+inf) = 0 is still the right answer.
-    with np.errstate(over="ignore"):
+    with quiet():
         if isinstance(out, np.ndarray) and out.dtype.kind == "f":
             np.exp(out, out=out)
         else:  # integers (e^ makes floats), or a 0-d input, whose negative is a NumPy scalar

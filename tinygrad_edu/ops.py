@@ -35,13 +35,13 @@ from .formulas import (
     unbroadcast,
     unreduce,
 )
+from .quiet import quiet, quietly
 
 Array = np.ndarray
 Saved = int | str | None  # what one saved item is: input i, "out" (the result), or None (a constant)
 
 # log(0) = -inf, x/0 = ±inf, exp(1000) = inf, as in PyTorch: returned without NumPy's RuntimeWarning
-# (detect_anomaly() turns them into errors). Only ops whose finite inputs can produce them pay for it.
-_quiet = np.errstate(all="ignore")
+# (detect_anomaly() turns them into errors). Only ops whose finite inputs can produce them pay for it (quiet.py).
 
 
 class Op:
@@ -138,7 +138,7 @@ class Div(Op, torch="torch.div", reads=((1,), (0, 1)), saves=(0, 1)):
     def forward(x, y):
         if (type(y) is float or type(y) is int) and abs(y) >= 1:
             return x / y, (x, y)  # x / n: cannot divide by zero or overflow, so skip the errstate cost
-        with np.errstate(all="ignore"):
+        with quiet():
             return x / y, (x, y)
 
     @staticmethod
@@ -152,7 +152,7 @@ class Pow(Op, torch="torch.pow", reads=((0, 1), (0, 1)), reads_out=True, saves=(
     """z = x ** y   ·  dz/dx = y x^(y-1), dz/dy = x^y ln x  (0 where x = 0 and y >= 0)"""
 
     @staticmethod
-    @_quiet
+    @quietly
     def forward(x, y):
         out = x**y
         return out, (x, y, out)
@@ -209,7 +209,7 @@ class Exp(Op, torch="torch.exp", reads=(), reads_out=True, saves="out"):
     """z = eˣ       ·  dz/dx = eˣ = z"""
 
     @staticmethod
-    @_quiet
+    @quietly
     def forward(x):
         out = np.exp(x)
         return out, out
@@ -223,7 +223,7 @@ class Log(Op, torch="torch.log", reads=((0,),), saves=0):
     """z = ln x     ·  dz/dx = 1/x"""
 
     @staticmethod
-    @_quiet
+    @quietly
     def forward(x):
         return np.log(x), x
 

@@ -22,6 +22,7 @@ from .copying import refuse_non_leaf, shallow_copy
 from .errors import ShapeError
 from .graph import Node, away, grad_mode, tick
 from .promotion import cast_for, check_matmul, float_cast, result_dtype
+from .quiet import quietly
 from .rng import Seed, as_generator
 from .tensor_backward import backprop, keeps_graph, seed
 from .tensor_checks import Axes, one_axis, reduce_args, shape_of
@@ -414,7 +415,7 @@ class Tensor(Node):
 
     # ------------------------------------------------------------------ autodiff
 
-    @np.errstate(all="ignore")  # inf and NaN flow through quietly, as in PyTorch (detect_anomaly stops them)
+    @quietly  # inf and NaN flow through quietly, as in PyTorch (detect_anomaly stops them)
     def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
         """Fill `.grad` of every leaf this tensor depends on, as PyTorch's `backward` does.
 

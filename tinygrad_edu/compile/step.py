@@ -21,12 +21,12 @@ import numpy as np
 
 from ..errors import CompileError
 from ..graph import gc_paused, tick
+from ..quiet import quiet
 from ..tensor import Tensor
 from ..value import Value
 from . import check, inputs
 from .code import Code
 from .fits import fits_function
-from .quiet import quietly
 from .record import recording
 from .refuse import where
 
@@ -100,7 +100,8 @@ class CompiledStep:
         trace.replays += 1
         if trace.replays == 1 and self.check:
             return self._checked(trace, args)
-        return quietly(trace.run, args)
+        with quiet():  # NumPy's warnings off, as in the eager backward pass and sigmoid (quiet.py)
+            return trace.run(*args)
 
     # ------------------------------------------------------------------ tracing
 
@@ -156,7 +157,8 @@ class CompiledStep:
 
     def _checked(self, trace: Trace, args: tuple[Any, ...]) -> Any:
         before = check.State(trace.params, trace.optimizers)
-        out = quietly(trace.run, args)
+        with quiet():
+            out = trace.run(*args)
         replayed = check.State(trace.params, trace.optimizers)
         before.restore()
         from .scalar_code import ScalarStep
