@@ -91,7 +91,7 @@ class Totals:
     def __init__(self, create_graph: bool, inputs: tuple[Node, ...]) -> None:
         self.create_graph = create_graph
         self.pending: dict[Node, Any] = {}
-        self.kept = {node: None for node in inputs}  # grad()'s inputs: their totals are kept for the end
+        self.kept = dict.fromkeys(inputs)  # grad()'s inputs: their totals are kept for the end
         self.frontier: list = []  # (-tick, id, node): newest first; id breaks a tie (never Tensor's <)
 
     def add(self, node: Node, grad: Any) -> None:
