@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import CompileError
 from ..graph import gc_paused, tick
-from ..quiet import quiet
+from ..quiet import quietly
 from ..tensor import Tensor
 from ..value import Value
 from . import check, inputs
@@ -100,8 +100,7 @@ class CompiledStep:
         trace.replays += 1
         if trace.replays == 1 and self.check:
             return self._checked(trace, args)
-        with quiet():  # NumPy's warnings off, as in the eager backward pass and sigmoid (quiet.py)
-            return trace.run(*args)
+        return trace.run(*args)
 
     # ------------------------------------------------------------------ tracing
 
@@ -140,7 +139,8 @@ class CompiledStep:
                 (p, p.data if type(p) is Tensor else None, listener.grad_at_entry(key_p, entry), p.requires_grad)
                 for key_p, p in listener.params.items()
             ]
-        trace = Trace(key, source, namespace["step"], guard, listener)
+        # NumPy's warnings off in the replay, as in the eager backward pass and sigmoid (quiet.py)
+        trace = Trace(key, source, quietly(namespace["step"]), guard, listener)
         self.traces += 1
         self._latest = trace
         self._cache.setdefault(key, []).insert(0, trace)
@@ -157,8 +157,7 @@ class CompiledStep:
 
     def _checked(self, trace: Trace, args: tuple[Any, ...]) -> Any:
         before = check.State(trace.params, trace.optimizers)
-        with quiet():
-            out = trace.run(*args)
+        out = trace.run(*args)
         replayed = check.State(trace.params, trace.optimizers)
         before.restore()
         from .scalar_code import ScalarStep
