@@ -20,7 +20,7 @@ from typing import Any
 from .. import optim
 from ..errors import UpdateReadsState
 from .expr import Expr, Sym, Var, render
-from .traced_group import TracedGroup, settings_changed
+from .traced_group import TracedGroup, settings_changed, writable
 
 
 class _State(dict):
@@ -46,10 +46,8 @@ def written_update(
     gradient this step wrote. `name` is the optimizer's name in the code, `new_name(hint)` gives a fresh
     variable name, `loss` the loss's name for the comments (`w5 ← w5 - lr * ∂E/∂w5`).
     """
-    if type(optimizer).step is not optim.Optimizer.step:
-        return None  # a step() of its own: its arithmetic is not _update's
-    if any(type(group["lr"]) not in (float, int) for group in optimizer.param_groups):
-        return None  # a NumPy scalar as the learning rate computes in its own dtype: the optimizer's step runs
+    if not writable(optimizer):
+        return None
     groups = [TracedGroup(g, Sym(Var(new_name("lr"))), new_name("group")) for g in optimizer.param_groups]
     updates: list[tuple[str, str]] = []
     recorded: list[tuple[_Param, Any]] = []

@@ -20,7 +20,7 @@ from .. import optim
 from ..tensor import Tensor
 from ..versions import counter, note_writes
 from .tape import Named, Staged, Tape
-from .traced_group import TracedGroup, settings_changed
+from .traced_group import TracedGroup, settings_changed, writable
 
 
 class _State(dict):
@@ -38,10 +38,8 @@ class _State(dict):
 
 def stage_update(step: Any, optimizer: Any) -> bool:
     """Write `optimizer.step()` as NumPy calls into `step`'s tape; False where it cannot (then nothing is written)."""
-    if type(optimizer).step is not optim.Optimizer.step:  # a step() of its own: call it
+    if not writable(optimizer):
         return False
-    if any(type(group["lr"]) not in (float, int) for group in optimizer.param_groups):
-        return False  # (a NumPy scalar as the learning rate computes in its own dtype: the optimizer's step runs)
     tape: Tape = step.tape
     start = len(tape.items)
     many = len(optimizer.param_groups) > 1

@@ -12,6 +12,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .. import optim
+
+
+def writable(optimizer: Any) -> bool:
+    """Whether `optimizer.step()` can be written out: its step is `Optimizer.step` (one of its own has other
+    arithmetic than `_update`'s) and every learning rate a Python number (a NumPy scalar computes in its
+    own dtype). Otherwise the code calls `optimizer.step()`."""
+    if type(optimizer).step is not optim.Optimizer.step:
+        return False
+    return all(type(group["lr"]) in (float, int) for group in optimizer.param_groups)
+
 
 class TracedGroup(dict):
     """`group` with `lr` handed out as the stand-in `lr`; `name` is the code's variable for the live group."""

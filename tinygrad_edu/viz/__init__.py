@@ -17,7 +17,7 @@ __all__ += ["LiveView", "live", "record"]  # watch training: a live page, or a r
 
 def __getattr__(name: str) -> object:
     """`live`, `record`, `LiveView` load live_view.py (and its web server) on first use, not at import: its
-    3,600 objects made every full pass of the cyclic GC longer, in every process that trains on Values."""
+    3,400 objects made every full pass of the cyclic GC longer, in every process that trains on Values."""
     if name in ("LiveView", "live", "record"):
         from . import live_view
 
