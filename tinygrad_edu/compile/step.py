@@ -41,12 +41,12 @@ class Trace:
     ) -> None:
         self.source = source
         self.run = run
-        self.guard = guard  # (param, its array or None, grad was None or None if cleared by fn, requires_grad)
         self.params = list(listener.params.values())
         self.optimizers = list(dict.fromkeys(listener.optimizers))
         self.names = listener.names
         self.replays = 0
         self.line = where()
+        # guard: (param, its array or None, grad was None or None if cleared by fn, requires_grad)
         self._fits_of = (key, guard, list(listener.buffers.values()))
 
     def fits(self, args: tuple[Any, ...]) -> bool:
