@@ -52,6 +52,10 @@ if _state is not None:
 
         return run_quietly  # type: ignore[return-value]
 
+    # `token = hush()` ... `unhush(token)`: warnings off in between, for generated code (thread-safe: the
+    # token is the caller's; a partial of the C setter adds no Python frame)
+    hush, unhush = functools.partial(_set, _IGNORE), _reset
+
 else:  # pragma: no cover (NumPy 1.x)
 
     def quiet() -> Any:  # type: ignore[misc]
@@ -59,3 +63,11 @@ else:  # pragma: no cover (NumPy 1.x)
 
     def quietly(fn: F) -> F:
         return functools.wraps(fn)(np.errstate(all="ignore")(fn))  # type: ignore[return-value]
+
+    def hush() -> Any:
+        state = np.errstate(all="ignore")
+        state.__enter__()
+        return state
+
+    def unhush(token: Any) -> None:
+        token.__exit__(None, None, None)

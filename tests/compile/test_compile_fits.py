@@ -1,9 +1,11 @@
 """`fits(args)`, the generated test a call runs before it replays a trace, says yes exactly when the general
-check would: the call's signature (`inputs.signature`) equals the trace's and the guard holds."""
+check would: the call's signature (`inputs.signature`) equals the trace's and the guard holds. `replay(args)`,
+the same test with the step's code behind it, runs the code exactly when `fits` says yes."""
 
 from __future__ import annotations
 
 import itertools
+import warnings
 from typing import Any
 
 import numpy as np
@@ -11,7 +13,7 @@ import pytest
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor, Value, optim
-from tinygrad_edu.compile.fits import fits_function
+from tinygrad_edu.compile.fits import MISS, fits_functions
 from tinygrad_edu.compile.inputs import signature
 
 
@@ -50,12 +52,44 @@ ARGUMENTS: list[Any] = [
 ]
 
 
+def _ran(*args: Any) -> Any:
+    """A stand-in for a trace's code: what it was called with, and whether NumPy warned then."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            np.float64(1.0) / np.float64(0.0)
+            warned = False
+        except RuntimeWarning:
+            warned = True
+    return args, warned
+
+
+def fits_function(key: tuple[Any, ...], guard: list[tuple[Any, ...]], optimizers: list[tuple[Any, Any]]) -> Any:
+    return fits_functions(key, guard, optimizers, _ran)[0]
+
+
 @pytest.mark.parametrize("traced", range(len(ARGUMENTS)))
 def test_fits_agrees_with_the_signature_for_every_pair(traced: int) -> None:
     key = signature((ARGUMENTS[traced],))
-    fits = fits_function(key, [], [])
+    fits, replay = fits_functions(key, [], [], _ran)
     for call in ARGUMENTS:
-        assert fits((call,)) == (signature((call,)) == key), (ARGUMENTS[traced], call)
+        expected = signature((call,)) == key
+        assert fits((call,)) == expected, (ARGUMENTS[traced], call)
+        out = replay((call,))
+        assert (out is not MISS) == expected, (ARGUMENTS[traced], call)
+        if expected:
+            assert out[0][0] is call and out[1] is False  # the code ran on the call's own argument, quietly
+
+
+def test_replay_restores_the_warning_state_even_when_the_code_raises() -> None:
+    def fails(*args: Any) -> Any:
+        raise ValueError("inside")
+
+    _, replay = fits_functions((), [], [], fails)
+    with pytest.raises(ValueError, match="inside"):
+        replay(())
+    with pytest.warns(RuntimeWarning):
+        np.float64(1.0) / np.float64(0.0)
 
 
 def test_fits_checks_the_number_of_arguments() -> None:

@@ -1,6 +1,7 @@
 """Losses on both engines against NumPy formulas, analytic gradients, and PyTorch when installed."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -101,6 +102,57 @@ def test_cross_entropy_is_stable_for_huge_logits():
     assert math.isclose(F.cross_entropy(Tensor(logits), np.array([1])).item(), 1000.0, rel_tol=1e-12)
     vs = [Value(v) for v in logits[0]]
     assert math.isclose(F.cross_entropy(vs, 1).data, 1000.0, rel_tol=1e-12)
+
+
+NONFINITE = np.array(
+    [
+        [1.0, np.nan, 2.0],  # a NaN that is not the row's largest
+        [np.nan, np.nan, np.nan],
+        [np.inf, 0.0, 1.0],
+        [np.inf, np.nan, 0.0],
+        [-np.inf, -np.inf, -np.inf],
+        [-np.inf, 0.0, 3.0],
+        [0.5, -1.0, 2.0],  # finite: the rows above must not spoil it
+    ]
+)
+
+
+def test_cross_entropy_with_nan_and_inf_logits_matches_the_max_shift_row_by_row():
+    """The tensor engine shifts by `np.fmax.reduce` (quicker than `max`); a NaN or inf gives the same loss and
+    gradient as the textbook shift by `max` (checked one row at a time, so each row is seen on its own), without
+    a NumPy warning."""
+    for row, label in zip(NONFINITE, [0, 1, 2, 0, 1, 2, 1]):
+        x = row[None, :]
+        with np.errstate(all="ignore"):
+            shifted = x - x.max(axis=1, keepdims=True)
+            e = np.exp(shifted)
+            loss = float(np.log(e.sum()) - shifted[0, label])
+            grad = e / e.sum(axis=1, keepdims=True)
+        grad[0, label] -= 1
+        t = Tensor(x, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # inf and NaN flow through quietly, as in PyTorch
+            out = F.cross_entropy(t, np.array([label]))
+            out.backward()
+        np.testing.assert_array_equal(out.data, loss)  # (NaN equals NaN here)
+        np.testing.assert_array_equal(t.grad, grad)
+
+
+def test_cross_entropy_with_nan_and_inf_logits_matches_pytorch():
+    torch = pytest.importorskip("torch", reason="needs PyTorch: pip install -e '.[torch]' (CPU build: README)")
+    labels = np.array([0, 1, 2, 0, 1, 2, 1])
+    tt = torch.tensor(NONFINITE, requires_grad=True)
+    mean = F.cross_entropy(Tensor(NONFINITE, requires_grad=True), labels)
+    assert np.isnan(mean.item()) and np.isnan(torch.nn.functional.cross_entropy(tt, torch.tensor(labels)).item())
+    for i, label in enumerate(labels):  # each row alone: its loss and gradient, as PyTorch gives them
+        t = Tensor(NONFINITE[i : i + 1], requires_grad=True)
+        loss = F.cross_entropy(t, labels[i : i + 1])
+        loss.backward()
+        tt = torch.tensor(NONFINITE[i : i + 1], requires_grad=True)
+        ref = torch.nn.functional.cross_entropy(tt, torch.tensor([label]))
+        ref.backward()
+        np.testing.assert_allclose(loss.data, ref.detach().numpy(), rtol=1e-12, equal_nan=True)
+        np.testing.assert_allclose(t.grad, tt.grad.numpy(), rtol=1e-12, equal_nan=True)
 
 
 def test_cross_entropy_errors():

@@ -26,7 +26,7 @@ from ..tensor import Tensor
 from ..value import Value
 from . import check, inputs
 from .code import Code
-from .fits import fits_function
+from .fits import MISS, fits_functions
 from .record import recording
 from .refuse import where
 
@@ -37,23 +37,32 @@ class Trace:
     """One trace: its code, the function compiled from it, and the guard under which it replays."""
 
     def __init__(
-        self, key: tuple[Any, ...], source: str, run: Callable[..., Any], guard: list[tuple[Any, ...]], listener: Any
+        self, key: tuple[Any, ...], source: str, step: Callable[..., Any], guard: list[tuple[Any, ...]], listener: Any
     ) -> None:
         self.source = source
-        self.run = run
+        self.run = quietly(step)  # NumPy's warnings off in the replay, as in the eager backward pass (quiet.py)
         self.params = list(listener.params.values())
         self.optimizers = list(dict.fromkeys(listener.optimizers))
         self.names = listener.names
-        self.replays = 0
+        self.checked = False  # whether a call has replayed it (and, with check=True, compared it with eager)
         self.line = where()
         # guard: (param, its array or None, grad was None or None if cleared by fn, requires_grad)
-        self._fits_of = (key, guard, list(listener.buffers.values()))
+        self._fits_of = (key, guard, list(listener.buffers.values()), step)
 
     def fits(self, args: tuple[Any, ...]) -> bool:
         """Whether a call with `args` replays this trace: the first call writes the test as one function
         (fits.py), which then stands in for this method."""
-        self.fits = fits_function(*self._fits_of)  # type: ignore[method-assign]
+        self.fits, self.replay = fits_functions(*self._fits_of)  # type: ignore[method-assign]
         return self.fits(args)
+
+    def replay(self, args: tuple[Any, ...]) -> Any:
+        """`run(*args)` if the call fits, else `fits.MISS`: written out on first use, as `fits` is."""
+        self.fits, self.replay = fits_functions(*self._fits_of)  # type: ignore[method-assign]
+        return self.replay(args)
+
+
+def _miss(args: tuple[Any, ...]) -> Any:
+    return MISS
 
 
 class CompiledStep:
@@ -66,6 +75,7 @@ class CompiledStep:
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[Any, ...], list[Trace]] = OrderedDict()
         self._latest: Trace | None = None
+        self._replay: Callable[[tuple[Any, ...]], Any] = _miss  # the latest checked trace's `replay`
         self.traces = 0  # how many times fn was traced
 
     def __copy__(self) -> CompiledStep:
@@ -90,16 +100,21 @@ class CompiledStep:
         return self._latest.source
 
     def __call__(self, *args: Any) -> Any:
-        trace = self._latest
-        if trace is None or not trace.fits(args):  # the usual call replays the latest trace (fits.py)
-            key = inputs.signature(args)
-            trace = next((t for t in self._cache.get(key, ()) if t.fits(args)), None)
-            if trace is None:
-                return self._trace(key, args)
-            self._latest = trace
-        trace.replays += 1
-        if trace.replays == 1 and self.check:
-            return self._checked(trace, args)
+        out = self._replay(args)  # the usual call: the latest trace's test and code in one frame (fits.py)
+        if out is not MISS:
+            return out
+        key = inputs.signature(args)
+        trace = next((t for t in self._cache.get(key, ()) if t.fits(args)), None)
+        if trace is None:
+            return self._trace(key, args)
+        self._latest = trace
+        if not trace.checked:
+            if self.check:
+                out = self._checked(trace, args)
+                trace.checked = True
+                return out
+            trace.checked = True
+        self._replay = trace.replay
         return trace.run(*args)
 
     # ------------------------------------------------------------------ tracing
@@ -139,10 +154,9 @@ class CompiledStep:
                 (p, p.data if type(p) is Tensor else None, listener.grad_at_entry(key_p, entry), p.requires_grad)
                 for key_p, p in listener.params.items()
             ]
-        # NumPy's warnings off in the replay, as in the eager backward pass and sigmoid (quiet.py)
-        trace = Trace(key, source, quietly(namespace["step"]), guard, listener)
+        trace = Trace(key, source, namespace["step"], guard, listener)
         self.traces += 1
-        self._latest = trace
+        self._latest, self._replay = trace, _miss  # (the next call checks it, then takes the fast path)
         self._cache.setdefault(key, []).insert(0, trace)
         self._cache.move_to_end(key)
         while sum(len(v) for v in self._cache.values()) > self.cache_size:
@@ -179,7 +193,7 @@ class CompiledStep:
             for traces in self._cache.values():
                 if trace in traces:
                     traces.remove(trace)
-            self._latest = None
+            self._latest, self._replay = None, _miss
             raise check.mismatch(what, trace.line)
         return out
 

@@ -11,6 +11,7 @@ an array from nowhere) marks the recording `impure`, and the generator keeps the
 
 from __future__ import annotations
 
+import inspect
 import math
 import sys
 import threading
@@ -279,7 +280,7 @@ class Tape:
     @contextmanager
     def names_from(self, function: Any) -> Iterator[None]:
         """Name the values `function` makes after its own local variables (`shifted`, `e`, `total`)."""
-        self.watch, self.frame = getattr(function, "__code__", None), None
+        self.watch, self.frame = getattr(inspect.unwrap(function), "__code__", None), None
         try:
             yield
         finally:

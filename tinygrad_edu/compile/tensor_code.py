@@ -19,15 +19,16 @@ from typing import Any
 
 import numpy as np
 
-from .. import ops
+from .. import ops, optim
 from ..formulas import unbroadcast
 from ..graph import tick
+from ..nn import module as nn_module
 from ..tensor import Tensor
 from . import buffers
 from .code import Code, container, identifier
 from .record import Listener
 from .refuse import engine_reads, error, traced
-from .tape import Named, Staged, Tape, plain, variables
+from .tape import Named, Staged, Tape, Text, plain, variables
 from .tensor_update import stage_update
 
 
@@ -73,6 +74,7 @@ class TensorStep(Listener):
         self.holder: dict[int, str] = {}  # id(input Tensor) -> the replay's name for the Tensor object itself
         self.fresh: set[int] = set()  # id(Var) of unrecorded results that are new arrays (ours to add into)
         self.returned: list[Any] = []
+        self.cleared_by: tuple[Text, Any, list[Tensor]] | None = None  # the latest zero_grad(): its line, owner, params
 
     # ------------------------------------------------------------------ inputs and operands
 
@@ -424,6 +426,7 @@ class TensorStep(Listener):
     # ------------------------------------------------------------------ update
 
     def step(self, optimizer: Any) -> None:
+        self._settle_zero_grad()  # (the update may read .grad: a gradient not yet set by then keeps zero_grad)
         self._check_written("before optimizer.step()")
         self.tape.block("update")
         if not stage_update(self, optimizer):
@@ -437,11 +440,28 @@ class TensorStep(Listener):
             self.first_data[key] = p.data.copy()
 
     def zero_grad(self, owner: Any) -> None:
+        self._settle_zero_grad()
         self.note_cleared(owner)
         self.tape.block(self.code.current or "forward")
         name = self.code.ref(owner, "optimizer" if hasattr(owner, "param_groups") else "model")
-        self.tape.text(f"{name}.zero_grad()", "grad = None for every parameter")
+        line = self.tape.text(f"{name}.zero_grad()", "grad = None for every parameter")
+        groups = getattr(owner, "param_groups", None)
+        params = [p for g in groups for p in g["params"]] if groups is not None else list(owner.parameters())
+        self.cleared_by = (line, owner, params)
         self.grads.clear()
+
+    def _settle_zero_grad(self) -> None:
+        """The latest `zero_grad()` is left out of the code (kept as a comment) when backward then set every
+        gradient it cleared (`p.grad = g`): the replay would set each to None and at once to its new array.
+        Only the library's own zero_grad (a subclass's may do more) and only where nothing was left None."""
+        if self.cleared_by is None:
+            return
+        line, owner, params = self.cleared_by
+        self.cleared_by = None
+        own = next(c for c in type(owner).__mro__ if "zero_grad" in c.__dict__)
+        if own in (optim.Optimizer, nn_module.Module) and all(id(p) in self.grads for p in params):
+            line.comment = f"# {line.line}: left out, as backward below sets every .grad it would clear"
+            line.line = ""
 
     def _check_written(self, when: str) -> None:
         for key, p in self.params.items():
@@ -454,6 +474,7 @@ class TensorStep(Listener):
                 )
 
     def finish(self) -> None:
+        self._settle_zero_grad()
         self._check_written("in the step")
         for p in self.grad_written.values():
             if p.grad is None:
