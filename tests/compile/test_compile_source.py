@@ -35,11 +35,11 @@ def test_tensor_source_has_three_blocks_names_and_rules() -> None:
     assert src.index("# ---- forward") < src.index("# ---- backward") < src.index("# ---- update")
     assert "model_0_weight = params.model_0_weight.data" in src  # parameter names from the module
     # each op's own formula as NumPy calls, under its rule from ops.py's docstring, into preallocated buffers
-    assert "# Sigmoid: dz/dx = z(1 - z)" in src and "np.multiply(g_linear, sigmoid, out=g_linear)" in src
+    assert "# Sigmoid: dz/dx = z(1 - z)" in src and "g_linear *= sigmoid" in src
     assert "linear = np.matmul(x, model_0_weight.T, out=buf)" in src
     # handed over, so allocated at every replay as eager does: the .grad arrays
     assert "g_model_0_weight = np.matmul(g_linear.T, x)\n" in src
-    assert "lr = group['lr']" in src and "np.subtract(model_0_weight, d, out=model_0_weight)" in src
+    assert "lr = group['lr']" in src and "model_0_weight -= d" in src
     assert "optimizer.step()" in src  # when momentum or weight decay are switched on after the trace
     compile(src, "<source>", "exec")  # it is the code that runs: valid Python
 

@@ -125,6 +125,8 @@ class Code:
             return name
         name = self.ref(value, identifier(hint))
         shape = f"array{tuple(np.shape(value))} {np.result_type(value)}" if hasattr(value, "shape") else repr(value)
+        if np.ndim(value) == 0 and hasattr(value, "shape"):
+            shape = f"{np.asarray(value)!s} (a 0-d {np.result_type(value)} array)"
         self.constants.append(f"{name}: {shape}  # {why}")
         return name
 

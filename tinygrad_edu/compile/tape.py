@@ -37,12 +37,13 @@ class Var:
 class Storage:
     """An array's memory: `kind` is "planned" (a call may write it into a buffer), "fresh" (allocated at
     every replay), "external" (a parameter, an input, a constant) or "pinned" (read by code the planner
-    cannot see into: kept as it is). `root` is the statement that allocates it."""
+    cannot see into: kept as it is). `root` is the statement that allocates it. `fixed`: it holds the
+    same numbers at every replay, so far (a constant, the seed dL/dL = 1, a result made from those only)."""
 
-    __slots__ = ("buffer", "kind", "last", "root")
+    __slots__ = ("buffer", "fixed", "kind", "last", "root")
 
     def __init__(self, kind: str, root: Stmt | None = None) -> None:
-        self.kind, self.root, self.last, self.buffer = kind, root, -1, None
+        self.kind, self.root, self.last, self.buffer, self.fixed = kind, root, -1, None, False
 
 
 class Stmt:
@@ -131,7 +132,7 @@ class Staged(np.ndarray):
     def __setitem__(self, index: Any, value: Any) -> None:
         tape = _active()
         tape.call("set", "", (self, index, value), {}, _on_plain(plain(self).__setitem__, (index, value), {}))
-        tape.last.writes = self.var
+        tape.wrote(self.var)
 
     @property
     def T(self) -> Any:  # noqa: N802 (NumPy's name)
@@ -271,8 +272,9 @@ class Tape:
             if name in ("asarray", "array", "ascontiguousarray") and not staged and _is_array(args[0]):
                 return original(*args, **kwargs)  # (an array from elsewhere: used as an argument, it is refused)
             out = self.call("call", f"np.{name}", args, kwargs, _on_plain(original, args, kwargs))
-            if not staged and name != "empty":  # made from literals only: a constant, unless written into
-                self.last.made = _array(plain(out))
+            if not staged and name != "empty" and isinstance(out, Staged) and out.var.storage.root is self.last:
+                self.last.made = _array(plain(out))  # made from literals only: a constant, unless written into
+                out.var.storage.fixed = True
             return out
 
         return create
@@ -317,7 +319,7 @@ class Tape:
         if out is not None or method == "at":
             target = out if out is not None else inputs[0]
             self.call("call", func, inputs, kwargs, run, result=False)
-            self.last.writes = target.var if isinstance(target, Staged) else None
+            self.wrote(target.var if isinstance(target, Staged) else None)
             if self.last.writes is None:
                 self.impure = f"{func} writes into an array the tape does not know"
             return target if method != "at" else None
@@ -361,9 +363,18 @@ class Tape:
         staged = self.alias(value, name, base) if base is not None else self.stage(value, name, "planned", stmt)
         stmt.result = staged.var
         staged.var.temp = True
+        reads = list(stmt.reads())
+        if base is None and reads and all(var.storage.fixed for var in reads):  # made from fixed numbers only:
+            staged.var.storage.fixed, stmt.made = True, _array(value)  # a constant too, unless written into
         if func == "np.empty" or (func in ("np.zeros", "np.ones") and "dtype" in kwargs):
             stmt.outable = True  # a buffer serves: np.empty's numbers are any; zeros and ones are filled in
         return staged
+
+    def wrote(self, var: Var | None) -> None:
+        """The last call wrote into `var` in place: from here on its numbers are the replay's own."""
+        self.last.writes = var
+        if var is not None:
+            var.storage.fixed = False
 
     def _base_of(self, value: Array, args: Any) -> Storage | None:
         """The storage `value` shares memory with (a view), or None (new memory)."""

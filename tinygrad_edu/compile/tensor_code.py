@@ -159,16 +159,22 @@ class TensorStep(Listener):
             key = (a.__array_interface__["data"][0], a.shape, a.strides)
             if key in self.inputs:
                 return self.inputs[key]
-            return self.tape.stage(a, self.argument(a, hint), "external")
+            return self._fixed(self.tape.stage(a, self.argument(a, hint), "external"))
         if isinstance(a, float) and not isinstance(a, np.floating):
             return Named(a, self.argument(a, hint))
         if isinstance(a, np.generic):
-            return self.tape.stage(np.asarray(a), self.argument(a, hint), "external")
+            return self._fixed(self.tape.stage(np.asarray(a), self.argument(a, hint), "external"))
         if type(a) in (tuple, list):
             return type(a)(self.stand_in(x, hint) for x in a)
         if type(a) is slice:
             return slice(*(self.stand_in(x, hint) for x in (a.start, a.stop, a.step)))
         return a
+
+    @staticmethod
+    def _fixed(staged: Staged) -> Staged:
+        """A constant of the trace: the same numbers at every replay."""
+        staged.var.storage.fixed = True
+        return staged
 
     def argument(self, a: Any, hint: str) -> str:
         """An op's non-tensor argument as source text: a literal, an input's array, or a listed constant."""
@@ -280,8 +286,15 @@ class TensorStep(Listener):
         g_root = self.code.name("g_" + (self.st[id(root)].var.name if id(root) in self.st else "root"))
         if gradient is None:
             seed = np.ones(root.data.shape, dtype=root.data.dtype)
-            one = self.code.ref(np.ones(root.data.shape, dtype=root.data.dtype), "one")  # (copied: 4x quicker)
+            one = self.code.ref(seed, "one")  # (copied: 4x quicker than np.ones)
             tape.text(f"{g_root} = {one}.copy()", "dL/dL = 1: a new array at each call (it becomes the loss's .grad)")
+            # backward reads `one` itself: the same numbers at every call, so what it computes from them alone
+            # (cross-entropy's g / n) is made once (buffers._constants)
+            self.root_grad[id(root)] = g_root
+            start = self.tape.stage(seed, one, "external")
+            start.var.storage.fixed = True
+            self._backprop(root, start, ours=False)  # (never added into, never handed over as it is)
+            return
         else:
             given = gradient.data if type(gradient) is Tensor else gradient
             seed = np.array(given, dtype=root.data.dtype)
@@ -291,7 +304,10 @@ class TensorStep(Listener):
                 text, reads = self.argument(np.asarray(gradient), "seed"), ()
             tape.text(f"{g_root} = np.array({text}, dtype=np.{root.dtype})", "the gradient backward() was given", reads)
         self.root_grad[id(root)] = g_root
-        pending: dict[Tensor, list[Any]] = {root: [self._opaque(seed, g_root), True]}  # node -> [total, ours]
+        self._backprop(root, self._opaque(seed, g_root), ours=True)
+
+    def _backprop(self, root: Tensor, seed: Staged, ours: bool) -> None:
+        pending: dict[Tensor, list[Any]] = {root: [seed, ours]}  # node -> [total, ours]
         frontier: list[tuple[int, int, Tensor]] = []
         if root._op is not None:
             heappush(frontier, (-root._order, id(root), root))
