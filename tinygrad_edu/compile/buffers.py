@@ -4,9 +4,10 @@ A call that allocates its result and accepts `out=` (a ufunc, a reduction) gets 
 at trace time: `np.multiply(a, b, out=buf_3)` computes exactly what `a * b` does, into memory that
 is already there. Liveness over the straight-line code decides reuse: a buffer returns to the pool
 after the last statement that reads any value living in it (a view keeps its base alive), and the
-next call wanting that shape and dtype takes it. Arrays that leave the step (a `.grad`, the returned
-loss, an optimizer's state) or that code outside the tape reads are allocated afresh at each replay,
-as the eager step does: a user may keep them.
+next call wanting that dtype and at most that many numbers takes it, through a view of its shape made
+once (the smallest that fits, the latest freed: fewer bytes to keep in cache, as malloc's reuse does).
+Arrays that leave the step (a `.grad`, the returned loss, an optimizer's state) or that code outside
+the tape reads are allocated afresh at each replay, as the eager step does: a user may keep them.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def plan(items: list[Stmt | Text], code: Code) -> int:
             for var in item.results:
                 var.storage.last = max(var.storage.last, i)
     _constants(items, code)
-    free: dict[tuple[Any, str], list[str]] = {}
+    free: dict[str, list[np.ndarray]] = {}  # dtype -> the buffers no live value uses, the latest freed last
+    block: dict[int, np.ndarray] = {}  # id(storage) -> the buffer its value lives in
     dying: dict[int, list[Storage]] = {}
     made = 0
     for i, item in enumerate(items):
@@ -47,19 +49,32 @@ def plan(items: list[Stmt | Text], code: Code) -> int:
             taken = _dead_copy_source(item, i)
             if taken is not None:  # a copy of a value read nowhere after: it takes the value's buffer
                 storage.buffer, item.form = taken.buffer, "alias"
+                block[id(storage)] = block.pop(id(taken))
                 dying[i].remove(taken)
                 dying.setdefault(storage.last, []).append(storage)
             elif storage.root is item and storage.kind == "planned":
-                key = (item.result.shape, item.result.dtype.str)
-                if free.get(key):
-                    storage.buffer = free[key].pop()
-                else:
-                    storage.buffer = code.ref(np.empty(item.result.shape, item.result.dtype), "buf")
+                shape, dtype = item.result.shape, item.result.dtype
+                base = _fitting(free.get(dtype.str, []), int(np.prod(shape)))
+                if base is None:
+                    base = np.empty(shape, dtype)
                     made += 1
+                block[id(storage)] = base
+                view = base if base.shape == shape else base.reshape(-1)[: int(np.prod(shape))].reshape(shape)
+                storage.buffer = code.ref(view, "buf")
                 dying.setdefault(storage.last, []).append(storage)
         for storage in dying.pop(i, ()):
-            free.setdefault((storage.root.result.shape, storage.root.result.dtype.str), []).append(storage.buffer)
+            free.setdefault(storage.root.result.dtype.str, []).append(block.pop(id(storage)))
     return made
+
+
+def _fitting(pool: list[np.ndarray], size: int) -> np.ndarray | None:
+    """The free buffer to hold `size` numbers: the smallest that holds them, the most recently freed of
+    equals (its memory is the likeliest still in the CPU's cache, as malloc's reuse keeps it); taken out."""
+    best = None
+    for k in range(len(pool) - 1, -1, -1):
+        if pool[k].size >= size and (best is None or pool[k].size < pool[best].size):
+            best = k
+    return None if best is None else pool.pop(best)
 
 
 def _dead_copy_source(item: Stmt, i: int) -> Storage | None:
