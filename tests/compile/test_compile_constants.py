@@ -100,3 +100,69 @@ def test_numbers_written_into_a_fixed_array_are_the_replays_own() -> None:
     source, _ = _compare(lambda x, w, y: (w * 1.5)[np.array([1, 1, 3])].sum() * (x @ w).sum(), scribble=True)
     assert "np.add.at(" in source
     assert not any("made once" in line for line in _constants(source))
+
+
+@pytest.mark.parametrize("case", ["- b", "+ b", "+ b.reshape(())"])
+def test_a_learning_rate_read_at_every_call_is_never_made_once(case: str) -> None:
+    """b's gradient comes from the seed alone (±1), yet `lr * g_b` reads the learning rate, which a schedule
+    changes between calls: it is computed at every call, not made once with the first rate."""
+    shape = (1,) if "reshape" in case else ()
+    loss_of = {
+        "- b": lambda x, w, b: (x @ w).sum() - b,
+        "+ b": lambda x, w, b: (x @ w).sum() + b,
+        "+ b.reshape(())": lambda x, w, b: (x @ w).sum() + b.reshape(()),
+    }[case]
+
+    def build() -> Any:
+        w = Tensor(np.linspace(-1.0, 1.0, 6, dtype=np.float32).reshape(3, 2), requires_grad=True)
+        b = Tensor(np.zeros(shape, np.float32), requires_grad=True)
+        opt = optim.SGD([w, b], lr=0.1)
+
+        def step(x: Any) -> Any:
+            opt.zero_grad()
+            loss = loss_of(x, w, b)
+            loss.backward()
+            opt.step()
+            return loss
+
+        return (w, b), opt, step
+
+    (we, be), opt_e, step_e = build()
+    (wc, bc), opt_c, step_c = build()
+    compiled = tg.compile(step_c)
+    rng = np.random.default_rng(0)
+    for k in range(5):
+        for opt in (opt_e, opt_c):
+            opt.param_groups[0]["lr"] = 0.1 if k < 2 else 0.01 * k  # a schedule, after the checked call
+        x = rng.standard_normal((4, 3)).astype(np.float32)
+        step_e(x), compiled(x)
+        assert np.array_equal(be.data, bc.data) and np.array_equal(we.data, wc.data), f"step {k}"
+    assert not any("lr" in line for line in _constants(compiled.source))
+
+
+def test_backward_from_a_parameter_itself() -> None:
+    """`b.backward()` on a parameter the step never used in an op: its gradient is the seed, a new array
+    at every call (a copy of `one`, never `one` itself), and the update uses it as eager does."""
+
+    def build() -> Any:
+        b = Tensor(np.array(2.0, np.float32), requires_grad=True)
+        opt = optim.SGD([b], lr=0.1)
+
+        def step(x: Any) -> Any:
+            opt.zero_grad()
+            b.backward()
+            opt.step()
+            return b
+
+        return b, opt, step
+
+    be, _, step_e = build()
+    bc, _, step_c = build()
+    compiled = tg.compile(step_c)
+    grads = []
+    for _ in range(4):
+        step_e(np.ones(2, np.float32)), compiled(np.ones(2, np.float32))
+        assert np.array_equal(be.data, bc.data) and np.array_equal(be.grad, bc.grad)
+        grads.append(bc.grad)
+        bc.grad += 5.0  # the user's to change
+    assert len({id(g) for g in grads}) == len(grads)

@@ -188,3 +188,65 @@ def test_zero_grad_stays_when_the_update_runs_before_backward(make: str) -> None
 
     source = _compare(build)
     assert "optimizer.zero_grad()  #" in source and LEFT_OUT not in source
+
+
+def test_model_zero_grad_stays_when_parameters_lists_fewer_than_it_clears() -> None:
+    """Module.zero_grad clears every registered parameter; a model whose parameters() leaves one out (a
+    frozen part) still has that one cleared, so the call stays."""
+
+    class Frozen(_Net):
+        def parameters(self) -> Any:
+            return iter([self.layer.weight, self.layer.bias])
+
+    def build() -> Any:
+        model = Frozen(unused=True)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x: Any) -> Any:
+            model.zero_grad()
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return model, opt, step
+
+    models = []
+
+    def poke(model: Any) -> None:
+        models.append(model) if model not in models else None
+        model.spare.weight.grad = np.ones((2, 3), np.float32)
+
+    source = _compare(build, poke)
+    assert "model.zero_grad()  #" in source and LEFT_OUT not in source
+    assert all(m.spare.weight.grad is None for m in models)
+
+
+def test_a_zero_grad_set_on_the_optimizer_object_stays() -> None:
+    opts = []
+
+    def build() -> Any:
+        model = _model()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        opt.cleared = 0
+
+        def counting() -> None:
+            opt.cleared += 1
+            optim.SGD.zero_grad(opt)
+
+        opt.zero_grad = counting
+        opts.append(opt)
+
+        def step(x: Any) -> Any:
+            opt.zero_grad()
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return model, opt, step
+
+    source = _compare(build)
+    assert LEFT_OUT not in source
+    eager, compiled = opts
+    assert compiled.cleared == eager.cleared + 1 == len(_batches()) + 1

@@ -197,7 +197,7 @@ def _in_place(stmt: Stmt) -> bool:
 def arg(a: Any) -> str:
     if type(a) is Var:
         return a.name
-    if type(a) is Source:
+    if isinstance(a, Source):  # (a Live one too)
         return str(a)
     if type(a) is tuple:
         return f"({arg(a[0])},)" if len(a) == 1 else f"({', '.join(arg(i) for i in a)})"

@@ -272,7 +272,8 @@ class Tape:
             if name in ("asarray", "array", "ascontiguousarray") and not staged and _is_array(args[0]):
                 return original(*args, **kwargs)  # (an array from elsewhere: used as an argument, it is refused)
             out = self.call("call", f"np.{name}", args, kwargs, _on_plain(original, args, kwargs))
-            if not staged and name != "empty" and isinstance(out, Staged) and out.var.storage.root is self.last:
+            made = not staged and name != "empty" and not _live(self.last)
+            if made and isinstance(out, Staged) and out.var.storage.root is self.last:
                 self.last.made = _array(plain(out))  # made from literals only: a constant, unless written into
                 out.var.storage.fixed = True
             return out
@@ -364,7 +365,7 @@ class Tape:
         stmt.result = staged.var
         staged.var.temp = True
         reads = list(stmt.reads())
-        if base is None and reads and all(var.storage.fixed for var in reads):  # made from fixed numbers only:
+        if base is None and reads and all(var.storage.fixed for var in reads) and not _live(stmt):  # fixed only:
             staged.var.storage.fixed, stmt.made = True, _array(value)  # a constant too, unless written into
         if func == "np.empty" or (func in ("np.zeros", "np.ones") and "dtype" in kwargs):
             stmt.outable = True  # a buffer serves: np.empty's numbers are any; zeros and ones are filled in
@@ -395,7 +396,7 @@ class Tape:
         if type(a) is slice:
             return slice(self.argument(a.start), self.argument(a.stop), self.argument(a.step))
         if type(a) is Named:
-            return Source(a.text)
+            return Live(a.text)
         if a is None or a is Ellipsis or type(a) in (bool, int, str):
             return Source(repr(a) if a is not Ellipsis else "...")
         if type(a) is float:
@@ -410,6 +411,17 @@ class Tape:
 
 class Source(str):
     """Source text standing for an argument (a literal, a constant's name)."""
+
+
+class Live(Source):
+    """Source text for a number read at every replay (a learning rate): what reads it is never made once."""
+
+
+def _live(stmt: Stmt) -> bool:
+    parts = (
+        p for a in _leaves([stmt.args, stmt.kwargs]) for p in ((a.start, a.stop, a.step) if type(a) is slice else (a,))
+    )
+    return any(type(p) is Live for p in parts)
 
 
 def _is_array(x: Any) -> bool:

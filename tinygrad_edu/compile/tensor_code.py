@@ -418,8 +418,8 @@ class TensorStep(Listener):
 
     def _to_leaf(self, leaf: Tensor, g: Staged, owned: bool) -> None:
         self.note_grad(leaf)
-        holder = self.holder.get(id(leaf)) or self.code.param(leaf, self.st[id(leaf)].var.name)
-        label = self.st[id(leaf)].var.name
+        label = self.operand(leaf).var.name  # (a leaf that is itself the root may not have been read yet)
+        holder = self.holder.get(id(leaf)) or self.code.param(leaf, label)
         if leaf.grad is None:
             if not owned:
                 with self.tape.recording("g_" + label):
@@ -461,8 +461,8 @@ class TensorStep(Listener):
         self.tape.block(self.code.current or "forward")
         name = self.code.ref(owner, "optimizer" if hasattr(owner, "param_groups") else "model")
         line = self.tape.text(f"{name}.zero_grad()", "grad = None for every parameter")
-        groups = getattr(owner, "param_groups", None)
-        params = [p for g in groups for p in g["params"]] if groups is not None else list(owner.parameters())
+        groups = getattr(owner, "param_groups", None)  # (what each zero_grad walks: Module's skips parameters())
+        params = [p for g in groups for p in g["params"]] if groups else [p for _, p in owner._named_parameters()]
         self.cleared_by = (line, owner, params)
         self.grads.clear()
 
@@ -475,6 +475,7 @@ class TensorStep(Listener):
         line, owner, params = self.cleared_by
         self.cleared_by = None
         own = next(c for c in type(owner).__mro__ if "zero_grad" in c.__dict__)
+        own = own if "zero_grad" not in getattr(owner, "__dict__", {}) else None  # (one set on the object itself)
         if own in (optim.Optimizer, nn_module.Module) and all(id(p) in self.grads for p in params):
             line.comment = f"# {line.line}: left out, as backward below sets every .grad it would clear"
             line.line = ""
@@ -502,7 +503,7 @@ class TensorStep(Listener):
         """Source text that rebuilds `fn`'s return value from the replay's arrays; writes the code into `code`."""
         self._result(x)  # (first to find what is returned: it leaves the step, so it is allocated at each
         for staged in self.returned:  # replay, as eager does; then again, with the names the code ended with)
-            if staged.var.storage.kind == "planned":
+            if staged.var.storage.kind in ("planned", "fresh"):
                 staged.var.storage.kind = "pinned"
         buffers.plan(self.tape.items, self.code)
         buffers.render(self.tape.items, self.code)
