@@ -52,20 +52,26 @@ def _model(unused: bool = False) -> Any:
     return _Net(unused)
 
 
+def _usual_step(model: Any, opt: Any, clear: Any) -> Any:
+    """`clear.zero_grad()` (looked up at each call), a loss, backward, `opt.step()`: most tests' step."""
+
+    def step(x: Any) -> Any:
+        clear.zero_grad()
+        loss = (model(x) ** 2).mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
 @pytest.mark.parametrize("owner", ["optimizer", "model"])
 def test_zero_grad_before_backward_is_left_out_when_backward_sets_every_grad(owner: str) -> None:
     def build() -> Any:
         model = _model()
         opt = optim.SGD(model.parameters(), lr=0.1)
 
-        def step(x: Any) -> Any:
-            (opt if owner == "optimizer" else model).zero_grad()
-            loss = (model(x) ** 2).mean()
-            loss.backward()
-            opt.step()
-            return loss
-
-        return model, opt, step
+        return model, opt, _usual_step(model, opt, opt if owner == "optimizer" else model)
 
     source = _compare(build)
     assert f"{owner}.zero_grad()  #" not in source and f"# {owner}.{LEFT_OUT}" in source
@@ -79,14 +85,7 @@ def test_zero_grad_stays_when_a_parameter_gets_no_gradient(owner: str) -> None:
         model = _model(unused=True)
         opt = optim.SGD(model.parameters(), lr=0.1)
 
-        def step(x: Any) -> Any:
-            (opt if owner == "optimizer" else model).zero_grad()
-            loss = (model(x) ** 2).mean()
-            loss.backward()
-            opt.step()
-            return loss
-
-        return model, opt, step
+        return model, opt, _usual_step(model, opt, opt if owner == "optimizer" else model)
 
     def poke(model: Any) -> None:
         model.spare.weight.grad = np.ones((2, 3), np.float32)
@@ -130,14 +129,7 @@ def test_a_subclass_zero_grad_stays_and_its_extra_work_runs_at_every_replay() ->
         opt = Counting(model.parameters(), lr=0.1)
         opts.append(opt)
 
-        def step(x: Any) -> Any:
-            opt.zero_grad()
-            loss = (model(x) ** 2).mean()
-            loss.backward()
-            opt.step()
-            return loss
-
-        return model, opt, step
+        return model, opt, _usual_step(model, opt, opt)
 
     source = _compare(build)
     assert LEFT_OUT not in source
@@ -202,14 +194,7 @@ def test_model_zero_grad_stays_when_parameters_lists_fewer_than_it_clears() -> N
         model = Frozen(unused=True)
         opt = optim.SGD(model.parameters(), lr=0.1)
 
-        def step(x: Any) -> Any:
-            model.zero_grad()
-            loss = (model(x) ** 2).mean()
-            loss.backward()
-            opt.step()
-            return loss
-
-        return model, opt, step
+        return model, opt, _usual_step(model, opt, model)
 
     models = []
 
@@ -237,14 +222,7 @@ def test_a_zero_grad_set_on_the_optimizer_object_stays() -> None:
         opt.zero_grad = counting
         opts.append(opt)
 
-        def step(x: Any) -> Any:
-            opt.zero_grad()
-            loss = (model(x) ** 2).mean()
-            loss.backward()
-            opt.step()
-            return loss
-
-        return model, opt, step
+        return model, opt, _usual_step(model, opt, opt)
 
     source = _compare(build)
     assert LEFT_OUT not in source
