@@ -12,7 +12,7 @@ import pytest
 from test_compile_replay import _equal, _state
 
 import tinygrad_edu as tg
-from tinygrad_edu import Tensor, nn, optim
+from tinygrad_edu import Tensor, nn, ops, optim, tensor
 
 
 def _compare(loss_of: Any, steps: int = 5, scribble: bool = False) -> tuple[str, list[Any]]:
@@ -166,3 +166,23 @@ def test_backward_from_a_parameter_itself() -> None:
         grads.append(bc.grad)
         bc.grad += 5.0  # the user's to change
     assert len({id(g) for g in grads}) == len(grads)
+
+
+class _DoublesItsGradientInPlace(ops.Op, reads=()):
+    """A user's op whose backward writes into the gradient it is given (eager allows it: the array is the call's)."""
+
+    @staticmethod
+    def forward(x):
+        return x * 1.0, None
+
+    @staticmethod
+    def backward(saved, g, needs):
+        g *= 2.0
+        return (g,)
+
+
+def test_an_op_that_writes_into_the_seed_gets_a_copy_of_its_own() -> None:
+    """The seed `one` is shared by every call: an op's backward that writes into its gradient is given the
+    call's own copy (which becomes the loss's .grad, as eager leaves it), never `one` itself."""
+    source, _ = _compare(lambda x, w, y: tensor._apply(_DoublesItsGradientInPlace, ((x @ w).sum(),)), steps=6)
+    assert "_DoublesItsGradientInPlace.backward(" in source and "one *=" not in source

@@ -375,6 +375,8 @@ class Tape:
         """The last call wrote into `var` in place: from here on its numbers are the replay's own."""
         self.last.writes = var
         if var is not None:
+            if var.storage.fixed and var.storage.kind == "external":  # (`one`, a constant: shared by every call)
+                self.impure = "a formula writes into a constant of the trace"
             var.storage.fixed = False
 
     def _base_of(self, value: Array, args: Any) -> Storage | None:

@@ -74,6 +74,7 @@ class TensorStep(Listener):
         self.holder: dict[int, str] = {}  # id(input Tensor) -> the replay's name for the Tensor object itself
         self.fresh: set[int] = set()  # id(Var) of unrecorded results that are new arrays (ours to add into)
         self.returned: list[Any] = []
+        self.seed: Staged | None = None  # the stand-in for `one`, where backward starts from dL/dL = 1
         self.cleared_by: tuple[Text, Any, list[Tensor]] | None = None  # the latest zero_grad(): its line, owner, params
 
     # ------------------------------------------------------------------ inputs and operands
@@ -285,13 +286,13 @@ class TensorStep(Listener):
         tape.block("backward")
         g_root = self.code.name("g_" + (self.st[id(root)].var.name if id(root) in self.st else "root"))
         if gradient is None:
-            seed = np.ones(root.data.shape, dtype=root.data.dtype)
-            one = self.code.ref(seed, "one")  # (copied: 4x quicker than np.ones)
+            seed = np.ones(root.data.shape, dtype=root.data.dtype)  # (the trace's; `one` is the replay's)
+            one = self.code.ref(seed.copy(), "one")  # (copied at each call: 4x quicker than np.ones)
             tape.text(f"{g_root} = {one}.copy()", "dL/dL = 1: a new array at each call (it becomes the loss's .grad)")
             # backward reads `one` itself: the same numbers at every call, so what it computes from them alone
             # (cross-entropy's g / n) is made once (buffers._constants)
             self.root_grad[id(root)] = g_root
-            start = self.tape.stage(seed, one, "external")
+            start = self.seed = self.tape.stage(seed, one, "external")
             start.var.storage.fixed = True
             self._backprop(root, start, ours=False)  # (never added into, never handed over as it is)
             return
@@ -364,7 +365,8 @@ class TensorStep(Listener):
             text, reads = self.saved_text[id(node)], []
         cls = self.code.ref(op, op.__name__)
         target = names[0] + "," if len(names) == 1 else ", ".join(names)
-        item = self.tape.text(f"{target} = {cls}.backward({text}, {g.var.name}, {node._needs!r})", _doc(op)[1], (g,))
+        given = self.root_grad[id(node)] if g is self.seed else g.var.name  # (not `one`: the call's own copy)
+        item = self.tape.text(f"{target} = {cls}.backward({text}, {given}, {node._needs!r})", _doc(op)[1], (g,))
         item.reads += reads
         out = []
         for grad, name in zip(real, names):
