@@ -54,12 +54,13 @@ def plan(items: list[Stmt | Text], code: Code) -> int:
                 dying.setdefault(storage.last, []).append(storage)
             elif storage.root is item and storage.kind == "planned":
                 shape, dtype = item.result.shape, item.result.dtype
-                base = _fitting(free.get(dtype.str, []), int(np.prod(shape)))
+                size = int(np.prod(shape))
+                base = _fitting(free.get(dtype.str, []), size)
                 if base is None:
                     base = np.empty(shape, dtype)
                     made += 1
                 block[id(storage)] = base
-                view = base if base.shape == shape else base.reshape(-1)[: int(np.prod(shape))].reshape(shape)
+                view = base if base.shape == shape else base.reshape(-1)[:size].reshape(shape)
                 storage.buffer = code.ref(view, "buf")
                 dying.setdefault(storage.last, []).append(storage)
         for storage in dying.pop(i, ()):

@@ -50,15 +50,17 @@ class Trace:
         self._fits_of = (key, guard, list(listener.buffers.values()), step)
 
     def fits(self, args: tuple[Any, ...]) -> bool:
-        """Whether a call with `args` replays this trace: the first call writes the test as one function
-        (fits.py), which then stands in for this method."""
-        self.fits, self.replay = fits_functions(*self._fits_of)  # type: ignore[method-assign]
-        return self.fits(args)
+        """Whether a call with `args` replays this trace (written out on first use: `_write`)."""
+        return self._write().fits(args)
 
     def replay(self, args: tuple[Any, ...]) -> Any:
-        """`run(*args)` if the call fits, else `fits.MISS`: written out on first use, as `fits` is."""
+        """`run(*args)` if the call fits, else `fits.MISS` (written out on first use: `_write`)."""
+        return self._write().replay(args)
+
+    def _write(self) -> Trace:
+        """Write the guard test as generated functions (fits.py), which then stand in for both methods."""
         self.fits, self.replay = fits_functions(*self._fits_of)  # type: ignore[method-assign]
-        return self.replay(args)
+        return self
 
 
 def _miss(args: tuple[Any, ...]) -> Any:

@@ -290,12 +290,9 @@ class TensorStep(Listener):
             one = self.code.ref(seed.copy(), "one")  # (copied at each call: 4x quicker than np.ones)
             tape.text(f"{g_root} = {one}.copy()", "dL/dL = 1: a new array at each call (it becomes the loss's .grad)")
             # backward reads `one` itself: the same numbers at every call, so what it computes from them alone
-            # (cross-entropy's g / n) is made once (buffers._constants)
-            self.root_grad[id(root)] = g_root
-            start = self.seed = self.tape.stage(seed, one, "external")
-            start.var.storage.fixed = True
-            self._backprop(root, start, ours=False)  # (never added into, never handed over as it is)
-            return
+            # (cross-entropy's g / n) is made once (buffers._constants); never added into, never handed over
+            start, ours = self._fixed(self.tape.stage(seed, one, "external")), False
+            self.seed = start
         else:
             given = gradient.data if type(gradient) is Tensor else gradient
             seed = np.array(given, dtype=root.data.dtype)
@@ -304,11 +301,9 @@ class TensorStep(Listener):
             else:
                 text, reads = self.argument(np.asarray(gradient), "seed"), ()
             tape.text(f"{g_root} = np.array({text}, dtype=np.{root.dtype})", "the gradient backward() was given", reads)
+            start, ours = self._opaque(seed, g_root), True
         self.root_grad[id(root)] = g_root
-        self._backprop(root, self._opaque(seed, g_root), ours=True)
-
-    def _backprop(self, root: Tensor, seed: Staged, ours: bool) -> None:
-        pending: dict[Tensor, list[Any]] = {root: [seed, ours]}  # node -> [total, ours]
+        pending: dict[Tensor, list[Any]] = {root: [start, ours]}  # node -> [total, ours]
         frontier: list[tuple[int, int, Tensor]] = []
         if root._op is not None:
             heappush(frontier, (-root._order, id(root), root))
