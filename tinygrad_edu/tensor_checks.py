@@ -245,10 +245,18 @@ def check_cross_entropy(shape: tuple[int, ...], labels: np.ndarray) -> None:
         )
     if labels.dtype.kind not in "iu":
         raise DTypeError(f"cross_entropy: target must hold integer class indices, got dtype {labels.dtype}")
-    # Negative indices would silently count from the end, so check them here; an index past the
-    # last class fails inside the op (NumPy's IndexError), saving a second pass over the labels.
-    if labels.size and labels.min() < 0:
-        raise class_out_of_range(shape[1], labels.min())
+
+
+def class_indices(labels: np.ndarray, classes: int) -> None:
+    """cross_entropy's targets: class indices in [0, classes) (NumPy would count a negative one from the end).
+
+    One pass: read as unsigned numbers, a negative index is larger than any class.
+    """
+    if labels.size and np.maximum.reduce(labels.view(_UNSIGNED.get(labels.dtype, labels.dtype))) >= classes:
+        raise class_out_of_range(classes, labels[(labels < 0) | (labels >= classes)][0])
+
+
+_UNSIGNED = {np.dtype(f"{order}i{size}"): np.dtype(f"{order}u{size}") for order in "<>" for size in (1, 2, 4, 8)}
 
 
 def class_out_of_range(classes: int, label: Any) -> MathDomainError:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ops, promotion, tensor
+from . import number_checks, ops, promotion, tensor
 from . import tensor_checks as checks
 from .tensor import Tensor, _operand, _raw
 
@@ -29,10 +29,8 @@ def cross_entropy(logits: Tensor, target: Any) -> Tensor:
     labels = np.asarray(_raw(target))
     shape = logits.data.shape
     checks.check_cross_entropy(shape, labels)
-    try:
-        return tensor._apply(ops.CrossEntropy, (logits,), labels)
-    except IndexError:
-        raise checks.class_out_of_range(shape[1], f"up to {labels.max()}") from None
+    number_checks.check_numbers(checks.class_indices, labels, shape[1])
+    return tensor._apply(ops.CrossEntropy, (logits,), labels)
 
 
 def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:

@@ -123,6 +123,8 @@ class Code:
             self.namespace[name] = value
             self.constants.append(f"{name} = {value!r}  # {why}")
             return name
+        if id(value) in self._objects:  # (listed once, however often the step uses it)
+            return self._objects[id(value)]
         name = self.ref(value, identifier(hint))
         shape = f"array{tuple(np.shape(value))} {np.result_type(value)}" if hasattr(value, "shape") else repr(value)
         if np.ndim(value) == 0 and hasattr(value, "shape"):
@@ -155,3 +157,9 @@ class Code:
             head += [f"#   {c}" for c in self.live]
         body = [("    " + line) if line else "" for line in self.lines]
         return "\n".join([*head, f"def {self.fn_name}({', '.join(self.params)}):", *body, f"    return {returns}", ""])
+
+
+def check_comment(check: Any) -> str:
+    """The comment on a replayed check on numbers (number_checks.py): what it checks, from its docstring."""
+    what = (check.__doc__ or "").strip().splitlines()[0] if check.__doc__ else check.__name__
+    return f"checked at each call, as in eager: {what}"

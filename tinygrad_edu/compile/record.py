@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from .. import fused, optim, tensor, value
+from .. import fused, number_checks, optim, tensor, value
 from ..nn import module as nn_module
 from . import refuse
 
@@ -76,6 +76,7 @@ class Listener:
     def step(self, optimizer: Any) -> None: ...
     def after_step(self, optimizer: Any) -> None: ...
     def zero_grad(self, owner: Any) -> None: ...
+    def number_check(self, check: Any, operands: tuple[Any, ...]) -> None: ...
 
 
 def buffers(optimizer: Any) -> tuple[Any, ...]:
@@ -97,7 +98,7 @@ def recording(listener: Listener) -> Iterator[None]:
             saved.append((owner, name, owner.__dict__.get(name, _MISSING)))
             setattr(owner, name, new)
 
-        apply, node = tensor._apply, value._node
+        apply, node, check_numbers = tensor._apply, value._node, number_checks.check_numbers
         tensor_backward, value_backward = tensor.Tensor.backward, value.Value.backward
         step, opt_zero, module_zero = optim.Optimizer.step, optim.Optimizer.zero_grad, nn_module.Module.zero_grad
         depth = [0]  # > 0 while an optimizer step runs (its in-place writes are the allowed ones)
@@ -160,6 +161,11 @@ def recording(listener: Listener) -> Iterator[None]:
                 depth[0] -= 1
                 listener.after_step(self)
 
+        def recorded_check(check: Any, *operands: Any) -> None:  # a check on the numbers: each replay runs it too
+            with refuse.engine_reads():
+                check_numbers(check, *operands)
+            listener.number_check(check, operands)
+
         def recorded_opt_zero(self: Any) -> None:
             listener.zero_grad(self)
             with engine_runs():
@@ -179,6 +185,7 @@ def recording(listener: Listener) -> Iterator[None]:
         swap(optim.Optimizer, "zero_grad", recorded_opt_zero)
         swap(nn_module.Module, "zero_grad", recorded_module_zero)
         swap(value.Value, "grad", watched_grad)
+        swap(number_checks, "check_numbers", recorded_check)
         for owner, name, new in refuse.patches(lambda: depth[0] > 0):
             swap(owner, name, new)
         try:

@@ -20,9 +20,10 @@ from .. import value as value_py
 from ..article_names import delta_name
 from ..fused import edge_partners, weighted_sum
 from ..graph import walk
+from ..number_checks import numbers
 from ..sweep import RULES
 from ..value import Value
-from .code import Code, container, literal
+from .code import Code, check_comment, container, literal
 from .expr import Expr, Sym, Var, as_expr, binary, call, const, explore, fill, named_const, render
 from .record import Listener
 from .refuse import error
@@ -424,6 +425,22 @@ class ScalarStep(Listener):
             if p.grad is None and id(p) not in self.hand_set:
                 self._raw(f"{self.code.param(p, 'p')}.grad = None", "the step cleared this gradient")
 
+    def number_check(self, check: Any, operands: tuple[Any, ...]) -> None:
+        """A check on the numbers a function is given (number_checks.py): each replay runs it on its own."""
+        if not any(type(x) is list and any(type(v) is Value for v in x) for x in operands):
+            return  # constants only: they passed at trace time and cannot change
+        as_array = self.code.ref(numbers, "numbers")
+        parts = [
+            call(as_array, *(self.operand(v) for v in x))
+            if type(x) is list
+            else named_const(repr(x) if type(x) in (int, float) else self.code.ref(x, "c"))
+            for x in operands
+        ]
+        self._block("forward")
+        self.stmts.append(
+            _Stmt(None, call(self.code.ref(check, check.__name__.lstrip("_")), *parts), check_comment(check), False)
+        )
+
     # ------------------------------------------------------------------ the return value and the text
 
     def result(self, x: Any) -> str:
@@ -488,7 +505,8 @@ class ScalarStep(Listener):
                         target.text = code.name(target.hint)
                     target = target.text
                 comment = s.comment if type(s.comment) is str else "; ".join(map(_rule_doc, dict.fromkeys(s.comment)))
-                code.emit(f"{target} = {render(s.expr, inline)}", comment)
+                assign = "" if target is None else f"{target} = "  # (a check: a call for what it raises)
+                code.emit(f"{assign}{render(s.expr, inline)}", comment)
 
 
 _ONE = const(1.0)

@@ -134,6 +134,7 @@ class CompiledStep:
         start = tick()
         listener = (TensorStep if engine == "tensor" else ScalarStep)(code, names, start)
         listener.literals = inputs.literals(self.fn)
+        listener.reachable = reachable
         listener.watch.update(entry)
         converted, restore = listener.take_inputs(args, params)
         # The cyclic GC is paused throughout: it would re-scan the growing graph and code over and over, and

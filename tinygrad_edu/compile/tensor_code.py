@@ -25,7 +25,7 @@ from ..graph import tick
 from ..nn import module as nn_module
 from ..tensor import Tensor
 from . import buffers
-from .code import Code, container, identifier
+from .code import Code, check_comment, container, identifier
 from .record import Listener
 from .refuse import engine_reads, error, traced
 from .tape import Named, Staged, Tape, Text, plain, variables
@@ -62,7 +62,11 @@ class TensorStep(Listener):
         self.keep: list[Any] = []  # objects whose ids are keys above stay alive during the trace
         self.params: dict[int, Tensor] = {}
         self.first_data: dict[int, np.ndarray] = {}  # a copy of each parameter's array at its first use
-        self.inputs: dict[tuple[int, tuple, tuple], Staged] = {}  # (address, shape, strides) -> input
+        # (address, shape, strides, dtype) -> the stand-in of an input's or a result's array, so that a NumPy
+        # view of it made outside an op (`np.asarray(target.data)`) is still that value, not a constant
+        self.by_address: dict[tuple[int, tuple, tuple, str], Staged] = {}
+        self.reachable: list[Any] = []  # the Tensors and Values fn reaches (inputs.owners), set by the caller
+        self._outside: dict[tuple[int, tuple, tuple, str], Tensor] | None = None
         self.grad_written: dict[int, Tensor] = {}
         self.grads: dict[int, Staged] = {}  # id(parameter) -> the gradient this step gave it
         self.root_grad: dict[int, str] = {}
@@ -118,7 +122,7 @@ class TensorStep(Listener):
             self.holder[id(t)] = holder
         self.keep.append(t)
         a = t.data
-        self.inputs[(a.__array_interface__["data"][0], a.shape, a.strides)] = staged
+        self.by_address[_address(a)] = staged
         self.traced.append((t, t.data))
         t.data = traced(t.data)
         self.arrays[id(t.data)] = staged
@@ -146,7 +150,7 @@ class TensorStep(Listener):
         elif t._order > self.start:
             name = self.code.constant(np.array(t.data), identifier(t.name or "k"), "a tensor made inside the step")
         else:
-            label = t.name or "k"
+            label = t.name or self.names.get(id(t)) or "k"
             name = self.code.name(label)
             holder = self.code.ref(t, "T_" + name)
             self.tape.text(f"{name} = {holder}.data", f"tensor {label} made outside the step, read now")
@@ -157,9 +161,9 @@ class TensorStep(Listener):
     def stand_in(self, a: Any, hint: str) -> Any:
         """An op's non-tensor argument as the formula gets it: arrays and numbers named as the code names them."""
         if isinstance(a, np.ndarray) and not isinstance(a, Staged):
-            key = (a.__array_interface__["data"][0], a.shape, a.strides)
-            if key in self.inputs:
-                return self.inputs[key]
+            known = self.known(a)
+            if known is not None:
+                return known
             return self._fixed(self.tape.stage(a, self.argument(a, hint), "external"))
         if isinstance(a, float) and not isinstance(a, np.floating):
             return Named(a, self.argument(a, hint))
@@ -170,6 +174,20 @@ class TensorStep(Listener):
         if type(a) is slice:
             return slice(*(self.stand_in(x, hint) for x in (a.start, a.stop, a.step)))
         return a
+
+    def known(self, a: np.ndarray) -> Staged | None:
+        """The stand-in of `a` if it is the array of an input, of a traced result (or a view just like it), or of a
+        tensor fn reaches that was made outside it (labels in a global Tensor: read afresh at every call)."""
+        staged = self.arrays.get(id(a))
+        if staged is None:
+            staged = self.by_address.get(_address(a))
+        if staged is None:
+            if self._outside is None:  # (built at the first array not found, for the tensors fn reaches)
+                self._outside = {_address(t.data): t for t in self.reachable if type(t) is Tensor}
+            outside = self._outside.get(_address(a))
+            if outside is not None:
+                staged = self.st[id(outside)] if id(outside) in self.st else self._leaf(outside)
+        return staged
 
     @staticmethod
     def _fixed(staged: Staged) -> Staged:
@@ -188,9 +206,9 @@ class TensorStep(Listener):
                 self.named[a] = self.code.constant(a, hint, "a Python number the step used, read at trace time")
             return self.named[a]
         if isinstance(a, np.ndarray):
-            key = (a.__array_interface__["data"][0], a.shape, a.strides)
-            if key in self.inputs:
-                return self.inputs[key].var.name
+            known = self.known(a)
+            if known is not None:
+                return known.var.name
             return self.code.constant(np.array(a), hint, f"an array the step used, {a.shape} {a.dtype}")
         if type(a) is tuple:
             parts = [self.argument(x, hint) for x in a]
@@ -225,6 +243,7 @@ class TensorStep(Listener):
         self.st[id(out)] = result
         self.keep.append(out)
         self.traced.append((out, out.data))
+        self.by_address[_address(out.data)] = result
         out.data = traced(out.data)
         self.arrays[id(out.data)] = result
 
@@ -452,6 +471,21 @@ class TensorStep(Listener):
         for key, p in self.params.items():
             self.first_data[key] = p.data.copy()
 
+    def number_check(self, check: Any, operands: tuple[Any, ...]) -> None:
+        """A check on the numbers an op is given (number_checks.py): each replay runs it on its own arrays."""
+        staged = [self.known(x) if isinstance(x, np.ndarray) else None for x in operands]
+        if all(x is None for x in staged):
+            return  # constants only: they passed at trace time and cannot change
+        self.cleared_by = None  # a zero_grad() before it stays: if it raises, eager has cleared the .grads
+        parts = [x.var.name if x is not None else self.argument(a, "c") for x, a in zip(staged, operands)]
+        name = self.code.ref(check, check.__name__.lstrip("_"))
+        self.tape.block("forward")
+        self.tape.text(
+            f"{name}({', '.join(parts)})",
+            check_comment(check),
+            tuple(x for x in staged if x is not None),
+        )
+
     def zero_grad(self, owner: Any) -> None:
         self._settle_zero_grad()
         self.note_cleared(owner)
@@ -523,6 +557,11 @@ class TensorStep(Listener):
         if x is None or isinstance(x, bool | int | float | str):
             return repr(x)
         return self.code.ref(x, "r")
+
+
+def _address(a: np.ndarray) -> tuple[int, tuple, tuple, str]:
+    """What makes two arrays the same numbers: their memory, shape, strides and dtype."""
+    return a.__array_interface__["data"][0], a.shape, a.strides, a.dtype.str
 
 
 def _result(array: np.ndarray, grad: Any, requires_grad: bool) -> Tensor:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import number_checks
 from .. import tensor_functions as _tensor_functions
 from ..errors import ArgumentError, DTypeError, MathDomainError, MixedEngineError, ShapeError
 from ..fused import shift_max
@@ -106,14 +107,18 @@ def binary_cross_entropy(input: Any, target: Any, reduction: str = "mean") -> An
     """
     _check_reduction(reduction, ("mean", "sum"), "binary_cross_entropy")
     output, target = _operands(input, target, "binary_cross_entropy")
-    data = output.data if _is_tensor(output) else np.array([_data1(p) for p in output], dtype=np.float64)
+    number_checks.check_numbers(_probabilities, output.data if _is_tensor(output) else list(output))
+    return _reduce(_terms(_binary_cross_entropy, output, target), reduction)
+
+
+def _probabilities(data: np.ndarray) -> None:
+    """binary_cross_entropy's input: probabilities in [0, 1], not NaN (as PyTorch refuses them)."""
     outside = data[~((data >= 0) & (data <= 1))]
     if outside.size:
         raise MathDomainError(
             f"binary_cross_entropy: input {outside[0]} is not a probability in [0, 1]; apply sigmoid first "
             "(or use a loss on logits)"
         )
-    return _reduce(_terms(_binary_cross_entropy, output, target), reduction)
 
 
 def cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Any:  # noqa: A002 (PyTorch's name)
@@ -129,6 +134,13 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Any:  # n
         return loss * input.shape[0] if reduction == "sum" else loss
     if _is_tensor(target):
         raise MixedEngineError("cross_entropy: value-engine logits need int targets (or a list), not a Tensor")
+    if any(type(t) is Value for t in _lists.flatten(target)):
+        raise DTypeError(
+            "cross_entropy: value-engine targets must be int class indices, got a Value (a compiled step makes one "
+            "of an int argument); the logit a label picks is part of the graph, which a replay cannot change: "
+            "compile the step on the tensor engine (labels as a NumPy int array are read at every call), or run "
+            "it eagerly"
+        )
     samples = input if _lists.is_batch(input) else [input]
     targets = np.asarray(target).reshape(-1)
     if len(targets) != len(samples):
