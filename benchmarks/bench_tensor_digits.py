@@ -38,6 +38,13 @@ SIZES = (64, 128, 64, 10)
 LR = 0.1
 BATCHES = (32, 1024)
 TOLERANCE = 1e-5
+# Steps each implementation runs before its clock starts, every round: what the first calls cost is not a
+# cost per step. Those are the allocator's first arrays and BLAS's threads for every row, a compiled step's
+# trace and its checked second call, and CPython specializing the bytecode of a function it has not run
+# before (PEP 659): the compiled step's generated function is new at every round (the other rows' code is
+# not) and runs ~25% slower over its first ~10 calls. With 2 warm-up steps, that alone put the compiled
+# row at ~1.0x numpy instead of ~0.95x.
+WARM_UP = 20
 
 Params = list[np.ndarray]  # [W1, b1, W2, b2, W3, b3], weights (out, in) as in PyTorch
 Batch = tuple[np.ndarray, np.ndarray]  # (x float32 (B, 64), y int64 (B,))
@@ -268,8 +275,8 @@ def main() -> None:
                 torch.set_num_threads(threads)
             step, _ = make(params)
             inputs = [wrap(b) for b in batches]
-            step(*inputs[0])  # warm-up: first-call costs (allocator, BLAS threads; a compiled step's trace
-            step(*inputs[1])  # and its checked second call) are not per step
+            for x, t in inputs[:WARM_UP]:  # warm-up: first calls' costs are not per step (see WARM_UP)
+                step(x, t)
 
             def run() -> None:
                 for x, t in inputs:
@@ -277,7 +284,7 @@ def main() -> None:
 
             before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             with blas_limit(args.blas_threads):  # (one more step after the collection: see common.timed)
-                seconds, _ = common.timed(run, warm=lambda: step(*inputs[2]))
+                seconds, _ = common.timed(run, warm=lambda: step(*inputs[0]))
             faults.setdefault(f"{name}|{size}", []).append(
                 (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / len(inputs)
             )

@@ -252,11 +252,12 @@ def class_indices(labels: np.ndarray, classes: int) -> None:
 
     One pass: read as unsigned numbers, a negative index is larger than any class.
     """
-    if labels.size and np.maximum.reduce(labels.view(_UNSIGNED.get(labels.dtype, labels.dtype))) >= classes:
+    if labels.size and _largest(labels.view(_UNSIGNED.get(labels.dtype, labels.dtype))) >= classes:
         raise class_out_of_range(classes, labels[(labels < 0) | (labels >= classes)][0])
 
 
 _UNSIGNED = {np.dtype(f"{order}i{size}"): np.dtype(f"{order}u{size}") for order in "<>" for size in (1, 2, 4, 8)}
+_largest = np.maximum.reduce  # (bound once: a compiled step runs this check at every call)
 
 
 def class_out_of_range(classes: int, label: Any) -> MathDomainError:

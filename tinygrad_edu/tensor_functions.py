@@ -33,6 +33,17 @@ def cross_entropy(logits: Tensor, target: Any) -> Tensor:
     return tensor._apply(ops.CrossEntropy, (logits,), labels)
 
 
+# ids of the Tensors that stand for the NumPy arrays a compiled step was called with (compile/tensor_code.py):
+# where the library casts an array to a layer's dtype, it casts these too, so the trace does what eager did
+array_arguments: set[int] = set()
+
+
+def _cast(t: Tensor, dtype: Any, shape: tuple[int, ...] | None = None) -> Tensor:
+    """`t` as `dtype` (in `shape`), as one op: a loss's target stays in the graph (a compiled step reads each
+    batch's), where `t.data.astype(...)` would be a copy of the first call's numbers."""
+    return tensor._apply(ops.Reshape, (t,), t.shape if shape is None else shape, cast=np.dtype(dtype))
+
+
 def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis (`torch.cat`)."""
     if not tensors:

@@ -42,7 +42,7 @@ LINE_BUDGETS = {
     "sweep.py": 90,
     "symbolic.py": 280,
     "tensor.py": 600,  # issue 23's bar; functions that are not methods live in tensor_functions.py
-    "tensor_functions.py": 60,
+    "tensor_functions.py": 70,  # + _cast, array_arguments: targets and a compiled step's arrays cast as eager does (22)
     "tensor_backward.py": 170,  # issue 29: with Tensor.backward, at most 150 non-blank lines (see below)
     "tensor_checks.py": 380,  # + a Value inside a list, np.array of a tensor that requires grad (issue 24)
     "value.py": 420,  # + is_leaf, detach and copy/deepcopy/pickle of nodes (issue 24); + each derivative

@@ -24,6 +24,7 @@ from ..formulas import unbroadcast
 from ..graph import tick
 from ..nn import module as nn_module
 from ..tensor import Tensor
+from ..tensor_functions import array_arguments
 from . import buffers
 from .code import Code, check_comment, container, identifier
 from .record import Listener
@@ -98,6 +99,8 @@ class TensorStep(Listener):
                     self.add_input(t, var, holder=name)
             elif isinstance(a, np.ndarray):
                 t = Tensor.from_numpy(np.asarray(a))
+                array_arguments.add(id(t))  # (a layer casts it to its dtype, as it casts the array: see linear)
+                undo.append((t, None))
                 if trace:
                     self.add_input(t, name)
             else:
@@ -110,7 +113,10 @@ class TensorStep(Listener):
 
         def restore() -> None:
             for t, data in [*self.traced, *undo]:
-                t.data = data
+                if data is None:
+                    array_arguments.discard(id(t))
+                else:
+                    t.data = data
 
         return converted, restore
 

@@ -52,6 +52,8 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Any:
     if _is_tensor(weight):
         if not _is_tensor(x):
             x = _as_tensor(x, weight.dtype, "linear")
+        elif id(x) in _tensor_functions.array_arguments and x.dtype != weight.dtype:
+            x = _tensor_functions._cast(x, weight.dtype)  # a compiled step's array argument: cast as the array is
         return _tensor_functions.linear(x, weight, bias)
     return _lists.linear(x, weight, bias)
 
@@ -164,8 +166,8 @@ def max_margin_loss(scores: Any, targets: Any, reduction: str = "mean") -> Any:
     list of them); the labels are matched to the scores in order, whatever their shape.
     """
     _check_reduction(reduction, ("mean", "sum"), "max_margin_loss")
-    if _is_tensor(scores) and _is_tensor(targets) and targets.dtype == scores.dtype and targets.size == scores.size:
-        labels = targets.reshape(scores.shape)  # an op, not a copy of the numbers: a compiled step sees each batch's
+    if _is_tensor(scores) and _is_tensor(targets) and targets.size == scores.size:
+        labels = _tensor_functions._cast(targets, scores.dtype, scores.shape)  # an op: compile reads each batch's
     elif _is_tensor(scores):
         labels = targets.data if _is_tensor(targets) else np.asarray(targets)
         if labels.size != scores.size:
@@ -259,11 +261,13 @@ def _pair(output: Any, target: Any, op: str) -> tuple[list[Any], list[Any]]:
 
 
 def _target_array(target: Any, input: Tensor, op: str) -> Any:  # noqa: A002
-    """The target as an array (or Tensor) of the input's shape; broadcasting here is nearly always a bug."""
+    """The target as an array (or Tensor) of the input's shape and dtype; broadcasting here is nearly always a bug."""
     if not _is_tensor(target):
         if engine_of(target, None) == "value":
             raise MixedEngineError(f"{op}: the input is a Tensor but the target holds Values")
         target = np.asarray(target, dtype=input.dtype)
+    elif target.dtype != input.dtype:  # the input's dtype, as for an array (one op: a compiled step reads each call's)
+        target = _tensor_functions._cast(target, input.dtype)
     if target.shape != input.shape:
         raise ShapeError(
             f"{op}: input is {input.shape} but target is {target.shape}; they must match (broadcasting "

@@ -1,0 +1,81 @@
+"""A NumPy array passed to a compiled step is treated as the eager step treats that array, whatever its dtype.
+
+A compiled step makes each array argument a Tensor input. The library casts an *array* to the layer's dtype
+(a float64 batch into a float32 `Linear`) and a loss's target to the input's dtype, but refuses or promotes a
+*Tensor* of another dtype, so the trace took another branch than eager: a float64 batch (NumPy's default)
+raised DTypeMismatchError, float64 targets made the loss float64, int or float64 labels for max_margin_loss
+were refused as a read of traced data. Each case here compares the compiled step with eager bit for bit, with
+the second call's check off (so the check cannot hide a difference)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from test_compile_replay import _equal
+
+import tinygrad_edu as tg
+from tinygrad_edu import nn, optim
+
+F = nn.functional
+
+
+def _both(loss: str, x_dtype: Any, y_dtype: Any, steps: int = 5) -> tuple[list[Any], list[Any]]:
+    """Losses and final parameters of an eager and a compiled run from the same start on the same batches."""
+    runs = []
+    for compiled in (False, True):
+        width = 1 if loss == "max_margin" else 2
+        layers = [nn.Linear(3, 4, generator=1), nn.Tanh(), nn.Linear(4, width, generator=2)]
+        model = nn.Sequential(*layers, nn.Sigmoid()) if loss == "bce" else nn.Sequential(*layers)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x: Any, y: Any) -> Any:
+            opt.zero_grad()
+            z = model(x)
+            out = {"mse": F.mse_loss, "bce": F.binary_cross_entropy, "max_margin": F.max_margin_loss}[loss](z, y)
+            out.backward()
+            opt.step()
+            return out
+
+        run = tg.compile(step, check=False) if compiled else step
+        rng = np.random.default_rng(0)
+        losses = []
+        for _ in range(steps):
+            x = (rng.standard_normal((5, 3)) * 3).astype(x_dtype)
+            if loss == "max_margin":
+                y = (rng.integers(0, 2, (5, 1)) * 2 - 1).astype(y_dtype)
+            elif loss == "bce":
+                y = rng.integers(0, 2, (5, 2)).astype(y_dtype)
+            else:
+                y = rng.standard_normal((5, 2)).astype(y_dtype)
+            losses.append(run(x, y).data)
+        runs.append((losses, [p.data.copy() for p in model.parameters()]))
+        if compiled:
+            assert run.traces == 1
+    return runs[0], runs[1]
+
+
+@pytest.mark.parametrize("loss", ["mse", "bce", "max_margin"])
+@pytest.mark.parametrize("x_dtype", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("y_dtype", [np.float32, np.float64, np.int64])
+def test_array_arguments_of_any_dtype_give_what_eager_gives(loss: str, x_dtype: Any, y_dtype: Any) -> None:
+    (losses_e, params_e), (losses_c, params_c) = _both(loss, x_dtype, y_dtype)
+    assert all(loss.dtype == np.float32 for loss in losses_e)  # cast to the layer's dtype, as eager does
+    assert all(_equal(a, b) for a, b in zip(losses_e, losses_c))
+    assert all(_equal(a, b) for a, b in zip(params_e, params_c))
+
+
+def test_a_float64_batch_is_cast_by_one_line_the_replay_runs_on_each_call() -> None:
+    model = nn.Linear(3, 2, generator=1)
+
+    @tg.compile
+    def forward(x: Any) -> Any:
+        return model(x)
+
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        x = rng.standard_normal((4, 3))  # float64
+        assert _equal(forward(x).data, model(x).data)
+    assert "x.astype(np.float32, copy=False)" in forward.source
+    assert forward.traces == 1
