@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_compile_replay import _equal
+from test_compile_replay import _equal, training_step
 
 import tinygrad_edu as tg
 from tinygrad_edu import nn, optim
@@ -29,15 +29,8 @@ def _both(loss: str, x_dtype: Any, y_dtype: Any, steps: int = 5) -> tuple[list[A
         layers = [nn.Linear(3, 4, generator=1), nn.Tanh(), nn.Linear(4, width, generator=2)]
         model = nn.Sequential(*layers, nn.Sigmoid()) if loss == "bce" else nn.Sequential(*layers)
         opt = optim.SGD(model.parameters(), lr=0.1)
-
-        def step(x: Any, y: Any) -> Any:
-            opt.zero_grad()
-            z = model(x)
-            out = {"mse": F.mse_loss, "bce": F.binary_cross_entropy, "max_margin": F.max_margin_loss}[loss](z, y)
-            out.backward()
-            opt.step()
-            return out
-
+        loss_fn = {"mse": F.mse_loss, "bce": F.binary_cross_entropy, "max_margin": F.max_margin_loss}[loss]
+        step = training_step(opt, lambda x, y, model=model: loss_fn(model(x), y))
         run = tg.compile(step, check=False) if compiled else step
         rng = np.random.default_rng(0)
         losses = []

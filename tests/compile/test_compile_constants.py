@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_compile_replay import _equal, _state
+from test_compile_replay import _equal, _state, training_step
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor, nn, ops, optim, tensor
@@ -24,15 +24,7 @@ def _compare(loss_of: Any, steps: int = 5, scribble: bool = False) -> tuple[str,
         model = nn.Module()
         model.w = w
         opt = optim.SGD([w], lr=0.1)
-
-        def step(x: Any, y: Any) -> Any:
-            opt.zero_grad()
-            loss = loss_of(x, w, y)
-            loss.backward()
-            opt.step()
-            return loss
-
-        return model, opt, step
+        return model, opt, training_step(opt, lambda x, y: loss_of(x, w, y))
 
     model_e, opt_e, step_e = build()
     model_c, opt_c, step_c = build()

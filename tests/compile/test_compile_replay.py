@@ -37,6 +37,19 @@ def _equal(a: Any, b: Any) -> bool:
     return a == b or (a != a and b != b)
 
 
+def training_step(opt: Any, loss_of: Callable[..., Any]) -> Callable[..., Any]:
+    """The step every test compiles: zero_grad, the loss of the arguments, backward, the optimizer's step."""
+
+    def step(*args: Any) -> Any:
+        opt.zero_grad()
+        loss = loss_of(*args)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
 def _run_both(build: Callable[[], tuple[Any, Any, Callable[..., Any]]], batches: list[tuple[Any, ...]]) -> Any:
     """Train one copy eagerly and one compiled from the same start; compare after every step."""
     model_e, opt_e, step_e = build()
@@ -190,15 +203,7 @@ def test_learning_rate_schedule_is_read_at_every_replay() -> None:
         model = nn.Sequential(nn.Linear(2, 3, generator=0, engine="value"), nn.ReLU(engine="value"),
                               nn.Linear(3, 1, generator=1, engine="value"))  # fmt: skip
         opt = optim.SGD(model.parameters(), lr=1.0)
-
-        def step(xs: Any, ys: Any) -> Any:
-            opt.zero_grad()
-            loss = nn.max_margin_loss([model(x)[0] for x in xs], ys)
-            loss.backward()
-            opt.step()
-            return loss
-
-        return model, opt, step
+        return model, opt, training_step(opt, lambda xs, ys: nn.max_margin_loss([model(x)[0] for x in xs], ys))
 
     model_e, opt_e, step_e = build()
     model_c, opt_c, step_c = build()
