@@ -62,7 +62,11 @@ def run_live(engine: str, epochs: int, seed: int, browser) -> float:
     while not view.session.finished:
         time.sleep(0.005)
     seconds = time.perf_counter() - start
-    drawn = int(browser.execute_script("return Number(document.body.dataset.step);"))
+    deadline = time.perf_counter() + 15  # a short run can end before the page has loaded: give it time to draw
+    drawn = 0
+    while drawn <= 0 and time.perf_counter() < deadline:
+        drawn = int(browser.execute_script("return Number(document.body.dataset.step) || 0;"))
+        time.sleep(0.02)
     view.stop()
     browser.get("about:blank")
     assert drawn > 0, "the page drew nothing"

@@ -14,14 +14,17 @@ from typing import Any
 
 import numpy as np
 
+from .tensor import Tensor
+
 
 def check_numbers(check: Callable[..., None], *operands: Any) -> None:
     """`check(*operands)`, which raises the package's error for numbers it cannot take.
 
-    An operand is an array (the tensor engine), a list of Values or numbers (the scalar engine: the
-    check gets their numbers as a float64 array, see `numbers`), or a plain number such as a count.
+    An operand is a Tensor (the check gets its array) or an array (the tensor engine), a list of Values or
+    numbers (the scalar engine: the check gets their numbers as a float64 array, see `numbers`), or a plain
+    number such as a count. Pass the Tensor itself where there is one: the trace then knows which it is.
     """
-    check(*(numbers(*x) if type(x) is list else x for x in operands))
+    check(*(numbers(*x) if type(x) is list else x.data if type(x) is Tensor else x for x in operands))
 
 
 def numbers(*xs: Any) -> np.ndarray:

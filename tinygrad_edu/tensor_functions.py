@@ -29,7 +29,7 @@ def cross_entropy(logits: Tensor, target: Any) -> Tensor:
     labels = np.asarray(_raw(target))
     shape = logits.data.shape
     checks.check_cross_entropy(shape, labels)
-    number_checks.check_numbers(checks.class_indices, labels, shape[1])
+    number_checks.check_numbers(checks.class_indices, target if type(target) is Tensor else labels, shape[1])
     return tensor._apply(ops.CrossEntropy, (logits,), labels)
 
 

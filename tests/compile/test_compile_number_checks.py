@@ -15,6 +15,7 @@ from test_compile_replay import _equal, _state
 
 import tinygrad_edu as tg
 from tinygrad_edu import MathDomainError, nn, optim
+from tinygrad_edu.nn import functional as F
 
 
 def _pair(make_model: Any, loss_of: Any, check: bool) -> tuple[Any, Any, Any, Any]:
@@ -165,3 +166,82 @@ def test_labels_in_a_tensor_made_outside_the_step_are_read_at_every_call() -> No
     assert all(_equal(a, b) for a, b in zip(losses_e, losses_c))
     assert all(_equal(a, b) for a, b in zip(params_e, params_c))
     assert "labels = T_labels.data" in run.source and "class_indices(labels, 3)" in run.source
+
+
+class _Data:
+    labels = tg.Tensor(np.zeros(6, np.int64))  # reached through a class attribute: not among what fn holds
+
+
+def _labels() -> Any:
+    return _Data.labels
+
+
+def test_labels_in_a_tensor_fn_reaches_only_through_a_call_are_each_calls() -> None:
+    """The target Tensor itself tells the trace which tensor it is, however fn reached it."""
+    results = []
+    for compiled in (False, True):
+        m = nn.Linear(4, 3, generator=1)
+        opt = optim.SGD(m.parameters(), lr=0.1)
+
+        def step(x: Any) -> Any:
+            opt.zero_grad()
+            loss = tg.cross_entropy(m(x), _labels())
+            loss.backward()
+            opt.step()
+            return loss
+
+        run = tg.compile(step, check=False) if compiled else step
+        rng = np.random.default_rng(0)
+        losses = []
+        for _ in range(4):
+            _Data.labels.data = rng.integers(0, 3, 6)
+            losses.append(run(rng.standard_normal((6, 4)).astype(np.float32)).data)
+        _Data.labels.data = np.array([0, 1, 2, 5, 0, 1])
+        with pytest.raises(MathDomainError, match="got 5"):
+            run(rng.standard_normal((6, 4)).astype(np.float32))
+        _Data.labels.data = np.array([0, 1])  # another shape: a new trace, which raises what eager raises
+        with pytest.raises(tg.ShapeError):
+            run(rng.standard_normal((6, 4)).astype(np.float32))
+        results.append(losses)
+    assert all(_equal(a, b) for a, b in zip(*results))
+
+
+def test_a_numpy_view_of_a_tensors_data_is_refused_not_frozen() -> None:
+    """`labels.data.reshape(-1)` is a NumPy view the replay could not follow (it would be call 1's labels)."""
+    labels = tg.Tensor(np.zeros((6, 1), np.int64))
+    m = nn.Linear(4, 3, generator=1)
+
+    @tg.compile
+    def step(x: Any) -> Any:
+        return tg.cross_entropy(m(x), labels.data.reshape(-1))
+
+    with pytest.raises(tg.CompileError, match=r"made with NumPy from a tensor's \.data .*labels\.reshape\(-1\)"):
+        step(np.ones((6, 4), np.float32))
+
+
+def test_a_detached_parameter_is_read_at_every_call() -> None:
+    """`w.detach()` inside the step shares the parameter's array: the replay reads it as it is now."""
+    results = []
+    for compiled in (False, True):
+        w = tg.Tensor(np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4), requires_grad=True)
+        opt = optim.SGD([w], lr=0.1)
+
+        def step(x: Any) -> Any:
+            opt.zero_grad()
+            loss = ((x @ w.T) * (x @ w.detach().T)).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        run = tg.compile(step, check=False) if compiled else step
+        rng = np.random.default_rng(0)
+        results.append([run(rng.standard_normal((5, 4)).astype(np.float32)).data for _ in range(4)] + [w.data])
+    assert all(_equal(a, b) for a, b in zip(*results))
+
+
+def test_a_tensor_target_of_another_dtype_follows_type_promotion_eagerly() -> None:
+    """Only an array (or a compiled step's array argument) is cast to the input's dtype; a Tensor promotes, as
+    in PyTorch."""
+    z = tg.Tensor(np.array([[0.5, 0.25]], np.float32))
+    assert F.mse_loss(z, tg.Tensor(np.array([[1.0, 0.0]]))).dtype == np.float64
+    assert F.mse_loss(z, np.array([[1.0, 0.0]])).dtype == np.float32

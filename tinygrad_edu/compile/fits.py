@@ -28,10 +28,15 @@ MISS = object()  # what `replay(args)` returns when the call does not fit: the c
 
 
 def fits_functions(
-    key: tuple[Any, ...], guard: list[tuple[Any, ...]], optimizers: list[tuple[Any, Any]], step: Callable
+    key: tuple[Any, ...],
+    guard: list[tuple[Any, ...]],
+    optimizers: list[tuple[Any, Any]],
+    step: Callable,
+    outside: list[tuple[Any, tuple[int, ...], Any]] = (),  # type: ignore[assignment]
 ) -> tuple[Callable, Callable]:
     """`fits(args)`: True exactly when `inputs.signature(args) == key` and the guard holds; and
-    `replay(args)`: `step(*args)` with NumPy's warnings off when `fits(args)`, else `MISS`."""
+    `replay(args)`: `step(*args)` with NumPy's warnings off when `fits(args)`, else `MISS`. A tensor made
+    outside fn that the code reads afresh must still have the shape and dtype the code was written for."""
     names: dict[str, Any] = {"ndarray": np.ndarray, "Tensor": Tensor, "Value": Value, "buffers": buffers}
     names.update(step=step, MISS=MISS, hush=hush, unhush=unhush)
     names["sig"] = argument_signature
@@ -47,6 +52,9 @@ def fits_functions(
             terms.append(f"p{j}.grad is {'' if grad_none else 'not '}None")
         names[f"rg{j}"] = requires_grad
         terms.append(f"p{j}.requires_grad is rg{j}")
+    for j, (t, shape, dtype) in enumerate(outside):
+        names[f"out{j}"], names[f"out{j}_dtype"] = t, dtype
+        terms.append(f"out{j}.data.shape == {shape!r} and out{j}.data.dtype == out{j}_dtype")
     for j, (optimizer, held) in enumerate(optimizers):
         names[f"opt{j}"], names[f"held{j}"] = optimizer, held
         empty = f"not opt{j}.state or " if held == () else ""  # (plain SGD keeps no state: skip the call)

@@ -46,8 +46,10 @@ class Trace:
         self.names = listener.names
         self.checked = False  # whether a call has replayed it (and, with check=True, compared it with eager)
         self.line = where()
-        # guard: (param, its array or None, grad was None or None if cleared by fn, requires_grad)
-        self._fits_of = (key, guard, list(listener.buffers.values()), step)
+        # guard: (param, its array or None, grad was None or None if cleared by fn, requires_grad); and the
+        # tensors made outside fn that the code reads afresh, with the shape and dtype the code was written for
+        outside = [(t, t.data.shape, t.data.dtype) for t in getattr(listener, "outside_read", ())]
+        self._fits_of = (key, guard, list(listener.buffers.values()), step, outside)
 
     def fits(self, args: tuple[Any, ...]) -> bool:
         """Whether a call with `args` replays this trace (written out on first use: `_write`)."""

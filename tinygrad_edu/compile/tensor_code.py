@@ -68,6 +68,8 @@ class TensorStep(Listener):
         self.by_address: dict[tuple[int, tuple, tuple, str], Staged] = {}
         self.reachable: list[Any] = []  # the Tensors and Values fn reaches (inputs.owners), set by the caller
         self._outside: dict[tuple[int, tuple, tuple, str], Tensor] | None = None
+        self.roots: set[int] = set()  # ids of the arrays that own the memory of every array known above
+        self.outside_read: list[Tensor] = []  # tensors made outside fn that the code reads afresh at each call
         self.grad_written: dict[int, Tensor] = {}
         self.grads: dict[int, Staged] = {}  # id(parameter) -> the gradient this step gave it
         self.root_grad: dict[int, str] = {}
@@ -128,7 +130,7 @@ class TensorStep(Listener):
             self.holder[id(t)] = holder
         self.keep.append(t)
         a = t.data
-        self.by_address[_address(a)] = staged
+        self._know(a, staged)
         self.traced.append((t, t.data))
         t.data = traced(t.data)
         self.arrays[id(t.data)] = staged
@@ -146,6 +148,11 @@ class TensorStep(Listener):
             staged = self.st[id(t)] = self.arrays[id(t.data)]
             return staged
         data = np.asarray(t.data).view(np.ndarray)
+        if not t.requires_grad and t._order > self.start:  # made inside: a detach() of a parameter or of a tensor
+            known = self.known(data)  # made outside shares its array, and reads it as that tensor does
+            if known is not None:
+                self.st[id(t)] = known
+                return known
         if t.requires_grad:
             label = self.names.get(id(t)) or t.name or "p"
             name = self.code.name(label)
@@ -161,7 +168,10 @@ class TensorStep(Listener):
             holder = self.code.ref(t, "T_" + name)
             self.tape.text(f"{name} = {holder}.data", f"tensor {label} made outside the step, read now")
             self.code.live.append(f"{holder}: a tensor of shape {t.shape} made outside fn (its .data now)")
+            self.outside_read.append(t)  # (its shape and dtype join the guard: another one traces again)
         staged = self.st[id(t)] = self.tape.stage(data, name, "external")
+        if t.requires_grad or t._order <= self.start:
+            self._know(data, staged)
         return staged
 
     def stand_in(self, a: Any, hint: str) -> Any:
@@ -170,6 +180,7 @@ class TensorStep(Listener):
             known = self.known(a)
             if known is not None:
                 return known
+            self._not_a_view_of_a_value(a)
             return self._fixed(self.tape.stage(a, self.argument(a, hint), "external"))
         if isinstance(a, float) and not isinstance(a, np.floating):
             return Named(a, self.argument(a, hint))
@@ -181,6 +192,22 @@ class TensorStep(Listener):
             return slice(*(self.stand_in(x, hint) for x in (a.start, a.stop, a.step)))
         return a
 
+    def _know(self, a: np.ndarray, staged: Staged) -> None:
+        """`a` is the array of `staged` (found by its memory from now on)."""
+        self.by_address[_address(a)] = staged
+        self.roots.add(id(_root(a)))
+
+    def _not_a_view_of_a_value(self, a: np.ndarray) -> None:
+        """An array the trace would freeze must not be a NumPy view of a value the code reads afresh."""
+        if self._outside is None:
+            self.known(np.empty(0))  # (builds the tensors fn reaches, with their arrays' roots)
+        if id(_root(a)) in self.roots:
+            raise error(
+                f"an array of shape {a.shape} made with NumPy from a tensor's .data (a view: reshape, [:, 0], .T)",
+                "use the tensor's own op (labels.reshape(-1), labels[:, 0], w.T), which the replay runs on each "
+                "call's numbers",
+            )
+
     def known(self, a: np.ndarray) -> Staged | None:
         """The stand-in of `a` if it is the array of an input, of a traced result (or a view just like it), or of a
         tensor fn reaches that was made outside it (labels in a global Tensor: read afresh at every call)."""
@@ -190,6 +217,7 @@ class TensorStep(Listener):
         if staged is None:
             if self._outside is None:  # (built at the first array not found, for the tensors fn reaches)
                 self._outside = {_address(t.data): t for t in self.reachable if type(t) is Tensor}
+                self.roots.update(id(_root(t.data)) for t in self._outside.values())
             outside = self._outside.get(_address(a))
             if outside is not None:
                 staged = self.st[id(outside)] if id(outside) in self.st else self._leaf(outside)
@@ -215,6 +243,7 @@ class TensorStep(Listener):
             known = self.known(a)
             if known is not None:
                 return known.var.name
+            self._not_a_view_of_a_value(a)
             return self.code.constant(np.array(a), hint, f"an array the step used, {a.shape} {a.dtype}")
         if type(a) is tuple:
             parts = [self.argument(x, hint) for x in a]
@@ -249,7 +278,7 @@ class TensorStep(Listener):
         self.st[id(out)] = result
         self.keep.append(out)
         self.traced.append((out, out.data))
-        self.by_address[_address(out.data)] = result
+        self._know(out.data, result)
         out.data = traced(out.data)
         self.arrays[id(out.data)] = result
 
@@ -479,11 +508,12 @@ class TensorStep(Listener):
 
     def number_check(self, check: Any, operands: tuple[Any, ...]) -> None:
         """A check on the numbers an op is given (number_checks.py): each replay runs it on its own arrays."""
-        staged = [self.known(x) if isinstance(x, np.ndarray) else None for x in operands]
+        staged = [self._checked_operand(x) for x in operands]
         if all(x is None for x in staged):
             return  # constants only: they passed at trace time and cannot change
         self.cleared_by = None  # a zero_grad() before it stays: if it raises, eager has cleared the .grads
         parts = [x.var.name if x is not None else self.argument(a, "c") for x, a in zip(staged, operands)]
+        operands = tuple(x.data if type(x) is Tensor else x for x in operands)
         name = self.code.ref(check, check.__name__.lstrip("_"))
         self.tape.block("forward")
         self.tape.text(
@@ -491,6 +521,15 @@ class TensorStep(Listener):
             check_comment(check),
             tuple(x for x in staged if x is not None),
         )
+
+    def _checked_operand(self, x: Any) -> Staged | None:
+        """A checked operand's stand-in: a Tensor as an op's operand (an input, a result, a tensor made outside fn,
+        read afresh), its array then known by its memory to the op that reads it; an array by its memory."""
+        if type(x) is Tensor:
+            staged = self.operand(x)
+            self._know(np.asarray(x.data), staged)
+            return staged
+        return self.known(x) if isinstance(x, np.ndarray) else None
 
     def zero_grad(self, owner: Any) -> None:
         self._settle_zero_grad()
@@ -563,6 +602,13 @@ class TensorStep(Listener):
         if x is None or isinstance(x, bool | int | float | str):
             return repr(x)
         return self.code.ref(x, "r")
+
+
+def _root(a: np.ndarray) -> np.ndarray:
+    """The array that owns `a`'s memory (`a` itself, or the base its views lead to)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
 
 
 def _address(a: np.ndarray) -> tuple[int, tuple, tuple, str]:

@@ -261,13 +261,14 @@ def _pair(output: Any, target: Any, op: str) -> tuple[list[Any], list[Any]]:
 
 
 def _target_array(target: Any, input: Tensor, op: str) -> Any:  # noqa: A002
-    """The target as an array (or Tensor) of the input's shape and dtype; broadcasting here is nearly always a bug."""
+    """The target as an array (cast to the input's dtype) or Tensor, of the input's shape; broadcasting here is
+    nearly always a bug."""
     if not _is_tensor(target):
         if engine_of(target, None) == "value":
             raise MixedEngineError(f"{op}: the input is a Tensor but the target holds Values")
         target = np.asarray(target, dtype=input.dtype)
-    elif target.dtype != input.dtype:  # the input's dtype, as for an array (one op: a compiled step reads each call's)
-        target = _tensor_functions._cast(target, input.dtype)
+    elif id(target) in _tensor_functions.array_arguments and target.dtype != input.dtype:
+        target = _tensor_functions._cast(target, input.dtype)  # a compiled step's array argument: cast as the array is
     if target.shape != input.shape:
         raise ShapeError(
             f"{op}: input is {input.shape} but target is {target.shape}; they must match (broadcasting "
