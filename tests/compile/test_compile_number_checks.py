@@ -245,3 +245,27 @@ def test_a_tensor_target_of_another_dtype_follows_type_promotion_eagerly() -> No
     z = tg.Tensor(np.array([[0.5, 0.25]], np.float32))
     assert F.mse_loss(z, tg.Tensor(np.array([[1.0, 0.0]]))).dtype == np.float64
     assert F.mse_loss(z, np.array([[1.0, 0.0]])).dtype == np.float32
+
+
+def test_one_array_passed_as_two_label_arguments_at_the_trace_stays_two_inputs() -> None:
+    """Traced with `step(x, y, y)`, later calls with two different label arrays use each where it goes."""
+    results = []
+    for compiled in (False, True):
+        m = nn.Linear(4, 3, generator=1)
+        opt = optim.SGD(m.parameters(), lr=0.1)
+
+        def step(x: Any, y1: Any, y2: Any) -> Any:
+            opt.zero_grad()
+            z = m(x)
+            loss = tg.cross_entropy(z, y1) + tg.cross_entropy(z, y2) * 2.0
+            loss.backward()
+            opt.step()
+            return loss
+
+        run = tg.compile(step, check=False) if compiled else step
+        rng = np.random.default_rng(0)
+        x, y = rng.standard_normal((6, 4)).astype(np.float32), rng.integers(0, 3, 6)
+        losses = [run(x, y, y).data]
+        losses += [run(x, rng.integers(0, 3, 6), rng.integers(0, 3, 6)).data for _ in range(3)]
+        results.append(losses + [p.data for p in m.parameters()])
+    assert all(_equal(a, b) for a, b in zip(*results))
