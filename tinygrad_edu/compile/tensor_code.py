@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops, optim
+from ..errors import CompileError
 from ..formulas import unbroadcast
 from ..graph import tick
 from ..nn import module as nn_module
@@ -28,7 +29,7 @@ from ..tensor_functions import array_arguments
 from . import buffers
 from .code import Code, check_comment, container, identifier
 from .record import Listener
-from .refuse import engine_reads, error, traced
+from .refuse import engine_reads, error, traced, where
 from .tape import Named, Staged, Tape, Text, plain, variables
 from .tensor_update import stage_update
 
@@ -259,6 +260,7 @@ class TensorStep(Listener):
     # ------------------------------------------------------------------ forward
 
     def tensor_op(self, op: Any, inputs: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict, out: Any) -> None:
+        _same_dtype_as_numpy(op, inputs, out)
         tape = self.tape
         tape.block("forward")
         kwargs = dict(kwargs)
@@ -602,6 +604,26 @@ class TensorStep(Listener):
         if x is None or isinstance(x, bool | int | float | str):
             return repr(x)
         return self.code.ref(x, "r")
+
+
+_UFUNCS = {ops.Add: np.add, ops.Sub: np.subtract, ops.Mul: np.multiply, ops.Div: np.true_divide, ops.Pow: np.power}
+
+
+def _same_dtype_as_numpy(op: Any, inputs: tuple[Any, ...], out: Tensor) -> None:
+    """Arithmetic on a step's array argument with numbers: eagerly NumPy computes it, in NumPy's dtype (a uint8
+    batch minus 0.5 is float64); a Tensor input computes in PyTorch's (float32). Where the two differ, refuse."""
+    ufunc = _UFUNCS.get(op)
+    tensors = [x for x in inputs if type(x) is Tensor]
+    if ufunc is None or not tensors or any(id(x) not in array_arguments for x in tensors):
+        return
+    numpy_dtype = ufunc(*(np.empty(0, x.data.dtype) if type(x) is Tensor else x for x in inputs)).dtype
+    if numpy_dtype != out.data.dtype:
+        raise CompileError(
+            f"compile: {op.__name__.lower()} of an array argument of dtype {tensors[0].data.dtype} at {where()}: "
+            f"eagerly NumPy computes it in {numpy_dtype}, a compiled step (its arguments are Tensors) in "
+            f"{out.data.dtype}, so the numbers would differ; convert the batch before the call "
+            "(step(x.astype(np.float32), y)) or do this arithmetic outside the step"
+        )
 
 
 def _root(a: np.ndarray) -> np.ndarray:
