@@ -72,3 +72,19 @@ def test_a_float64_batch_is_cast_by_one_line_the_replay_runs_on_each_call() -> N
         assert _equal(forward(x).data, model(x).data)
     assert "x.astype(np.float32, copy=False)" in forward.source
     assert forward.traces == 1
+
+
+def test_arithmetic_that_numpy_and_a_tensor_agree_on_compiles_whatever_the_other_operand() -> None:
+    """A float32 batch with a number, or with a float32 array of another shape: the same dtype either way."""
+    model = nn.Linear(3, 2, generator=1)
+    shift = np.array([1.0, 2.0, 3.0], np.float32)
+
+    @tg.compile
+    def forward(x: Any) -> Any:
+        return model((x - 0.5) * 2 + shift)
+
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        x = rng.standard_normal((4, 3)).astype(np.float32)
+        assert _equal(forward(x).data, model((x - 0.5) * 2 + shift).data)
+    assert forward.traces == 1

@@ -161,5 +161,5 @@ class Code:
 
 def check_comment(check: Any) -> str:
     """The comment on a replayed check on numbers (number_checks.py): what it checks, from its docstring."""
-    what = (check.__doc__ or "").strip().splitlines()[0] if check.__doc__ else check.__name__
+    what = check.__doc__.strip().splitlines()[0] if check.__doc__ else check.__name__
     return f"checked at each call, as in eager: {what}"

@@ -200,8 +200,7 @@ class TensorStep(Listener):
 
     def _not_a_view_of_a_value(self, a: np.ndarray) -> None:
         """An array the trace would freeze must not be a NumPy view of a value the code reads afresh."""
-        if self._outside is None:
-            self.known(np.empty(0))  # (builds the tensors fn reaches, with their arrays' roots)
+        self._reach()
         if id(_root(a)) in self.roots:
             raise error(
                 f"an array of shape {a.shape} made with NumPy from a tensor's .data (a view: reshape, [:, 0], .T)",
@@ -216,13 +215,17 @@ class TensorStep(Listener):
         if staged is None:
             staged = self.by_address.get(_address(a))
         if staged is None:
-            if self._outside is None:  # (built at the first array not found, for the tensors fn reaches)
-                self._outside = {_address(t.data): t for t in self.reachable if type(t) is Tensor}
-                self.roots.update(id(_root(t.data)) for t in self._outside.values())
-            outside = self._outside.get(_address(a))
+            outside = self._reach().get(_address(a))
             if outside is not None:
                 staged = self.st[id(outside)] if id(outside) in self.st else self._leaf(outside)
         return staged
+
+    def _reach(self) -> dict[tuple[int, tuple, tuple, str], Tensor]:
+        """The tensors fn reaches, by their arrays' memory (made at the first array not found; their roots too)."""
+        if self._outside is None:
+            self._outside = {_address(t.data): t for t in self.reachable if type(t) is Tensor}
+            self.roots.update(id(_root(t.data)) for t in self._outside.values())
+        return self._outside
 
     @staticmethod
     def _fixed(staged: Staged) -> Staged:
@@ -515,7 +518,6 @@ class TensorStep(Listener):
             return  # constants only: they passed at trace time and cannot change
         self.cleared_by = None  # a zero_grad() before it stays: if it raises, eager has cleared the .grads
         parts = [x.var.name if x is not None else self.argument(a, "c") for x, a in zip(staged, operands)]
-        operands = tuple(x.data if type(x) is Tensor else x for x in operands)
         name = self.code.ref(check, check.__name__.lstrip("_"))
         self.tape.block("forward")
         self.tape.text(
@@ -616,7 +618,12 @@ def _same_dtype_as_numpy(op: Any, inputs: tuple[Any, ...], out: Tensor) -> None:
     tensors = [x for x in inputs if type(x) is Tensor]
     if ufunc is None or not tensors or any(id(x) not in array_arguments for x in tensors):
         return
-    numpy_dtype = ufunc(*(np.empty(0, x.data.dtype) if type(x) is Tensor else x for x in inputs)).dtype
+    try:  # (arrays as 0-d stand-ins of their dtype; a Python number stays one: NumPy treats it as weak)
+        numpy_dtype = ufunc(
+            *(np.empty((), _dtype(x)) if isinstance(x, Tensor | np.ndarray) else x for x in inputs)
+        ).dtype
+    except (TypeError, ValueError):  # NumPy refuses them (an integer to a negative power): eager raises too
+        return
     if numpy_dtype != out.data.dtype:
         raise CompileError(
             f"compile: {op.__name__.lower()} of an array argument of dtype {tensors[0].data.dtype} at {where()}: "
@@ -624,6 +631,10 @@ def _same_dtype_as_numpy(op: Any, inputs: tuple[Any, ...], out: Tensor) -> None:
             f"{out.data.dtype}, so the numbers would differ; convert the batch before the call "
             "(step(x.astype(np.float32), y)) or do this arithmetic outside the step"
         )
+
+
+def _dtype(x: Tensor | np.ndarray) -> np.dtype:
+    return x.data.dtype if type(x) is Tensor else x.dtype
 
 
 def _root(a: np.ndarray) -> np.ndarray:

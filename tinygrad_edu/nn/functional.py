@@ -109,7 +109,7 @@ def binary_cross_entropy(input: Any, target: Any, reduction: str = "mean") -> An
     """
     _check_reduction(reduction, ("mean", "sum"), "binary_cross_entropy")
     output, target = _operands(input, target, "binary_cross_entropy")
-    number_checks.check_numbers(_probabilities, output.data if _is_tensor(output) else list(output))
+    number_checks.check_numbers(_probabilities, output if _is_tensor(output) else list(output))
     return _reduce(_terms(_binary_cross_entropy, output, target), reduction)
 
 
