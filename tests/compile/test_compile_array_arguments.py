@@ -88,3 +88,21 @@ def test_arithmetic_that_numpy_and_a_tensor_agree_on_compiles_whatever_the_other
         x = rng.standard_normal((4, 3)).astype(np.float32)
         assert _equal(forward(x).data, model((x - 0.5) * 2 + shift).data)
     assert forward.traces == 1
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64])
+def test_arithmetic_on_an_integer_batch_is_refused_where_numpy_would_compute_in_another_dtype(dtype: Any) -> None:
+    """`(x - 0.1307) / 0.3081` on a uint8 batch: NumPy computes it in float64 eagerly, a Tensor in float32, and
+    110 of the 256 byte values come out different in float32. The compiled step says so instead of training on
+    other numbers."""
+    model = nn.Linear(4, 3, generator=1)
+
+    @tg.compile
+    def forward(x: Any) -> Any:
+        return model((x - 0.1307) / 0.3081)
+
+    x = (np.arange(20).reshape(5, 4) * 13 % 256).astype(dtype)
+    with pytest.raises(tg.CompileError, match=r"sub of an array argument of dtype .* float64, .* float32"):
+        forward(x)
+    converted = x.astype(np.float32)  # converted first, as the message says: it compiles, and agrees with eager
+    assert _equal(forward(converted).data, model((converted - 0.1307) / 0.3081).data)
