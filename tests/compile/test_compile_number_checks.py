@@ -269,3 +269,17 @@ def test_one_array_passed_as_two_label_arguments_at_the_trace_stays_two_inputs()
         losses += [run(x, rng.integers(0, 3, 6), rng.integers(0, 3, 6)).data for _ in range(3)]
         results.append(losses + [p.data for p in m.parameters()])
     assert all(_equal(a, b) for a, b in zip(*results))
+
+
+def test_the_value_engines_clamped_log_refuses_a_replay_on_the_other_side_of_the_clamp() -> None:
+    """binary_cross_entropy on Values takes log p or -100 (p < e^-100) by a Python branch on p's number: a replay
+    cannot switch it, so a call on the other side raises instead of returning log p where eager gives -100."""
+    m = nn.Sequential(nn.Linear(1, 1, engine="value", generator=1), nn.Sigmoid())
+    w, b = m.parameters()
+    w.data, b.data = 1.0, 0.0
+    step = tg.compile(lambda x, t: F.binary_cross_entropy(m(x), t), check=False)
+    assert step([0.5], [1.0]).data == F.binary_cross_entropy(m([0.5]), [1.0]).data
+    assert step([-2.0], [1.0]).data == F.binary_cross_entropy(m([-2.0]), [1.0]).data
+    assert F.binary_cross_entropy(m([-110.0]), [1.0]).data == 100.0  # eagerly: the clamp
+    with pytest.raises(tg.CompileError, match="other side than at trace time"):
+        step([-110.0], [1.0])

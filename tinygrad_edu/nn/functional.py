@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import number_checks
 from .. import tensor_functions as _tensor_functions
-from ..errors import ArgumentError, DTypeError, MathDomainError, MixedEngineError, ShapeError
+from ..errors import ArgumentError, CompileError, DTypeError, MathDomainError, MixedEngineError, ShapeError
 from ..fused import shift_max
 from ..tensor import Tensor
 from ..value import Value
@@ -200,7 +200,29 @@ def _clamped_log(p: Any) -> Any:
     """log p, or -100 where p < e⁻¹⁰⁰ (no gradient flows through the clamp)."""
     if _is_tensor(p):
         return p.clip(min=np.asarray(_P_FLOOR, dtype=p.dtype)).log()
-    return p.log() if _data1(p) >= _P_FLOOR else _LOG_FLOOR
+    above = _data1(p) >= _P_FLOOR  # a branch on a Value's number: a compiled step checks it stays the same
+    number_checks.check_numbers(_log_side if above else _floor_side, [p])
+    return p.log() if above else _LOG_FLOOR
+
+
+def _log_side(data: np.ndarray) -> None:
+    """binary_cross_entropy's clamp took log p here (p ≥ e⁻¹⁰⁰)."""
+    if (data < _P_FLOOR).any() or np.isnan(data).any():
+        raise _other_side(data)
+
+
+def _floor_side(data: np.ndarray) -> None:
+    """binary_cross_entropy's clamp took -100 here (p < e⁻¹⁰⁰)."""
+    if (data >= _P_FLOOR).any():
+        raise _other_side(data)
+
+
+def _other_side(data: np.ndarray) -> CompileError:
+    return CompileError(
+        f"compile: binary_cross_entropy clamps log p at -100 where p < e^-100, and this call's p = {data[0]} is on "
+        "the other side than at trace time, which a replay of the value engine cannot switch; run this step "
+        "eagerly, or compile it on the tensor engine (its clamp is an op)"
+    )
 
 
 def _terms(element: Callable[[Any, Any], Any], output: Any, target: Any) -> Any:
