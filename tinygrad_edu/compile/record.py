@@ -36,6 +36,8 @@ class Listener:
         self.watch: set[int] = set()  # ids of the Values whose hand-written `.grad = ...` the trace records
         self.hand_set: set[int] = set()  # params whose .grad the step set by hand
         self.buffers: dict[int, tuple[Any, tuple[Any, ...]]] = {}  # id(optimizer) -> (it, its buffers at step())
+        self.reachable: list[Any] = []  # the Tensors and Values fn reaches (inputs.owners), set by the caller
+        self.outside_read: list[Any] = []  # tensors made outside fn that the code reads afresh (their guard)
 
     def note_grad(self, p: Any) -> None:
         if id(p) not in self.grad_seen and id(p) not in self.cleared:

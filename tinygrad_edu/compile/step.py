@@ -48,7 +48,7 @@ class Trace:
         self.line = where()
         # guard: (param, its array or None, grad was None or None if cleared by fn, requires_grad); and the
         # tensors made outside fn that the code reads afresh, with the shape and dtype the code was written for
-        outside = [(t, t.data.shape, t.data.dtype) for t in getattr(listener, "outside_read", ())]
+        outside = [(t, t.data.shape, t.data.dtype) for t in listener.outside_read]
         self._fits_of = (key, guard, list(listener.buffers.values()), step, outside)
 
     def fits(self, args: tuple[Any, ...]) -> bool:

@@ -67,10 +67,8 @@ class TensorStep(Listener):
         # (address, shape, strides, dtype) -> the stand-in of an input's or a result's array, so that a NumPy
         # view of it made outside an op (`np.asarray(target.data)`) is still that value, not a constant
         self.by_address: dict[tuple[int, tuple, tuple, str], Staged] = {}
-        self.reachable: list[Any] = []  # the Tensors and Values fn reaches (inputs.owners), set by the caller
         self._outside: dict[tuple[int, tuple, tuple, str], Tensor] | None = None
         self.roots: set[int] = set()  # ids of the arrays that own the memory of every array known above
-        self.outside_read: list[Tensor] = []  # tensors made outside fn that the code reads afresh at each call
         self.grad_written: dict[int, Tensor] = {}
         self.grads: dict[int, Staged] = {}  # id(parameter) -> the gradient this step gave it
         self.root_grad: dict[int, str] = {}
@@ -181,8 +179,7 @@ class TensorStep(Listener):
             known = self.known(a)
             if known is not None:
                 return known
-            self._not_a_view_of_a_value(a)
-            return self._fixed(self.tape.stage(a, self.argument(a, hint), "external"))
+            return self._fixed(self.tape.stage(a, self.argument(a, hint), "external"))  # (argument refuses a view)
         if isinstance(a, float) and not isinstance(a, np.floating):
             return Named(a, self.argument(a, hint))
         if isinstance(a, np.generic):

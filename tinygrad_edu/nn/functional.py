@@ -50,10 +50,7 @@ def tanh(x: Any) -> Any:
 def linear(x: Any, weight: Any, bias: Any = None) -> Any:
     """y = x Wᵀ + b, weight (out, in). Tensor: one fused op; value engine: one `weighted_sum` per output."""
     if _is_tensor(weight):
-        if not _is_tensor(x):
-            x = _as_tensor(x, weight.dtype, "linear")
-        elif id(x) in _tensor_functions.array_arguments and x.dtype != weight.dtype:
-            x = _tensor_functions._cast(x, weight.dtype)  # a compiled step's array argument: cast as the array is
+        x = _as_array_is(x, weight.dtype) if _is_tensor(x) else _as_tensor(x, weight.dtype, "linear")
         return _tensor_functions.linear(x, weight, bias)
     return _lists.linear(x, weight, bias)
 
@@ -207,7 +204,7 @@ def _clamped_log(p: Any) -> Any:
 
 def _log_side(data: np.ndarray) -> None:
     """binary_cross_entropy's clamp took log p here (p ≥ e⁻¹⁰⁰)."""
-    if (data < _P_FLOOR).any() or np.isnan(data).any():
+    if not (data >= _P_FLOOR).all():  # (a NaN included: eagerly it takes the other side)
         raise _other_side(data)
 
 
@@ -289,14 +286,19 @@ def _target_array(target: Any, input: Tensor, op: str) -> Any:  # noqa: A002
         if engine_of(target, None) == "value":
             raise MixedEngineError(f"{op}: the input is a Tensor but the target holds Values")
         target = np.asarray(target, dtype=input.dtype)
-    elif id(target) in _tensor_functions.array_arguments and target.dtype != input.dtype:
-        target = _tensor_functions._cast(target, input.dtype)  # a compiled step's array argument: cast as the array is
+    else:
+        target = _as_array_is(target, input.dtype)
     if target.shape != input.shape:
         raise ShapeError(
             f"{op}: input is {input.shape} but target is {target.shape}; they must match (broadcasting "
             "them would compare every output with every target); reshape the target"
         )
     return target
+
+
+def _as_array_is(t: Tensor, dtype: Any) -> Tensor:
+    """`t`, or `t` cast to `dtype` where it stands for a compiled step's array argument: as the array is cast."""
+    return _tensor_functions._cast(t, dtype) if id(t) in _tensor_functions.array_arguments and t.dtype != dtype else t
 
 
 def _as_tensor(x: Any, dtype: Any, op: str) -> Tensor:
