@@ -1,6 +1,7 @@
 """`fits(args)`, the generated test a call runs before it replays a trace, says yes exactly when the general
-check would: the call's signature (`inputs.signature`) equals the trace's and the guard holds. `replay(args)`,
-the same test with the step's code behind it, runs the code exactly when `fits` says yes."""
+check would: the call's signature (`inputs.signature`) equals the trace's and the guard holds.
+`replay(compiled, *args)`, the same test with the step's code behind it (a compiled step's `__call__`),
+runs the code exactly when `fits` says yes, and otherwise hands the call to the compiled step's search."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ import pytest
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor, Value, optim
-from tinygrad_edu.compile.fits import MISS, fits_functions
+from tinygrad_edu.compile import CompiledStep
+from tinygrad_edu.compile.fits import fits_functions
 from tinygrad_edu.compile.inputs import signature
+from tinygrad_edu.compile.record import layout
 
 
 class _Sub(np.ndarray):
@@ -64,30 +67,36 @@ def _ran(*args: Any) -> Any:
     return args, warned
 
 
+def _other(compiled: Any, args: tuple[Any, ...]) -> Any:
+    return ("other", compiled, args)  # what a compiled step's search would get
+
+
 def fits_function(key: tuple[Any, ...], guard: list[tuple[Any, ...]], optimizers: list[tuple[Any, Any]]) -> Any:
-    return fits_functions(key, guard, optimizers, _ran)[0]
+    return fits_functions(key, guard, optimizers, _ran, [], _other)[0]
 
 
 @pytest.mark.parametrize("traced", range(len(ARGUMENTS)))
 def test_fits_agrees_with_the_signature_for_every_pair(traced: int) -> None:
     key = signature((ARGUMENTS[traced],))
-    fits, replay = fits_functions(key, [], [], _ran)
+    fits, replay = fits_functions(key, [], [], _ran, [], _other)
+    compiled = object()
     for call in ARGUMENTS:
         expected = signature((call,)) == key
         assert fits((call,)) == expected, (ARGUMENTS[traced], call)
-        out = replay((call,))
-        assert (out is not MISS) == expected, (ARGUMENTS[traced], call)
+        out = replay(compiled, call)
         if expected:
             assert out[0][0] is call and out[1] is False  # the code ran on the call's own argument, quietly
+        else:
+            assert out[0] == "other" and out[1] is compiled and out[2][0] is call, (ARGUMENTS[traced], call)
 
 
 def test_replay_restores_the_warning_state_even_when_the_code_raises() -> None:
     def fails(*args: Any) -> Any:
         raise ValueError("inside")
 
-    _, replay = fits_functions((), [], [], fails)
+    _, replay = fits_functions((), [], [], fails, [], _other)
     with pytest.raises(ValueError, match="inside"):
-        replay(())
+        replay(object())
     with pytest.warns(RuntimeWarning):
         np.float64(1.0) / np.float64(0.0)
 
@@ -102,7 +111,7 @@ def test_fits_checks_the_guard_as_the_trace_recorded_it() -> None:
     p = Tensor(np.ones(3), requires_grad=True)
     opt = optim.SGD([p], lr=0.1, momentum=0.9)
     guard = [(p, p.data, True, p.requires_grad)]
-    fits = fits_function((), guard, [(opt, ())])
+    fits = fits_function((), guard, [(opt, (), layout(opt))])
     assert fits(())
     p.grad = np.ones(3)
     assert not fits(())  # the trace had no .grad here
@@ -148,6 +157,43 @@ def test_cache_size_zero_keeps_no_trace() -> None:
     for _ in range(3):
         compiled(np.ones(2))
     assert compiled.traces == 3 and next(calls) == 3
+
+
+def test_a_trace_the_cache_dropped_no_longer_answers_calls() -> None:
+    """The usual call goes straight to the used trace's replay; once the cache drops that trace, a call
+    that would have fitted it traces again, as the cache size says, and the numbers stay eager's."""
+    w = Tensor(np.full(3, 0.5), requires_grad=True)
+    opt = optim.SGD([w], lr=0.1)
+
+    def step(x: Any) -> Any:
+        opt.zero_grad()
+        loss = (x * w).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    compiled = tg.compile(step, cache_size=1)
+    a, b = np.ones((2, 3)), np.ones((4, 3))
+    for _ in range(3):  # traced, checked, replayed: now the step's __call__ is this trace's replay
+        compiled(a)
+    assert compiled.traces == 1 and type(compiled).__call__ is not CompiledStep.__call__
+    compiled(b)  # another shape: a second trace, and the first is dropped
+    assert type(compiled).__call__ is CompiledStep.__call__
+    compiled(a)
+    assert compiled.traces == 3
+    np.testing.assert_array_equal(w.data, 0.5 - 0.1 * 2 - 0.1 * 2 - 0.1 * 2 - 0.1 * 4 - 0.1 * 2)
+
+
+def test_each_compiled_step_answers_its_own_calls() -> None:
+    """Two compiled steps replay their own code (each has a class of its own for the fast call)."""
+    w = Tensor(np.zeros(2), requires_grad=True)
+    first, second = tg.compile(lambda x: (x * w).sum()), tg.compile(lambda x: (x * w).sum() * 2.0)
+    x = np.ones(2)
+    for _ in range(3):
+        assert float(first(x).data) == 0.0 and float(second(x).data) == 0.0
+    w.data[:] = 1.0
+    assert float(first(x).data) == 2.0 and float(second(x).data) == 4.0
+    assert isinstance(first, CompiledStep) and type(first) is not type(second)
 
 
 def _saturated_sigmoid_step() -> tuple[Any, Any, Any]:

@@ -217,6 +217,40 @@ def test_learning_rate_schedule_is_read_at_every_replay() -> None:
     assert compiled.traces == 1
 
 
+@pytest.mark.parametrize("engine", ["tensor", "value"])
+@pytest.mark.parametrize("how", ["appended to a group", "a new group", "replaced"])
+def test_a_parameter_the_optimizer_gains_between_calls_is_updated(engine: str, how: str) -> None:
+    """The update is written out for the optimizer's parameters at the trace; a parameter it gains, or
+    one put in another's place, later must be updated as eager updates it (before, the replay went on
+    updating the old ones only, silently)."""
+
+    def build() -> Any:
+        model = nn.Sequential(nn.Linear(2, 2, generator=0, engine=engine), nn.Linear(2, 1, generator=1, engine=engine))
+        first, second = list(model[0].parameters()), list(model[1].parameters())
+        opt = optim.SGD(first if how != "replaced" else [*first[:-1], second[0]], lr=0.1)
+        return model, opt, training_step(opt, lambda x: (model(x)[0] if engine == "value" else model(x).sum()) ** 2)
+
+    x = [0.5, -1.0] if engine == "value" else np.array([[0.5, -1.0]], np.float32)
+    model_e, opt_e, step_e = build()
+    model_c, opt_c, step_c = build()
+    compiled = tg.compile(step_c)
+    for k in range(6):
+        if k == 3:
+            for model, opt in ((model_e, opt_e), (model_c, opt_c)):
+                first, second = list(model[0].parameters()), list(model[1].parameters())
+                if how == "appended to a group":
+                    opt.param_groups[0]["params"].extend(second)
+                elif how == "a new group":
+                    opt.param_groups.append(dict(opt.param_groups[0], params=list(second)))
+                else:
+                    opt.param_groups[0]["params"][-1] = first[-1]
+        assert _equal(np.asarray(step_e(x).data), np.asarray(compiled(x).data)), f"loss differs at step {k}"
+        for i, (a, b) in enumerate(zip(_state(model_e, opt_e), _state(model_c, opt_c), strict=True)):
+            assert _equal(a, b), f"state item {i} differs after step {k}"
+    # one trace, one when the parameters outside the optimizer first have a .grad at entry, one for the change
+    assert compiled.traces == 3
+
+
 def test_adam_step_count_is_live() -> None:
     """Adam's bias correction uses the step count of each replay, not the trace's."""
 

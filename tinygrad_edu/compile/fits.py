@@ -2,13 +2,14 @@
 
 A trace replays for a call whose signature (`inputs.signature`: shapes, dtypes, ...) is the trace's
 and whose guard holds (the parameters' arrays, which `.grad` were None, `requires_grad`, the
-optimizer's buffers). Built as tuples and compared in a loop, that check took a few microseconds per
+optimizer's buffers and which parameters it holds). Built as tuples and compared in a loop, that check took a few microseconds per
 call, which on the digits step at batch 32 (≈ 80 µs) was most of what a replay lost against
 hand-written NumPy. So each trace gets `fits(args)`: the same tests written out for its own
 signature and guard as one boolean expression; a call asks the latest trace first. Its checked
-trace's `replay(args)` goes one step further: the test, NumPy's warnings off and the step's code in
-one frame, so an ordinary call costs one Python call more than the code itself (the layers it
-replaces, a wrapper and a method each, took another 1-2 µs).
+trace's `replay(compiled, *args)` goes one step further: it becomes the compiled step's `__call__`
+(step.py), with the test, NumPy's warnings off and the step's code in one frame, so an ordinary call
+costs one Python call more than the code itself (the layers it replaces, a method, a wrapper and a
+method, took another 1-3 µs).
 """
 
 from __future__ import annotations
@@ -24,21 +25,21 @@ from ..value import Value
 from .inputs import argument_signature
 from .record import buffers
 
-MISS = object()  # what `replay(args)` returns when the call does not fit: the caller takes the slow path
-
 
 def fits_functions(
     key: tuple[Any, ...],
     guard: list[tuple[Any, ...]],
-    optimizers: list[tuple[Any, Any]],
+    optimizers: list[tuple[Any, Any, tuple[tuple[int, ...], ...]]],
     step: Callable,
-    outside: list[tuple[Any, tuple[int, ...], Any]] = (),  # type: ignore[assignment]
+    outside: list[tuple[Any, tuple[int, ...], Any]],
+    other: Callable[[Any, tuple[Any, ...]], Any],
 ) -> tuple[Callable, Callable]:
     """`fits(args)`: True exactly when `inputs.signature(args) == key` and the guard holds; and
-    `replay(args)`: `step(*args)` with NumPy's warnings off when `fits(args)`, else `MISS`. A tensor made
-    outside fn that the code reads afresh must still have the shape and dtype the code was written for."""
+    `replay(compiled, *args)`: `step(*args)` with NumPy's warnings off when `fits(args)`, else
+    `other(compiled, args)` (the compiled step's search for another trace). A tensor made outside fn
+    that the code reads afresh must still have the shape and dtype the code was written for."""
     names: dict[str, Any] = {"ndarray": np.ndarray, "Tensor": Tensor, "Value": Value, "buffers": buffers}
-    names.update(step=step, MISS=MISS, hush=hush, unhush=unhush)
+    names.update(step=step, other=other, hush=hush, unhush=unhush)
     names["sig"] = argument_signature
     terms = [f"len(args) == {len(key)}"]
     for i, k in enumerate(key):
@@ -55,14 +56,18 @@ def fits_functions(
     for j, (t, shape, dtype) in enumerate(outside):
         names[f"out{j}"], names[f"out{j}_dtype"] = t, dtype
         terms.append(f"out{j}.data.shape == {shape!r} and out{j}.data.dtype == out{j}_dtype")
-    for j, (optimizer, held) in enumerate(optimizers):
+    for j, (optimizer, held, layout) in enumerate(optimizers):
         names[f"opt{j}"], names[f"held{j}"] = optimizer, held
         empty = f"not opt{j}.state or " if held == () else ""  # (plain SGD keeps no state: skip the call)
         terms.append(f"({empty}buffers(opt{j}) == held{j})")
+        terms.append(f"len(opt{j}.param_groups) == {len(layout)}")  # (the parameters, by identity: record.layout)
+        for i, ids in enumerate(layout):
+            names[f"ids{j}_{i}"] = ids
+            terms.append(f"tuple(map(id, opt{j}.param_groups[{i}]['params'])) == ids{j}_{i}")
     test = "(\n        " + "\n        and ".join(terms) + "\n    )"
     source = (
         f"def fits(args):\n    return {test}\n\n\n"
-        f"def replay(args):\n    if not {test}:\n        return MISS\n"
+        f"def replay(compiled, *args):\n    if not {test}:\n        return other(compiled, args)\n"
         "    token = hush()\n    try:\n        return step(*args)\n    finally:\n        unhush(token)\n"
     )
     exec(compile(source, "<tinygrad_edu.compile fits>", "exec"), names)

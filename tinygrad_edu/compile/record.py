@@ -35,7 +35,8 @@ class Listener:
         self.cleared: set[int] = set()  # params the step cleared (zero_grad(), p.grad = ...) before that
         self.watch: set[int] = set()  # ids of the Values whose hand-written `.grad = ...` the trace records
         self.hand_set: set[int] = set()  # params whose .grad the step set by hand
-        self.buffers: dict[int, tuple[Any, tuple[Any, ...]]] = {}  # id(optimizer) -> (it, its buffers at step())
+        # id(optimizer) -> (it, its buffers and its parameters at step())
+        self.buffers: dict[int, tuple[Any, tuple[Any, ...], tuple[Any, ...]]] = {}
         self.reachable: list[Any] = []  # the Tensors and Values fn reaches (inputs.owners), set by the caller
         self.outside_read: list[Any] = []  # tensors made outside fn that the code reads afresh (their guard)
 
@@ -49,8 +50,9 @@ class Listener:
         self.cleared.update(id(p) for p in params if id(p) not in self.grad_seen)
 
     def note_buffers(self, optimizer: Any) -> None:
-        """Which buffers the optimizer holds when the step first calls its `step()` (part of the guard)."""
-        self.buffers.setdefault(id(optimizer), (optimizer, buffers(optimizer)))
+        """Which buffers and parameters the optimizer holds when the step first calls its `step()` (part of
+        the guard: the update is written out for these)."""
+        self.buffers.setdefault(id(optimizer), (optimizer, buffers(optimizer), layout(optimizer)))
 
     def grad_set(self, p: Any, g: Any) -> None:
         """`p.grad = g` written in the step (micrograd's `p.grad = 0`, or None): the replay does it too."""
@@ -88,6 +90,12 @@ def buffers(optimizer: Any) -> tuple[Any, ...]:
     another branch of the update than the steps after it, so a change here traces again.
     """
     return tuple(map(tuple, filter(None, optimizer.state.values())))
+
+
+def layout(optimizer: Any) -> tuple[tuple[int, ...], ...]:
+    """Which parameters each of `optimizer`'s groups holds, by identity: a parameter added, removed or
+    replaced (`param_groups[0]["params"].append(p)`, a new group) changes what its step updates."""
+    return tuple(tuple(map(id, group["params"])) for group in optimizer.param_groups)
 
 
 @contextlib.contextmanager

@@ -26,7 +26,7 @@ from ..tensor import Tensor
 from ..value import Value
 from . import check, inputs
 from .code import Code
-from .fits import MISS, fits_functions
+from .fits import fits_functions
 from .record import recording
 from .refuse import where
 
@@ -37,7 +37,13 @@ class Trace:
     """One trace: its code, the function compiled from it, and the guard under which it replays."""
 
     def __init__(
-        self, key: tuple[Any, ...], source: str, step: Callable[..., Any], guard: list[tuple[Any, ...]], listener: Any
+        self,
+        key: tuple[Any, ...],
+        source: str,
+        step: Callable[..., Any],
+        guard: list[tuple[Any, ...]],
+        listener: Any,
+        other: Callable[[Any, tuple[Any, ...]], Any],
     ) -> None:
         self.source = source
         self.run = quietly(step)  # NumPy's warnings off in the replay, as in the eager backward pass (quiet.py)
@@ -49,24 +55,20 @@ class Trace:
         # guard: (param, its array or None, grad was None or None if cleared by fn, requires_grad); and the
         # tensors made outside fn that the code reads afresh, with the shape and dtype the code was written for
         outside = [(t, t.data.shape, t.data.dtype) for t in listener.outside_read]
-        self._fits_of = (key, guard, list(listener.buffers.values()), step, outside)
+        self._fits_of = (key, guard, list(listener.buffers.values()), step, outside, other)
+        # replay(compiled, *args): run(*args) if the call fits, else other(compiled, args); see `_write`
+        self.replay: Callable[..., Any] | None = None
 
     def fits(self, args: tuple[Any, ...]) -> bool:
         """Whether a call with `args` replays this trace (written out on first use: `_write`)."""
         return self._write().fits(args)
 
-    def replay(self, args: tuple[Any, ...]) -> Any:
-        """`run(*args)` if the call fits, else `fits.MISS` (written out on first use: `_write`)."""
-        return self._write().replay(args)
-
     def _write(self) -> Trace:
-        """Write the guard test as generated functions (fits.py), which then stand in for both methods."""
-        self.fits, self.replay = fits_functions(*self._fits_of)  # type: ignore[method-assign]
+        """Write the guard test out as generated functions (fits.py): `fits`, which then stands in for the
+        method, and `replay`. Only traces that are asked get them."""
+        if self.replay is None:
+            self.fits, self.replay = fits_functions(*self._fits_of)  # type: ignore[method-assign]
         return self
-
-
-def _miss(args: tuple[Any, ...]) -> Any:
-    return MISS
 
 
 class CompiledStep:
@@ -74,12 +76,15 @@ class CompiledStep:
 
     def __init__(self, fn: Callable[..., Any], *, check: bool = True, cache_size: int = 8) -> None:
         functools.update_wrapper(self, fn)
+        # A class of its own, whose `__call__` becomes the replay of the trace that calls use (`_use`): an
+        # ordinary call then runs the guard and the code with no frame in between (fits.py).
+        self.__class__ = type(CompiledStep.__name__, (CompiledStep,), {"__doc__": CompiledStep.__doc__})
         self.fn = fn
         self.check = check
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[Any, ...], list[Trace]] = OrderedDict()
         self._latest: Trace | None = None
-        self._replay: Callable[[tuple[Any, ...]], Any] = _miss  # the latest checked trace's `replay`
+        self._used: Trace | None = None  # the checked trace whose replay is this step's `__call__`
         self.traces = 0  # how many times fn was traced
 
     def __copy__(self) -> CompiledStep:
@@ -104,9 +109,10 @@ class CompiledStep:
         return self._latest.source
 
     def __call__(self, *args: Any) -> Any:
-        out = self._replay(args)  # the usual call: the latest trace's test and code in one frame (fits.py)
-        if out is not MISS:
-            return out
+        """Find or make the trace for `args` and run it (the usual call skips this: see `_use`)."""
+        return self._call(args)
+
+    def _call(self, args: tuple[Any, ...]) -> Any:
         key = inputs.signature(args)
         trace = next((t for t in self._cache.get(key, ()) if t.fits(args)), None)
         if trace is None:
@@ -118,8 +124,14 @@ class CompiledStep:
                 trace.checked = True
                 return out
             trace.checked = True
-        self._replay = trace.replay
+        self._use(trace)
         return trace.run(*args)
+
+    def _use(self, trace: Trace | None) -> None:
+        """Let calls go straight to `trace`'s replay, which runs its code when a call fits it and `_call`
+        when not; `None`: every call goes through `_call`."""
+        self._used = trace
+        type(self).__call__ = CompiledStep.__call__ if trace is None else trace._write().replay  # type: ignore[method-assign]
 
     # ------------------------------------------------------------------ tracing
 
@@ -159,15 +171,19 @@ class CompiledStep:
                 (p, p.data if type(p) is Tensor else None, listener.grad_at_entry(key_p, entry), p.requires_grad)
                 for key_p, p in listener.params.items()
             ]
-        trace = Trace(key, source, namespace["step"], guard, listener)
+        trace = Trace(key, source, namespace["step"], guard, listener, CompiledStep._call)
         self.traces += 1
-        self._latest, self._replay = trace, _miss  # (the next call checks it, then takes the fast path)
+        self._latest = trace
+        self._use(None)  # (the next call checks it, then takes the fast path)
         self._cache.setdefault(key, []).insert(0, trace)
         self._cache.move_to_end(key)
         while sum(len(v) for v in self._cache.values()) > self.cache_size:
             oldest = next(iter(self._cache))
-            if self._cache[oldest].pop() is self._latest:  # (cache_size=0 keeps none)
+            dropped = self._cache[oldest].pop()
+            if dropped is self._latest:  # (cache_size=0 keeps none)
                 self._latest = None
+            if dropped is self._used:
+                self._use(None)
             if not self._cache[oldest]:
                 del self._cache[oldest]
         return result
@@ -198,7 +214,8 @@ class CompiledStep:
             for traces in self._cache.values():
                 if trace in traces:
                     traces.remove(trace)
-            self._latest, self._replay = None, _miss
+            self._latest = None
+            self._use(None)
             raise check.mismatch(what, trace.line)
         return out
 
