@@ -2,9 +2,9 @@
 
 A trace replays for a call whose signature (`inputs.signature`: shapes, dtypes, ...) is the trace's
 and whose guard holds (the parameters' arrays, which `.grad` were None, `requires_grad`, the
-optimizer's buffers and which parameters it holds). Built as tuples and compared in a loop, that check took a few microseconds per
-call, which on the digits step at batch 32 (≈ 80 µs) was most of what a replay lost against
-hand-written NumPy. So each trace gets `fits(args)`: the same tests written out for its own
+optimizer's buffers and which parameters it holds). Built as tuples and compared in a loop, that
+check took a few microseconds per call, which on the digits step at batch 32 (≈ 80 µs) was most of
+what a replay lost against hand-written NumPy. So each trace gets `fits(args)`: the same tests written out for its own
 signature and guard as one boolean expression; a call asks the latest trace first. Its checked
 trace's `replay(compiled, *args)` goes one step further: it becomes the compiled step's `__call__`
 (step.py), with the test, NumPy's warnings off and the step's code in one frame, so an ordinary call
