@@ -250,13 +250,12 @@ def check_cross_entropy(shape: tuple[int, ...], labels: np.ndarray) -> None:
 def class_indices(labels: np.ndarray, classes: int) -> None:
     """cross_entropy's targets: class indices in [0, classes) (NumPy would count a negative one from the end).
 
-    One pass: read as unsigned numbers, a negative index is larger than any class.
+    One pass: read as unsigned 64-bit numbers (C's cast), a negative index is larger than any class.
     """
-    if labels.size and _largest(labels.view(_UNSIGNED.get(labels.dtype, labels.dtype))) >= classes:
+    if labels.size and _largest(labels, dtype=np.uint64) >= classes:
         raise class_out_of_range(classes, labels[(labels < 0) | (labels >= classes)][0])
 
 
-_UNSIGNED = {np.dtype(f"{order}i{size}"): np.dtype(f"{order}u{size}") for order in "<>" for size in (1, 2, 4, 8)}
 _largest = np.maximum.reduce  # (bound once: a compiled step runs this check at every call)
 
 

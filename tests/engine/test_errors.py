@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_edu as tg
 from tinygrad_edu import (
@@ -502,3 +504,22 @@ def test_value_exp_overflow_is_a_clear_error():
     with raises(MathDomainError, ValueError, "exp", "e^1000", "709.78"):
         Value(1000.0).exp()
     assert Value(709.0).exp().data == pytest.approx(np.exp(709.0), rel=1e-12)
+
+
+@given(
+    st.sampled_from(["i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", ">i2", ">i8", ">u4"]),
+    st.lists(st.integers(-300, 300), max_size=12),
+    st.integers(1, 260),
+)
+def test_class_indices_refuses_exactly_the_labels_outside_the_classes(dtype: str, labels: list[int], classes: int):
+    """One pass over the labels as unsigned numbers must agree with the definition, 0 <= label < classes,
+    for every integer dtype and byte order (a negative label reads as a huge unsigned one)."""
+    from tinygrad_edu.tensor_checks import class_indices
+
+    array = np.array(labels, dtype=np.int64).astype(dtype)  # (unsigned dtypes wrap the negatives, as NumPy does)
+    values = array.astype(np.int64)
+    if ((values >= 0) & (values < classes)).all():
+        class_indices(array, classes)
+    else:
+        with pytest.raises(MathDomainError, match=f"class indices must lie in \\[0, {classes}\\)"):
+            class_indices(array, classes)

@@ -51,6 +51,7 @@ def settings_changed(groups: list[TracedGroup]) -> str | None:
     reads = [(f"{group.name}[{key!r}]", value) for group in groups for key, value in group.read.items()]
     if not all(type(value) in (bool, int, float) and math.isfinite(value) for _, value in reads):
         return None
-    now = [text for text, _ in reads] + [f"type({group.name}['lr'])" for group in groups]
-    then = [repr(value) for _, value in reads] + [type(dict.__getitem__(group, "lr")).__name__ for group in groups]
-    return f"({', '.join(now)}) != ({', '.join(then)})" if len(now) > 1 else f"{now[0]} != {then[0]}"
+    # one comparison after another, no tuples built: the test runs at every replay
+    changes = [f"{text} != {value!r}" for text, value in reads]
+    changes += [f"type({group.name}['lr']) is not {type(dict.__getitem__(group, 'lr')).__name__}" for group in groups]
+    return " or ".join(changes)
