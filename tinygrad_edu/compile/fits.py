@@ -14,6 +14,7 @@ method, took another 1-3 µs).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +30,7 @@ from .record import buffers
 def fits_functions(
     key: tuple[Any, ...],
     guard: list[tuple[Any, ...]],
-    optimizers: list[tuple[Any, Any, tuple[tuple[int, ...], ...]]],
+    optimizers: list[tuple[Any, Any, tuple[tuple[Any, ...], ...]]],
     step: Callable,
     outside: list[tuple[Any, tuple[int, ...], Any]],
     other: Callable[[Any, tuple[Any, ...]], Any],
@@ -39,7 +40,7 @@ def fits_functions(
     `other(compiled, args)` (the compiled step's search for another trace). A tensor made outside fn
     that the code reads afresh must still have the shape and dtype the code was written for."""
     names: dict[str, Any] = {"ndarray": np.ndarray, "Tensor": Tensor, "Value": Value, "buffers": buffers}
-    names.update(step=step, other=other, hush=hush, unhush=unhush)
+    names.update(step=step, other=other, hush=hush, unhush=unhush, is_=operator.is_)
     names["sig"] = argument_signature
     terms = [f"len(args) == {len(key)}"]
     for i, k in enumerate(key):
@@ -60,10 +61,12 @@ def fits_functions(
         names[f"opt{j}"], names[f"held{j}"] = optimizer, held
         empty = f"not opt{j}.state or " if held == () else ""  # (plain SGD keeps no state: skip the call)
         terms.append(f"({empty}buffers(opt{j}) == held{j})")
-        terms.append(f"len(opt{j}.param_groups) == {len(layout)}")  # (the parameters, by identity: record.layout)
-        for i, ids in enumerate(layout):
-            names[f"ids{j}_{i}"] = ids
-            terms.append(f"tuple(map(id, opt{j}.param_groups[{i}]['params'])) == ids{j}_{i}")
+        terms.append(f"len(opt{j}.param_groups) == {len(layout)}")  # (its parameters, each the same object)
+        for i, params in enumerate(layout):
+            names[f"params{j}_{i}"] = params
+            terms.append(
+                f"len(now := opt{j}.param_groups[{i}]['params']) == {len(params)} and all(map(is_, now, params{j}_{i}))"
+            )
     test = "(\n        " + "\n        and ".join(terms) + "\n    )"
     source = (
         f"def fits(args):\n    return {test}\n\n\n"

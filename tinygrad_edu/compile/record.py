@@ -92,10 +92,10 @@ def buffers(optimizer: Any) -> tuple[Any, ...]:
     return tuple(map(tuple, filter(None, optimizer.state.values())))
 
 
-def layout(optimizer: Any) -> tuple[tuple[int, ...], ...]:
-    """Which parameters each of `optimizer`'s groups holds, by identity: a parameter added, removed or
-    replaced (`param_groups[0]["params"].append(p)`, a new group) changes what its step updates."""
-    return tuple(tuple(map(id, group["params"])) for group in optimizer.param_groups)
+def layout(optimizer: Any) -> tuple[tuple[Any, ...], ...]:
+    """The parameters each of `optimizer`'s groups holds: one added, removed or put in another's place
+    (`param_groups[0]["params"].append(p)`, a new group) changes what its step updates."""
+    return tuple(tuple(group["params"]) for group in optimizer.param_groups)
 
 
 @contextlib.contextmanager
