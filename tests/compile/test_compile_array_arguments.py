@@ -106,3 +106,54 @@ def test_arithmetic_on_an_integer_batch_is_refused_where_numpy_would_compute_in_
         forward(x)
     converted = x.astype(np.float32)  # converted first, as the message says: it compiles, and agrees with eager
     assert _equal(forward(converted).data, model((converted - 0.1307) / 0.3081).data)
+
+
+_PREPROCESSING = {
+    "x / 16": lambda x: x / 16.0,
+    "-x * 2 + 1": lambda x: -x * 2.0 + 1.0,
+    "(x - mean) / std": lambda x: (x - np.array([0.5, -0.25, 1.0])) / np.array([2.0, 1.0, 4.0]),
+    "x.reshape": lambda x: x.reshape(6, 2).reshape(4, 3),
+    "x.T.T": lambda x: x.T.T,
+    "x[:, :3] ** 2": lambda x: x[:, :3] ** 2,
+}
+
+
+@pytest.mark.parametrize("check", [True, False])
+@pytest.mark.parametrize("prepare", list(_PREPROCESSING))
+def test_a_float64_batch_prepared_inside_the_step_is_cast_by_the_layer_as_eager_casts_it(
+    prepare: str, check: bool
+) -> None:
+    """Eagerly `x / 16` on a NumPy batch is NumPy's (a float64 array), which a float32 layer casts; in a compiled
+    step `x` is a Tensor, and what it computes from the batch alone stands for that array too (before, the
+    layer refused a float64 Tensor: DTypeMismatchError)."""
+    runs = []
+    for compiled in (False, True):
+        model = nn.Sequential(nn.Linear(3, 4, generator=1), nn.Tanh(), nn.Linear(4, 2, generator=2))
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        step = training_step(opt, lambda x, y, model=model: F.mse_loss(model(_PREPROCESSING[prepare](x)), y))
+        run = tg.compile(step, check=check) if compiled else step
+        rng = np.random.default_rng(0)
+        losses = [run(rng.standard_normal((4, 3)), rng.standard_normal((4, 2))).data for _ in range(5)]
+        runs.append((losses, [p.data.copy() for p in model.parameters()]))
+        if compiled:
+            assert run.traces == 1
+    (losses_e, params_e), (losses_c, params_c) = runs
+    assert all(loss.dtype == np.float32 for loss in losses_e)
+    assert all(_equal(a, b) for a, b in zip(losses_e, losses_c))
+    assert all(_equal(a, b) for a, b in zip(params_e, params_c))
+
+
+def test_a_tensor_made_from_the_batch_and_a_parameter_is_not_an_array() -> None:
+    """Only what is computed from array arguments alone stands for an array: `x * w` with a float64 batch and a
+    float32 parameter is a Tensor op eagerly too (a float64 Tensor), which a float32 layer refuses either way."""
+    w = tg.Tensor(np.ones(3, np.float32), requires_grad=True)
+    model = nn.Linear(3, 2, generator=1)
+
+    def step(x: Any) -> Any:
+        return model(x * w).sum()
+
+    x = np.ones((4, 3))
+    with pytest.raises(tg.DTypeMismatchError):
+        step(x)
+    with pytest.raises(tg.DTypeMismatchError):
+        tg.compile(step)(x)

@@ -75,6 +75,7 @@ class Listener:
         return None if key in entry and entry[key] != seen else seen
 
     def tensor_op(self, op: Any, inputs: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict, out: Any) -> None: ...
+    def follow(self, op: Any, inputs: tuple[Any, ...], kwargs: dict, out: Any) -> None: ...
     def value_op(self, out: Any, op: str, a: Any, b: Any, const: Any, many: Any, bias: Any) -> None: ...
     def backward(self, root: Any, gradient: Any) -> None: ...
     def step(self, optimizer: Any) -> None: ...
@@ -209,3 +210,22 @@ def recording(listener: Listener) -> Iterator[None]:
 
 
 _MISSING = object()
+
+
+@contextlib.contextmanager
+def following(listener: Listener) -> Iterator[None]:
+    """Run the block with each tensor op reported to `listener.follow` only: the second call's eager step,
+    which must treat what it computes from array arguments alone as the trace did (tensor_code.py)."""
+    with _lock:
+        apply = tensor._apply
+
+        def followed_apply(op: Any, inputs: tuple[Any, ...], *args: Any, **kwargs: Any) -> Any:
+            out = apply(op, inputs, *args, **kwargs)
+            listener.follow(op, inputs, kwargs, out)
+            return out
+
+        tensor._apply = followed_apply
+        try:
+            yield
+        finally:
+            tensor._apply = apply

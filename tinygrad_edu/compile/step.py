@@ -27,7 +27,7 @@ from ..value import Value
 from . import check, inputs
 from .code import Code
 from .fits import fits_functions
-from .record import recording
+from .record import following, recording
 from .refuse import where
 
 _files = itertools.count(1)
@@ -202,7 +202,7 @@ class CompiledStep:
         listener = (TensorStep if engine == "tensor" else ScalarStep)(Code("step", []), {}, tick())
         converted, restore = listener.take_inputs(args, inputs.arg_names(self.fn, len(args)), trace=False)
         try:
-            with gc_paused():
+            with gc_paused(), following(listener):  # (what is computed from array arguments alone: as in the trace)
                 eager_out = self.fn(*converted)
         finally:
             restore()

@@ -77,6 +77,7 @@ class TensorStep(Listener):
         self.named: dict[float, str] = {}
         self.arrays: dict[int, Staged] = {}  # id(traced array) -> its stand-in (a detach() shares the array)
         self.traced: list[tuple[Tensor, np.ndarray]] = []  # tensors whose arrays are TracedArrays during the trace
+        self.array_like: list[Tensor] = []  # results computed from array arguments alone (`_on_arrays_alone`)
         self.holder: dict[int, str] = {}  # id(input Tensor) -> the replay's name for the Tensor object itself
         self.fresh: set[int] = set()  # id(Var) of unrecorded results that are new arrays (ours to add into)
         self.returned: list[Any] = []
@@ -118,6 +119,8 @@ class TensorStep(Listener):
                     array_arguments.discard(id(t))
                 else:
                     t.data = data
+            for t in self.array_like:
+                array_arguments.discard(id(t))
 
         return converted, restore
 
@@ -259,8 +262,15 @@ class TensorStep(Listener):
 
     # ------------------------------------------------------------------ forward
 
+    def follow(self, op: Any, inputs: tuple[Any, ...], kwargs: dict, out: Tensor) -> None:
+        """Where eager computed `out` on the arrays themselves, it is an array too: a layer casts it as one."""
+        if _on_arrays_alone(op, inputs, kwargs):
+            array_arguments.add(id(out))
+            self.array_like.append(out)
+
     def tensor_op(self, op: Any, inputs: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict, out: Any) -> None:
         _same_dtype_as_numpy(op, inputs, out)
+        self.follow(op, inputs, kwargs, out)
         tape = self.tape
         tape.block("forward")
         kwargs = dict(kwargs)
@@ -605,7 +615,28 @@ class TensorStep(Listener):
         return self.code.ref(x, "r")
 
 
-_UFUNCS = {ops.Add: np.add, ops.Sub: np.subtract, ops.Mul: np.multiply, ops.Div: np.true_divide, ops.Pow: np.power}
+_UFUNCS = {
+    ops.Add: np.add,
+    ops.Sub: np.subtract,
+    ops.Mul: np.multiply,
+    ops.Div: np.true_divide,
+    ops.Pow: np.power,
+    ops.Neg: np.negative,
+}
+_VIEWS = {ops.Reshape, ops.Permute, ops.Index}
+
+
+def _on_arrays_alone(op: Any, inputs: tuple[Any, ...], kwargs: dict) -> bool:
+    """Whether eager computed this op on NumPy arrays: on a step's array arguments alone, NumPy computes the
+    arithmetic above alike (in NumPy's dtype: `_same_dtype_as_numpy`, whatever operand cast the Tensor op
+    makes on the way) and a reshape, transpose or index (not a layer's cast, a Reshape with `cast`). Then the
+    result is an array too (`x / 16`, `y.reshape(-1)`), which a layer casts to its dtype as it casts one."""
+    tensors = [x for x in inputs if type(x) is Tensor]
+    return (
+        (op in _UFUNCS or (op in _VIEWS and kwargs.get("cast") is None))
+        and bool(tensors)
+        and all(id(x) in array_arguments for x in tensors)
+    )
 
 
 def _same_dtype_as_numpy(op: Any, inputs: tuple[Any, ...], out: Tensor) -> None:
