@@ -24,7 +24,7 @@ from .copying import refuse_non_leaf, shallow_copy
 from .errors import DivisionByZeroError, GraphError
 from .graph import Node, away, grad_mode, tick
 from .sweep import Local, backward_graph, rule
-from .value_checks import as_float, check_pow, exp_overflow, fmt, log_domain, number
+from .value_checks import as_float, checked_exp, checked_log, checked_pow, fmt, number
 
 Number = int | float
 
@@ -80,8 +80,7 @@ class Value(Node):
         """a ** b     d/da = b a^(b-1), d/db = a^b ln a  (a <= 0 with a Value exponent: error)"""
         a, exponent = self.data, other if type(other) is Value else None
         b = other.data if exponent is not None else number(other, "**")
-        check_pow(a, b, None if exponent is None else exponent.requires_grad)
-        out = a**b
+        out = checked_pow(a, b, None if exponent is None else exponent.requires_grad)
         if exponent is None:
             return _node(out, f"**{fmt(b)}", self, _power_rule(a, b), None, b)
         return _node(out, "**", self, _power_rule(a, b), exponent, _d_pow_exponent(out, a))
@@ -89,18 +88,13 @@ class Value(Node):
     @rule("exp", lambda out, a, b: (out,))
     def exp(self) -> Value:
         """exp(a)     d/da = exp(a)   (refused only where e^a overflows a float)"""
-        try:
-            out = math.exp(self.data)
-        except OverflowError:
-            raise exp_overflow(self.data) from None
+        out = checked_exp(self.data)
         return _node(out, "exp", self, out)
 
     @rule("log", lambda out, a, b: (_d_log(a),))
     def log(self) -> Value:
         """ln(a)      d/da = 1 / a   (a must be > 0)"""
-        if self.data <= 0:  # NaN passes through, as a NaN
-            raise log_domain(self.data)
-        return _node(math.log(self.data), "log", self, _d_log(self.data))
+        return _node(checked_log(self.data), "log", self, _d_log(self.data))  # (NaN passes through, as a NaN)
 
     @rule("tanh", lambda out, a, b: (_d_tanh(out),))
     def tanh(self) -> Value:

@@ -6,6 +6,7 @@ input can be outside its domain, and the error names the op, the number and the 
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from .errors import ArgumentTypeError, DivisionByZeroError, MathDomainError, MixedEngineError
@@ -68,6 +69,29 @@ def check_pow(a: float, b: float, exponent_needs_grad: bool | None) -> None:
         )
     if a == 0 and b < 0:
         raise DivisionByZeroError(f"Value ** {what}: 0 to a negative power is a division by zero")
+
+
+def checked_log(a: float) -> float:
+    """ln(a), refused for a <= 0 (a NaN passes through, as a NaN): what `Value.log` computes, and what a
+    compiled step's replay writes for it, so a replay refuses what eager refuses."""
+    if a <= 0:
+        raise log_domain(a)
+    return math.log(a)
+
+
+def checked_exp(a: float) -> float:
+    """e^a, refused where it overflows a float (`Value.exp`, and a compiled step's replay of it)."""
+    try:
+        return math.exp(a)
+    except OverflowError:
+        raise exp_overflow(a) from None
+
+
+def checked_pow(a: float, b: float, exponent_needs_grad: bool | None = None) -> float:
+    """a ** b where `check_pow` allows it (`Value.__pow__`, and a compiled step's replay of it: Python
+    alone would give a complex number for a negative base, or ZeroDivisionError)."""
+    check_pow(a, b, exponent_needs_grad)
+    return a**b
 
 
 def fmt(x: float) -> str:

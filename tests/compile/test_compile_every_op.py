@@ -133,3 +133,52 @@ def test_the_scalar_forward_formulas_are_the_ones_value_py_runs(monkeypatch: pyt
     sigmoid_line = next(line for line in source.splitlines() if "# sigmoid:" in line and "math.exp" in line)
     assert "1.0 / (1.0 + math.exp(-" in sigmoid_line and " if " not in sigmoid_line  # the patched one branch
     assert "0.0 * mul" in source  # the patched relu's negative branch
+
+
+# Each scalar op that refuses some numbers eagerly, with a batch it takes (traced, checked, replayed) and
+# one it refuses: the replay must refuse it too, with eager's error, before it changes any state.
+SCALAR_REFUSALS: dict[str, tuple[Fn, float]] = {
+    "log of a negative number": (lambda a, b: (a * 2.0).log(), -1.5),
+    "log of 0": (lambda a, b: (a * 2.0).log(), 0.0),
+    "exp that overflows": (lambda a, b: (a * 0.01).exp(), 1e6),
+    "a number divided by 0": (lambda a, b: 1.0 / (a * 2.0), 0.0),
+    "a negative base to a fractional power": (lambda a, b: (a * 2.0) ** 0.5, -1.5),
+    "0 to a negative power": (lambda a, b: (a * 2.0) ** -2.0, 0.0),
+    "division by 0": (lambda a, b: b / (a * 2.0), 0.0),
+    "a negative base to a Value power that needs a gradient": (lambda a, b: (a * 2.0) ** b, -1.5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCALAR_REFUSALS))
+def test_a_scalar_op_refuses_at_a_replay_what_eager_refuses(name: str) -> None:
+    """Before, a replay raised Python's own ValueError, ZeroDivisionError or OverflowError, or, for a negative
+    base to a fractional power, computed a complex number and wrote it into the parameters."""
+    f, refused = SCALAR_REFUSALS[name]
+
+    def make() -> tuple[Any, Any, Callable[..., Any]]:
+        pa, pb = Value(0.7, name="a"), Value(0.3, name="b")
+        opt = tg.optim.SGD([pa, pb], lr=0.001)
+
+        def step(u: Any) -> Any:
+            opt.zero_grad()
+            out = f(pa * u, pb + u)
+            out.backward()
+            opt.step()
+            return out
+
+        return pa, pb, step
+
+    ea, eb, eager = make()
+    ca, cb, step = make()
+    compiled = tg.compile(step)
+    for u in (0.25, 0.5, 0.75):
+        assert eager(Value(u, requires_grad=False)).data == compiled(u).data
+    with pytest.raises(tg.TinygradEduError) as eager_error:
+        eager(Value(refused, requires_grad=False))
+    with pytest.raises(tg.TinygradEduError) as replay_error:
+        compiled(refused)
+    assert type(replay_error.value) is type(eager_error.value)
+    if "divided" not in name and "division" not in name:  # (a replay sees y ** -1, and says so: "Value ** -1: ...")
+        assert str(replay_error.value) == str(eager_error.value)
+    assert (ca.data, cb.data, ca.grad, cb.grad) == (ea.data, eb.data, ea.grad, eb.grad)
+    assert compiled.traces == 1

@@ -47,7 +47,7 @@ LINE_BUDGETS = {
     "tensor_checks.py": 380,  # + a Value inside a list, np.array of a tensor that requires grad (issue 24)
     "value.py": 420,  # + is_leaf, detach and copy/deepcopy/pickle of nodes (issue 24); + each derivative
     # written once, for the op method and its @rule (issue 22); + `constant` of graph.Node's protocol (22)
-    "value_checks.py": 80,
+    "value_checks.py": 100,  # + log, exp and pow with their checks, which a compiled step replays too (issue 22)
     "versions.py": 95,  # + note_writes, which a compiled step calls with its counters (issue 22)
 }
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from ..value_checks import checked_exp, checked_log, checked_pow
+
 _NOT_NAME = re.compile(r"\W")
 
 
@@ -65,6 +67,8 @@ class Attributes:
 
 
 _NUMPY, _MATH = Attributes.of(np), Attributes.of(math)  # (shared: the code only reads them)
+# the scalar engine's ops that refuse some numbers, as eager runs them (value_checks.py)
+_CHECKED = {f.__name__: f for f in (checked_exp, checked_log, checked_pow)}
 
 
 class Code:
@@ -74,7 +78,7 @@ class Code:
         self.fn_name = fn_name
         self.params = params
         self.lines: list[str] = []
-        self.namespace: dict[str, Any] = {"np": _NUMPY, "math": _MATH}
+        self.namespace: dict[str, Any] = {"np": _NUMPY, "math": _MATH, **_CHECKED}
         self.constants: list[str] = []  # header lines: what the trace froze
         self.live: list[str] = []  # header lines: what each replay reads afresh
         self._used: set[str] = set(self.namespace) | set(params) | {fn_name, "params"} | set(dir(builtins))

@@ -71,19 +71,24 @@ _DERIVATIVE = re.compile(r"\bd\w*/d")
 _forward_docs: dict[str, str] = {}
 
 
-def forward(op: str, a: Any, b: Any) -> Any:
+def forward(op: str, a: Any, b: Any, exponent_needs_grad: bool | None = None) -> Any:
     """The op's result as an expression of its operands (`Sym`s): the arithmetic of the op's method in value.py,
-    one operator or math function, or the formula it calls (`_sigmoid`, `_relu`) run on the stand-ins."""
+    one operator or math function, or the formula it calls (`_sigmoid`, `_relu`) run on the stand-ins. Where
+    the method refuses some numbers it calls value_checks' checked function, and so does the code: a replay
+    refuses what eager refuses, with its error (Python alone raises ValueError, or makes a complex number)."""
     if op == "+":
         return a + b
     if op == "*":
         return a * b
     if op.startswith("**"):
-        return a**b
+        if op != "**" and float(op[2:]).is_integer() and float(op[2:]) >= 0:
+            return a**b  # (a power no base is refused: Python's own)
+        needs = () if exponent_needs_grad is None else (named_const(str(exponent_needs_grad)),)
+        return Sym(call("checked_pow", as_expr(a), as_expr(b), *needs))
     if op == "exp":
-        return a.exp()
+        return Sym(call("checked_exp", as_expr(a)))
     if op == "log":
-        return a.log()
+        return Sym(call("checked_log", as_expr(a)))
     if op == "tanh":
         return a.tanh()
     if op == "sigmoid":  # value.py's formula, the one Value.sigmoid runs (its two branches become a conditional)
@@ -129,7 +134,7 @@ class ScalarStep(Listener):
         self.loss = "L"
         self.unnamed: list[tuple[Value, Var]] = []  # results named after the op made them (v.name = "a_h1")
         self.many: dict[int, Any] = {}  # id(Σw·x node) -> its edges (parents, local derivatives, pairs)
-        self._forward: dict[str, Expr] = {}  # op -> its formula over the placeholders _A, _B
+        self._forward: dict[tuple[str, Any], Expr] = {}  # op -> its formula over the placeholders _A, _B
         self._rules: dict[Any, tuple[Expr, ...]] = {}  # (op, constant) -> its local derivatives, likewise
 
     # ------------------------------------------------------------------ statements
@@ -234,6 +239,7 @@ class ScalarStep(Listener):
     def value_op(self, out: Any, op: str, a: Any, b: Any, const_: Any, many: Any, bias: Any) -> None:
         if self._current != "forward":
             self._block("forward")
+        refuses = False
         if op == "max":  # softmax's shift (fused.shift_max): no gradient, just the number
             expr: Expr = call("max", *(self.operand(v) for v in many[0]))
             key = op
@@ -241,9 +247,11 @@ class ScalarStep(Listener):
             expr, key = self._weighted_sum(many, bias), "Σw·x"
             self.many[id(out)] = many
         else:
-            template = self._forward.get(op)
+            needs = bool(b.requires_grad) if op == "**" else None  # (a Value exponent: check_pow asks)
+            template = self._forward.get((op, needs))
             if template is None:  # the op's formula, run once on placeholders (see `fill`)
-                template = self._forward[op] = as_expr(forward(op, Sym(_A), Sym(_B)))
+                template = self._forward[op, needs] = as_expr(forward(op, Sym(_A), Sym(_B), needs))
+            refuses = _refuses(template)
             left = self.operand(a)
             if b is not None:
                 expr = fill(template, {_A: left, _B: self.operand(b)})
@@ -253,7 +261,10 @@ class ScalarStep(Listener):
                 expr = fill(template, {_A: left})
             key = "**" if op[1:2] == "*" else op
         # (a result made now is never among `names`, which names what existed before the trace)
-        var = self._assign(out.name or _WORD.get(key, "v"), expr, _forward_docs.get(key) or _forward_doc(key))
+        # An op that may refuse the replay's numbers is a statement of its own, where eager runs it: never
+        # folded into a later line (after .grad or the parameters are written), nor dropped if unused.
+        hint, doc = out.name or _WORD.get(key, "v"), _forward_docs.get(key) or _forward_doc(key)
+        var = self._assign(hint, expr, doc, pure=not refuses)
         self.var[id(out)] = var
         self.keep.append(out)
         if not out.name:
@@ -507,6 +518,17 @@ class ScalarStep(Listener):
                 comment = s.comment if type(s.comment) is str else "; ".join(map(_rule_doc, dict.fromkeys(s.comment)))
                 assign = "" if target is None else f"{target} = "  # (a check: a call for what it raises)
                 code.emit(f"{assign}{render(s.expr, inline)}", comment)
+
+
+def _refuses(e: Expr) -> bool:
+    """Whether `e` calls one of value_checks' checked functions (which raise where eager raises)."""
+    todo = [e]
+    while todo:
+        e = todo.pop()
+        if e.kind == "call" and e.text.startswith("checked_"):
+            return True
+        todo.extend(e.args)
+    return False
 
 
 _ONE = const(1.0)
