@@ -285,3 +285,54 @@ def test_check_false_skips_the_comparison() -> None:
     compiled = tg.compile(step, check=False)
     compiled(1.0)
     assert compiled(3.0).data == 1.5 * 0.5  # frozen: exactly why check=True is the default
+
+
+@pytest.mark.parametrize("engine", ["tensor", "value"])
+@pytest.mark.parametrize("where", ["after step()", "before zero_grad()", "a new setting"])
+def test_a_step_that_changes_its_optimizers_settings_is_refused(engine: str, where: str) -> None:
+    """A schedule inside the step (`opt.param_groups[0]["lr"] *= 0.9`) happened at the trace only: the replay reads
+    the settings at each call but did not change them again, so it went on at one learning rate, silently, even
+    with the second call's check (which compared parameters and buffers, not settings)."""
+    w = Tensor(np.full(3, 0.5), requires_grad=True) if engine == "tensor" else Value(0.5)
+    opt = optim.SGD([w], lr=0.1)
+    x = np.ones(3) if engine == "tensor" else 2.0
+
+    def step(x: Any) -> Any:
+        group = opt.param_groups[0]
+        if where == "before zero_grad()":
+            group["lr"] = group["lr"] * 0.9
+        opt.zero_grad()
+        loss = ((w * x).sum() if engine == "tensor" else w * x) ** 2
+        loss.backward()
+        opt.step()
+        if where == "after step()":
+            group["lr"] *= 0.9
+        elif where == "a new setting":
+            group["note"] = "decayed"
+        return loss
+
+    key = "'note'" if where == "a new setting" else "'lr'"
+    with pytest.raises(CompileError, match=f"changed its optimizer's {key} in param_groups\\[0\\]"):
+        tg.compile(step)(x)
+
+
+def test_settings_changed_between_calls_are_read_at_each_call() -> None:
+    """The other side of the refusal above: the same schedule outside the step is what a replay follows."""
+    runs = []
+    for compiled in (False, True):
+        w = Tensor(np.full(3, 0.5), requires_grad=True)
+        opt = optim.SGD([w], lr=0.1)
+
+        def step(x: Any, w: Any = w, opt: Any = opt) -> Any:
+            opt.zero_grad()
+            loss = ((w * x).sum()) ** 2
+            loss.backward()
+            opt.step()
+            return loss
+
+        run = tg.compile(step) if compiled else step
+        for _ in range(5):
+            run(np.ones(3))
+            opt.param_groups[0]["lr"] *= 0.9
+        runs.append(w.data.copy())
+    np.testing.assert_array_equal(runs[0], runs[1])

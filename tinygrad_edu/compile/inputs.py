@@ -95,12 +95,8 @@ def arg_names(fn: Callable[..., Any], count: int) -> list[str]:
     return names + [f"x{i}" for i in range(len(names), count)]
 
 
-def owners(fn: Callable[..., Any]) -> tuple[dict[int, str], list[Any]]:
-    """Names for the parameters `fn` can reach through its globals and closure, and those parameters.
-
-    A model `model` gives `layers.0.weight`-style names (from `named_parameters`); a Tensor or Value
-    held in a variable of its own gives that variable's name.
-    """
+def _reached(fn: Callable[..., Any]) -> dict[str, Any]:
+    """The objects `fn` names in its globals and closure (and its `self`), by the name it uses."""
     found: dict[str, Any] = {}
     code = getattr(fn, "__code__", None)
     if code is not None:
@@ -112,6 +108,21 @@ def owners(fn: Callable[..., Any]) -> tuple[dict[int, str], list[Any]]:
     self_ = getattr(fn, "__self__", None)
     if self_ is not None:
         found["self"] = self_
+    return found
+
+
+def optimizers(fn: Callable[..., Any]) -> list[Any]:
+    """The optimizers `fn` names in its globals and closure."""
+    return [obj for obj in _reached(fn).values() if isinstance(obj, Optimizer)]
+
+
+def owners(fn: Callable[..., Any]) -> tuple[dict[int, str], list[Any]]:
+    """Names for the parameters `fn` can reach through its globals and closure, and those parameters.
+
+    A model `model` gives `layers.0.weight`-style names (from `named_parameters`); a Tensor or Value
+    held in a variable of its own gives that variable's name.
+    """
+    found = _reached(fn)
     names: dict[int, str] = {}
     modules, optimizers, loose = [], [], []
     several = sum(isinstance(obj, Module) for obj in found.values()) > 1

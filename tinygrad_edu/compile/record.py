@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .. import fused, number_checks, optim, tensor, value
+from ..errors import CompileError
 from ..nn import module as nn_module
 from . import refuse
 
@@ -39,6 +40,7 @@ class Listener:
         self.buffers: dict[int, tuple[Any, tuple[Any, ...], tuple[Any, ...]]] = {}
         self.reachable: list[Any] = []  # the Tensors and Values fn reaches (inputs.owners), set by the caller
         self.outside_read: list[Any] = []  # tensors made outside fn that the code reads afresh (their guard)
+        self.settings: dict[int, tuple[Any, list[dict[str, Any]]]] = {}  # id(optimizer) -> (it, its settings)
 
     def note_grad(self, p: Any) -> None:
         if id(p) not in self.grad_seen and id(p) not in self.cleared:
@@ -53,6 +55,25 @@ class Listener:
         """Which buffers and parameters the optimizer holds when the step first calls its `step()` (part of
         the guard: the update is written out for these)."""
         self.buffers.setdefault(id(optimizer), (optimizer, buffers(optimizer), layout(optimizer)))
+
+    def note_settings(self, optimizer: Any) -> None:
+        """The optimizer's settings (lr, momentum, ...) when the trace first meets it (see `check_settings`)."""
+        self.settings.setdefault(id(optimizer), (optimizer, settings(optimizer)))
+
+    def check_settings(self, fn: Any) -> None:
+        """Refuse a step that changed an optimizer's settings: a replay reads them at each call, but does not
+        redo what fn did to them (`opt.param_groups[0]["lr"] *= 0.9` inside the step would happen once)."""
+        for optimizer, before in self.settings.values():
+            for i, (then, now) in enumerate(zip(before, settings(optimizer))):
+                changed = sorted(k for k in {*then, *now} if then.get(k, _MISSING) != now.get(k, _MISSING))
+                if changed:
+                    k = changed[0]
+                    raise CompileError(
+                        f"compile: the step changed its optimizer's {k!r} in param_groups[{i}] "
+                        f"({then.get(k)!r} -> {now.get(k)!r}) in {getattr(fn, '__qualname__', 'fn')}: a replay "
+                        "reads the settings at every call but would not change them again; change them between "
+                        'calls, outside the step (opt.param_groups[0]["lr"] = ... before each call)'
+                    )
 
     def grad_set(self, p: Any, g: Any) -> None:
         """`p.grad = g` written in the step (micrograd's `p.grad = 0`, or None): the replay does it too."""
@@ -82,6 +103,11 @@ class Listener:
     def after_step(self, optimizer: Any) -> None: ...
     def zero_grad(self, owner: Any) -> None: ...
     def number_check(self, check: Any, operands: tuple[Any, ...]) -> None: ...
+
+
+def settings(optimizer: Any) -> list[dict[str, Any]]:
+    """Each param group's settings, all but its parameters (those are `layout`'s)."""
+    return [{k: v for k, v in dict.items(group) if k != "params"} for group in optimizer.param_groups]
 
 
 def buffers(optimizer: Any) -> tuple[Any, ...]:
@@ -162,6 +188,7 @@ def recording(listener: Listener) -> Iterator[None]:
 
         def recorded_step(self: Any, closure: Any = None) -> Any:
             refuse.no_closure(closure)
+            listener.note_settings(self)
             listener.note_buffers(self)
             listener.step(self)
             depth[0] += 1
@@ -178,6 +205,7 @@ def recording(listener: Listener) -> Iterator[None]:
             listener.number_check(check, operands)
 
         def recorded_opt_zero(self: Any) -> None:
+            listener.note_settings(self)
             listener.zero_grad(self)
             with engine_runs():
                 opt_zero(self)

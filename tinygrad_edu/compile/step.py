@@ -150,6 +150,8 @@ class CompiledStep:
         listener.literals = inputs.literals(self.fn)
         listener.reachable = reachable
         listener.watch.update(entry)
+        for optimizer in inputs.optimizers(self.fn):
+            listener.note_settings(optimizer)
         converted, restore = listener.take_inputs(args, params)
         # The cyclic GC is paused throughout: it would re-scan the growing graph and code over and over, and
         # nothing here is cyclic.
@@ -157,6 +159,7 @@ class CompiledStep:
             try:
                 with recording(listener):
                     result = self.fn(*converted)
+                    listener.check_settings(self.fn)
                     listener.finish()
                     returns = listener.result(result)
             finally:
