@@ -336,3 +336,65 @@ def test_settings_changed_between_calls_are_read_at_each_call() -> None:
             opt.param_groups[0]["lr"] *= 0.9
         runs.append(w.data.copy())
     np.testing.assert_array_equal(runs[0], runs[1])
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["p.grad = np.clip(p.grad, -0.1, 0.1)", "p.grad *= 0.5", "p.grad = p.grad * 0.5", "p.grad = np.zeros_like(p.data)"],
+)
+def test_a_gradient_changed_by_hand_on_tensors_is_refused(change: str) -> None:
+    """Gradient clipping or scaling by hand between backward and step: a replay sets .grad from backward only,
+    so it went on with the unclipped gradients, silently with check=False (and the check caught it only at call 2)."""
+    model, opt = _model()
+
+    def step(x: Any) -> Any:
+        opt.zero_grad()
+        loss = model(x).sum()
+        loss.backward()
+        for p in model.parameters():
+            exec(change, {"np": np, "p": p})
+        opt.step()
+        return loss
+
+    with pytest.raises(CompileError, match=r"p\.grad|gradient"):
+        tg.compile(step, check=False)(X1)
+
+
+def test_a_gradient_cleared_or_returned_by_a_tensor_step_is_what_eager_gives() -> None:
+    """What stays allowed: `p.grad = None` (the next call traces again) and returning the gradients, which are
+    each call's (before, the code returned the first call's arrays, frozen)."""
+    runs = []
+    for compiled in (False, True):
+        model, opt = _model()
+
+        def step(x: Any, model: Any = model, opt: Any = opt) -> Any:
+            for p in model.parameters():
+                p.grad = None
+            loss = (model(x) ** 2).sum()
+            loss.backward()
+            opt.step()
+            return loss, [p.grad for p in model.parameters()]
+
+        run = tg.compile(step, check=False) if compiled else step
+        runs.append([run(x) for x in (X1, X2, X1, X2)])
+    for (loss_e, grads_e), (loss_c, grads_c) in zip(*runs):
+        assert loss_e.data == loss_c.data
+        assert all(np.array_equal(a, b) and type(b) is np.ndarray for a, b in zip(grads_e, grads_c))
+
+
+def test_a_value_steps_returned_gradients_are_each_calls() -> None:
+    runs = []
+    for compiled in (False, True):
+        w, b = Value(0.5), Value(-0.25)
+        opt = optim.SGD([w, b], lr=0.1)
+
+        def step(x: Any, w: Any = w, b: Any = b, opt: Any = opt) -> Any:
+            opt.zero_grad()
+            loss = (w * x + b) ** 2
+            loss.backward()
+            opt.step()
+            return loss, [w.grad, b.grad]
+
+        run = tg.compile(step, check=False) if compiled else step
+        runs.append([(out.data, grads) for out, grads in (run(x) for x in (1.0, 2.0, -1.0, 3.0))])
+    assert runs[0] == runs[1]

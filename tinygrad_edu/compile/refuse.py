@@ -88,9 +88,11 @@ _READ = (
 class TracedArray(np.ndarray):
     """The array of a traced Tensor (an input or a result): the engine reads it, user code may not."""
 
+    what, instead = "the array (.data) of a traced tensor", _READ  # (how a refusal names it, what to write)
+
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         if not _allowed():
-            raise error(f"NumPy's {ufunc.__name__} on the array of a traced tensor", _READ)
+            raise error(f"NumPy's {ufunc.__name__} on {self.what}", self.instead)
         inputs = tuple(_plain(x) for x in inputs)
         if "out" in kwargs:
             kwargs["out"] = tuple(_plain(x) for x in kwargs["out"])
@@ -98,12 +100,12 @@ class TracedArray(np.ndarray):
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         if not _allowed():
-            raise error(f"numpy.{func.__name__} on the array of a traced tensor", _READ)
-        return func(*_unwrap(args), **_unwrap(kwargs))
+            raise error(f"numpy.{func.__name__} on {self.what}", self.instead)
+        return func(*unwrap(args), **unwrap(kwargs))
 
     def __getitem__(self, index: Any) -> Any:
         if not _allowed():
-            raise error("indexing the array (.data) of a traced tensor", _READ)
+            raise error(f"indexing {self.what}", self.instead)
         return _plain(self)[index]
 
 
@@ -111,7 +113,7 @@ def _read(name: str) -> Callable[..., Any]:
     def refused(self: Any, *args: Any, **kwargs: Any) -> Any:
         if _allowed():
             return getattr(_plain(self), name)(*args, **kwargs)
-        raise error(f"{name}() on the array (.data) of a traced tensor", _READ)
+        raise error(f"{name}() on {self.what}", self.instead)
 
     return refused
 
@@ -126,18 +128,29 @@ def _plain(x: Any) -> Any:
     return x.view(np.ndarray) if isinstance(x, TracedArray) else x
 
 
-def _unwrap(x: Any) -> Any:
+def unwrap(x: Any) -> Any:
+    """`x` with each traced array in it (in tuples, lists and dicts too) as the plain array it views."""
     if isinstance(x, TracedArray):
         return x.view(np.ndarray)
     if type(x) in (tuple, list):
-        return type(x)(_unwrap(i) for i in x)
+        return type(x)(unwrap(i) for i in x)
     if type(x) is dict:
-        return {k: _unwrap(v) for k, v in x.items()}
+        return {k: unwrap(v) for k, v in x.items()}
     return x
 
 
-def traced(array: np.ndarray) -> TracedArray:
-    return array.view(TracedArray)
+class TracedGrad(TracedArray):
+    """A traced tensor's gradient (`p.grad`) as fn sees it."""
+
+    what = "a gradient (p.grad) by hand"
+    instead = (
+        "let an optimizer use it: optim.SGD(model.parameters(), lr).step() inside the step (a replay does not do "
+        "a hand-written p.data -= lr * p.grad), or return it from the step and read it outside"
+    )
+
+
+def traced(array: np.ndarray, kind: type[TracedArray] = TracedArray) -> TracedArray:
+    return array.view(kind)
 
 
 # ---------------------------------------------------------------------- patches for the trace
@@ -226,6 +239,22 @@ def patches(in_optimizer: Callable[[], bool]) -> list[tuple[Any, str, Any]]:
         init(self, data, *args, **kwargs)
 
     out.append((Tensor, "__init__", checked_init))
+    grad_slot = Tensor.__dict__["grad"]
+
+    def read_grad(self: Any) -> Any:  # a tensor's `.grad` in fn: its numbers are the trace's, as `.data`'s are
+        g = grad_slot.__get__(self)
+        return g if g is None or type(g) is not np.ndarray or _allowed() else traced(g, TracedGrad)
+
+    def write_grad(self: Any, g: Any) -> None:  # `p.grad = ...` in fn (None: the next call traces again)
+        if g is not None and not _allowed():
+            raise error(
+                "a gradient written by hand (p.grad = ...) on a tensor",
+                "a replay sets .grad from backward only; scale the loss instead (loss * 0.5 halves every "
+                "gradient), or run the steps that change gradients (clipping) and the optimizer step eagerly",
+            )
+        grad_slot.__set__(self, g)
+
+    out.append((Tensor, "grad", property(read_grad, write_grad)))
     for name in ("randn", "uniform"):
         out.append((Tensor, name, staticmethod(_refuse_random(f"Tensor.{name}"))))
     out.append((rng, "while_tracing", _refuse_random("a random generator")))  # every draw of the package

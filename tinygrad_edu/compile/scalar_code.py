@@ -478,6 +478,9 @@ class ScalarStep(Listener):
         text = container(x, self._returned)
         if text is not None:
             return text
+        for p in (*self.grad_written.values(), *self.params.values()):
+            if x is p.grad and type(x) is float:  # a parameter's gradient, returned as it is: each call's
+                return f"{self.holder.get(id(p)) or self.code.param(p, 'p')}.grad"
         if x is None or isinstance(x, bool | int | float | str):
             return repr(x)
         return self.code.ref(x, "r")

@@ -24,7 +24,7 @@ from ..graph import gc_paused, tick
 from ..quiet import quietly
 from ..tensor import Tensor
 from ..value import Value
-from . import check, inputs
+from . import check, inputs, refuse
 from .code import Code
 from .fits import fits_functions
 from .record import following, recording
@@ -189,7 +189,7 @@ class CompiledStep:
                 self._use(None)
             if not self._cache[oldest]:
                 del self._cache[oldest]
-        return result
+        return refuse.unwrap(result)  # (a gradient fn returned, as the plain array: fn saw it traced)
 
     # ------------------------------------------------------------------ the second call's check
 

@@ -612,6 +612,10 @@ class TensorStep(Listener):
             return text
         if x is None or isinstance(x, bool | int | float | str):
             return repr(x)
+        if isinstance(x, np.ndarray):
+            for p in (*self.grad_written.values(), *self.params.values()):
+                if isinstance(p.grad, np.ndarray) and _address(p.grad) == _address(x):  # a gradient: each call's
+                    return f"{self.holder.get(id(p)) or self.code.param(p, 'p')}.grad"
         return self.code.ref(x, "r")
 
 
