@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 from op_cases import TENSOR_OPS  # (shared with tests/engine/test_leaf_grad_ownership.py)
+from test_compile_replay import training_step
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor, Value, ops, weighted_sum
@@ -158,15 +159,7 @@ def test_a_scalar_op_refuses_at_a_replay_what_eager_refuses(name: str) -> None:
     def make() -> tuple[Any, Any, Callable[..., Any]]:
         pa, pb = Value(0.7, name="a"), Value(0.3, name="b")
         opt = tg.optim.SGD([pa, pb], lr=0.001)
-
-        def step(u: Any) -> Any:
-            opt.zero_grad()
-            out = f(pa * u, pb + u)
-            out.backward()
-            opt.step()
-            return out
-
-        return pa, pb, step
+        return pa, pb, training_step(opt, lambda u: f(pa * u, pb + u))
 
     ea, eb, eager = make()
     ca, cb, step = make()
