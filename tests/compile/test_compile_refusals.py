@@ -398,3 +398,22 @@ def test_a_value_steps_returned_gradients_are_each_calls() -> None:
         run = tg.compile(step, check=False) if compiled else step
         runs.append([(out.data, grads) for out, grads in (run(x) for x in (1.0, 2.0, -1.0, 3.0))])
     assert runs[0] == runs[1]
+
+
+def test_a_compiled_step_called_inside_another_is_refused_before_it_runs() -> None:
+    """The outer trace would see the inner replay's result as a constant (the check caught it at call 2 only)."""
+    model, opt = _model()
+    inner = tg.compile(lambda x: (model(x) ** 2).mean())
+    inner(X1)  # (used once: its replay is its __call__ now)
+    before = model[0].weight.data.copy()
+
+    def step(x: Any) -> Any:
+        opt.zero_grad()
+        loss = inner(x)
+        loss.backward()
+        opt.step()
+        return loss
+
+    with pytest.raises(CompileError, match="calls the compiled step inner"):
+        tg.compile(step)(X1)
+    np.testing.assert_array_equal(model[0].weight.data, before)  # refused before fn ran

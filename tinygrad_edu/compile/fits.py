@@ -4,12 +4,12 @@ A trace replays for a call whose signature (`inputs.signature`: shapes, dtypes, 
 and whose guard holds (the parameters' arrays, which `.grad` were None, `requires_grad`, the
 optimizer's buffers and which parameters it holds). Built as tuples and compared in a loop, that
 check took a few microseconds per call, which on the digits step at batch 32 (≈ 80 µs) was most of
-what a replay lost against hand-written NumPy. So each trace gets `fits(args)`: the same tests written out for its own
-signature and guard as one boolean expression; a call asks the latest trace first. Its checked
-trace's `replay(compiled, *args)` goes one step further: it becomes the compiled step's `__call__`
-(step.py), with the test, NumPy's warnings off and the step's code in one frame, so an ordinary call
-costs one Python call more than the code itself (the layers it replaces, a method, a wrapper and a
-method, took another 1-3 µs).
+what a replay lost against hand-written NumPy. So each trace gets `fits(args)`: the same tests
+written out for its own signature and guard as one boolean expression; a call asks the latest trace
+first. Its checked trace's `replay(compiled, *args)` goes one step further: it becomes the compiled
+step's `__call__` (step.py), with the test, NumPy's warnings off and the step's code in one frame, so
+an ordinary call costs one Python call more than the code itself (the layers it replaces, three
+Python calls, took another 1-3 µs).
 """
 
 from __future__ import annotations

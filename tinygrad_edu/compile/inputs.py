@@ -116,6 +116,11 @@ def optimizers(fn: Callable[..., Any]) -> list[Any]:
     return [obj for obj in _reached(fn).values() if isinstance(obj, Optimizer)]
 
 
+def named(fn: Callable[..., Any], kind: type) -> list[str]:
+    """The names under which `fn` reaches objects of `kind` in its globals and closure."""
+    return [name for name, obj in _reached(fn).items() if isinstance(obj, kind)]
+
+
 def owners(fn: Callable[..., Any]) -> tuple[dict[int, str], list[Any]]:
     """Names for the parameters `fn` can reach through its globals and closure, and those parameters.
 

@@ -139,6 +139,13 @@ class CompiledStep:
         from .scalar_code import ScalarStep
         from .tensor_code import TensorStep
 
+        nested = inputs.named(self.fn, CompiledStep)
+        if nested:
+            raise CompileError(
+                f"compile: {getattr(self.fn, '__qualname__', 'fn')} calls the compiled step {nested[0]}: a trace "
+                "cannot see inside another compiled step's replay (its result would be a constant); compile only "
+                f"the outer step, calling {nested[0]}'s plain function inside it"
+            )
         engine = inputs.engine_of(args)
         names, reachable = inputs.owners(self.fn)
         known = [p for trace in itertools.chain.from_iterable(self._cache.values()) for p in trace.params]
