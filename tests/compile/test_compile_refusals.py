@@ -417,3 +417,24 @@ def test_a_compiled_step_called_inside_another_is_refused_before_it_runs() -> No
     with pytest.raises(CompileError, match="calls the compiled step inner"):
         tg.compile(step)(X1)
     np.testing.assert_array_equal(model[0].weight.data, before)  # refused before fn ran
+
+
+def test_an_attribute_named_like_a_compiled_global_is_not_a_call_of_it() -> None:
+    """`opt.step()` inside fn, with a compiled step bound to a global `step`: an attribute, not that global."""
+    model, opt = _model()
+    globals()["step"] = tg.compile(lambda x: model(x).sum())
+
+    def sgd_step(x: Any) -> Any:
+        opt.zero_grad()
+        loss = (model(x) ** 2).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    try:
+        compiled = tg.compile(sgd_step)
+        for _ in range(3):
+            compiled(X1)
+        assert compiled.traces == 1
+    finally:
+        del globals()["step"]

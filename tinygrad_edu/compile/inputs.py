@@ -8,6 +8,7 @@ is what a new trace needs: shapes and dtypes, list lengths, the engine.
 from __future__ import annotations
 
 import contextlib
+import dis
 import inspect
 import types
 from collections.abc import Callable
@@ -116,9 +117,18 @@ def optimizers(fn: Callable[..., Any]) -> list[Any]:
     return [obj for obj in _reached(fn).values() if isinstance(obj, Optimizer)]
 
 
-def named(fn: Callable[..., Any], kind: type) -> list[str]:
-    """The names under which `fn` reaches objects of `kind` in its globals and closure."""
-    return [name for name, obj in _reached(fn).items() if isinstance(obj, kind)]
+def called(fn: Callable[..., Any], kind: type) -> list[str]:
+    """The globals `fn` loads and the closure cells it holds whose objects are of `kind` (its attribute names,
+    `sgd.step`, are not globals, though `co_names` lists them too)."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return []
+    loaded = {i.argval for i in dis.get_instructions(code) if i.opname == "LOAD_GLOBAL"}
+    found = {n: fn.__globals__[n] for n in loaded if n in fn.__globals__}
+    for n, cell in zip(code.co_freevars, fn.__closure__ or ()):
+        with contextlib.suppress(ValueError):  # a cell not filled yet
+            found[n] = cell.cell_contents
+    return [name for name, obj in found.items() if isinstance(obj, kind)]
 
 
 def owners(fn: Callable[..., Any]) -> tuple[dict[int, str], list[Any]]:

@@ -139,7 +139,7 @@ class CompiledStep:
         from .scalar_code import ScalarStep
         from .tensor_code import TensorStep
 
-        nested = inputs.named(self.fn, CompiledStep)
+        nested = inputs.called(self.fn, CompiledStep)
         if nested:
             raise CompileError(
                 f"compile: {getattr(self.fn, '__qualname__', 'fn')} calls the compiled step {nested[0]}: a trace "
