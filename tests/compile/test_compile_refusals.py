@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_compile_replay import training_step
 
 import tinygrad_edu as tg
 from tinygrad_edu import CompileError, Tensor, Value, nn, optim
@@ -422,19 +423,12 @@ def test_a_compiled_step_called_inside_another_is_refused_before_it_runs() -> No
 def test_an_attribute_named_like_a_compiled_global_is_not_a_call_of_it() -> None:
     """`opt.step()` inside fn, with a compiled step bound to a global `step`: an attribute, not that global."""
     model, opt = _model()
-    globals()["step"] = tg.compile(lambda x: model(x).sum())
-
-    def sgd_step(x: Any) -> Any:
-        opt.zero_grad()
-        loss = (model(x) ** 2).sum()
-        loss.backward()
-        opt.step()
-        return loss
-
+    fn = training_step(opt, lambda x: (model(x) ** 2).sum())
+    fn.__globals__["step"] = tg.compile(lambda x: model(x).sum())  # (in the module fn runs in)
     try:
-        compiled = tg.compile(sgd_step)
+        compiled = tg.compile(fn)
         for _ in range(3):
             compiled(X1)
         assert compiled.traces == 1
     finally:
-        del globals()["step"]
+        del fn.__globals__["step"]
