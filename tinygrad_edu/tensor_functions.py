@@ -33,8 +33,9 @@ def cross_entropy(logits: Tensor, target: Any) -> Tensor:
     return tensor._apply(ops.CrossEntropy, (logits,), labels)
 
 
-# ids of the Tensors that stand for the NumPy arrays a compiled step was called with (compile/tensor_code.py):
-# where the library casts an array to a layer's dtype, it casts these too, so the trace does what eager did
+# ids of the Tensors that stand for NumPy arrays in a compiled step (compile/tensor_code.py): its array
+# arguments, and what it computes from them alone (`x / 16`), which eager computed as arrays. Where the library
+# casts an array to a layer's dtype, it casts these too, so the trace does what eager did
 array_arguments: set[int] = set()
 
 

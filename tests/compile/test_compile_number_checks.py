@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_compile_replay import _equal, _state
+from test_compile_replay import _equal, _state, training_step
 
 import tinygrad_edu as tg
 from tinygrad_edu import MathDomainError, nn, optim
@@ -182,14 +182,7 @@ def test_labels_in_a_tensor_fn_reaches_only_through_a_call_are_each_calls() -> N
     for compiled in (False, True):
         m = nn.Linear(4, 3, generator=1)
         opt = optim.SGD(m.parameters(), lr=0.1)
-
-        def step(x: Any) -> Any:
-            opt.zero_grad()
-            loss = tg.cross_entropy(m(x), _labels())
-            loss.backward()
-            opt.step()
-            return loss
-
+        step = training_step(opt, lambda x, m=m: tg.cross_entropy(m(x), _labels()))
         run = tg.compile(step, check=False) if compiled else step
         rng = np.random.default_rng(0)
         losses = []

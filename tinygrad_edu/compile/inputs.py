@@ -96,13 +96,19 @@ def arg_names(fn: Callable[..., Any], count: int) -> list[str]:
     return names + [f"x{i}" for i in range(len(names), count)]
 
 
-def _reached(fn: Callable[..., Any]) -> dict[str, Any]:
-    """The objects `fn` names in its globals and closure (and its `self`), by the name it uses."""
+def _reached(fn: Callable[..., Any], loaded_only: bool = False) -> dict[str, Any]:
+    """The objects `fn` names in its globals and closure (and its `self`), by the name it uses. `co_names` also
+    lists attribute names (`opt.step`); `loaded_only` keeps the globals its code loads as such."""
     found: dict[str, Any] = {}
     code = getattr(fn, "__code__", None)
     if code is not None:
         globals_ = getattr(fn, "__globals__", {})
-        found.update({n: globals_[n] for n in code.co_names if n in globals_})
+        names = (
+            {i.argval for i in dis.get_instructions(code) if i.opname == "LOAD_GLOBAL"}
+            if loaded_only
+            else code.co_names
+        )
+        found.update({n: globals_[n] for n in names if n in globals_})
         for n, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or ()):
             with contextlib.suppress(ValueError):  # a cell not filled yet
                 found[n] = cell.cell_contents
@@ -118,17 +124,8 @@ def optimizers(fn: Callable[..., Any]) -> list[Any]:
 
 
 def called(fn: Callable[..., Any], kind: type) -> list[str]:
-    """The globals `fn` loads and the closure cells it holds whose objects are of `kind` (its attribute names,
-    `sgd.step`, are not globals, though `co_names` lists them too)."""
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return []
-    loaded = {i.argval for i in dis.get_instructions(code) if i.opname == "LOAD_GLOBAL"}
-    found = {n: fn.__globals__[n] for n in loaded if n in fn.__globals__}
-    for n, cell in zip(code.co_freevars, fn.__closure__ or ()):
-        with contextlib.suppress(ValueError):  # a cell not filled yet
-            found[n] = cell.cell_contents
-    return [name for name, obj in found.items() if isinstance(obj, kind)]
+    """The names of the globals `fn` loads and of its closure cells whose objects are of `kind`."""
+    return [name for name, obj in _reached(fn, loaded_only=True).items() if isinstance(obj, kind)]
 
 
 def owners(fn: Callable[..., Any]) -> tuple[dict[int, str], list[Any]]:

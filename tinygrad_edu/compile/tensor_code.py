@@ -269,8 +269,9 @@ class TensorStep(Listener):
             self.array_like.append(out)
 
     def tensor_op(self, op: Any, inputs: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict, out: Any) -> None:
-        _same_dtype_as_numpy(op, inputs, out)
         self.follow(op, inputs, kwargs, out)
+        if id(out) in array_arguments:  # (computed from array arguments alone: NumPy's dtype, or refused)
+            _same_dtype_as_numpy(op, inputs, out)
         tape = self.tape
         tape.block("forward")
         kwargs = dict(kwargs)
@@ -644,12 +645,13 @@ def _on_arrays_alone(op: Any, inputs: tuple[Any, ...], kwargs: dict) -> bool:
 
 
 def _same_dtype_as_numpy(op: Any, inputs: tuple[Any, ...], out: Tensor) -> None:
-    """Arithmetic on a step's array argument with numbers: eagerly NumPy computes it, in NumPy's dtype (a uint8
-    batch minus 0.5 is float64); a Tensor input computes in PyTorch's (float32). Where the two differ, refuse."""
+    """Arithmetic on a step's array arguments alone (`_on_arrays_alone`) and numbers: eagerly NumPy computes it,
+    in NumPy's dtype (a uint8 batch minus 0.5 is float64); a Tensor input computes in PyTorch's (float32).
+    Where the two differ, refuse."""
     ufunc = _UFUNCS.get(op)
-    tensors = [x for x in inputs if type(x) is Tensor]
-    if ufunc is None or not tensors or any(id(x) not in array_arguments for x in tensors):
+    if ufunc is None:
         return
+    tensors = [x for x in inputs if type(x) is Tensor]
     try:  # (arrays as 0-d stand-ins of their dtype; a Python number stays one: NumPy treats it as weak)
         numpy_dtype = ufunc(
             *(np.empty((), _dtype(x)) if isinstance(x, Tensor | np.ndarray) else x for x in inputs)
