@@ -12,6 +12,7 @@ the tape reads are allocated afresh at each replay, as the eager step does: a us
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -54,7 +55,7 @@ def plan(items: list[Stmt | Text], code: Code) -> int:
                 dying.setdefault(storage.last, []).append(storage)
             elif storage.root is item and storage.kind == "planned":
                 shape, dtype = item.result.shape, item.result.dtype
-                size = int(np.prod(shape))
+                size = math.prod(shape)
                 base = _fitting(free.get(dtype.str, []), size)
                 if base is None:
                     base = np.empty(shape, dtype)

@@ -125,6 +125,8 @@ def optimizers(fn: Callable[..., Any]) -> list[Any]:
 
 def called(fn: Callable[..., Any], kind: type) -> list[str]:
     """The names of the globals `fn` loads and of its closure cells whose objects are of `kind`."""
+    if not any(isinstance(obj, kind) for obj in _reached(fn).values()):
+        return []  # (the usual answer, without reading the bytecode: `_reached(fn)` holds at least those)
     return [name for name, obj in _reached(fn, loaded_only=True).items() if isinstance(obj, kind)]
 
 

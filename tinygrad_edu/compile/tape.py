@@ -221,7 +221,6 @@ class Tape:
         self.hint = "t"
         self.indent = ""  # "    " inside the `else:` of a guarded update
         self.originals = {name: getattr(np, name) for name in _CREATORS}
-        self.makers = {name: self._creator(name, f, threading.get_ident()) for name, f in self.originals.items()}
         self.watch: Any = None  # the code object of the formula whose locals name values (names_from)
         self.frame: Any = None
 
@@ -253,9 +252,10 @@ class Tape:
         """Make this the active tape while a formula runs; NumPy's array makers (`np.zeros`, ...) record too."""
         outer = getattr(_local, "tape", None)
         _local.tape, self.hint = self, hint
-        if outer is None:
-            for name, maker in self.makers.items():
-                setattr(np, name, maker)
+        if outer is None:  # (makers made here, not kept: a tape holding closures over itself would be a
+            owner = threading.get_ident()  # cycle, its statements freed only by the cyclic collector)
+            for name, original in self.originals.items():
+                setattr(np, name, self._creator(name, original, owner))
         try:
             yield self
         finally:
@@ -302,6 +302,13 @@ class Tape:
                 self.frame = frame
                 return
             frame = frame.f_back
+
+    def release(self) -> None:
+        """The code is written: unlink each storage from the statement that made it (storage → statement →
+        variable → storage is a cycle), so reference counting frees the tape, not the cyclic collector."""
+        for item in self.items:
+            if type(item) is Stmt and item.result is not None:
+                item.result.storage.root = None
 
     # -------------------------------------------------------------- recording
 

@@ -45,8 +45,15 @@ def _same(staged: Any, real: Any) -> bool:
     """Whether the stand-in computed exactly the eager engine's array (shape, dtype, every number)."""
     if not isinstance(staged, Staged) or staged.var is None:
         return False
-    a, b = plain(staged), np.asarray(real).view(np.ndarray)
-    return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+    return _same_bits(plain(staged), np.asarray(real).view(np.ndarray))
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """Same shape, dtype and bits (a NaN's payload and the sign of a zero too): one compare of the bytes,
+    where np.array_equal's NaN handling cost ~15 µs a call, a tenth of a trace. Objects compare by value."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    return a.tobytes() == b.tobytes() or (a.dtype.kind == "O" and np.array_equal(a, b))
 
 
 class TensorStep(Listener):
@@ -570,7 +577,7 @@ class TensorStep(Listener):
 
     def _check_written(self, when: str) -> None:
         for key, p in self.params.items():
-            if not np.array_equal(p.data, self.first_data[key], equal_nan=True):
+            if not _same_bits(p.data, self.first_data[key]):
                 raise error(
                     f"the array of parameter {self.names.get(key) or p.name or tuple(p.shape)} was written by hand "
                     f"({when})",
@@ -595,6 +602,7 @@ class TensorStep(Listener):
                 staged.var.storage.kind = "pinned"
         buffers.plan(self.tape.items, self.code)
         buffers.render(self.tape.items, self.code)
+        self.tape.release()
         return self._result(x)
 
     def _result(self, x: Any) -> str:
