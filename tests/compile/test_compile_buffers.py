@@ -81,7 +81,8 @@ def test_buffers_are_reused_once_their_values_are_dead() -> None:
     step(*batches[0])
     buffers = re.findall(r"out=(buf\w*)\)", step.source)
     assert len(buffers) > len(set(buffers)) > 0  # more writes into buffers than buffers
-    assert "linear = np.matmul(x, model_0_weight.T, out=buf)" in step.source
+    # (x itself, or its column-major copy where that is faster and rounds alike: layouts.py)
+    assert re.search(r"linear = np\.matmul\(x(_cols)?, model_0_weight\.T, out=buf\)", step.source)
 
 
 def _settings_run(change: Any, traces: int = 1) -> None:

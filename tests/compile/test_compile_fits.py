@@ -37,6 +37,9 @@ ARGUMENTS: list[Any] = [
     np.ones((2, 3), ">f4"),  # big-endian: another dtype.str
     np.zeros(2, dtype=[("a", "f4"), ("b", "i4")]),  # structured: dtype.str '|V8'
     np.ones((2, 3), np.float32).view(_Sub),
+    np.ones((2, 3), np.float32, order="F"),  # column by column: another layout (inputs.layout)
+    np.ones((2, 6), np.float32)[:, ::2],  # strided
+    Tensor(np.ones((2, 3), np.float32, order="F"), requires_grad=True),
     _tensor(True),
     _tensor(False),
     _tensor(np.True_),

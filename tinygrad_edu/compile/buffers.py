@@ -34,7 +34,8 @@ def plan(items: list[Stmt | Text], code: Code) -> int:
             if item.result is not None:
                 storage = item.result.storage
                 storage.last = max(storage.last, i)
-                if storage.root is item and not item.outable and storage.kind == "planned":
+                row_major = item.result.order == "C"  # (a buffer is: a value that was not is made as eager made it)
+                if storage.root is item and storage.kind == "planned" and (not item.outable or not row_major):
                     storage.kind = "fresh"
         elif item.results:
             for var in item.results:

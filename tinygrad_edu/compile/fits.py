@@ -80,13 +80,16 @@ def fits_functions(
 def _argument(a: str, k: Any, name: str, names: dict[str, Any]) -> str:
     """The test that argument `a` has signature `k` (`inputs.argument_signature`), written for the usual kinds."""
     kind = k[0] if type(k) is tuple else k
-    if kind == "array" and len(k) == 3:
-        return f"(type({a}) is ndarray and {a}.shape == {k[1]!r} and {_dtype(f'{a}.dtype', k[2], name, names)})"
-    if kind == "tensor":
+    if kind == "array" and len(k) == 4 and k[3] == "C":
+        return (
+            f"(type({a}) is ndarray and {a}.shape == {k[1]!r} and {_dtype(f'{a}.dtype', k[2], name, names)} "
+            f"and {a}.flags.c_contiguous)"
+        )
+    if kind == "tensor" and k[4] == "C":
         names[f"{name}_rg"] = k[3]
         return (
             f"(type({a}) is Tensor and {a}.data.shape == {k[1]!r} and {_dtype(f'{a}.data.dtype', k[2], name, names)} "
-            f"and {a}.requires_grad == {name}_rg)"
+            f"and {a}.requires_grad == {name}_rg and {a}.data.flags.c_contiguous)"
         )
     if kind == "value":
         names[f"{name}_rg"] = k[1]

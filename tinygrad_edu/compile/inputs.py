@@ -68,9 +68,9 @@ def argument_signature(a: Any) -> Any:
     """One argument's part of `signature`."""
     t = type(a)
     if t is np.ndarray:
-        return ("array", a.shape, a.dtype.str)
+        return ("array", a.shape, a.dtype.str, layout(a))
     if t is Tensor:
-        return ("tensor", a.shape, a.dtype.str, a.requires_grad)
+        return ("tensor", a.shape, a.dtype.str, a.requires_grad, layout(a.data))
     if t is Value:
         return ("value", a.requires_grad)
     if t is list or t is tuple:
@@ -78,8 +78,16 @@ def argument_signature(a: Any) -> Any:
     if t is float or t is int:
         return "number"
     if isinstance(a, np.ndarray):
-        return ("array", a.shape, a.dtype.str, t.__name__)
+        return ("array", a.shape, a.dtype.str, layout(a), t.__name__)
     return ("number", t.__name__)
+
+
+def layout(a: Any) -> str:
+    """How an array lies in memory: "C" (row by row), "F" (column by column) or "strided". A matrix product
+    or a sum may round differently for each (BLAS and NumPy take other paths), and the code may rely on it
+    (layouts.py), so it is part of the signature."""
+    flags = a.flags
+    return "C" if flags.c_contiguous else "F" if flags.f_contiguous else "strided"
 
 
 def arg_names(fn: Callable[..., Any], count: int) -> list[str]:

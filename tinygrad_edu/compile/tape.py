@@ -25,12 +25,15 @@ Array = np.ndarray
 
 
 class Var:
-    """One array value of the generated code: its name, and the storage (memory) it lives in."""
+    """One array value of the generated code: its name, the storage (memory) it lives in, and how it lay
+    there at trace time (`order`: "C" row by row, "F" column by column, "" otherwise)."""
 
-    __slots__ = ("dtype", "name", "shape", "storage", "temp")
+    __slots__ = ("dtype", "name", "order", "shape", "storage", "temp")
 
     def __init__(self, name: str, storage: Storage, array: Array) -> None:
         self.name, self.storage, self.shape, self.dtype = name, storage, array.shape, array.dtype
+        flags = array.flags
+        self.order = "C" if flags.c_contiguous else "F" if flags.f_contiguous else ""
         self.temp = False  # named t, t_2, ... by the tape: a better name may come (a formula's local variable)
 
 

@@ -26,7 +26,7 @@ from ..graph import tick
 from ..nn import module as nn_module
 from ..tensor import Tensor
 from ..tensor_functions import array_arguments
-from . import buffers
+from . import buffers, layouts
 from .code import Code, check_comment, container, identifier
 from .record import Listener
 from .refuse import engine_reads, error, traced, where
@@ -600,6 +600,7 @@ class TensorStep(Listener):
         for staged in self.returned:  # replay, as eager does; then again, with the names the code ended with)
             if staged.var.storage.kind in ("planned", "fresh"):
                 staged.var.storage.kind = "pinned"
+        layouts.choose(self.tape.items, self.code)
         buffers.plan(self.tape.items, self.code)
         buffers.render(self.tape.items, self.code)
         self.tape.release()

@@ -1,0 +1,139 @@
+"""Memory layouts in a compiled tensor step: what the replay computes never depends on a layout the eager step
+did not have. A product `a @ W.T` copied column by column (layouts.py) only where BLAS gives the same bits,
+a value the eager step laid out column by column is not put into a row-major buffer, and an argument's
+layout is part of the signature. Every test compares with an eager twin bit for bit (`tobytes`)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tinygrad_edu as tg
+from tinygrad_edu import Tensor, nn, optim
+from tinygrad_edu.compile import layouts
+
+
+def _twins(sizes: tuple[int, ...], seed: int = 0) -> tuple[Any, Any]:
+    """An eager and a compiled MLP (tanh between Linears, mean squared output, SGD), same weights."""
+
+    def build() -> Any:
+        layers: list[Any] = []
+        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
+            layers += [nn.Linear(n_in, n_out, generator=seed + i), nn.Tanh()]
+        model = nn.Sequential(*layers[:-1])
+        opt = optim.SGD(model.parameters(), lr=0.05)
+
+        def step(x: Any) -> Any:
+            opt.zero_grad()
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return model, step
+
+    (model_e, step_e), (model_c, step_c) = build(), build()
+    return (model_e, step_e), (model_c, tg.compile(step_c, check=False))  # (no check: nothing hides a difference)
+
+
+def _bits(model: Any, loss: Any) -> list[bytes]:
+    return [loss.data.tobytes()] + [b for p in model.parameters() for b in (p.data.tobytes(), p.grad.tobytes())]
+
+
+def _run(sizes: tuple[int, ...], batch: int, calls: int = 4, order: str = "C") -> tuple[bool, str]:
+    """Train the twins on the same batches: (every number bit-identical after every call, the step's code)."""
+    (model_e, step_e), (model_c, step_c) = _twins(sizes)
+    rng = np.random.default_rng(1)
+    same = True
+    for _ in range(calls):
+        x = np.asarray(rng.standard_normal((batch, sizes[0])), np.float32, order=order)
+        loss_e, loss_c = step_e(Tensor(x)), step_c(x)
+        same = same and _bits(model_e, loss_e) == _bits(model_c, loss_c)
+    return same, step_c.source
+
+
+@pytest.fixture
+def copy_wherever_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Take the column-major copy wherever the bits agree, fast or not: the tests see the copy on every shape."""
+    layouts.same_bits.cache_clear()
+    monkeypatch.setattr(layouts, "faster", lambda m, k, n, dtype: True)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    batch=st.sampled_from([2, 3, 8, 16, 32, 64]),
+    hidden=st.sampled_from([2, 5, 10, 64, 128]),
+    width=st.sampled_from([3, 16, 64]),
+)
+def test_a_product_copied_column_by_column_is_bit_identical_to_eager(
+    copy_wherever_same: None, batch: int, hidden: int, width: int
+) -> None:
+    same, source = _run((width, hidden, 4), batch)
+    assert same, source
+
+
+def test_the_copy_is_written_where_the_bits_agree_and_left_out_where_not(copy_wherever_same: None) -> None:
+    m, k, n = 32, 64, 128  # two products: 32x64 @ 64x128, then 32x128 @ 128x10
+    _, source = _run((k, n, 10), m, calls=2)
+    expect_first, expect_second = layouts.same_bits(m, k, n, "<f4"), layouts.same_bits(m, n, 10, "<f4")
+    assert ("np.copyto(x_cols, x)" in source) == expect_first, source
+    assert ("np.copyto(tanh_cols, tanh)" in source) == expect_second, source
+
+
+def test_a_copy_where_the_bits_differ_would_be_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The twins' comparison can fail: a copy forced where BLAS rounds otherwise gives other numbers."""
+    shapes = [(m, k, n) for m in (16, 32, 64) for k, n in ((64, 10), (128, 64), (64, 128))]
+    differing = next((s for s in shapes if not layouts.same_bits(*s, "<f4")), None)
+    if differing is None:
+        pytest.skip("this BLAS gives the same bits in both layouts for every shape tried")
+    m, k, n = differing
+    monkeypatch.setattr(layouts, "same_bits", lambda *_: True)
+    monkeypatch.setattr(layouts, "faster", lambda *_: True)
+    same, source = _run((k, n), m, calls=2)
+    assert "np.copyto(x_cols, x)" in source
+    assert not same
+
+
+def test_same_bits_and_faster_are_what_their_names_say() -> None:
+    rng = np.random.default_rng(5)
+    for m, k, n in ((32, 64, 128), (32, 64, 10), (5, 4, 3)):
+        a, w = rng.random((m, k), dtype=np.float32), rng.random((n, k), dtype=np.float32)
+        agree = (a @ w.T).tobytes() == (np.asfortranarray(a) @ w.T).tobytes()
+        assert not agree or layouts.same_bits(m, k, n, "<f4")  # (equal on these numbers: no difference found)
+        assert layouts.faster(m, k, n, "<f4") in (True, False)
+    assert not layouts.faster(2, 2, 2, "<f4")  # (a copy costs more than such a product)
+
+
+# ---------------------------------------------------------------------- inputs in other layouts
+
+
+@pytest.mark.parametrize("order", ["F", "strided"])
+def test_an_input_in_another_layout_replays_as_eager(order: str) -> None:
+    """A value eager laid out column by column (an op on a Fortran-order input) stays so: a row-major buffer
+    would change how the sum over axis 0 adds it up (and round otherwise)."""
+    rng = np.random.default_rng(0)
+    w_e, w_c = (Tensor(rng.standard_normal(64).astype(np.float32), requires_grad=True) for _ in range(2))
+    w_c.data = w_e.data.copy()
+
+    def fn(w: Tensor) -> Any:
+        return lambda x: ((x * 1.5).relu().sum(axis=0) * w).sum()
+
+    step = tg.compile(fn(w_c), check=False)
+    for _ in range(4):
+        x = rng.standard_normal((256, 128) if order == "strided" else (256, 64)).astype(np.float32)
+        x = np.asfortranarray(x) if order == "F" else x[:, ::2]
+        assert step(x).data.tobytes() == fn(w_e)(Tensor(x)).data.tobytes()
+
+
+def test_an_input_in_another_layout_traces_again() -> None:
+    (model_e, step_e), (model_c, step_c) = _twins((16, 32, 4))
+    rng = np.random.default_rng(2)
+    for order in ("C", "C", "F", "F", "C"):
+        x = np.asarray(rng.standard_normal((32, 16)), np.float32, order=order)
+        assert _bits(model_e, step_e(Tensor(x))) == _bits(model_c, step_c(x))
+    assert step_c.traces == 2
