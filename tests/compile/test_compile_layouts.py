@@ -109,6 +109,24 @@ def test_same_bits_and_faster_are_what_their_names_say() -> None:
     assert not layouts.faster(2, 2, 2, "<f4")  # (a copy costs more than such a product)
 
 
+def test_a_product_of_an_array_with_its_own_transpose_is_left_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`x @ x.T` goes to BLAS's syrk (NumPy sees the same memory twice), which a copy of x would not reach:
+    never copied, even where a product of two arrays of those shapes would be."""
+    monkeypatch.setattr(layouts, "same_bits", lambda *_: True)
+    monkeypatch.setattr(layouts, "faster", lambda *_: True)
+    rng = np.random.default_rng(3)
+    w_e, w_c = (Tensor(np.full((32,), 0.5, np.float32), requires_grad=True) for _ in range(2))
+
+    def fn(w: Tensor) -> Any:
+        return lambda x: ((x @ x.T).sum(axis=1) * w).sum()
+
+    step = tg.compile(fn(w_c), check=False)
+    for _ in range(3):
+        x = rng.standard_normal((32, 64)).astype(np.float32)
+        assert step(x).data.tobytes() == fn(w_e)(Tensor(x)).data.tobytes()
+    assert "np.copyto" not in step.source
+
+
 # ---------------------------------------------------------------------- inputs in other layouts
 
 

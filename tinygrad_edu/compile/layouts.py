@@ -32,7 +32,7 @@ def choose(items: list[Stmt | Text], code: Code) -> None:
             continue
         a, b = item.args
         (m, k), n = a.shape, b.shape[1]
-        if not (same_bits(m, k, n, a.dtype.str) and faster(m, k, n, a.dtype.str)):
+        if not (faster(m, k, n, a.dtype.str) and same_bits(m, k, n, a.dtype.str)):  # (faster: the quicker no)
             continue
         buffer = np.empty(a.shape, a.dtype, order="F")
         columns = Var(code.ref(buffer, f"{a.name}_cols"), Storage("external"), buffer)
@@ -52,6 +52,8 @@ def _candidate(item: Stmt | Text) -> bool:
         return False
     a, b = item.args
     if a.dtype != b.dtype or a.dtype not in _FLOATS or min(a.shape) < 2 or min(b.shape) < 2:
+        return False
+    if a.storage is b.storage:  # (`x @ x.T`: NumPy hands that to BLAS's syrk, which a copy of x would not reach)
         return False
     return a.order == "C" and b.order == "F" and _kept(a) and _kept(b)
 
