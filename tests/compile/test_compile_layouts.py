@@ -148,3 +148,48 @@ def test_an_input_in_another_layout_traces_again() -> None:
         x = np.asarray(rng.standard_normal((32, 16)), np.float32, order=order)
         assert _bits(model_e, step_e(Tensor(x))) == _bits(model_c, step_c(x))
     assert step_c.traces == 2
+
+
+def _sum_step(w: Tensor, make: Any = None) -> Any:
+    """A step that sums over axis 0 what an elementwise op makes: the order of that sum follows the layout."""
+    if make is None:
+        return lambda x: ((x * 1.5).relu().sum(axis=0) * w).sum()
+    return lambda s: ((make * s).relu().sum(axis=0) * w).sum()
+
+
+def test_views_of_arrays_in_other_layouts_trace_again() -> None:
+    """Two views `x[:, ::2]` of a row-major and of a column-major array are both neither, with other strides."""
+    w_e, w_c = (Tensor(np.linspace(-1, 1, 64, dtype=np.float32), requires_grad=True) for _ in range(2))
+    step, rng = tg.compile(_sum_step(w_c), check=False), np.random.default_rng(0)
+    for order in "CCFFFC":
+        x = np.asarray(rng.standard_normal((256, 128)), np.float32, order=order)[:, ::2]
+        assert _sum_step(w_e)(Tensor(x)).data.tobytes() == step(x).data.tobytes(), order
+    assert step.traces == 2
+
+
+def test_a_tensor_read_afresh_in_another_layout_traces_again() -> None:
+    w_e, w_c = (Tensor(np.linspace(-1, 1, 64, dtype=np.float32), requires_grad=True) for _ in range(2))
+    f_e, f_c = (Tensor(np.zeros((256, 64), np.float32)) for _ in range(2))
+    step, rng, s = tg.compile(_sum_step(w_c, f_c), check=False), np.random.default_rng(0), np.float32(1.5)
+    for order in "CCFFC":
+        f_e.data = f_c.data = np.asarray(rng.standard_normal((256, 64)), np.float32, order=order)
+        assert _sum_step(w_e, f_e)(Tensor(np.array(s))).data.tobytes() == step(np.array(s)).data.tobytes(), order
+    assert step.traces == 2
+
+
+def test_two_arguments_are_never_both_operands_of_a_copied_product(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Traced as fn(x, y), called as fn(x, x): `x @ x.T` then goes to syrk in eager, so a copy of x (gemm) could
+    round otherwise. A product of two arguments is left as it is, even where it would be copied."""
+    monkeypatch.setattr(layouts, "same_bits", lambda *_: True)
+    monkeypatch.setattr(layouts, "faster", lambda *_: True)
+    w_e, w_c = (Tensor(np.linspace(-1, 1, 12), requires_grad=True) for _ in range(2))
+
+    def fn(w: Tensor) -> Any:
+        return lambda a, b: ((a @ b.T).sum(axis=1) * w).sum()
+
+    step, rng = tg.compile(fn(w_c), check=False), np.random.default_rng(0)
+    for i in range(4):
+        x, y = Tensor(rng.standard_normal((12, 8))), Tensor(rng.standard_normal((12, 8)))
+        args = (x, y) if i < 2 else (x, x)
+        assert fn(w_e)(*args).data.tobytes() == step(*args).data.tobytes(), i
+    assert "np.copyto" not in step.source

@@ -296,3 +296,18 @@ def test_switching_between_compiled_and_eager_steps() -> None:
         assert _equal(out.data, reference(x).data)
         for p, q in zip(model.parameters(), twin.parameters()):
             assert _equal(p.data, q.data) and _equal(p.grad, q.grad)
+
+
+@pytest.mark.parametrize("calls", [[()] * 4, [(0.5,), (0.25,), (0.1,), (2.0,)]], ids=["no arguments", "numbers"])
+def test_a_tensor_step_with_numbers_or_no_arguments_runs_on_the_tensor_engine(calls: list[tuple[Any, ...]]) -> None:
+    """With no array among its arguments, a step runs on the engine of the parameters it reaches: a number is
+    a 0-d input of that engine (it used to pick the scalar engine, and fail)."""
+    x = Tensor(np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3))
+
+    def build() -> Any:
+        model = nn.Sequential(nn.Linear(3, 2, generator=0))
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        return model, opt, training_step(opt, lambda *scale: (model(x) ** 2).mean() * (scale[0] if scale else 1.0))
+
+    compiled = _run_both(build, calls)
+    assert "tensor engine" in compiled.source

@@ -34,7 +34,7 @@ def plan(items: list[Stmt | Text], code: Code) -> int:
             if item.result is not None:
                 storage = item.result.storage
                 storage.last = max(storage.last, i)
-                row_major = item.result.order == "C"  # (a buffer is: a value that was not is made as eager made it)
+                row_major = item.result.order == "C"  # (as a buffer is; any other value is made as eager made it)
                 if storage.root is item and storage.kind == "planned" and (not item.outable or not row_major):
                     storage.kind = "fresh"
         elif item.results:

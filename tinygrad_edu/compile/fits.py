@@ -25,6 +25,7 @@ from ..tensor import Tensor
 from ..value import Value
 from .inputs import argument_signature
 from .record import buffers
+from .tape import layout
 
 
 def fits_functions(
@@ -32,16 +33,16 @@ def fits_functions(
     guard: list[tuple[Any, ...]],
     optimizers: list[tuple[Any, Any, tuple[tuple[Any, ...], ...]]],
     step: Callable,
-    outside: list[tuple[Any, tuple[int, ...], Any]],
+    outside: list[tuple[Any, tuple[int, ...], Any, str]],
     other: Callable[[Any, tuple[Any, ...]], Any],
 ) -> tuple[Callable, Callable]:
     """`fits(args)`: True exactly when `inputs.signature(args) == key` and the guard holds; and
     `replay(compiled, *args)`: `step(*args)` with NumPy's warnings off when `fits(args)`, else
     `other(compiled, args)` (the compiled step's search for another trace). A tensor made outside fn
-    that the code reads afresh must still have the shape and dtype the code was written for."""
+    that the code reads afresh must still have the shape, dtype and layout the code was written for."""
     names: dict[str, Any] = {"ndarray": np.ndarray, "Tensor": Tensor, "Value": Value, "buffers": buffers}
     names.update(step=step, other=other, hush=hush, unhush=unhush, is_=operator.is_)
-    names["sig"] = argument_signature
+    names["sig"], names["layout"] = argument_signature, layout
     terms = [f"len(args) == {len(key)}"]
     for i, k in enumerate(key):
         terms.append(_argument(f"args[{i}]", k, f"k{i}", names))
@@ -54,15 +55,16 @@ def fits_functions(
             terms.append(f"p{j}.grad is {'' if grad_none else 'not '}None")
         names[f"rg{j}"] = requires_grad
         terms.append(f"p{j}.requires_grad is rg{j}")
-    for j, (t, shape, dtype) in enumerate(outside):
+    for j, (t, shape, dtype, order) in enumerate(outside):
         names[f"out{j}"], names[f"out{j}_dtype"] = t, dtype
         terms.append(f"out{j}.data.shape == {shape!r} and out{j}.data.dtype == out{j}_dtype")
-    for j, (optimizer, held, layout) in enumerate(optimizers):
+        terms.append(_layout(f"out{j}.data", order))
+    for j, (optimizer, held, groups) in enumerate(optimizers):
         names[f"opt{j}"], names[f"held{j}"] = optimizer, held
         empty = f"not opt{j}.state or " if held == () else ""  # (plain SGD keeps no state: skip the call)
         terms.append(f"({empty}buffers(opt{j}) == held{j})")
-        terms.append(f"len(opt{j}.param_groups) == {len(layout)}")  # (its parameters, each the same object)
-        for i, params in enumerate(layout):
+        terms.append(f"len(opt{j}.param_groups) == {len(groups)}")  # (its parameters, each the same object)
+        for i, params in enumerate(groups):
             names[f"params{j}_{i}"] = params
             terms.append(
                 f"len(now := opt{j}.param_groups[{i}]['params']) == {len(params)} and all(map(is_, now, params{j}_{i}))"
@@ -83,13 +85,13 @@ def _argument(a: str, k: Any, name: str, names: dict[str, Any]) -> str:
     if kind == "array" and len(k) == 4 and k[3] == "C":
         return (
             f"(type({a}) is ndarray and {a}.shape == {k[1]!r} and {_dtype(f'{a}.dtype', k[2], name, names)} "
-            f"and {a}.flags.c_contiguous)"
+            f"and {_layout(a, 'C')})"
         )
     if kind == "tensor" and k[4] == "C":
         names[f"{name}_rg"] = k[3]
         return (
             f"(type({a}) is Tensor and {a}.data.shape == {k[1]!r} and {_dtype(f'{a}.data.dtype', k[2], name, names)} "
-            f"and {a}.requires_grad == {name}_rg and {a}.data.flags.c_contiguous)"
+            f"and {a}.requires_grad == {name}_rg and {_layout(f'{a}.data', 'C')})"
         )
     if kind == "value":
         names[f"{name}_rg"] = k[1]
@@ -104,3 +106,8 @@ def _dtype(dtype: str, text: str, name: str, names: dict[str, Any]) -> str:
     """`dtype.str == text` as the signature compares it, after a quicker test of the usual dtype object."""
     names[name] = np.dtype(text)
     return f"({dtype} is {name} or {dtype}.str == {text!r})"
+
+
+def _layout(a: str, order: str) -> str:
+    """The test that array `a` lies in memory as `order` says (`tape.layout`); row by row, the usual, is one flag."""
+    return f"{a}.flags.c_contiguous" if order == "C" else f"layout({a}) == {order!r}"

@@ -1,8 +1,9 @@
 """A step's arguments: which engine they belong to, what signature they give, how they become inputs.
 
 NumPy arrays become Tensor inputs and (nested) lists of numbers become Values; a number becomes a
-0-d input of the step's engine; Tensor and Value arguments are inputs as they are. The signature
-is what a new trace needs: shapes and dtypes, list lengths, the engine.
+0-d input of the step's engine (with no array or list among the arguments, the engine of the
+parameters it reaches); Tensor and Value arguments are inputs as they are. The signature is what a
+new trace needs: shapes, dtypes and memory layouts, list lengths, the engine.
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ from ..optim import Optimizer
 from ..tensor import Tensor
 from ..value import Value
 from .code import identifier
+from .tape import layout
 
 Number = int | float
 
 
-def engine_of(args: tuple[Any, ...]) -> str:
-    """ "tensor" when any argument is an array or a Tensor, else "scalar"."""
+def engine_of(args: tuple[Any, ...], params: Any = ()) -> str:
+    """ "tensor" when any argument is an array or a Tensor, "scalar" when one is a list or a Value; with numbers
+    alone or no arguments, the engine of the parameters the step reaches (a Tensor: "tensor"), as PyTorch's
+    Python numbers take the dtype of the tensors they meet."""
     kinds = {_kind(a) for a in args}
     if kinds & {"array", "tensor"}:
         if kinds & {"list", "value"}:
@@ -36,6 +40,8 @@ def engine_of(args: tuple[Any, ...]) -> str:
                 "compile: the step's arguments mix arrays/Tensors with lists/Values; one step runs on one engine "
                 "(pass labels for cross_entropy as a NumPy integer array)"
             )
+        return "tensor"
+    if not kinds & {"list", "value"} and any(type(p) is Tensor for p in params):
         return "tensor"
     return "scalar"
 
@@ -80,14 +86,6 @@ def argument_signature(a: Any) -> Any:
     if isinstance(a, np.ndarray):
         return ("array", a.shape, a.dtype.str, layout(a), t.__name__)
     return ("number", t.__name__)
-
-
-def layout(a: Any) -> str:
-    """How an array lies in memory: "C" (row by row), "F" (column by column) or "strided". A matrix product
-    or a sum may round differently for each (BLAS and NumPy take other paths), and the code may rely on it
-    (layouts.py), so it is part of the signature."""
-    flags = a.flags
-    return "C" if flags.c_contiguous else "F" if flags.f_contiguous else "strided"
 
 
 def arg_names(fn: Callable[..., Any], count: int) -> list[str]:

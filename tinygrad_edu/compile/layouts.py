@@ -23,12 +23,13 @@ from .tape import Stmt, Storage, Text, Var
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def choose(items: list[Stmt | Text], code: Code) -> None:
-    """Before each product `a @ b.T` (a row by row, b.T a transposed row-major array) that rounds alike and
-    runs faster with `a` column by column, copy `a` into such a buffer and multiply that."""
+def choose(items: list[Stmt | Text], code: Code, supplied: set[Storage]) -> None:
+    """Before each product `a @ b` (a row by row, b column by column: `W.T` of a row-major W) that rounds alike
+    and runs faster with `a` column by column, copy `a` into such a buffer and multiply that. `supplied`: the
+    storages of memory the caller hands in at each call (arguments, tensors read afresh)."""
     for i in range(len(items) - 1, -1, -1):  # (backwards: an inserted line does not move those still to see)
         item = items[i]
-        if not _candidate(item):
+        if not _candidate(item, supplied):
             continue
         a, b = item.args
         (m, k), n = a.shape, b.shape[1]
@@ -43,9 +44,11 @@ def choose(items: list[Stmt | Text], code: Code) -> None:
         items.insert(i, copy)
 
 
-def _candidate(item: Stmt | Text) -> bool:
-    """`np.matmul(a, b)` of two float matrices, `a` row by row and `b` column by column (a transposed row-major
-    array), laid out so at every replay as they were when traced."""
+def _candidate(item: Stmt | Text, supplied: set[Storage]) -> bool:
+    """`np.matmul(a, b)` of two float matrices, `a` row by row and `b` column by column, laid out so at every
+    replay as they were when traced, and never two views of one memory: `x @ x.T` goes to BLAS's syrk (NumPy
+    sees the same memory twice), which a copy of x would not reach. Two operands the caller hands in (`fn(x, x)`
+    traced as `fn(x, y)`) could be one memory at a later call, so one of them must be the step's own."""
     if type(item) is not Stmt or item.form != "call" or item.func != "np.matmul" or item.kwargs:
         return False
     if len(item.args) != 2 or not all(type(v) is Var and len(v.shape) == 2 for v in item.args):
@@ -53,15 +56,18 @@ def _candidate(item: Stmt | Text) -> bool:
     a, b = item.args
     if a.dtype != b.dtype or a.dtype not in _FLOATS or min(a.shape) < 2 or min(b.shape) < 2:
         return False
-    if a.storage is b.storage:  # (`x @ x.T`: NumPy hands that to BLAS's syrk, which a copy of x would not reach)
+    if a.storage is b.storage or (a.storage in supplied and b.storage in supplied):
+        return False
+    if a.storage.fixed and b.storage.fixed:  # (a product of constants: made once, at trace time)
         return False
     return a.order == "C" and b.order == "F" and _kept(a) and _kept(b)
 
 
 def _kept(var: Var) -> bool:
-    """Whether `var` lies in memory at each replay as it did at trace time: an input or a parameter (the
-    signature and the guard fix their layouts), or a value the step makes from an array that was row by row
-    (a buffer is row by row; a call the replay makes again lays its result out as it did then)."""
+    """Whether `var` lies in memory at each replay as it did at trace time: an argument, a tensor read afresh,
+    a parameter or a constant (the signature and the guard hold their layouts), or a value the step makes from
+    an array that was row by row (a buffer is row by row; a call the replay makes again lays its result out as it
+    did then, from operands laid out as then)."""
     storage = var.storage
     if storage.kind == "external":
         return True

@@ -29,6 +29,7 @@ from .code import Code
 from .fits import fits_functions
 from .record import following, recording
 from .refuse import where
+from .tape import layout
 
 _files = itertools.count(1)
 
@@ -53,8 +54,8 @@ class Trace:
         self.checked = False  # whether a call has replayed it (and, with check=True, compared it with eager)
         self.line = where()
         # guard: (param, its array or None, grad was None or None if cleared by fn, requires_grad); and the
-        # tensors made outside fn that the code reads afresh, with the shape and dtype the code was written for
-        outside = [(t, t.data.shape, t.data.dtype) for t in listener.outside_read]
+        # tensors made outside fn that the code reads afresh, with the shape, dtype and layout the code was written for
+        outside = [(t, t.data.shape, t.data.dtype, layout(t.data)) for t in listener.outside_read]
         self._fits_of = (key, guard, list(listener.buffers.values()), step, outside, other)
         # replay(compiled, *args): run(*args) if the call fits, else other(compiled, args); see `_write`
         self.replay: Callable[..., Any] | None = None
@@ -146,8 +147,8 @@ class CompiledStep:
                 "cannot see inside another compiled step's replay (its result would be a constant); compile only "
                 f"the outer step, calling {nested[0]}'s plain function inside it"
             )
-        engine = inputs.engine_of(args)
         names, reachable = inputs.owners(self.fn)
+        engine = inputs.engine_of(args, reachable)
         known = [p for trace in itertools.chain.from_iterable(self._cache.values()) for p in trace.params]
         entry = {id(p): p.grad is None for p in (*reachable, *known)}  # .grad at entry (see record.Listener)
         params = inputs.arg_names(self.fn, len(args))
@@ -208,7 +209,7 @@ class CompiledStep:
         from .scalar_code import ScalarStep
         from .tensor_code import TensorStep
 
-        engine = inputs.engine_of(args)
+        engine = inputs.engine_of(args, trace.params)
         listener = (TensorStep if engine == "tensor" else ScalarStep)(Code("step", []), {}, tick())
         converted, restore = listener.take_inputs(args, inputs.arg_names(self.fn, len(args)), trace=False)
         try:

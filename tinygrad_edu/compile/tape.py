@@ -24,16 +24,23 @@ import numpy as np
 Array = np.ndarray
 
 
+def layout(a: Array) -> str:
+    """How an array lies in memory: "C" (row by row), "F" (column by column) or, for any other, its strides.
+    A sum over an axis or a matrix product adds the same numbers in another order when they lie otherwise
+    (NumPy and BLAS take other paths), so a trace holds to the layouts it saw."""
+    flags = a.flags
+    return "C" if flags.c_contiguous else "F" if flags.f_contiguous else f"strides {a.strides}"
+
+
 class Var:
     """One array value of the generated code: its name, the storage (memory) it lives in, and how it lay
-    there at trace time (`order`: "C" row by row, "F" column by column, "" otherwise)."""
+    there at trace time (`order`: `layout`'s answer)."""
 
     __slots__ = ("dtype", "name", "order", "shape", "storage", "temp")
 
     def __init__(self, name: str, storage: Storage, array: Array) -> None:
         self.name, self.storage, self.shape, self.dtype = name, storage, array.shape, array.dtype
-        flags = array.flags
-        self.order = "C" if flags.c_contiguous else "F" if flags.f_contiguous else ""
+        self.order = layout(array)
         self.temp = False  # named t, t_2, ... by the tape: a better name may come (a formula's local variable)
 
 

@@ -71,6 +71,7 @@ class TensorStep(Listener):
         self.keep: list[Any] = []  # objects whose ids are keys above stay alive during the trace
         self.params: dict[int, Tensor] = {}
         self.first_data: dict[int, np.ndarray] = {}  # a copy of each parameter's array at its first use
+        self.supplied: set[Any] = set()  # the storages of the arguments and of tensors read afresh (layouts.py)
         # (address, shape, strides, dtype) -> the stand-in of an input's or a result's array, so that a NumPy
         # view of it made outside an op (`np.asarray(target.data)`) is still that value, not a constant
         self.by_address: dict[tuple[int, tuple, tuple, str], Staged] = {}
@@ -135,6 +136,7 @@ class TensorStep(Listener):
         """An input of the step: its array is variable `name` (and the Tensor object `holder`, if passed as one)."""
         staged = self.tape.stage(t.data, name, kind)
         self.st[id(t)] = staged
+        self.supplied.add(staged.var.storage)
         if holder:
             self.holder[id(t)] = holder
         self.keep.append(t)
@@ -179,6 +181,8 @@ class TensorStep(Listener):
             self.code.live.append(f"{holder}: a tensor of shape {t.shape} made outside fn (its .data now)")
             self.outside_read.append(t)  # (its shape and dtype join the guard: another one traces again)
         staged = self.st[id(t)] = self.tape.stage(data, name, "external")
+        if not t.requires_grad and t._order <= self.start:
+            self.supplied.add(staged.var.storage)  # (read afresh: whatever array the tensor holds then)
         if t.requires_grad or t._order <= self.start:
             self._know(data, staged)
         return staged
@@ -600,7 +604,7 @@ class TensorStep(Listener):
         for staged in self.returned:  # replay, as eager does; then again, with the names the code ended with)
             if staged.var.storage.kind in ("planned", "fresh"):
                 staged.var.storage.kind = "pinned"
-        layouts.choose(self.tape.items, self.code)
+        layouts.choose(self.tape.items, self.code, self.supplied)
         buffers.plan(self.tape.items, self.code)
         buffers.render(self.tape.items, self.code)
         self.tape.release()
