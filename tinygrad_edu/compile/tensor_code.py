@@ -50,7 +50,8 @@ def _same(staged: Any, real: Any) -> bool:
 
 def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     """Same shape, dtype and bits (a NaN's payload and the sign of a zero too): one compare of the bytes,
-    where np.array_equal's NaN handling cost ~15 µs a call, a tenth of a trace. Objects compare by value."""
+    where np.array_equal's NaN handling cost ~15 µs a call (17 calls in the digits step's trace, 6% of it).
+    Objects compare by value."""
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
     return a.tobytes() == b.tobytes() or (a.dtype.kind == "O" and np.array_equal(a, b))
@@ -179,7 +180,7 @@ class TensorStep(Listener):
             holder = self.code.ref(t, "T_" + name)
             self.tape.text(f"{name} = {holder}.data", f"tensor {label} made outside the step, read now")
             self.code.live.append(f"{holder}: a tensor of shape {t.shape} made outside fn (its .data now)")
-            self.outside_read.append(t)  # (its shape and dtype join the guard: another one traces again)
+            self.outside_read.append(t)  # (its shape, dtype and layout join the guard: another traces again)
         staged = self.st[id(t)] = self.tape.stage(data, name, "external")
         if not t.requires_grad and t._order <= self.start:
             self.supplied.add(staged.var.storage)  # (read afresh: whatever array the tensor holds then)
