@@ -193,3 +193,22 @@ def test_two_arguments_are_never_both_operands_of_a_copied_product(monkeypatch: 
         args = (x, y) if i < 2 else (x, x)
         assert fn(w_e)(*args).data.tobytes() == step(*args).data.tobytes(), i
     assert "np.copyto" not in step.source
+
+
+def test_two_parameters_on_one_array_are_never_copied(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tied weights (`p2.data = p1.data`): `p1 @ p2.T` is one memory seen twice, which NumPy gives to syrk."""
+    monkeypatch.setattr(layouts, "same_bits", lambda *_: True)
+    monkeypatch.setattr(layouts, "faster", lambda *_: True)
+
+    def build(seed: int) -> Any:
+        rng = np.random.default_rng(seed)
+        p1, p2 = Tensor(rng.standard_normal((12, 8)), requires_grad=True), Tensor(np.zeros((12, 8)), requires_grad=True)
+        p2.data = p1.data
+        w = Tensor(np.linspace(-1, 1, 12))
+        return lambda s: ((p1 @ p2.T).sum(axis=1) * w).sum() * s
+
+    for seed in range(6):
+        eager, step = build(seed), tg.compile(build(seed), check=False)
+        for _ in range(2):
+            assert eager(Tensor(np.array(1.0))).data.tobytes() == step(np.array(1.0)).data.tobytes(), seed
+        assert "np.copyto" not in step.source

@@ -46,9 +46,9 @@ def choose(items: list[Stmt | Text], code: Code, supplied: set[Storage]) -> None
 
 def _candidate(item: Stmt | Text, supplied: set[Storage]) -> bool:
     """`np.matmul(a, b)` of two float matrices, `a` row by row and `b` column by column, laid out so at every
-    replay as they were when traced, and never two views of one memory: `x @ x.T` goes to BLAS's syrk (NumPy
-    sees the same memory twice), which a copy of x would not reach. Two operands the caller hands in (`fn(x, x)`
-    traced as `fn(x, y)`) could be one memory at a later call, so one of them must be the step's own."""
+    replay as they were when traced; never one memory seen twice (`x @ x.T`, two parameters on one array),
+    which NumPy gives to BLAS's syrk, where a copy of x would not go. Two operands the caller hands in
+    (`fn(x, x)` traced as `fn(x, y)`) could be one memory at a later call, so one must be the step's own."""
     if type(item) is not Stmt or item.form != "call" or item.func != "np.matmul" or item.kwargs:
         return False
     if len(item.args) != 2 or not all(type(v) is Var and len(v.shape) == 2 for v in item.args):
@@ -57,6 +57,9 @@ def _candidate(item: Stmt | Text, supplied: set[Storage]) -> bool:
     if a.dtype != b.dtype or a.dtype not in _FLOATS or min(a.shape) < 2 or min(b.shape) < 2:
         return False
     if a.storage is b.storage or (a.storage in supplied and b.storage in supplied):
+        return False
+    arrays = a.storage.array, b.storage.array  # (two tensors on one memory: tied weights)
+    if arrays[0] is not None and arrays[1] is not None and np.may_share_memory(*arrays):
         return False
     if a.storage.fixed and b.storage.fixed:  # (a product of constants: made once, at trace time)
         return False

@@ -48,12 +48,14 @@ class Storage:
     """An array's memory: `kind` is "planned" (a call may write it into a buffer), "fresh" (allocated at
     every replay), "external" (a parameter, an input, a constant) or "pinned" (read by code the planner
     cannot see into: kept as it is). `root` is the statement that allocates it. `fixed`: it holds the
-    same numbers at every replay, so far (a constant, the seed dL/dL = 1, a result made from those only)."""
+    same numbers at every replay, so far (a constant, the seed dL/dL = 1, a result made from those only).
+    `array`: an external storage's array at trace time (which memory two of them share: layouts.py)."""
 
-    __slots__ = ("buffer", "fixed", "kind", "last", "root")
+    __slots__ = ("array", "buffer", "fixed", "kind", "last", "root")
 
     def __init__(self, kind: str, root: Stmt | None = None) -> None:
         self.kind, self.root, self.last, self.buffer, self.fixed = kind, root, -1, None, False
+        self.array: Array | None = None
 
 
 class Stmt:
@@ -241,6 +243,8 @@ class Tape:
         array = _asarray(plain(array))
         staged = np.ndarray.view(array, Staged)
         staged.var = Var(name, Storage(kind, root), array)
+        if kind == "external":
+            staged.var.storage.array = array
         return staged
 
     def alias(self, array: Any, name: str, storage: Storage) -> Staged:
