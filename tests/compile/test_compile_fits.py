@@ -17,7 +17,7 @@ from tinygrad_edu import Tensor, Value, optim
 from tinygrad_edu.compile import CompiledStep
 from tinygrad_edu.compile.fits import fits_functions
 from tinygrad_edu.compile.inputs import signature
-from tinygrad_edu.compile.record import layout
+from tinygrad_edu.compile.record import group_params
 
 
 class _Sub(np.ndarray):
@@ -37,7 +37,7 @@ ARGUMENTS: list[Any] = [
     np.ones((2, 3), ">f4"),  # big-endian: another dtype.str
     np.zeros(2, dtype=[("a", "f4"), ("b", "i4")]),  # structured: dtype.str '|V8'
     np.ones((2, 3), np.float32).view(_Sub),
-    np.ones((2, 3), np.float32, order="F"),  # column by column: another layout (inputs.layout)
+    np.ones((2, 3), np.float32, order="F"),  # column by column: another layout (tape.layout)
     np.ones((2, 6), np.float32)[:, ::2],  # strided
     Tensor(np.ones((2, 3), np.float32, order="F"), requires_grad=True),
     _tensor(True),
@@ -114,7 +114,7 @@ def test_fits_checks_the_guard_as_the_trace_recorded_it() -> None:
     p = Tensor(np.ones(3), requires_grad=True)
     opt = optim.SGD([p], lr=0.1, momentum=0.9)
     guard = [(p, p.data, True, p.requires_grad)]
-    fits = fits_function((), guard, [(opt, (), layout(opt))])
+    fits = fits_function((), guard, [(opt, (), group_params(opt))])
     assert fits(())
     p.grad = np.ones(3)
     assert not fits(())  # the trace had no .grad here

@@ -54,7 +54,7 @@ class Listener:
     def note_buffers(self, optimizer: Any) -> None:
         """Which buffers and parameters the optimizer holds when the step first calls its `step()` (part of
         the guard: the update is written out for these)."""
-        self.buffers.setdefault(id(optimizer), (optimizer, buffers(optimizer), layout(optimizer)))
+        self.buffers.setdefault(id(optimizer), (optimizer, buffers(optimizer), group_params(optimizer)))
 
     def note_settings(self, optimizer: Any) -> None:
         """The optimizer's settings (lr, momentum, ...) when the trace first meets it (see `check_settings`)."""
@@ -106,7 +106,7 @@ class Listener:
 
 
 def settings(optimizer: Any) -> list[dict[str, Any]]:
-    """Each param group's settings, all but its parameters (those are `layout`'s)."""
+    """Each param group's settings, all but its parameters (those are `group_params`')."""
     return [{k: v for k, v in dict.items(group) if k != "params"} for group in optimizer.param_groups]
 
 
@@ -119,7 +119,7 @@ def buffers(optimizer: Any) -> tuple[Any, ...]:
     return tuple(map(tuple, filter(None, optimizer.state.values())))
 
 
-def layout(optimizer: Any) -> tuple[tuple[Any, ...], ...]:
+def group_params(optimizer: Any) -> tuple[tuple[Any, ...], ...]:
     """The parameters each of `optimizer`'s groups holds: one added, removed or put in another's place
     (`param_groups[0]["params"].append(p)`, a new group) changes what its step updates."""
     return tuple(tuple(group["params"]) for group in optimizer.param_groups)

@@ -165,6 +165,7 @@ class TensorStep(Listener):
             if known is not None:
                 self.st[id(t)] = known
                 return known
+        afresh = False  # made outside fn: the code reads its array at each call
         if t.requires_grad:
             label = self.names.get(id(t)) or t.name or "p"
             name = self.code.name(label)
@@ -175,6 +176,7 @@ class TensorStep(Listener):
         elif t._order > self.start:
             name = self.code.constant(np.array(t.data), identifier(t.name or "k"), "a tensor made inside the step")
         else:
+            afresh = True
             label = t.name or self.names.get(id(t)) or "k"
             name = self.code.name(label)
             holder = self.code.ref(t, "T_" + name)
@@ -182,8 +184,8 @@ class TensorStep(Listener):
             self.code.live.append(f"{holder}: a tensor of shape {t.shape} made outside fn (its .data now)")
             self.outside_read.append(t)  # (its shape, dtype and layout join the guard: another traces again)
         staged = self.st[id(t)] = self.tape.stage(data, name, "external")
-        if not t.requires_grad and t._order <= self.start:
-            self.supplied.add(staged.var.storage)  # (read afresh: whatever array the tensor holds then)
+        if afresh:
+            self.supplied.add(staged.var.storage)  # (whatever array the tensor holds then)
         if t.requires_grad or t._order <= self.start:
             self._know(data, staged)
         return staged
